@@ -1,0 +1,49 @@
+/* Unit tests for common/: byte order helpers and SHA-256. */
+#include "common/bytes.h"
+#include "common/sha256.h"
+
+#include <check.h>
+#include <string.h>
+
+START_TEST(test_sha256_known_vector)
+{
+    uint8_t d[SHA256_LEN];
+    char hex[SHA256_HEX_LEN + 1];
+    ck_assert_int_eq(sha256("abc", 3, d), 0);
+    sha256_hex(d, hex);
+    ck_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    ck_assert_int_eq(sha256("", 0, d), 0);
+    sha256_hex(d, hex);
+    ck_assert_str_eq(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+END_TEST
+
+START_TEST(test_bytes_roundtrip)
+{
+    uint8_t b[8];
+    put_u64(b, 0x0102030405060708ull);
+    ck_assert_uint_eq(b[0], 8);
+    ck_assert_uint_eq(get_u64(b), 0x0102030405060708ull);
+    put_u64_be(b, 0x0102030405060708ull);
+    ck_assert_uint_eq(b[0], 1);
+    ck_assert_uint_eq(get_u64_be(b), 0x0102030405060708ull);
+    put_u32(b, 0xdeadbeef);
+    ck_assert_uint_eq(get_u32(b), 0xdeadbeef);
+    put_u16(b, 0xbeef);
+    ck_assert_uint_eq(get_u16(b), 0xbeef);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("common");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_sha256_known_vector);
+    tcase_add_test(tc, test_bytes_roundtrip);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
