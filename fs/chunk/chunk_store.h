@@ -1,0 +1,65 @@
+/*
+ * chunk_store.h - the chunk environment: SHA-256 name -> chunk bytes, in LMDB.
+ *
+ * Content-addressed: a chunk is stored once however many files hold it.
+ * Invariants:
+ *  - A chunk is never returned unless its bytes hash to its name; a
+ *    mismatch is -EIO (and logged with the hash), never wrong data.
+ *  - A put is durable when it returns (one LMDB commit, with sync, per batch).
+ *  - LMDB never has to find a run of contiguous free pages: chunks are kept
+ *    as single-overflow-page pieces (see docs/ARCHITECTURE.md), so the store
+ *    neither slows down nor grows as it ages through writes and deletes.
+ *  - The LMDB map grows as needed; a full disk is -ENOSPC and loses nothing
+ *    already committed.
+ * Reference counting is not done here: the metadata store counts references;
+ * this store only holds bytes. Thread-safe: any number of readers, and writers
+ * serialize on LMDB's own writer lock.
+ */
+#ifndef QFS_FS_CHUNK_CHUNK_STORE_H
+#define QFS_FS_CHUNK_CHUNK_STORE_H
+
+#include "common/sha256.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct chunk_store;
+
+struct chunk_ref {
+    uint8_t hash[SHA256_LEN];
+    const uint8_t *data;
+    uint32_t len;
+};
+
+struct chunk_store_stats {
+    uint64_t chunks;     /* distinct chunks stored */
+    uint64_t bytes;      /* their payload bytes */
+    uint64_t file_bytes; /* size of the LMDB data file */
+    uint64_t map_bytes;  /* current LMDB map size */
+};
+
+/* Opens (creating if needed) the environment in directory dir; checks the
+ * format version and fails with -EPROTO on a mismatch. */
+int chunk_store_open(const char *dir, struct chunk_store **out);
+void chunk_store_close(struct chunk_store *cs);
+
+/* Stores n chunks (already hashed by the caller; the store re-checks nothing
+ * on put) in one durable commit. Chunks already present are skipped. */
+int chunk_store_put_batch(struct chunk_store *cs, const struct chunk_ref *chunks, size_t n);
+
+/* Copies the chunk into buf (cap >= its length; CHUNK_MAX always suffices)
+ * and verifies it. -ENOENT if absent, -EIO if corrupt, -ENOBUFS if cap is
+ * too small. */
+int chunk_store_get(struct chunk_store *cs, const uint8_t hash[SHA256_LEN], uint8_t *buf,
+                    size_t cap, uint32_t *len);
+
+/* 1 if present, 0 if not, or -errno. Does not verify. */
+int chunk_store_has(struct chunk_store *cs, const uint8_t hash[SHA256_LEN]);
+
+/* Deletes chunks (absent ones are ignored) in one durable commit. */
+int chunk_store_delete_batch(struct chunk_store *cs, const uint8_t (*hashes)[SHA256_LEN],
+                             size_t n);
+
+int chunk_store_stats(struct chunk_store *cs, struct chunk_store_stats *out);
+
+#endif
