@@ -15,22 +15,60 @@ it came from overlapped another write of P (concurrent writers interleave).
 
   check_cto.py HISTORY
 """
+import bisect
 import sys
 
 import fault_history
+
+
+class PathWrites:
+    """The writes of one path, with the acknowledged ones sorted by return
+    time and a running maximum of their invoke times, so the frontier of
+    "acknowledged before t" is found by bisection."""
+
+    def __init__(self):
+        self.all, self.acked = [], []
+
+    def seal(self):
+        self.acked.sort(key=lambda w: w.complete)
+        self.ends = [w.complete for w in self.acked]
+        self.max_invoke, m = [], float("-inf")
+        for w in self.acked:
+            m = max(m, w.invoke)
+            self.max_invoke.append(m)
+        self.by_id = {w.id: w for w in self.all}
+
+    def frontier(self, t):
+        """Acknowledged writes that returned before t and were not followed
+        by another such write."""
+        n = bisect.bisect_left(self.ends, t)
+        if n == 0:
+            return []
+        latest_invoke = self.max_invoke[n - 1]
+        out = []
+        for w in reversed(self.acked[:n]):
+            if w.complete < latest_invoke:
+                break
+            out.append(w)
+        return out
 
 
 def index(ops):
     writes, moves, appends = {}, {}, {}
     for o in ops:
         if o.op == "write" and o.may_have_effect():
-            writes.setdefault(o.path, []).append(o)
+            pw = writes.setdefault(o.path, PathWrites())
+            pw.all.append(o)
+            if o.status == "ok":
+                pw.acked.append(o)
         elif o.op == "append" and o.status == "ok":
             appends.setdefault(o.path, []).append(o)
         elif o.op in ("unlink", "rename") and o.may_have_effect():
             for p in {o.path, o.path2} - {None}:
                 if o.op == "unlink" or o.path != o.path2:
                     moves.setdefault(p, []).append(o)
+    for pw in writes.values():
+        pw.seal()
     return writes, moves, appends
 
 
@@ -50,9 +88,8 @@ def torn_allowed(r, v, ws, front):
 
 def judge(r, writes, moves, appends):
     """Returns None when R is fine (or not judged), else why it is wrong."""
-    ws = writes.get(r.path, [])
-    s = [w for w in ws if w.status == "ok" and w.before(r)]
-    front = [w for w in s if not any(w.before(x) for x in s)]
+    pw = writes.get(r.path)
+    front = pw.frontier(r.invoke) if pw else []
     if not front:
         return None
     t0 = min(f.invoke for f in front)
@@ -61,9 +98,9 @@ def judge(r, writes, moves, appends):
     if r.status != "ok":
         return f"read failed {r.errno} after write op {front[0].id} was acknowledged"
     res = r.result
-    v = next((w for w in ws if w.id == res.get("base")), None)
+    v = pw.by_id.get(res.get("base"))
     if v is None or not res.get("intact"):
-        if torn_allowed(r, v, ws, front):
+        if torn_allowed(r, v, pw.all, front):
             return None
         return f"returned {res}, not the bytes of any write of the path"
     if not (v.invoke < r.end() and all(not v.before(f) for f in front)):

@@ -9,6 +9,7 @@ acknowledged op was invoked).
   check_lost.py HISTORY MOUNT0 MOUNT1 ...
 """
 import os
+import stat
 import sys
 
 import fault_content as content
@@ -24,26 +25,32 @@ def touches(x, path):
 
 
 def required(ops):
-    """Acknowledged writes/appends that nothing may have replaced since."""
-    by_path = {}
-    for o in ops:
-        if o.op in ("write", "unlink", "rename"):
-            for p in {o.path, o.path2} - {None}:
-                by_path.setdefault(p, []).append(o)
+    """Acknowledged writes/appends that nothing may have replaced since: every
+    rival (a write, unlink or rename of the path that may have taken effect)
+    returned before the op was invoked. Per path, the two latest rival ends
+    are enough to answer that for every op in linear time."""
+    latest = {}  # path -> up to two (end, op id), latest first
+    for x in ops:
+        if x.op in ("write", "unlink", "rename") and x.may_have_effect():
+            for p in {x.path, x.path2} - {None}:
+                if touches(x, p):
+                    latest[p] = sorted(latest.get(p, []) + [(x.end(), x.id)], reverse=True)[:2]
     out = []
     for w in ops:
         if w.op not in REPLACERS or w.status != "ok":
             continue
-        rivals = by_path.get(w.path, [])
-        if not any(x is not w and touches(x, w.path) and x.may_have_effect() and not x.before(w)
-                   for x in rivals):
+        rival_end = next((e for e, i in latest.get(w.path, []) if i != w.id), float("-inf"))
+        if rival_end < w.invoke:
             out.append(w)
     return out
 
 
 def read_state(mount, path):
+    full = os.path.join(mount, path)
     try:
-        with open(os.path.join(mount, path), "rb") as f:
+        if not stat.S_ISREG(os.lstat(full).st_mode):
+            return {"error": "not a regular file"}
+        with open(full, "rb") as f:
             data = f.read()
     except OSError as e:
         return {"error": e.strerror}

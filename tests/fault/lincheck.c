@@ -72,12 +72,12 @@ static int report(const struct lh_history *h, const struct ls_report *r)
         printf("lincheck: INCONCLUSIVE after %" PRIu64 " steps (limits reached)\n", r->steps);
         return 2;
     }
-    printf("lincheck: NOT linearizable: %zu ops (%zu unknown); longest valid prefix %zu ops;\n",
-           h->n, unknown, r->best_depth);
     printf("lincheck: no order places ");
     print_op(h, r->stuck_op);
-    printf("lincheck: model state at that point:");
+    printf("lincheck: model state after the longest valid prefix:");
     print_state(h, r->best_state);
+    printf("lincheck: NOT linearizable: %zu ops (%zu unknown); longest valid prefix %zu ops\n",
+           h->n, unknown, r->best_depth);
     return 1;
 }
 

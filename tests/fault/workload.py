@@ -5,12 +5,15 @@ operation to a history file (fault_history.py, docs/fault-testing.md).
   workload.py setup MOUNT                 creates the shared directories
   workload.py run --mounts M0,M1,... --out HISTORY [--clients 4]
               [--duration 5] [--timeout 10] [--seed 1] [--think-ms 2]
+              [--big-node I --big-mb 32] [--stop-file PATH]
 
 Clients (threads) on every node pick operations at random: in ns/ the
 namespace operations the linearizability checker models (create, mkdir,
 unlink, rmdir, rename, lookup on names n0..n5), in d0..d2/ content
 operations on files f0..f3 (write+fsync, append+fsync, read-after-open,
-rename, unlink) and mkdir/rmdir of s0/s1. Every op is bounded: a watchdog
+rename, unlink) and mkdir/rmdir of s0/s1. With --big-node I one more
+client on node I only writes --big-mb MiB files to big/b<I> (a long content
+commit to crash into). Every op is bounded: a watchdog
 records an op that has not returned within --timeout as "unknown", retires
 its client (a late answer is recorded as "late") and starts a replacement.
 """
@@ -37,7 +40,7 @@ WEIGHTS = {"create": 8, "mkdir": 6, "unlink_ns": 6, "rmdir": 6, "rename_ns": 8, 
 
 
 def setup(mount):
-    for d in ["ns"] + CONTENT_DIRS:
+    for d in ["ns", "big"] + CONTENT_DIRS:
         os.makedirs(os.path.join(mount, d), exist_ok=True)
 
 
@@ -147,19 +150,23 @@ class Workload:
                   "clock": "CLOCK_MONOTONIC ns"}
         self.hist = HistoryWriter(args.out, header)
 
-    def start_client(self, node):
+    def start_client(self, node, big=False):
         with self.lock:
             cid = self.next_client
             self.next_client += 1
             self.client_nodes[cid] = node
         rng = random.Random(self.args.seed * 7919 + cid)
-        t = threading.Thread(target=self.client_loop, args=(node, cid, rng), daemon=True)
+        t = threading.Thread(target=self.client_loop, args=(node, cid, rng, big), daemon=True)
         self.threads.append(t)
         t.start()
 
-    def client_loop(self, node, cid, rng):
+    def client_loop(self, node, cid, rng, big=False):
         while not self.stop.is_set():
-            if not self.one_op(node, cid, choose(rng)):
+            spec = choose(rng)
+            if big:
+                spec = {"op": "write", "path": f"big/b{node}",
+                        "args": {"len": self.args.big_mb << 20}}
+            if not self.one_op(node, cid, spec):
                 return  # retired: its op was declared unknown
             if self.args.think_ms:
                 time.sleep(rng.uniform(0, self.args.think_ms) / 1000.0)
@@ -211,8 +218,11 @@ class Workload:
         for node in range(len(self.mounts)):
             for _ in range(self.args.clients):
                 self.start_client(node)
+        if self.args.big_node is not None:
+            self.start_client(self.args.big_node, big=True)
         end = time.monotonic() + self.args.duration
-        while time.monotonic() < end:
+        stop_file = self.args.stop_file
+        while time.monotonic() < end and not (stop_file and os.path.exists(stop_file)):
             time.sleep(0.05)
             self.watchdog_pass()
         self.stop.set()
@@ -238,6 +248,9 @@ def main():
     r.add_argument("--timeout", type=float, default=10.0)
     r.add_argument("--seed", type=int, default=1)
     r.add_argument("--think-ms", type=float, default=2.0)
+    r.add_argument("--stop-file", help="stop early once this file exists")
+    r.add_argument("--big-node", type=int)
+    r.add_argument("--big-mb", type=int, default=32)
     args = ap.parse_args()
     if args.cmd == "setup":
         setup(args.mount)

@@ -40,8 +40,12 @@ fault_ns() { echo "${FAULT_PREFIX}n$1"; }
 fault_hub() { echo "${FAULT_PREFIX}hub"; }
 fault_addr() { echo "198.18.0.$((10 + $1))"; }
 fault_nodes() { seq 0 $((FAULT_N - 1)); }
-fault_exec() { local i=$1; shift; ip netns exec "$(fault_ns "$i")" "$@"; }
-fault_hub_exec() { ip netns exec "$(fault_hub)" "$@"; }
+# Processes enter only the node's network namespace (nsenter --net), not a
+# new mount namespace as `ip netns exec` would: a FUSE mount a node daemon
+# makes is then visible to the workload, which runs in the root namespaces.
+fault_nsenter() { local ns=$1; shift; nsenter --net="/run/netns/$ns" -- "$@"; }
+fault_exec() { local i=$1; shift; fault_nsenter "$(fault_ns "$i")" "$@"; }
+fault_hub_exec() { fault_nsenter "$(fault_hub)" "$@"; }
 
 fault_begin() {
     FAULT_N=$1
@@ -77,12 +81,12 @@ fault_track_pid() {
 }
 
 # fault_spawn NAMESPACE LOG CMD... : starts CMD inside NAMESPACE ("" = root),
-# records it, prints its PID. `ip netns exec` execs CMD, so $! is CMD.
+# records it, prints its PID. nsenter execs CMD, so $! is CMD's PID.
 fault_spawn() {
     local ns=$1 log=$2
     shift 2
     if [ -n "$ns" ]; then
-        ip netns exec "$ns" "$@" >"$log" 2>&1 </dev/null &
+        fault_nsenter "$ns" "$@" >"$log" 2>&1 </dev/null &
     else
         "$@" >"$log" 2>&1 </dev/null &
     fi

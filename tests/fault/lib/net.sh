@@ -21,13 +21,13 @@ fault_node_net_up() {
     ns=$(fault_ns "$i")
     hub=$(fault_hub)
     ip netns add "$ns" || return 1
-    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+    fault_nsenter "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
     ip -n "$ns" link set lo up
     ip -n "$hub" link add "n$i" type veth peer name eth0 netns "$ns" || return 1
     ip -n "$hub" link set "n$i" master br0 up
     ip -n "$ns" addr add "$(fault_addr "$i")/24" dev eth0
     ip -n "$ns" link set eth0 up
-    ip netns exec "$ns" nft -f - <<'NFT' || return 1
+    fault_nsenter "$ns" nft -f - <<'NFT' || return 1
 table inet qfault {
     chain input { type filter hook input priority 0; policy accept; }
 }
@@ -76,7 +76,7 @@ fault_have_netem() {
     ns=$(fault_ns 0)
     ip -n "$ns" link add qfnetem type dummy 2>/dev/null || return 1
     local rc=0
-    ip netns exec "$ns" tc qdisc add dev qfnetem root netem delay 1ms 2>/dev/null || rc=1
+    fault_nsenter "$ns" tc qdisc add dev qfnetem root netem delay 1ms 2>/dev/null || rc=1
     ip -n "$ns" link del qfnetem
     return $rc
 }
