@@ -11,7 +11,8 @@ every acknowledged append invoked after V returned and returned before R
 was invoked. Reads are not judged when an unlink/rename of P may have taken
 effect after a member of F. Content that is no write's exact bytes is
 accepted only when a write of P overlapped the read, or when the write(s)
-it came from overlapped another write of P (concurrent writers interleave).
+it came from overlapped another write or an append of P (concurrent writers
+interleave).
 
   check_cto.py HISTORY
 """
@@ -27,7 +28,7 @@ class PathWrites:
     "acknowledged before t" is found by bisection."""
 
     def __init__(self):
-        self.all, self.acked = [], []
+        self.all, self.acked, self.appends = [], [], []
 
     def seal(self):
         self.acked.sort(key=lambda w: w.complete)
@@ -61,8 +62,10 @@ def index(ops):
             pw.all.append(o)
             if o.status == "ok":
                 pw.acked.append(o)
-        elif o.op == "append" and o.status == "ok":
-            appends.setdefault(o.path, []).append(o)
+        elif o.op == "append" and o.may_have_effect():
+            writes.setdefault(o.path, PathWrites()).appends.append(o)
+            if o.status == "ok":
+                appends.setdefault(o.path, []).append(o)
         elif o.op in ("unlink", "rename") and o.may_have_effect():
             for p in {o.path, o.path2} - {None}:
                 if o.op == "unlink" or o.path != o.path2:
@@ -78,9 +81,11 @@ def overlap(a, b):
 
 def torn_allowed(r, v, ws, front):
     """Content that is no single write's bytes is legal when a write ran
-    during the read, or when the writes that produced it ran concurrently
-    (two writers of one file interleave, on any POSIX filesystem)."""
-    if any(overlap(w, r) for w in ws):
+    during the read, or when the write that produced it ran concurrently
+    with another write or an append of the file (their bytes interleave, on
+    any POSIX filesystem). ws: every write and append of the path that may
+    have taken effect."""
+    if any(overlap(w, r) for w in ws if w.op == "write"):
         return True
     suspects = [v] if v is not None else front
     return any(w is not s and overlap(w, s) for s in suspects for w in ws)
@@ -100,7 +105,7 @@ def judge(r, writes, moves, appends):
     res = r.result
     v = pw.by_id.get(res.get("base"))
     if v is None or not res.get("intact"):
-        if torn_allowed(r, v, pw.all, front):
+        if torn_allowed(r, v, pw.all + pw.appends, front):
             return None
         return f"returned {res}, not the bytes of any write of the path"
     if not (v.invoke < r.end() and all(not v.before(f) for f in front)):

@@ -21,6 +21,8 @@ start_server() {
     SERVER[$i]=$(fault_spawn "$(fault_ns "$i")" "$FAULT_RUNDIR/server.$i.log" \
         "$FAULT_PY" "$NETTOOL" serve "$FAULT_RUNDIR/port.$i" "$FAULT_RUNDIR/udp.$i.log")
     fault_wait_for 10 test -s "$FAULT_RUNDIR/port.$i" || fault_die "server $i did not start"
+    # The PID the faults act on must be the service itself, not a wrapper.
+    grep -q nettool.py "/proc/${SERVER[$i]}/cmdline" || fault_die "PID ${SERVER[$i]} is not the service"
     PORT[$i]=$(cat "$FAULT_RUNDIR/port.$i")
 }
 

@@ -81,12 +81,15 @@ fault_track_pid() {
 }
 
 # fault_spawn NAMESPACE LOG CMD... : starts CMD inside NAMESPACE ("" = root),
-# records it, prints its PID. nsenter execs CMD, so $! is CMD's PID.
+# records it, prints its PID, which is CMD's own.
 fault_spawn() {
     local ns=$1 log=$2
     shift 2
+    # A simple command, not a function: bash then forks once and execs, so
+    # $! is nsenter, which execs CMD in turn (a backgrounded function would
+    # leave a subshell between us and CMD).
     if [ -n "$ns" ]; then
-        fault_nsenter "$ns" "$@" >"$log" 2>&1 </dev/null &
+        nsenter --net="/run/netns/$ns" -- "$@" >"$log" 2>&1 </dev/null &
     else
         "$@" >"$log" 2>&1 </dev/null &
     fi
