@@ -41,7 +41,7 @@ def describe(path):
 
 
 def manifest(root, ignore):
-    out = {}
+    out = {".": describe(root)}
     for d, dirs, files in os.walk(root):
         dirs[:] = [x for x in dirs if x not in ignore]
         for name in dirs + [f for f in files if f not in ignore]:

@@ -104,15 +104,19 @@ scn_kill_and_restart() { # NODE
 scn_kill-leader-during-commit() { scn_kill_and_restart "$(scn_leader)"; }
 scn_kill-receiver() { scn_kill_and_restart "$(scn_one_follower)"; }
 
+# A stopped process cannot answer its own clients: their ops during the
+# freeze are exempt from the no-hang check (not from any other).
 scn_frozen-node-wakes() {
-    local f pid
+    local f pid t0
     f=$(scn_one_follower)
     pid=$(node_pid "$f")
     scn_note "SIGSTOP n$f (PID $pid)"
+    t0=$(fault_mono_ns)
     fault_freeze "$pid"
     scn_sleep "$FAULT_SECONDS"
     scn_note "SIGCONT n$f"
     fault_thaw "$pid"
+    echo "$f $t0 $(fault_mono_ns)" >>"$FAULT_RUNDIR/nohang-exempt"
 }
 
 scn_slow-link() {

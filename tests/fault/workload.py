@@ -27,13 +27,14 @@ import threading
 import time
 
 import fault_content as content
-from fault_history import HistoryWriter
+from fault_history import NO_EFFECT, HistoryWriter
 
 NS_NAMES = [f"n{i}" for i in range(6)]
 CONTENT_DIRS = ["d0", "d1", "d2"]
 FILES = ["f0", "f1", "f2", "f3"]
 SUBDIRS = ["s0", "s1"]
 SIZES = [0, 16, 512, 4096, 20000, 70000]
+NO_EFFECT_OUTCOMES = NO_EFFECT | {"ok"}
 WEIGHTS = {"create": 8, "mkdir": 6, "unlink_ns": 6, "rmdir": 6, "rename_ns": 8, "lookup": 8,
            "write": 20, "append": 10, "read": 16, "rename": 4, "unlink": 3, "mkdir_c": 2,
            "rmdir_c": 2}
@@ -166,12 +167,19 @@ class Workload:
             if big:
                 spec = {"op": "write", "path": f"big/b{node}",
                         "args": {"len": self.args.big_mb << 20}}
-            if not self.one_op(node, cid, spec):
+            outcome = self.one_op(node, cid, spec)
+            if outcome is None:
                 return  # retired: its op was declared unknown
-            if self.args.think_ms:
+            if outcome not in NO_EFFECT_OUTCOMES:
+                # A dead, read-only or full node fails fast; retrying at full
+                # speed would only flood the history with identical failures.
+                time.sleep(self.args.error_backoff_ms / 1000.0)
+            elif self.args.think_ms:
                 time.sleep(rng.uniform(0, self.args.think_ms) / 1000.0)
 
     def one_op(self, node, cid, spec):
+        """Runs and records one op; returns "ok" or its errno name, or None
+        if the watchdog declared it unknown meanwhile."""
         with self.lock:
             op_id = self.next_id
             self.next_id += 1
@@ -191,9 +199,9 @@ class Workload:
                 self.counts[kind] += 1
         if timed_out:
             self.hist.record(ev="late", id=op_id, t=t1, outcome=kind, **out)
-            return False
+            return None
         self.hist.record(ev=kind, id=op_id, t=t1, **out)
-        return True
+        return out.get("errno", "ok")
 
     def watchdog_pass(self):
         bound = int(self.args.timeout * 1e9)
@@ -248,6 +256,8 @@ def main():
     r.add_argument("--timeout", type=float, default=10.0)
     r.add_argument("--seed", type=int, default=1)
     r.add_argument("--think-ms", type=float, default=2.0)
+    r.add_argument("--error-backoff-ms", type=float, default=100.0,
+                   help="pause after a failure other than a namespace errno")
     r.add_argument("--stop-file", help="stop early once this file exists")
     r.add_argument("--big-node", type=int)
     r.add_argument("--big-mb", type=int, default=32)

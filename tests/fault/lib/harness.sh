@@ -63,6 +63,9 @@ fault_begin() {
 
 # --- processes ---------------------------------------------------------
 
+# The history's clock (CLOCK_MONOTONIC, ns).
+fault_mono_ns() { "$FAULT_PY" -c 'import time; print(time.monotonic_ns())'; }
+
 fault_pid_starttime() { awk '{print $22}' "/proc/$1/stat" 2>/dev/null; }
 
 fault_pid_alive() {
