@@ -113,7 +113,12 @@ scenarios_main() {
         mkdir -p "$out/$s"
         rc=0
         QFS_FAULT_OUT=$out "$0" --one "$s" --driver "$DRIVER" --nodes "$NODES" "--$MODE" \
-            >"$out/$s.log" 2>&1 || rc=1
+            >"$out/$s.log" 2>&1 &
+        CHILD=$!
+        # An interrupted runner interrupts the scenario, whose trap cleans up.
+        trap 'kill -TERM "$CHILD" 2>/dev/null; wait "$CHILD"; exit 130' INT TERM HUP
+        wait "$CHILD" || rc=1
+        trap - INT TERM HUP
         ran=$((ran + 1))
         [ -f "$out/$s/row" ] || { rc=1; echo "$s ERROR ? ? ? ? ? ?" >"$out/$s/row"; }
         failed=$((failed + rc))
