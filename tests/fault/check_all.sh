@@ -4,7 +4,7 @@
 #   check_all.sh HISTORY OUTDIR MOUNT0 MOUNT1 ...
 #
 # QFS_FAULT_NOHANG_EXEMPT: windows of deliberately frozen nodes (see
-# check_nohang.py). Each checker's output goes to OUTDIR/<checker>.txt; OUTDIR/results gets
+# check_nohang.py); QFS_FAULT_NODE_STARTS: node (re)start times (hist2lin.py). Each checker's output goes to OUTDIR/<checker>.txt; OUTDIR/results gets
 # their RESULT key=value lines plus check_<name>=pass|fail. Prints one line
 # per checker; exits 1 if any failed.
 set -u
@@ -29,7 +29,9 @@ check() { # check NAME CMD...
 }
 
 lincheck_hist() {
-    "${T[@]}" "$FAULT_PY" "$FAULT_SRC_DIR/hist2lin.py" "$hist" "$out/lin.txt" &&
+    local starts=()
+    [ -e "${QFS_FAULT_NODE_STARTS:-}" ] && starts=(--starts "$QFS_FAULT_NODE_STARTS")
+    "${T[@]}" "$FAULT_PY" "$FAULT_SRC_DIR/hist2lin.py" "${starts[@]}" "$hist" "$out/lin.txt" &&
         "${T[@]}" "$(fault_build_dir)/lincheck" "$out/lin.txt"
 }
 

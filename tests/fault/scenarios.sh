@@ -98,7 +98,7 @@ scn_kill_and_restart() { # NODE
     fault_kill9 "$pid"
     scn_sleep "$FAULT_SECONDS"
     scn_note "restart n$1"
-    node_start "$1"
+    fault_node_start "$1"
 }
 
 scn_kill-leader-during-commit() { scn_kill_and_restart "$(scn_leader)"; }

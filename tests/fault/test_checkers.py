@@ -234,5 +234,26 @@ class Hist2Lin(Base):
             self.assertEqual(subprocess.run([lincheck, out], capture_output=True).returncode, 0)
 
 
+class DeadMount(Base):
+    def lin_lines(self, starts):
+        out = os.path.join(self.tmp, "lin.txt")
+        quiet(hist2lin.main, self.h.save(), out, starts)
+        with open(out) as f:
+            return [x.split()[0] for x in f.read().splitlines()[1:]]
+
+    def test_enotconn_after_a_dead_mount_is_dropped_until_a_restart(self):
+        self.h.op("create", "ns/n0", 0, 10, status="fail", errno="ENOTCONN")
+        self.h.op("create", "ns/n1", 20, 21, status="fail", errno="ENOTCONN")
+        self.h.op("create", "ns/n2", 30, 31, status="fail", errno="ENOTCONN", node=1)
+        starts = os.path.join(self.tmp, "starts")
+        with open(starts, "w") as f:
+            f.write("")
+        self.assertEqual(self.lin_lines(None), ["1", "2", "3"])  # no start list: all unknown
+        self.assertEqual(self.lin_lines(starts), ["1", "3"])
+        with open(starts, "w") as f:
+            f.write(f"0 {15 * MS}\n")  # node 0 restarted before op 2
+        self.assertEqual(self.lin_lines(starts), ["1", "2", "3"])
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=1)

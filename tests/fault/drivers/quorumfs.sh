@@ -12,7 +12,9 @@ QFS_BIN_DIR=${QFS_BIN_DIR:-}
 
 quorumfs_find() { # prints the path of binary $1 (PATH or the build tree)
     local d
-    for d in "$QFS_BIN_DIR" "$FAULT_SRC_DIR/../../build/fs" "$FAULT_SRC_DIR/../../build/tools"; do
+    local b=${QFS_FAULT_BUILD:+$QFS_FAULT_BUILD/../..}
+    for d in "$QFS_BIN_DIR" "$b/fs" "$b/tools" "$FAULT_SRC_DIR/../../build/fs" \
+        "$FAULT_SRC_DIR/../../build/tools"; do
         [ -n "$d" ] && [ -x "$d/$1" ] && { echo "$d/$1"; return 0; }
     done
     command -v "$1"

@@ -11,6 +11,13 @@ OP_TIMEOUT=${QFS_FAULT_OP_TIMEOUT:-10}
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
+# Starts node I through the driver, first noting the time (hist2lin.py
+# needs every start to judge ENOTCONN failures).
+fault_node_start() {
+    echo "$1 $(fault_mono_ns)" >>"$FAULT_RUNDIR/node-starts"
+    node_start "$1"
+}
+
 # Undoes every fault: partitions, impairments, frozen and dead nodes.
 fault_heal_all() {
     local i pid
@@ -21,7 +28,7 @@ fault_heal_all() {
         if [ -n "$pid" ] && fault_pid_alive "$pid"; then
             kill -CONT "$pid"
         else
-            node_start "$i" || fault_log "restart of n$i failed"
+            fault_node_start "$i" || fault_log "restart of n$i failed"
         fi
     done
 }
@@ -31,7 +38,8 @@ scenario_start_nodes() {
     fault_net_up || fault_die "namespace setup failed"
     driver_setup || fault_die "driver_setup failed"
     if declare -F "scn_${name}_prepare" >/dev/null; then "scn_${name}_prepare" || fault_die "prepare failed"; fi
-    for i in $(fault_nodes); do node_start "$i" || fault_die "node_start $i failed"; done
+    : >"$FAULT_RUNDIR/node-starts"
+    for i in $(fault_nodes); do fault_node_start "$i" || fault_die "node_start $i failed"; done
     MOUNTS=()
     for i in $(fault_nodes); do MOUNTS+=("$(node_mountpoint "$i")"); done
     for m in "${MOUNTS[@]}"; do "$FAULT_PY" "$FAULT_SRC_DIR/workload.py" setup "$m" || fault_die "setup of $m failed"; done
@@ -79,10 +87,10 @@ scenario_run() {
     fault_wait_for $((OP_TIMEOUT + 30)) fault_pid_gone "$WL_PID" || fault_log "workload did not stop"
     cluster_wait_sync "$RECOVER_TIMEOUT" || recover=never
     echo "== $name: checkers" >"$OUTD/checks.txt"
-    QFS_FAULT_NOHANG_EXEMPT="$FAULT_RUNDIR/nohang-exempt" \
+    QFS_FAULT_NOHANG_EXEMPT="$FAULT_RUNDIR/nohang-exempt" QFS_FAULT_NODE_STARTS="$FAULT_RUNDIR/node-starts" \
         "$FAULT_SRC_DIR/check_all.sh" "$OUTD/history.jsonl" "$OUTD/checks" "${MOUNTS[@]}" >>"$OUTD/checks.txt"
     rc=$?
-    cp "$FAULT_RUNDIR"/faults.log "$FAULT_RUNDIR"/nohang-exempt "$FAULT_RUNDIR"/node*.log "$OUTD/" 2>/dev/null
+    cp "$FAULT_RUNDIR"/faults.log "$FAULT_RUNDIR"/nohang-exempt "$FAULT_RUNDIR"/node-starts "$FAULT_RUNDIR"/node*.log "$OUTD/" 2>/dev/null
     scenario_collect "$name" "$rc" "$recover"
     [ "$rc" = 0 ]
 }
