@@ -72,6 +72,11 @@ check_partitions() {
     expect "n0 -> n1 up" tcp_ok 0 1
     expect "n1 -> n2 cut" tcp_blocked 1 2 0.5
     fault_heal
+    echo "== n2's link down"
+    fault_link 2 down
+    expect "link down: n0 -> n2 cut" tcp_blocked 0 2 0.5
+    fault_link 2 up
+    expect "link up: n0 -> n2 again" fault_wait_for 5 tcp_ok 0 2
 }
 
 check_asymmetric() {
