@@ -97,8 +97,8 @@ scenario_run() {
 
 # Prints why the driver cannot run here, or nothing.
 scenarios_blocker() {
-    fault_have_netns || { echo "needs root, ip netns and nft: skipped"; return; }
-    fault_build_dir >/dev/null || { echo "needs the build (lincheck, netemu): skipped"; return; }
+    fault_have_netns || { echo "needs root, ip netns and nft"; return; }
+    fault_build_dir >/dev/null || { echo "needs the build (lincheck, netemu)"; return; }
     (
         FAULT_N=$NODES FAULT_RUNDIR=$(mktemp -d /tmp/qfault-check.XXXXXX)
         # shellcheck source=/dev/null
@@ -136,7 +136,7 @@ scenarios_main() {
     print_row scenario result ops-ok failed unknown lost divergent recover-s
     for s in "${WANT[@]}"; do
         if [ -n "$blocker" ]; then
-            printf '%-31s %s\n' "$s" "$blocker"
+            printf '%-31s %-8s %s\n' "$s" SKIPPED "$blocker (not run, not passed)"
         else
             read -r -a row <"$out/$s/row"
             print_row "${row[@]}"
