@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Close-to-open checker: a read (open + read) of a path that started after
+an acknowledged write+close of that path returns that content or newer,
+with every append acknowledged in between.
+
+For a read R of path P: S = acknowledged writes of P that returned before R
+was invoked; F = the writes of S not followed (in real time) by another of
+S. R must return, intact, the bytes of a write V of P that is in F or not
+strictly before any member of F, and was invoked before R returned, plus
+every acknowledged append invoked after V returned and returned before R
+was invoked. Reads are not judged when an unlink/rename of P may have taken
+effect after a member of F. Content that is no write's exact bytes is
+accepted only when a write of P overlapped the read, or when the write(s)
+it came from overlapped another write or an append of P (concurrent writers
+interleave).
+
+  check_cto.py HISTORY
+"""
+import bisect
+import sys
+
+import fault_history
+
+
+class PathWrites:
+    """The writes of one path, with the acknowledged ones sorted by return
+    time and a running maximum of their invoke times, so the frontier of
+    "acknowledged before t" is found by bisection."""
+
+    def __init__(self):
+        self.all, self.acked, self.appends = [], [], []
+
+    def seal(self):
+        self.acked.sort(key=lambda w: w.complete)
+        self.ends = [w.complete for w in self.acked]
+        self.max_invoke, m = [], float("-inf")
+        for w in self.acked:
+            m = max(m, w.invoke)
+            self.max_invoke.append(m)
+        self.by_id = {w.id: w for w in self.all}
+
+    def frontier(self, t):
+        """Acknowledged writes that returned before t and were not followed
+        by another such write."""
+        n = bisect.bisect_left(self.ends, t)
+        if n == 0:
+            return []
+        latest_invoke = self.max_invoke[n - 1]
+        out = []
+        for w in reversed(self.acked[:n]):
+            if w.complete < latest_invoke:
+                break
+            out.append(w)
+        return out
+
+
+def index(ops):
+    writes, moves, appends = {}, {}, {}
+    for o in ops:
+        if o.op == "write" and o.may_have_effect():
+            pw = writes.setdefault(o.path, PathWrites())
+            pw.all.append(o)
+            if o.status == "ok":
+                pw.acked.append(o)
+        elif o.op == "append" and o.may_have_effect():
+            writes.setdefault(o.path, PathWrites()).appends.append(o)
+            if o.status == "ok":
+                appends.setdefault(o.path, []).append(o)
+        elif o.op in ("unlink", "rename") and o.may_have_effect():
+            for p in {o.path, o.path2} - {None}:
+                if o.op == "unlink" or o.path != o.path2:
+                    moves.setdefault(p, []).append(o)
+    for pw in writes.values():
+        pw.seal()
+    return writes, moves, appends
+
+
+def overlap(a, b):
+    return a.invoke < b.end() and b.invoke < a.end()
+
+
+def torn_allowed(r, v, ws, front):
+    """Content that is no single write's bytes is legal when a write ran
+    during the read, or when the write that produced it ran concurrently
+    with another write or an append of the file (their bytes interleave, on
+    any POSIX filesystem). ws: every write and append of the path that may
+    have taken effect."""
+    if any(overlap(w, r) for w in ws if w.op == "write"):
+        return True
+    suspects = [v] if v is not None else front
+    return any(w is not s and overlap(w, s) for s in suspects for w in ws)
+
+
+def judge(r, writes, moves, appends):
+    """Returns None when R is fine (or not judged), else why it is wrong."""
+    pw = writes.get(r.path)
+    front = pw.frontier(r.invoke) if pw else []
+    if not front:
+        return None
+    t0 = min(f.invoke for f in front)
+    if any(x.end() > t0 and x.invoke < r.end() for x in moves.get(r.path, [])):
+        return None
+    if r.status != "ok":
+        return f"read failed {r.errno} after write op {front[0].id} was acknowledged"
+    res = r.result
+    v = pw.by_id.get(res.get("base"))
+    if v is None or not res.get("intact"):
+        if torn_allowed(r, v, pw.all + pw.appends, front):
+            return None
+        return f"returned {res}, not the bytes of any write of the path"
+    if not (v.invoke < r.end() and all(not v.before(f) for f in front)):
+        return f"returned write op {v.id}, older than acknowledged write op {front[0].id}"
+    missing = [a.id for a in appends.get(r.path, [])
+               if v.before(a) and a.before(r) and a.id not in res.get("appends", [])]
+    if missing:
+        return f"returned write op {v.id} without acknowledged appends {missing[:5]}"
+    return None
+
+
+def main(path):
+    _, ops = fault_history.load(path)
+    writes, moves, appends = index(ops)
+    reads = [o for o in ops if o.op == "read" and o.status in ("ok", "fail")]
+    bad = 0
+    for r in reads:
+        why = judge(r, writes, moves, appends)
+        if why:
+            bad += 1
+            if bad <= 10:
+                print(f"cto: VIOLATION read op {r.id} of {r.path} on node {r.node}: {why}")
+    print(f"cto: {len(reads)} reads judged, {bad} violations")
+    print(f"RESULT cto_violations={bad}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    sys.exit(main(sys.argv[1]))

@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Extracts the namespace operations (paths under ns/) of a fault history
+into lincheck's input format ("lincheck-history v1").
+
+  hist2lin.py [--starts FILE] HISTORY OUT
+
+Results the directory model knows (ok, ENOENT, EEXIST, EISDIR, ENOTDIR,
+ENOTEMPTY, and a lookup's file/dir) are kept. EROFS is a definite refusal
+(the op is dropped). Timeouts and any other error may or may not have taken
+effect: they become unknown ("?"). Lookups without a definite answer are
+dropped (a read changes nothing).
+
+ENOTCONN means the node's FUSE connection is gone (its daemon died). The
+first such failure on a node may have reached the daemon before it died;
+once one has returned, later ops on that node that fail with ENOTCONN never
+reached a daemon, unless the node was (re)started in between. FILE lists
+node starts ("NODE T", CLOCK_MONOTONIC ns, written by the runner); with it,
+those ops are dropped instead of becoming unknown, which keeps the search
+small after a kill -9. Without FILE every ENOTCONN stays unknown.
+"""
+import argparse
+import sys
+
+import fault_history
+
+MODEL_ERRNOS = {"ENOENT", "EEXIST", "EISDIR", "ENOTDIR", "ENOTEMPTY"}
+NS_OPS = {"create", "mkdir", "unlink", "rmdir", "rename", "lookup"}
+
+
+def line(o):
+    a = o.path[3:]
+    b = o.path2[3:] if o.op == "rename" else "-"
+    if o.status == "ok":
+        res = o.result if o.op == "lookup" else "ok"
+    elif o.status == "fail" and o.errno in MODEL_ERRNOS:
+        res = o.errno
+    elif o.status == "fail" and o.errno == "EROFS":
+        return None
+    else:
+        if o.op == "lookup":
+            return None
+        return f"{o.id} {o.invoke} - {o.op} {a} {b} ?"
+    return f"{o.id} {o.invoke} {o.complete} {o.op} {a} {b} {res}"
+
+
+def load_starts(path):
+    starts = {}
+    if path:
+        with open(path) as f:
+            for line in f:
+                if line.strip():
+                    node, t = map(int, line.split())
+                    starts.setdefault(node, []).append(t)
+    return starts
+
+
+def dead_connection_ops(ops, starts):
+    """Ids of ENOTCONN failures that certainly never reached a daemon."""
+    if starts is None:
+        return set()
+    first_dead = {}  # node -> return time of an ENOTCONN op with no start since
+    out = set()
+    for o in sorted((o for o in ops if o.errno == "ENOTCONN"), key=lambda o: o.invoke):
+        d = first_dead.get(o.node)
+        if d is not None and d < o.invoke and \
+                not any(d < t <= o.complete for t in starts.get(o.node, [])):
+            out.add(o.id)
+        elif d is None or any(d < t <= o.complete for t in starts.get(o.node, [])):
+            first_dead[o.node] = o.complete
+    return out
+
+
+def main(path, out, starts_file=None):
+    header, ops = fault_history.load(path)
+    dead = dead_connection_ops(ops, load_starts(starts_file) if starts_file else None)
+    n = 0
+    with open(out, "w") as f:
+        f.write("# lincheck-history v1\n")
+        for name, kind in sorted(header.get("ns_init", {}).items()):
+            f.write(f"init {name} {kind}\n")
+        for o in ops:
+            if o.op in NS_OPS and o.path.startswith("ns/") and o.id not in dead:
+                text = line(o)
+                if text:
+                    f.write(text + "\n")
+                    n += 1
+    print(f"hist2lin: {n} namespace ops ({len(dead)} ENOTCONN failures of a dead mount dropped)")
+    return 0
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(usage=__doc__)
+    ap.add_argument("--starts")
+    ap.add_argument("history")
+    ap.add_argument("out")
+    a = ap.parse_args()
+    sys.exit(main(a.history, a.out, a.starts))

@@ -1,0 +1,145 @@
+# shellcheck shell=bash
+# scenarios.sh - the fault scenarios of issue 7 (sourced by `run`).
+#
+# A scenario NAME is:
+#   SCENARIO_DESC[NAME]   one line for --list and the docs
+#   scn_NAME              runs while the workload does; FAULT seconds of
+#                         faults; must leave everything healed when it returns
+#   scn_NAME_prepare      (optional) before the nodes start
+#   SCENARIO_BIG[NAME]    (optional) node role whose mount gets a big-file
+#                         writer: "leader"
+# Helpers: scn_leader, scn_followers, scn_sleep, scn_note (fault log).
+# Node indices come from the driver (cluster_leader); durations from
+# $FAULT_SECONDS.
+
+declare -gA SCENARIO_DESC=(
+    [leader-isolated]="the leader is cut off from every other node, then healed"
+    [minority-isolated]="a minority of followers is cut off from the rest, then healed"
+    [majority-isolated-from-leader]="bridge: the leader keeps one follower, the other followers (with it a majority) lose the leader"
+    [flapping-partitions]="a random partition every few seconds, healed in between"
+    [kill-leader-during-commit]="kill -9 of the leader while it commits a large file, restarted later"
+    [kill-receiver]="kill -9 of a follower while it receives a large file's chunks, restarted later"
+    [frozen-node-wakes]="SIGSTOP of a follower; SIGCONT after the others moved on"
+    [slow-link]="100 ms +- 50 ms delay and 5% loss each way on one follower's link"
+    [disk-full]="one node's data disk (size-limited tmpfs) fills up while the others write"
+)
+SCENARIOS=(leader-isolated minority-isolated majority-isolated-from-leader flapping-partitions
+    kill-leader-during-commit kill-receiver frozen-node-wakes slow-link disk-full)
+declare -gA SCENARIO_BIG=([kill-leader-during-commit]=leader [kill-receiver]=leader)
+
+scn_note() { echo "$(date +%s.%N) $*" >>"$FAULT_RUNDIR/faults.log"; fault_log "$*"; }
+scn_sleep() { sleep "$1"; }
+scn_leader() {
+    local l
+    l=$(cluster_leader)
+    echo "${l:-0}"
+}
+scn_followers() { fault_nodes | grep -vx "$(scn_leader)"; }
+scn_one_follower() { scn_followers | head -1; }
+
+scn_leader-isolated() {
+    local l
+    l=$(scn_leader)
+    scn_note "isolate leader n$l"
+    fault_isolate "$l"
+    scn_sleep "$FAULT_SECONDS"
+    scn_note "heal"
+    fault_heal
+}
+
+scn_minority-isolated() {
+    local k=$(((FAULT_N - 1) / 2)) minority rest
+    minority=$(scn_followers | head -"$k" | tr '\n' ' ')
+    rest=$(fault_nodes | grep -vxF -f <(tr ' ' '\n' <<<"$minority" | grep .) | tr '\n' ' ')
+    scn_note "partition {$minority} | {$rest}"
+    fault_partition "$minority|$rest"
+    scn_sleep "$FAULT_SECONDS"
+    scn_note "heal"
+    fault_heal
+}
+
+scn_majority-isolated-from-leader() {
+    local l b o
+    l=$(scn_leader)
+    b=$(scn_one_follower)
+    for o in $(scn_followers); do
+        [ "$o" = "$b" ] || { fault_block "$l" "$o"; fault_block "$o" "$l"; }
+    done
+    scn_note "bridge: leader n$l reaches only n$b"
+    scn_sleep "$FAULT_SECONDS"
+    scn_note "heal"
+    fault_heal
+}
+
+scn_flapping-partitions() {
+    local end period=${FAULT_FLAP_SECONDS:-1} victim
+    end=$(($(date +%s) + FAULT_SECONDS))
+    while [ "$(date +%s)" -lt "$end" ]; do
+        victim=$((RANDOM % FAULT_N))
+        if ((RANDOM % 2)); then
+            scn_note "flap: isolate n$victim"
+            fault_isolate "$victim"
+        else
+            scn_note "flap: n$victim cannot send to n$(((victim + 1) % FAULT_N))"
+            fault_block "$victim" $(((victim + 1) % FAULT_N))
+        fi
+        scn_sleep "$period"
+        scn_note "flap: heal"
+        fault_heal
+        scn_sleep "$period"
+    done
+}
+
+scn_kill_and_restart() { # NODE
+    local pid
+    scn_sleep 0.5 # a large write is under way on the leader by now
+    pid=$(node_pid "$1")
+    scn_note "kill -9 n$1 (PID $pid)"
+    fault_kill9 "$pid"
+    scn_sleep "$FAULT_SECONDS"
+    scn_note "restart n$1"
+    fault_node_start "$1"
+}
+
+scn_kill-leader-during-commit() { scn_kill_and_restart "$(scn_leader)"; }
+scn_kill-receiver() { scn_kill_and_restart "$(scn_one_follower)"; }
+
+# A stopped process cannot answer its own clients: their ops during the
+# freeze are exempt from the no-hang check (not from any other).
+scn_frozen-node-wakes() {
+    local f pid t0
+    f=$(scn_one_follower)
+    pid=$(node_pid "$f")
+    scn_note "SIGSTOP n$f (PID $pid)"
+    t0=$(fault_mono_ns)
+    fault_freeze "$pid"
+    scn_sleep "$FAULT_SECONDS"
+    scn_note "SIGCONT n$f"
+    fault_thaw "$pid"
+    echo "$f $t0 $(fault_mono_ns)" >>"$FAULT_RUNDIR/nohang-exempt"
+}
+
+scn_slow-link() {
+    local f
+    f=$(scn_one_follower)
+    scn_note "n$f's link: 100 ms +- 50 ms, 5% loss"
+    fault_impair "$f" 100 50 5
+    scn_sleep "$FAULT_SECONDS"
+    scn_note "n$f's link restored"
+    fault_unimpair "$f"
+}
+
+# The last node's data directory is a tmpfs from the start, so it can fill.
+# (Chosen before the nodes start, so it may be the leader: any node will do.)
+scn_disk-full_prepare() {
+    fault_tmpfs "$(node_datadir $((FAULT_N - 1)))" "${FAULT_DISK_SIZE:-256m}"
+}
+
+scn_disk-full() {
+    local f=$((FAULT_N - 1))
+    scn_note "fill n$f's data disk"
+    fault_fill "$(node_datadir "$f")" || fault_log "disk of n$f not completely full"
+    scn_sleep "$FAULT_SECONDS"
+    scn_note "free n$f's data disk"
+    fault_unfill "$(node_datadir "$f")"
+}

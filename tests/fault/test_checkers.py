@@ -1,0 +1,259 @@
+#!/usr/bin/env python3
+"""Hand-made histories for the Python checkers: each property is shown to
+hold on a correct history and to fail on a history that breaks it."""
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import check_converge  # noqa: E402
+import check_cto  # noqa: E402
+import check_lost  # noqa: E402
+import check_nohang  # noqa: E402
+import fault_content as content  # noqa: E402
+import hist2lin  # noqa: E402
+
+MS = 1000000
+
+
+class History:
+    """Builds a history file: op(...) adds an invoke and its outcome."""
+
+    def __init__(self, tmp):
+        self.path = os.path.join(tmp, "h.jsonl")
+        self.lines = [{"format": "qfs-fault-history", "version": 1, "nodes": 2,
+                       "clients_per_node": 1, "timeout_ns": 1000 * MS, "ns_init": {}}]
+        self.next = 1
+
+    def op(self, op, path, t0, t1, status="ok", node=0, path2=None, errno=None,
+           result=None, args=None):
+        i = self.next
+        self.next += 1
+        inv = {"ev": "invoke", "id": i, "node": node, "client": node, "t": t0 * MS,
+               "op": op, "path": path}
+        if path2:
+            inv["path2"] = path2
+        if args:
+            inv["args"] = args
+        self.lines.append(inv)
+        if status == "ok":
+            self.lines.append({"ev": "ok", "id": i, "t": t1 * MS, "result": result})
+        elif status == "fail":
+            self.lines.append({"ev": "fail", "id": i, "t": t1 * MS, "errno": errno})
+        elif status == "unknown":
+            self.lines.append({"ev": "unknown", "id": i, "t": t1 * MS, "why": "timeout"})
+        return i
+
+    def write(self, path, t0, t1, length=8, **kw):
+        return self.op("write", path, t0, t1, args={"len": length}, **kw)
+
+    def read(self, path, t0, t1, data=None, **kw):
+        if data is None:
+            return self.op("read", path, t0, t1, status="fail", errno="ENOENT", **kw)
+        return self.op("read", path, t0, t1, result=content.parse(data), **kw)
+
+    def save(self):
+        with open(self.path, "w") as f:
+            f.writelines(json.dumps(x) + "\n" for x in self.lines)
+        return self.path
+
+
+def quiet(fn, *args):
+    with contextlib.redirect_stdout(io.StringIO()):
+        return fn(*args)
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        self.tmpdir = tempfile.TemporaryDirectory()
+        self.tmp = self.tmpdir.name
+        self.h = History(self.tmp)
+
+    def tearDown(self):
+        self.tmpdir.cleanup()
+
+
+class CloseToOpen(Base):
+    def cto(self):
+        return quiet(check_cto.main, self.h.save())
+
+    def test_read_after_close_sees_it(self):
+        w = self.h.write("d0/f0", 0, 10)
+        self.h.read("d0/f0", 20, 30, content.write_bytes(w, 8))
+        self.assertEqual(self.cto(), 0)
+
+    def test_stale_read_is_a_violation(self):
+        w1 = self.h.write("d0/f0", 0, 10)
+        self.h.write("d0/f0", 20, 30)
+        self.h.read("d0/f0", 40, 50, content.write_bytes(w1, 8))
+        self.assertEqual(self.cto(), 1)
+
+    def test_write_not_yet_closed_need_not_be_seen(self):
+        w1 = self.h.write("d0/f0", 0, 10)
+        self.h.write("d0/f0", 20, 60)
+        self.h.read("d0/f0", 40, 50, content.write_bytes(w1, 8))
+        self.assertEqual(self.cto(), 0)
+
+    def test_missing_file_is_a_violation_unless_removed(self):
+        self.h.write("d0/f0", 0, 10)
+        self.h.read("d0/f0", 20, 30)
+        self.assertEqual(self.cto(), 1)
+        self.h.op("unlink", "d0/f0", 12, 14)
+        self.assertEqual(self.cto(), 0)
+
+    def test_acknowledged_append_must_be_seen(self):
+        w = self.h.write("d0/f0", 0, 10)
+        a = self.h.op("append", "d0/f0", 12, 14)
+        self.h.read("d0/f0", 20, 30, content.write_bytes(w, 8))
+        self.assertEqual(self.cto(), 1)
+        self.h.read("d0/f0", 20, 30, content.write_bytes(w, 8) + content.append_bytes(a))
+        self.h.lines = [x for x in self.h.lines if x.get("id") != 3]
+        self.assertEqual(self.cto(), 0)
+
+    def test_torn_content_needs_a_concurrent_writer(self):
+        w = self.h.write("d0/f0", 0, 10)
+        self.h.read("d0/f0", 20, 30, content.write_bytes(w, 8)[:5])
+        self.assertEqual(self.cto(), 1)
+        self.h.write("d0/f0", 25, 40)
+        self.assertEqual(self.cto(), 0)
+
+
+class LostWrites(Base):
+    def put(self, root, path, data):
+        os.makedirs(os.path.dirname(os.path.join(root, path)), exist_ok=True)
+        with open(os.path.join(root, path), "wb") as f:
+            f.write(data)
+
+    def lost(self, *roots):
+        return quiet(check_lost.main, self.h.save(), list(roots))
+
+    def test_latest_write_must_be_on_every_node(self):
+        a, b = os.path.join(self.tmp, "a"), os.path.join(self.tmp, "b")
+        self.h.write("d0/f0", 0, 10)
+        w2 = self.h.write("d0/f0", 20, 30)
+        self.put(a, "d0/f0", content.write_bytes(w2, 8))
+        self.put(b, "d0/f0", content.write_bytes(w2, 8))
+        self.assertEqual(self.lost(a, b), 0)
+        self.put(b, "d0/f0", content.write_bytes(1, 8))  # b rolled back to w1
+        self.assertEqual(self.lost(a, b), 1)
+        os.unlink(os.path.join(b, "d0/f0"))
+        self.assertEqual(self.lost(a, b), 1)
+
+    def test_concurrent_unknown_unlink_excuses_it(self):
+        a = os.path.join(self.tmp, "a")
+        os.makedirs(os.path.join(a, "d0"))
+        self.h.write("d0/f0", 0, 10)
+        self.h.op("unlink", "d0/f0", 5, 2000, status="unknown")
+        self.assertEqual(self.lost(a), 0)
+
+    def test_failed_lookup_does_not_excuse_it(self):
+        a = os.path.join(self.tmp, "a")
+        os.makedirs(os.path.join(a, "d0"))
+        self.h.write("d0/f0", 0, 10)
+        self.h.op("unlink", "d0/f0", 5, 20, status="fail", errno="ENOENT")
+        self.assertEqual(self.lost(a), 1)
+
+    def test_acknowledged_append_must_survive(self):
+        a = os.path.join(self.tmp, "a")
+        w = self.h.write("d0/f0", 0, 10)
+        ap = self.h.op("append", "d0/f0", 20, 30)
+        self.put(a, "d0/f0", content.write_bytes(w, 8))
+        self.assertEqual(self.lost(a), 1)
+        self.put(a, "d0/f0", content.write_bytes(w, 8) + content.append_bytes(ap))
+        self.assertEqual(self.lost(a), 0)
+
+
+class Convergence(Base):
+    def test_trees_compared_by_mode_and_content(self):
+        a, b = os.path.join(self.tmp, "a"), os.path.join(self.tmp, "b")
+        for r in (a, b):
+            os.makedirs(os.path.join(r, "d"))
+            with open(os.path.join(r, "d", "f"), "w") as f:
+                f.write("same")
+        sys.argv = ["check_converge.py", a, b]
+        self.assertEqual(quiet(check_converge.main), 0)
+        os.chmod(os.path.join(b, "d", "f"), 0o600)
+        self.assertEqual(quiet(check_converge.main), 1)
+        os.chmod(os.path.join(b, "d", "f"), os.stat(os.path.join(a, "d", "f")).st_mode)
+        with open(os.path.join(b, "d", "f"), "w") as f:
+            f.write("diff")
+        self.assertEqual(quiet(check_converge.main), 1)
+
+    def test_xattrs_compared(self):
+        a, b = os.path.join(self.tmp, "a"), os.path.join(self.tmp, "b")
+        for r in (a, b):
+            os.makedirs(r)
+        try:
+            os.setxattr(a, "user.k", b"1")
+        except OSError:
+            self.skipTest("no user xattrs here")
+        sys.argv = ["check_converge.py", a, b]
+        self.assertEqual(quiet(check_converge.main), 1)
+        os.setxattr(b, "user.k", b"1")
+        self.assertEqual(quiet(check_converge.main), 0)
+
+
+class NoHang(Base):
+    def test_unknown_op_is_a_hang_unless_node_was_frozen(self):
+        self.h.op("lookup", "ns/n0", 0, 10, result="file")
+        self.h.op("lookup", "ns/n0", 100, 1200, status="unknown", node=1)
+        path = self.h.save()
+        self.assertEqual(quiet(check_nohang.main, path, None), 1)
+        ex = os.path.join(self.tmp, "exempt")
+        with open(ex, "w") as f:
+            f.write(f"1 {50 * MS} {2000 * MS}\n")
+        self.assertEqual(quiet(check_nohang.main, path, ex), 0)
+        with open(ex, "w") as f:
+            f.write(f"0 {50 * MS} {2000 * MS}\n")  # another node was frozen
+        self.assertEqual(quiet(check_nohang.main, path, ex), 1)
+
+
+class Hist2Lin(Base):
+    def test_outcomes_mapped(self):
+        self.h.op("create", "ns/n0", 0, 10)
+        self.h.op("mkdir", "ns/n1", 0, 10, status="fail", errno="EROFS")
+        self.h.op("rename", "ns/n0", 20, 30, path2="ns/n2", status="fail", errno="ENOTCONN")
+        self.h.op("lookup", "ns/n2", 40, 2000, status="unknown")
+        self.h.op("lookup", "ns/n0", 40, 50, status="fail", errno="ENOENT")
+        self.h.op("write", "d0/f0", 0, 10, args={"len": 1})
+        out = os.path.join(self.tmp, "lin.txt")
+        quiet(hist2lin.main, self.h.save(), out)
+        with open(out) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(lines, ["# lincheck-history v1",
+                                 f"1 0 {10 * MS} create n0 - ok",
+                                 f"3 {20 * MS} - rename n0 n2 ?",
+                                 f"5 {40 * MS} {50 * MS} lookup n0 - ENOENT"])
+        lincheck = os.path.join(os.environ.get("QFS_FAULT_BUILD", ""), "lincheck")
+        if os.access(lincheck, os.X_OK):  # the rename may have happened: n0 gone is fine
+            self.assertEqual(subprocess.run([lincheck, out], capture_output=True).returncode, 0)
+
+
+class DeadMount(Base):
+    def lin_lines(self, starts):
+        out = os.path.join(self.tmp, "lin.txt")
+        quiet(hist2lin.main, self.h.save(), out, starts)
+        with open(out) as f:
+            return [x.split()[0] for x in f.read().splitlines()[1:]]
+
+    def test_enotconn_after_a_dead_mount_is_dropped_until_a_restart(self):
+        self.h.op("create", "ns/n0", 0, 10, status="fail", errno="ENOTCONN")
+        self.h.op("create", "ns/n1", 20, 21, status="fail", errno="ENOTCONN")
+        self.h.op("create", "ns/n2", 30, 31, status="fail", errno="ENOTCONN", node=1)
+        starts = os.path.join(self.tmp, "starts")
+        with open(starts, "w") as f:
+            f.write("")
+        self.assertEqual(self.lin_lines(None), ["1", "2", "3"])  # no start list: all unknown
+        self.assertEqual(self.lin_lines(starts), ["1", "3"])
+        with open(starts, "w") as f:
+            f.write(f"0 {15 * MS}\n")  # node 0 restarted before op 2
+        self.assertEqual(self.lin_lines(starts), ["1", "2", "3"])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=1)
