@@ -22,6 +22,7 @@
 #define QFS_NET_TRANSPORT_H
 
 #include "net/config.h"
+#include "net/frame.h"
 #include "net/msg.h"
 
 #include <stdbool.h>
