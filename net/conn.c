@@ -295,7 +295,9 @@ static int flush_hello(struct conn *c)
 static int flush_lanes(struct chan *ch, SSL *ssl, size_t budget, bool *blocked)
 {
     int rc = 0;
-    pthread_mutex_lock(&ch->lock);
+    /* Never wait for a producer copying a batch in: come back next turn. */
+    if (pthread_mutex_trylock(&ch->lock) != 0)
+        return 1;
     while (budget > 0) {
         if (ch->frame_left == 0) {
             ch->frame_lane = lane_pending(&ch->lanes[LANE_URGENT]) ? LANE_URGENT : LANE_NORMAL;

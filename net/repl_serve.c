@@ -164,6 +164,7 @@ static void release_head(struct repl *r)
 void *repl_rx_main(void *arg)
 {
     struct repl *r = arg;
+    repl_lower_priority();
     pthread_mutex_lock(&r->lock);
     while (!r->stop) {
         if (r->rx_count == 0) {

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 void repl_options_default(struct repl_options *o)
 {
@@ -32,9 +34,12 @@ static int alloc_buffers(struct repl *r)
 {
     r->rx_slots = (int)(r->opt.rx_window / FRAME_PAYLOAD_MAX);
     r->rx_slots = r->rx_slots < 2 ? 2 : r->rx_slots > RX_SLOTS_MAX ? RX_SLOTS_MAX : r->rx_slots;
-    for (int i = 0; i < r->rx_slots; i++)
+    for (int i = 0; i < r->rx_slots; i++) {
         if (!(r->rx[i].buf = malloc(FRAME_PAYLOAD_MAX)))
             return -ENOMEM;
+        /* Fault the pages in now, not in the network thread's first copies. */
+        memset(r->rx[i].buf, 0, FRAME_PAYLOAD_MAX);
+    }
     r->tx_buf = malloc(FRAME_PAYLOAD_MAX);
     r->serve_buf = malloc(MSG_FETCH_RESP_HDR_LEN + NET_CHUNK_MAX);
     r->urgent_buf = malloc(MSG_FETCH_RESP_HDR_LEN + NET_CHUNK_MAX);
@@ -125,6 +130,13 @@ void repl_destroy(struct repl *r)
     pthread_cond_destroy(&r->rx_cond);
     pthread_mutex_destroy(&r->lock);
     free(r);
+}
+
+void repl_lower_priority(void)
+{
+    /* Bulk work yields the CPU to the network thread, which serves consensus first. */
+    if (setpriority(PRIO_PROCESS, (id_t)gettid(), REPL_NICE) < 0)
+        log_debug("repl: setpriority: %s", strerror(errno));
 }
 
 int repl_handles(unsigned type)

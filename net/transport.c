@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -364,6 +365,11 @@ static void *net_thread(void *arg)
 {
     struct net *n = arg;
     struct epoll_event evs[64];
+    /* A peer closing mid-write must give EPIPE here, not kill the process. */
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, NULL);
     while (!atomic_load(&n->stop)) {
         int timeout = any_more(n) ? 0 : 20;
         int nev = epoll_wait(n->epfd, evs, 64, timeout);

@@ -151,7 +151,10 @@ class Cluster:
         for n in self.nodes:
             n.stop()
             n.sock.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        if os.environ.get("QFS_KEEP_TMP"):
+            print("kept", self.tmp)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
         if self.store_root:
             shutil.rmtree(self.store_root, ignore_errors=True)
 

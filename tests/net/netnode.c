@@ -8,7 +8,8 @@
  *   push-bg FILE K           the same in the background; prints "ok push ..." when done
  *   pull FILE MS             make the listed chunks local
  *   fetch HEX MS             urgent fetch of one chunk
- *   rtt PEER N SIZE          N consensus-frame round trips (the peer echoes them)
+ *   rtt PEER N SIZE [bulk]   N consensus-frame round trips (the peer echoes them) on
+ *                            the control channel, or on the bulk one for comparison
  *   info PEER | stats | wait-up PEER MS | quit
  */
 #include "net/replicate.h"
@@ -68,14 +69,14 @@ static void reply(struct node *nd, const char *fmt, ...)
 }
 
 /* Consensus frames stand in for the engine: kind 0 is echoed back as kind 1. */
-static int on_consensus(struct node *nd, int peer, const uint8_t *p, uint32_t len)
+static int on_consensus(struct node *nd, int peer, int chan, const uint8_t *p, uint32_t len)
 {
     if (len < 9 || len > ECHO_MAX)
         return -EPROTO;
     if (p[0] == 0) {
         memcpy(nd->echo_buf, p, len);
         nd->echo_buf[0] = 1;
-        net_send(nd->net, peer, CHAN_CONTROL, FT_CONSENSUS, 0, nd->echo_buf, len, 0);
+        net_send(nd->net, peer, chan, FT_CONSENSUS, 0, nd->echo_buf, len, 0);
         return 0;
     }
     pthread_mutex_lock(&nd->echo_lock);
@@ -90,7 +91,7 @@ static int on_frame(void *ctx, int peer, int chan, unsigned type, uint16_t flags
 {
     struct node *nd = ctx;
     if (type == FT_CONSENSUS)
-        return on_consensus(nd, peer, p, len);
+        return on_consensus(nd, peer, chan, p, len);
     if (repl_handles(type))
         return repl_on_frame(nd->repl, peer, chan, type, flags, p, len);
     return -EPROTO;
@@ -247,11 +248,11 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* One consensus-frame round trip: 0, or -errno. */
-static int echo_once(struct node *nd, int peer, uint8_t *msg, unsigned size, uint64_t seq)
+static int echo_once(struct node *nd, int peer, int chan, uint8_t *msg, unsigned size, uint64_t seq)
 {
     msg[0] = 0;
     put_u64(msg + 1, seq);
-    int rc = net_send(nd->net, peer, CHAN_CONTROL, FT_CONSENSUS, 0, msg, size, 1000);
+    int rc = net_send(nd->net, peer, chan, FT_CONSENSUS, 0, msg, size, 1000);
     struct timespec dl;
     clock_gettime(CLOCK_REALTIME, &dl);
     dl.tv_sec += 2;
@@ -263,7 +264,7 @@ static int echo_once(struct node *nd, int peer, uint8_t *msg, unsigned size, uin
     return rc;
 }
 
-static void cmd_rtt(struct node *nd, int peer, unsigned n, unsigned size)
+static void cmd_rtt(struct node *nd, int peer, unsigned n, unsigned size, int chan)
 {
     static uint64_t seq;
     uint8_t *msg = calloc(1, size < 9 ? 9 : size);
@@ -271,7 +272,7 @@ static void cmd_rtt(struct node *nd, int peer, unsigned n, unsigned size)
     int rc = msg && us && size >= 9 && size <= ECHO_MAX && n > 0 ? 0 : -EINVAL;
     for (unsigned i = 0; rc == 0 && i < n; i++) {
         double t0 = now_ms();
-        rc = echo_once(nd, peer, msg, size, ++seq);
+        rc = echo_once(nd, peer, chan, msg, size, ++seq);
         us[i] = (now_ms() - t0) * 1e3;
     }
     if (rc == 0) {
@@ -356,7 +357,7 @@ static int run_command(struct node *nd, const char *line)
     } else if (sscanf(line, "fetch %127s %d", b, &i1) == 2) {
         cmd_fetch(nd, b, i1);
     } else if (sscanf(line, "rtt %d %u %u", &i1, &u1, &u2) == 3) {
-        cmd_rtt(nd, i1, u1, u2);
+        cmd_rtt(nd, i1, u1, u2, strstr(line, "bulk") ? CHAN_BULK : CHAN_CONTROL);
     } else if (sscanf(line, "info %d", &i1) == 1) {
         cmd_info(nd, i1);
     } else if (sscanf(line, "wait-up %d %d", &i1, &i2) == 2) {
