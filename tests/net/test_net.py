@@ -270,5 +270,35 @@ def test_reconnect(build):
         c.close()
 
 
+def test_cli(build):
+    import subprocess
+    import tempfile
+    qfs = os.path.join(build, "tools", "qfs")
+
+    def q(*args):
+        return subprocess.run([qfs, *args], capture_output=True, text=True)
+
+    assert q("--help").returncode == 0 and "init" in q("--help").stdout
+    assert q().returncode == 3
+    assert q("frobnicate").returncode == 3
+    assert q("init", "--bogus").returncode == 3
+    assert q("init", "--listen", "nowhere").returncode == 3
+    with tempfile.TemporaryDirectory() as d:
+        data = os.path.join(d, "n1")
+        r = q("init", "--data", data, "--listen", "127.0.0.1:7000")
+        assert r.returncode == 0, r.stderr
+        node_id = r.stdout.strip()
+        assert len(node_id) == 63 and node_id.count("-") == 7
+        assert os.stat(os.path.join(data, "node.key")).st_mode & 0o777 == 0o600
+        conf = open(os.path.join(data, "node.conf")).read()
+        assert f"node-id = {node_id}" in conf and "listen = 127.0.0.1:7000" in conf
+        key = open(os.path.join(data, "node.key")).read()
+        assert key not in r.stdout + r.stderr
+        before = open(os.path.join(data, "node.key")).read()
+        r2 = q("init", "--data", data)
+        assert r2.returncode == 1 and "refusing" in r2.stderr
+        assert open(os.path.join(data, "node.key")).read() == before
+
+
 if __name__ == "__main__":
     run({name[5:]: f for name, f in globals().items() if name.startswith("test_")})
