@@ -100,14 +100,19 @@ class Node:
         self.proc = None
 
     def stop(self):
+        """Ends the process cleanly; a non-zero exit (sanitizer report, crash) fails the test."""
+        rc = 0
         if self.proc and self.proc.poll() is None:
             try:
                 self.proc.stdin.write("quit\n")
                 self.proc.stdin.close()
-                self.proc.wait(timeout=20)
+                rc = self.proc.wait(timeout=60)
             except (BrokenPipeError, subprocess.TimeoutExpired):
                 self.kill()
+        elif self.proc:
+            rc = self.proc.returncode
         self.proc = None
+        assert rc == 0, f"{self.name} exited with {rc}:\n{self.log_text()[-4000:]}"
 
     def log_text(self):
         with open(self.log) as f:
@@ -148,8 +153,12 @@ class Cluster:
         return os.path.join(self.tmp, name)
 
     def close(self):
+        errors = []
         for n in self.nodes:
-            n.stop()
+            try:
+                n.stop()
+            except AssertionError as e:
+                errors.append(str(e))
             n.sock.close()
         if os.environ.get("QFS_KEEP_TMP"):
             print("kept", self.tmp)
@@ -157,6 +166,7 @@ class Cluster:
             shutil.rmtree(self.tmp, ignore_errors=True)
         if self.store_root:
             shutil.rmtree(self.store_root, ignore_errors=True)
+        assert not errors, "\n".join(errors)
 
 
 def hashes(path):

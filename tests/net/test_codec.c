@@ -147,11 +147,11 @@ END_TEST
 
 START_TEST(test_lists)
 {
-    uint8_t b[MSG_LIST_HDR_LEN + 4 * 33];
+    uint8_t b[MSG_LIST_HDR_LEN + 4 * 33], hash[32] = {3};
     struct msg_list l;
     msg_list_hdr_encode(b, 9, 2);
-    size_t pos = msg_ack_entry_put(b, MSG_LIST_HDR_LEN, b, ST_OK);
-    pos = msg_ack_entry_put(b, pos, b, ST_BAD_HASH);
+    size_t pos = msg_ack_entry_put(b, MSG_LIST_HDR_LEN, hash, ST_OK);
+    pos = msg_ack_entry_put(b, pos, hash, ST_BAD_HASH);
     ck_assert_int_eq(msg_ack_decode(b, pos, &l), 0);
     const uint8_t *h;
     uint8_t st;

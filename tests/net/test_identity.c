@@ -31,7 +31,7 @@ END_TEST
 START_TEST(test_id_forms)
 {
     uint8_t id[NODE_ID_LEN], want[NODE_ID_LEN];
-    char s[NODE_ID_STR_LEN + 1], loose[NODE_ID_STR_LEN + 1];
+    char s[NODE_ID_STR_LEN + 2], loose[NODE_ID_STR_LEN + 1];
     sha256("abc", 3, want);
     /* lower case, no dashes */
     size_t k = 0;
