@@ -71,7 +71,7 @@ static int write_pem(const char *path, mode_t mode, EVP_PKEY *pkey, X509 *x)
     return 0;
 }
 
-static int cert_id(X509 *x, uint8_t id[NODE_ID_LEN])
+int identity_x509_id(X509 *x, uint8_t id[NODE_ID_LEN])
 {
     unsigned char *der = NULL;
     int len = i2d_X509(x, &der);
@@ -97,7 +97,7 @@ int identity_create(const char *key_path, const char *cert_path, uint8_t id[NODE
             unlink(key_path);
     }
     if (rc == 0)
-        rc = cert_id(x, id);
+        rc = identity_x509_id(x, id);
     X509_free(x);
     EVP_PKEY_free(pkey);
     return rc;
@@ -112,7 +112,7 @@ int identity_cert_id(const char *cert_path, uint8_t id[NODE_ID_LEN])
     fclose(f);
     if (!x)
         return -EIO;
-    int rc = cert_id(x, id);
+    int rc = identity_x509_id(x, id);
     X509_free(x);
     return rc;
 }

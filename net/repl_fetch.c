@@ -1,4 +1,5 @@
 /* Pull: urgent single fetches, anti-entropy (have-query, then fetch), answers. */
+#include "net/clock.h"
 #include "net/repl_int.h"
 
 #include "common/sha256.h"
@@ -8,17 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static void deadline(struct timespec *dl, int timeout_ms)
-{
-    clock_gettime(CLOCK_REALTIME, dl);
-    dl->tv_sec += timeout_ms / 1000;
-    dl->tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-    if (dl->tv_nsec >= 1000000000) {
-        dl->tv_sec++;
-        dl->tv_nsec -= 1000000000;
-    }
-}
 
 /* Takes a free fetch slot. Urgent fetches may use every slot. Lock held. */
 static struct fetch_slot *slot_take(struct repl *r, bool urgent, const struct timespec *dl)
@@ -111,7 +101,7 @@ int repl_fetch(struct repl *r, const uint8_t hash[32], uint8_t *buf, size_t cap,
                int timeout_ms)
 {
     struct timespec dl;
-    deadline(&dl, timeout_ms);
+    net_deadline(&dl, timeout_ms);
     size_t npeers = net_npeers(r->net);
     pthread_mutex_lock(&r->lock);
     r->stats.fetches++;
@@ -284,7 +274,7 @@ static void fetch_leftovers(struct repl *r, const uint8_t (*hashes)[32], const u
 long repl_pull(struct repl *r, const uint8_t (*hashes)[32], size_t n, int timeout_ms)
 {
     struct timespec dl;
-    deadline(&dl, timeout_ms);
+    net_deadline(&dl, timeout_ms);
     uint32_t *idx = malloc((n ? n : 1) * sizeof(*idx));
     int8_t *holder = malloc(n ? n : 1);
     uint8_t *qbuf = malloc(MSG_LIST_HDR_LEN + MSG_HAVE_MAX * 32);

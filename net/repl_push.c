@@ -1,4 +1,5 @@
 /* Push, sender side: jobs, batching under a per-peer window, acks, resume after a cut. */
+#include "net/clock.h"
 #include "net/repl_int.h"
 
 #include "common/bytes.h"
@@ -124,13 +125,7 @@ int repl_push_wait(struct repl_push *j, int k, int timeout_ms)
     struct repl *r = j->r;
     size_t npeers = net_npeers(r->net);
     struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    dl.tv_sec += timeout_ms / 1000;
-    dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-    if (dl.tv_nsec >= 1000000000) {
-        dl.tv_sec++;
-        dl.tv_nsec -= 1000000000;
-    }
+    net_deadline(&dl, timeout_ms < 0 ? 0 : timeout_ms);
     pthread_mutex_lock(&r->lock);
     int rc = 0;
     while ((rc = peers_done(j, npeers)) < k && !j->error && !r->stop) {

@@ -54,13 +54,5 @@ SSL_CTX *tls_ctx_new(const char *cert_path, const char *key_path, uint8_t self_i
 int tls_peer_id(SSL *ssl, uint8_t id[NODE_ID_LEN])
 {
     X509 *x = SSL_get0_peer_certificate(ssl);
-    if (!x)
-        return -EPERM;
-    unsigned char *der = NULL;
-    int len = i2d_X509(x, &der);
-    if (len <= 0)
-        return -EPERM;
-    int rc = node_id_from_der(der, (size_t)len, id);
-    OPENSSL_free(der);
-    return rc;
+    return x ? identity_x509_id(x, id) : -EPERM;
 }

@@ -24,18 +24,6 @@
 #define HANDSHAKE_MS    5000
 #define URGENT_LANE_CAP (2u << 20)
 
-uint64_t net_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t net_now_ms(void)
-{
-    return net_now_ns() / 1000000u;
-}
-
 void net_options_default(struct net_options *opt)
 {
     memset(opt, 0, sizeof(*opt));
@@ -399,13 +387,7 @@ static void wake(struct net *n)
 static int wait_space(struct chan *ch, struct lane *l, size_t need, int timeout_ms)
 {
     struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    dl.tv_sec += timeout_ms / 1000;
-    dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-    if (dl.tv_nsec >= 1000000000) {
-        dl.tv_sec++;
-        dl.tv_nsec -= 1000000000;
-    }
+    net_deadline(&dl, timeout_ms);
     while (ch->up && !lane_fits(l, need)) {
         if (timeout_ms == 0)
             return -EAGAIN;

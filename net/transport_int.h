@@ -6,6 +6,7 @@
 #ifndef QFS_NET_TRANSPORT_INT_H
 #define QFS_NET_TRANSPORT_INT_H
 
+#include "net/clock.h"
 #include "net/frame.h"
 #include "net/lane.h"
 #include "net/transport.h"
@@ -78,9 +79,6 @@ struct net {
     pthread_mutex_t stats_lock; /* guards stats */
     struct peer_stats stats[NET_MAX_PEERS];
 };
-
-uint64_t net_now_ms(void);
-uint64_t net_now_ns(void);
 
 /* conn.c */
 void conn_set_events(struct net *n, struct conn *c, uint32_t events);

@@ -52,6 +52,15 @@ def closed_by_peer(s, timeout=10):
     return True
 
 
+def start_pair(c):
+    """Starts both nodes of a two-node cluster and waits until they are connected."""
+    a, b = c.nodes
+    a.start()
+    b.start()
+    a.ok("wait-up 0 10000")
+    return a, b
+
+
 def test_replicate(build):
     c = Cluster(build, ["a", "b", "c"])
     try:
@@ -152,10 +161,7 @@ def test_malformed(build):
 def test_kill_resume(build):
     c = Cluster(build, ["a", "b"])
     try:
-        a, b = c.nodes
-        a.start()
-        b.start()
-        a.ok("wait-up 0 10000")
+        a, b = start_pair(c)
         n = scale(1024, 256)
         a.ok(f"gen {n} 65536 1 {c.path('h')}", 120)
         want = set(hashes(c.path("h")))
@@ -213,10 +219,7 @@ def test_corrupt(build):
 def test_priority(build):
     c = Cluster(build, ["a", "b"], "/dev/shm" if os.path.isdir("/dev/shm") else None)
     try:
-        a, b = c.nodes
-        a.start()
-        b.start()
-        a.ok("wait-up 0 10000")
+        a, b = start_pair(c)
         n = scale(4096, 1024)
         a.ok(f"gen {n} 65536 1 {c.path('h')}", 120)
         idle = a.ok("rtt 0 200 256")
@@ -248,10 +251,7 @@ def test_priority(build):
 def test_reconnect(build):
     c = Cluster(build, ["a", "b"])
     try:
-        a, b = c.nodes
-        a.start()
-        b.start()
-        a.ok("wait-up 0 10000")
+        a, b = start_pair(c)
         for victim, other in ((b, a), (a, b)):
             victim.kill()
             end = time.monotonic() + 10
