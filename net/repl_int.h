@@ -101,10 +101,6 @@ struct repl {
     struct net_chunk *puts; /* receiver thread only: MSG_BATCH_MAX_CHUNKS */
 };
 
-#define REPL_NICE 10
-
-/* Called first by each replication thread. */
-void repl_lower_priority(void);
 /* repl_push.c */
 void *repl_tx_main(void *arg);
 void repl_on_ack(struct repl *r, int peer, const struct msg_list *ack);

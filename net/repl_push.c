@@ -268,7 +268,6 @@ static void send_batch(struct repl *r, struct repl_push *j, int p)
 void *repl_tx_main(void *arg)
 {
     struct repl *r = arg;
-    repl_lower_priority();
     size_t npeers = net_npeers(r->net);
     pthread_mutex_lock(&r->lock);
     while (!r->stop) {

@@ -27,12 +27,16 @@ int repl_enqueue(struct repl *r, int peer, int chan, unsigned type, uint16_t fla
         return -EAGAIN;
     }
     struct rx_item *it = &r->rx[(r->rx_head + r->rx_count) % r->rx_slots];
+    pthread_mutex_unlock(&r->lock);
+    /* The network thread is the only producer: the slot stays ours while we copy,
+     * outside the lock, and the receiver sees it once rx_count counts it. */
     it->peer = peer;
     it->chan = chan;
     it->type = type;
     it->flags = flags;
     it->len = len;
     memcpy(it->buf, p, len);
+    pthread_mutex_lock(&r->lock);
     r->rx_count++;
     pthread_cond_signal(&r->rx_cond);
     pthread_mutex_unlock(&r->lock);
@@ -164,7 +168,6 @@ static void release_head(struct repl *r)
 void *repl_rx_main(void *arg)
 {
     struct repl *r = arg;
-    repl_lower_priority();
     pthread_mutex_lock(&r->lock);
     while (!r->stop) {
         if (r->rx_count == 0) {

@@ -6,8 +6,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 void repl_options_default(struct repl_options *o)
 {
@@ -107,7 +105,7 @@ int repl_attach(struct repl *r, struct net *n)
     return 0;
 }
 
-void repl_destroy(struct repl *r)
+void repl_detach(struct repl *r)
 {
     pthread_mutex_lock(&r->lock);
     r->stop = true;
@@ -118,7 +116,13 @@ void repl_destroy(struct repl *r)
     if (r->threads) {
         pthread_join(r->tx_thread, NULL);
         pthread_join(r->rx_thread, NULL);
+        r->threads = false;
     }
+}
+
+void repl_destroy(struct repl *r)
+{
+    repl_detach(r);
     for (int i = 0; i < REPL_MAX_JOBS; i++)
         if (r->jobs[i]) {
             r->jobs[i]->released = true;
@@ -130,13 +134,6 @@ void repl_destroy(struct repl *r)
     pthread_cond_destroy(&r->rx_cond);
     pthread_mutex_destroy(&r->lock);
     free(r);
-}
-
-void repl_lower_priority(void)
-{
-    /* Bulk work yields the CPU to the network thread, which serves consensus first. */
-    if (setpriority(PRIO_PROCESS, (id_t)gettid(), REPL_NICE) < 0)
-        log_debug("repl: setpriority: %s", strerror(errno));
 }
 
 int repl_handles(unsigned type)

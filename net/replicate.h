@@ -55,7 +55,12 @@ void repl_options_default(struct repl_options *o);
 int repl_create(const struct chunk_io *store, const struct repl_options *opt, struct repl **out);
 /* Starts the replication threads on a running transport. */
 int repl_attach(struct repl *r, struct net *n);
-/* Stops the threads; call before net_stop(). Unreleased jobs must be released first. */
+/*
+ * Shutdown, in this order: repl_detach() stops the replication threads (and
+ * wakes every waiter with an error), net_stop() ends the callbacks, then
+ * repl_destroy() frees the replicator. Jobs must have been released.
+ */
+void repl_detach(struct repl *r);
 void repl_destroy(struct repl *r);
 
 /* True for the frame types the replicator handles. */

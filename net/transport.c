@@ -4,6 +4,7 @@
 
 #include "common/log.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -17,12 +18,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EV_LISTEN       UINT32_MAX
-#define EV_WAKE         (UINT32_MAX - 1)
-#define CONTROL_BUDGET  (4u << 20)
-#define BULK_BUDGET     (256u << 10)
-#define HANDSHAKE_MS    5000
-#define URGENT_LANE_CAP (2u << 20)
+#define EV_LISTEN        UINT32_MAX
+#define EV_WAKE          (UINT32_MAX - 1)
+#define CONTROL_BUDGET   (4u << 20)
+#define BULK_BUDGET      (256u << 10)
+#define HANDSHAKE_MS     5000
+#define URGENT_LANE_CAP  (2u << 20)
+#define BULK_DEAD_FACTOR 5
 
 void net_options_default(struct net_options *opt)
 {
@@ -163,6 +165,20 @@ static void on_connected(struct net *n, struct conn *c)
     conn_handshake(n, c);
 }
 
+static void addr_format(const struct sockaddr_storage *ss, char *out)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+        snprintf(out, NET_ADDR_STR, "[%s]:%u", host, ntohs(s6->sin6_port));
+        return;
+    }
+    const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+    inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+    snprintf(out, NET_ADDR_STR, "%s:%u", host, ntohs(s4->sin_port));
+}
+
 static void on_accept(struct net *n)
 {
     for (;;) {
@@ -171,13 +187,8 @@ static void on_accept(struct net *n)
         int fd = accept4(n->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return;
-        char addr[NET_ADDR_STR] = "?";
-        if (ss.ss_family == AF_INET) {
-            struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-            unsigned char *b = (unsigned char *)&sin->sin_addr;
-            snprintf(addr, sizeof(addr), "%u.%u.%u.%u:%u", b[0], b[1], b[2], b[3],
-                     ntohs(sin->sin_port));
-        }
+        char addr[NET_ADDR_STR];
+        addr_format(&ss, addr);
         struct conn *c = conn_alloc(n, fd, addr);
         if (!c) {
             log_warn("net: too many connections; refused %s", addr);
@@ -254,6 +265,26 @@ void net_on_pong(struct net *n, int peer, uint64_t sent_ns)
     pthread_mutex_unlock(&n->stats_lock);
 }
 
+static void wake(struct net *n)
+{
+    uint64_t one = 1;
+    if (write(n->wake_fd, &one, sizeof(one)) < 0)
+        log_debug("net: wake write: %s", strerror(errno));
+}
+
+/* Queues a ping unless a producer holds the channel: the loop must not wait on one. */
+static void ping(struct net *n, struct chan *ch, const uint8_t *p)
+{
+    if (pthread_mutex_trylock(&ch->lock) != 0)
+        return; /* the next heartbeat will do */
+    bool idle = !lane_pending(&ch->lanes[0]) && !lane_pending(&ch->lanes[1]);
+    if (ch->up && lane_fits(&ch->lanes[LANE_URGENT], FRAME_HDR_LEN + MSG_PING_LEN))
+        lane_append(&ch->lanes[LANE_URGENT], FT_PING, FRAME_F_URGENT, p, MSG_PING_LEN);
+    pthread_mutex_unlock(&ch->lock);
+    if (idle)
+        wake(n);
+}
+
 static void send_pings(struct net *n, uint64_t now)
 {
     uint8_t p[MSG_PING_LEN];
@@ -263,11 +294,14 @@ static void send_pings(struct net *n, uint64_t now)
             struct conn *cn = n->chans[i][c].conn;
             if (!cn || cn->state != CS_UP)
                 continue;
-            if (now - cn->last_rx_ms > n->opt.dead_ms) {
+            /* Bulk may be quiet while the peer stores a full window on a slow
+             * disk; a held connection is quiet because we stopped reading. */
+            uint64_t limit = c == CHAN_BULK ? BULK_DEAD_FACTOR * n->opt.dead_ms : n->opt.dead_ms;
+            if (!cn->held && now - cn->last_rx_ms > limit) {
                 conn_close(n, cn, "peer silent for too long");
                 continue;
             }
-            net_send(n, (int)i, c, FT_PING, FRAME_F_URGENT, p, sizeof(p), 0);
+            ping(n, &n->chans[i][c], p);
         }
 }
 
@@ -375,13 +409,6 @@ static void *net_thread(void *arg)
         on_tick(n);
     }
     return NULL;
-}
-
-static void wake(struct net *n)
-{
-    uint64_t one = 1;
-    if (write(n->wake_fd, &one, sizeof(one)) < 0)
-        log_debug("net: wake write: %s", strerror(errno));
 }
 
 static int wait_space(struct chan *ch, struct lane *l, size_t need, int timeout_ms)

@@ -16,7 +16,8 @@
  * need delivery (replication) track acknowledgements themselves.
  *
  * Threads: net_send/net_resume/net_peer_info are safe from any thread;
- * callbacks run on the network thread and must not block.
+ * callbacks run on the network thread and must not block (net_send from a
+ * callback must use timeout 0).
  */
 #ifndef QFS_NET_TRANSPORT_H
 #define QFS_NET_TRANSPORT_H
@@ -48,7 +49,7 @@ struct net_callbacks {
 struct net_options {
     int listen_fd; /* a listening socket (the transport owns it), or -1 to bind cfg->listen */
     uint32_t heartbeat_ms;   /* ping period (0: 200) */
-    uint32_t dead_ms;        /* silence after which a connection is closed (0: 2000) */
+    uint32_t dead_ms;        /* silence closing a control connection (0: 2000; bulk: 5x) */
     uint32_t backoff_min_ms; /* first redial delay (0: 50) */
     uint32_t backoff_max_ms; /* redial delay cap (0: 3000) */
     size_t control_queue;    /* bytes queued per control connection (0: 8 MiB) */

@@ -60,6 +60,7 @@ class Node:
             pass_fds=[fd], env=env)
         logf.close()
         self.lines = queue.Queue()
+        self.async_lines = []
         threading.Thread(target=self._reader, args=(self.proc, self.lines), daemon=True).start()
         first = self.read(30)
         assert first.startswith("ok ready"), f"{self.name}: {first}"
@@ -85,6 +86,9 @@ class Node:
     def cmd(self, cmd, timeout=60):
         self.send(cmd)
         line = self.read(timeout)
+        while line.startswith(("ok push", "err push")) and not cmd.startswith("push "):
+            self.async_lines.append(line)  # a push-bg finished meanwhile
+            line = self.read(timeout)
         print(f"[{self.name}] {cmd} -> {line}", flush=True)
         return line
 
@@ -92,6 +96,15 @@ class Node:
         line = self.cmd(cmd, timeout)
         assert line.startswith("ok"), f"{self.name}: {cmd} -> {line}"
         return dict(re.findall(r"(\w+)=(-?[\d.]+)", line))
+
+    def wait_async(self, prefix, timeout):
+        """The line a background command (push-bg) printed when it finished."""
+        for i, line in enumerate(self.async_lines):
+            if line.startswith(prefix):
+                return self.async_lines.pop(i)
+        line = self.read(timeout)
+        assert line.startswith(prefix), f"{self.name}: expected {prefix}, got {line}"
+        return line
 
     def kill(self):
         if self.proc and self.proc.poll() is None:

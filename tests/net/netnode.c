@@ -295,9 +295,10 @@ static void cmd_info(struct node *nd, int peer)
     }
     reply(nd,
           "ok info control=%d bulk=%d alive=%d rtt_us=%lld srtt_us=%lld seen_ms=%lld "
-          "connects=%llu",
+          "connects=%llu queued=%zu",
           i.up[CHAN_CONTROL], i.up[CHAN_BULK], i.alive, (long long)i.rtt_us, (long long)i.srtt_us,
-          (long long)i.last_seen_ms, (unsigned long long)i.connects);
+          (long long)i.last_seen_ms, (unsigned long long)i.connects,
+          net_queued(nd->net, peer, CHAN_BULK));
 }
 
 static void cmd_wait_up(struct node *nd, int peer, int timeout_ms)
@@ -467,8 +468,9 @@ int main(int argc, char **argv)
         ;
     if (nd.bg_started)
         pthread_join(nd.bg, NULL);
-    repl_destroy(nd.repl);
+    repl_detach(nd.repl);
     net_stop(nd.net);
+    repl_destroy(nd.repl);
     file_store_close(nd.fs);
     return 0;
 }

@@ -162,7 +162,7 @@ def test_kill_resume(build):
     c = Cluster(build, ["a", "b"])
     try:
         a, b = start_pair(c)
-        n = scale(1024, 256)
+        n = scale(512, 256)
         a.ok(f"gen {n} 65536 1 {c.path('h')}", 120)
         want = set(hashes(c.path("h")))
         a.ok(f"push-bg {c.path('h')} 1")
@@ -174,7 +174,7 @@ def test_kill_resume(build):
         had = b.verify_store()  # nothing half-received under a chunk's name
         assert 0 < len(had) < n, f"killed too late: {len(had)} of {n}"
         b.start()
-        line = a.read(120)
+        line = a.wait_async("ok push", 120)
         assert line.startswith("ok push peers=1"), line
         assert b.verify_store() >= want
         st = b.ok("stats")
@@ -217,33 +217,40 @@ def test_corrupt(build):
 
 
 def test_priority(build):
-    c = Cluster(build, ["a", "b"], "/dev/shm" if os.path.isdir("/dev/shm") else None)
+    # Stores on the disk: B stores (and syncs) slower than A sends, so the bulk channel
+    # stays full whatever else the machine is doing.
+    c = Cluster(build, ["a", "b"])
     try:
         a, b = start_pair(c)
-        n = scale(4096, 1024)
+        n = scale(2048, 1024)
         a.ok(f"gen {n} 65536 1 {c.path('h')}", 120)
+        a.ok(f"gen 1 65536 9 {c.path('urgent')}")
         idle = a.ok("rtt 0 200 256")
         a.ok(f"push-bg {c.path('h')} 1")
+        # Saturated: chunk data queues up on the sender's bulk channel.
         end = time.monotonic() + 30
-        while len(b.chunk_names()) < 64:
-            assert time.monotonic() < end
+        while int(a.ok("info 0")["queued"]) < (4 << 20):
+            assert time.monotonic() < end, "the bulk channel never filled up"
             time.sleep(0.01)
         busy = a.ok("rtt 0 200 256")
-        during = len(b.chunk_names())
+        queued = int(a.ok("info 0")["queued"])
+        assert not a.async_lines, "the transfer was over before the measurement"
+        # A reader's fetch does not queue behind the transfer either.
+        fetch = b.ok(f"fetch {hashes(c.path('urgent'))[0]} 10000")
         # The same frames through the bulk channel's queue, for comparison.
-        bulk = a.ok("rtt 0 20 256 bulk", 120)
-        assert during < n, "the transfer ended before the measurement did"
-        line = a.read(300)
-        assert line.startswith("ok push"), line
+        bulk = a.ok("rtt 0 3 256 bulk", 120)
+        done = a.wait_async("ok push", 300)
         print(f"consensus round trip, idle: p50 {idle['p50_us']} us, p99 {idle['p99_us']} us; "
-              f"during a {n * 64 // 1024} MiB transfer ({during}/{n} chunks had arrived): "
-              f"p50 {busy['p50_us']} us, p99 {busy['p99_us']} us; the same frames queued "
-              f"behind chunk data on the bulk channel: p50 {bulk['p50_us']} us, "
-              f"max {bulk['max_us']} us")
-        # Loose bounds: a shared 2-core VM has scheduling hiccups of a few ms.
-        limit = scale(50000, 200000)
-        assert float(busy["p99_us"]) < limit, busy
-        assert float(busy["p50_us"]) < limit / 10, busy
+              f"during a {n * 64 // 1024} MiB transfer ({queued >> 20} MiB queued on the bulk "
+              f"channel): p50 {busy['p50_us']} us, p99 {busy['p99_us']} us; the same frames "
+              f"queued behind chunk data on the bulk channel: p50 {bulk['p50_us']} us, "
+              f"max {bulk['max_us']} us; an urgent 64 KiB fetch by the receiver took "
+              f"{fetch['ms']} ms; push: {done}")
+        # The typical round trip stays fast and far ahead of the bulk queue. The tail is
+        # printed, not asserted: on a shared 2-core VM it is the CPU scheduler's.
+        assert float(busy["p50_us"]) < scale(5000, 20000), busy
+        assert float(busy["p50_us"]) * 10 < float(bulk["p50_us"]), (busy, bulk)
+        assert float(fetch["ms"]) < 1000, fetch
     finally:
         c.close()
 
