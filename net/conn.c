@@ -262,6 +262,11 @@ void conn_on_events(struct net *n, struct conn *c, uint32_t events, size_t budge
         conn_handshake(n, c);
         return;
     }
+    if ((events & (EPOLLERR | EPOLLHUP)) && c->held) {
+        /* Level-triggered hang-ups would spin the loop until the resume. */
+        conn_close(n, c, "closed by peer");
+        return;
+    }
     if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
         if (rx_reserve(c, FRAME_HDR_LEN) < 0) {
             conn_close(n, c, "out of memory");
