@@ -158,6 +158,11 @@ int repl_on_frame(struct repl *r, int peer, int chan, unsigned type, uint16_t fl
     struct msg_fetch_resp fr;
     if (!__atomic_load_n(&r->net, __ATOMIC_ACQUIRE))
         return -EAGAIN; /* repl_attach() resumes the connection */
+    /* Queued work never rides the control channel: it must never be held. */
+    bool queued = type == FT_PUSH_BATCH || type == FT_HAVE_QUERY ||
+                  (type == FT_FETCH_REQ && !(flags & FRAME_F_URGENT));
+    if (queued && chan == CHAN_CONTROL)
+        return -EPROTO;
     switch (type) {
     case FT_PUSH_ACK:
         if (msg_ack_decode(payload, len, &l) < 0)

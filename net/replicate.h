@@ -69,7 +69,7 @@ int repl_on_frame(struct repl *r, int peer, int chan, unsigned type, uint16_t fl
                   const uint8_t *payload, uint32_t len);
 void repl_on_peer(struct repl *r, int peer, int chan, int up);
 
-/* Starts pushing n chunks (present in the local store) to every peer. */
+/* Starts pushing n chunks (present in the local store) to every peer (after repl_attach). */
 int repl_push_start(struct repl *r, const uint8_t (*hashes)[32], size_t n, struct repl_push **job);
 /*
  * Waits until at least k peers hold every chunk of the job. Returns the number

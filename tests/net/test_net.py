@@ -148,6 +148,8 @@ def test_malformed(build):
             (frame(FT_PING, b"x" * 15), r"malformed ping frame"),
             (frame(FT_PUSH_BATCH, struct.pack("<QI", 1, 3) + b"\0" * 40), r"malformed push-batch"),
             (frame(FT_PING, b"x" * 16, flags=0x80), r"type 2"),
+            # A well-formed push on the control channel: bulk work never rides it.
+            (frame(FT_PUSH_BATCH, struct.pack("<QI", 1, 0)), r"malformed push-batch frame \(12"),
         ]
         for i, (data, pattern) in enumerate(cases):
             s = tls_client(b, a)
