@@ -111,14 +111,14 @@ int repl_fetch(struct repl *r, const uint8_t hash[32], uint8_t *buf, size_t cap,
         return -ETIMEDOUT;
     }
     memcpy(s->hash, hash, 32);
-    int rc = -ENOENT, start = (int)(r->rr++ % (npeers ? npeers : 1));
+    int rc = -ENOTCONN, start = (int)(r->rr++ % (npeers ? npeers : 1));
     /* Each peer twice: a chunk damaged in flight is asked for again. */
     for (size_t k = 0; k < 2 * npeers && rc != 0 && rc != -ETIMEDOUT; k++) {
         int p = (int)((start + k) % npeers);
         if (!r->ctl_up[p])
             continue;
-        if (k > 0 && rc != -ENOENT)
-            r->stats.fetch_retries++;
+        if (rc != -ENOTCONN && rc != -ENOENT)
+            r->stats.fetch_retries++; /* the last answer was damaged or failed */
         rc = fetch_from(r, s, p, &dl);
     }
     if (rc == 0 && s->len > cap)
@@ -130,6 +130,8 @@ int repl_fetch(struct repl *r, const uint8_t hash[32], uint8_t *buf, size_t cap,
     s->state = FS_FREE;
     pthread_cond_broadcast(&r->done);
     pthread_mutex_unlock(&r->lock);
+    if (rc == -EAGAIN)
+        rc = -ETIMEDOUT;
     return rc == -EBADMSG || rc == -EIO || rc == -ECANCELED ? -ENOENT : rc;
 }
 
