@@ -1,0 +1,33 @@
+/*
+ * chunk_io.h - what replication needs from a chunk store, as callbacks, so
+ * that net/ does not depend on fs/. The cluster plugs in the LMDB chunk store
+ * (fs/chunk/chunk_store.h has exactly these three operations); tests use a
+ * directory of files (tests/net/file_store.h).
+ *
+ * Contract: all three are thread-safe. get() copies and may verify; put_batch()
+ * is durable when it returns 0 and skips chunks already present. The caller
+ * has already checked every chunk it puts against its SHA-256 name.
+ */
+#ifndef QFS_NET_CHUNK_IO_H
+#define QFS_NET_CHUNK_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct net_chunk {
+    uint8_t hash[32];
+    const uint8_t *data;
+    uint32_t len;
+};
+
+struct chunk_io {
+    void *ctx;
+    /* 1 present, 0 absent, or -errno. */
+    int (*has)(void *ctx, const uint8_t hash[32]);
+    /* Copies the chunk into buf: 0, -ENOENT, -EIO (corrupt) or -ENOBUFS. */
+    int (*get)(void *ctx, const uint8_t hash[32], uint8_t *buf, size_t cap, uint32_t *len);
+    /* Stores n chunks durably (one commit). 0 or -errno. */
+    int (*put_batch)(void *ctx, const struct net_chunk *chunks, size_t n);
+};
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * frame.h - the peer wire protocol's frame header (docs/wire-format.md, version 1).
+ *
+ * Every message between nodes is one frame: a 12-byte little-endian header
+ * (magic, version, type, flags, payload length) followed by the payload.
+ * frame_decode_header() bounds the length by the frame's type before anyone
+ * allocates for the payload; an unknown magic, version, type or flag is an
+ * error and the caller closes the connection.
+ */
+#ifndef QFS_NET_FRAME_H
+#define QFS_NET_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FRAME_MAGIC   0x4e534651u /* "QFSN" on the wire */
+#define FRAME_VERSION 1
+#define FRAME_HDR_LEN 12
+
+/* Flags: bit 0 asks the peer to serve this frame ahead of background work. */
+#define FRAME_F_URGENT 0x0001u
+#define FRAME_F_KNOWN  FRAME_F_URGENT
+
+/* Largest chunk the transport carries (the chunker's maximum is 256 KiB). */
+#define NET_CHUNK_MAX (256u * 1024)
+/* Largest opaque consensus payload (command batches, snapshot pieces). */
+#define NET_CONSENSUS_MAX (4u * 1024 * 1024)
+/* Largest payload of any frame: a push batch of chunk data plus its index. */
+#define FRAME_PAYLOAD_MAX (4u * 1024 * 1024 + 64u * 1024)
+
+enum frame_type {
+    FT_HELLO = 1,
+    FT_PING = 2,
+    FT_PONG = 3,
+    FT_CONSENSUS = 4,
+    FT_PUSH_BATCH = 5,
+    FT_PUSH_ACK = 6,
+    FT_HAVE_QUERY = 7,
+    FT_HAVE_ANSWER = 8,
+    FT_FETCH_REQ = 9,
+    FT_FETCH_RESP = 10,
+    FT_MAX_ = 10,
+};
+
+struct frame_hdr {
+    uint8_t version;
+    uint8_t type;
+    uint16_t flags;
+    uint32_t len; /* payload bytes following the header */
+};
+
+/* The name of a frame type for logs ("unknown" if not a valid type). */
+const char *frame_type_name(unsigned type);
+
+/* Largest payload allowed for type, or 0 if type is unknown. */
+uint32_t frame_max_payload(unsigned type);
+
+/*
+ * Decodes the header at buf. Returns 0, -EAGAIN if fewer than FRAME_HDR_LEN
+ * bytes are available, -EPROTO for a bad magic, version, type or flags, and
+ * -EMSGSIZE for a length above the type's bound (or below its minimum).
+ */
+int frame_decode_header(const uint8_t *buf, size_t len, struct frame_hdr *hdr);
+
+/* Writes a version-1 header for a payload of len bytes into out[FRAME_HDR_LEN]. */
+void frame_encode_header(uint8_t *out, unsigned type, uint16_t flags, uint32_t len);
+
+#endif

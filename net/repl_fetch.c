@@ -1,0 +1,304 @@
+/* Pull: urgent single fetches, anti-entropy (have-query, then fetch), answers. */
+#include "net/clock.h"
+#include "net/repl_int.h"
+
+#include "common/sha256.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Takes a free fetch slot. Urgent fetches may use every slot. Lock held. */
+static struct fetch_slot *slot_take(struct repl *r, bool urgent, const struct timespec *dl)
+{
+    for (;;) {
+        int lo = urgent ? 0 : URGENT_FETCHES;
+        for (int i = lo; i < FETCH_SLOTS; i++) {
+            struct fetch_slot *s = &r->fetch[i];
+            if (s->state != FS_FREE)
+                continue;
+            if (!s->buf && !(s->buf = malloc(NET_CHUNK_MAX)))
+                return NULL;
+            s->state = FS_WAIT;
+            s->req_id = ++r->next_id;
+            return s;
+        }
+        if (r->stop || pthread_cond_timedwait(&r->done, &r->lock, dl) == ETIMEDOUT)
+            return NULL;
+    }
+}
+
+/* Sends a fetch request for the slot's hash to peer. Lock held (released around the send). */
+static int slot_request(struct repl *r, struct fetch_slot *s, int peer, bool urgent)
+{
+    uint8_t req[MSG_LIST_HDR_LEN + 32];
+    msg_list_hdr_encode(req, s->req_id, 1);
+    memcpy(req + MSG_LIST_HDR_LEN, s->hash, 32);
+    s->peer = peer;
+    s->state = FS_WAIT;
+    pthread_mutex_unlock(&r->lock);
+    int rc = net_send(r->net, peer, urgent ? CHAN_CONTROL : CHAN_BULK, FT_FETCH_REQ,
+                      urgent ? FRAME_F_URGENT : 0, req, sizeof(req), urgent ? 100 : 5000);
+    pthread_mutex_lock(&r->lock);
+    return rc;
+}
+
+/* Waits for the slot's answer. Lock held. */
+static int slot_wait(struct repl *r, struct fetch_slot *s, const struct timespec *dl)
+{
+    while (s->state == FS_WAIT && !r->stop)
+        if (pthread_cond_timedwait(&r->done, &r->lock, dl) == ETIMEDOUT)
+            return s->state == FS_DONE ? 0 : -ETIMEDOUT;
+    return s->state == FS_DONE ? 0 : -ECANCELED;
+}
+
+/* Checks an answered slot: 0 good, -ENOENT not there, -EBADMSG bad hash (logged). */
+static int slot_verify(struct repl *r, struct fetch_slot *s)
+{
+    if (s->status == ST_NOT_FOUND)
+        return -ENOENT;
+    if (s->status != ST_OK)
+        return -EIO;
+    uint8_t d[SHA256_LEN];
+    if (sha256(s->buf, s->len, d) < 0)
+        return -ENOMEM;
+    if (memcmp(d, s->hash, SHA256_LEN) == 0)
+        return 0;
+    char hex[SHA256_HEX_LEN + 1], id[NODE_ID_STR_LEN + 1];
+    sha256_hex(s->hash, hex);
+    repl_peer_name(r, s->peer, id);
+    log_warn("repl: chunk %s from peer %s failed its hash check; dropped, fetching again", hex, id);
+    r->stats.chunks_bad++;
+    return -EBADMSG;
+}
+
+static int store_one(struct repl *r, struct fetch_slot *s)
+{
+    struct net_chunk c = {.data = s->buf, .len = s->len};
+    memcpy(c.hash, s->hash, 32);
+    return r->io.put_batch(r->io.ctx, &c, 1);
+}
+
+/* One attempt at peer p. Lock held. 0 stored, or -errno. */
+static int fetch_from(struct repl *r, struct fetch_slot *s, int p, const struct timespec *dl)
+{
+    int rc = slot_request(r, s, p, true);
+    if (rc == 0)
+        rc = slot_wait(r, s, dl);
+    if (rc == 0)
+        rc = slot_verify(r, s);
+    if (rc == 0) {
+        pthread_mutex_unlock(&r->lock);
+        rc = store_one(r, s);
+        pthread_mutex_lock(&r->lock);
+    }
+    return rc;
+}
+
+int repl_fetch(struct repl *r, const uint8_t hash[32], uint8_t *buf, size_t cap, uint32_t *len,
+               int timeout_ms)
+{
+    struct timespec dl;
+    net_deadline(&dl, timeout_ms);
+    size_t npeers = net_npeers(r->net);
+    pthread_mutex_lock(&r->lock);
+    r->stats.fetches++;
+    struct fetch_slot *s = slot_take(r, true, &dl);
+    if (!s) {
+        pthread_mutex_unlock(&r->lock);
+        return -ETIMEDOUT;
+    }
+    memcpy(s->hash, hash, 32);
+    int rc = -ENOTCONN, start = (int)(r->rr++ % (npeers ? npeers : 1));
+    /* Each peer twice: a chunk damaged in flight is asked for again. */
+    for (size_t k = 0; k < 2 * npeers && rc != 0 && rc != -ETIMEDOUT; k++) {
+        int p = (int)((start + k) % npeers);
+        if (!r->ctl_up[p])
+            continue;
+        if (rc != -ENOTCONN && rc != -ENOENT)
+            r->stats.fetch_retries++; /* the last answer was damaged or failed */
+        rc = fetch_from(r, s, p, &dl);
+    }
+    if (rc == 0 && s->len > cap)
+        rc = -ENOBUFS;
+    if (rc == 0) {
+        memcpy(buf, s->buf, s->len);
+        *len = s->len;
+    }
+    s->state = FS_FREE;
+    pthread_cond_broadcast(&r->done);
+    pthread_mutex_unlock(&r->lock);
+    if (rc == -EAGAIN)
+        rc = -ETIMEDOUT;
+    return rc == -EBADMSG || rc == -EIO || rc == -ECANCELED ? -ENOENT : rc;
+}
+
+void repl_on_fetch_resp(struct repl *r, int peer, const struct msg_fetch_resp *m)
+{
+    pthread_mutex_lock(&r->lock);
+    for (int i = 0; i < FETCH_SLOTS; i++) {
+        struct fetch_slot *s = &r->fetch[i];
+        if (s->state != FS_WAIT || s->req_id != m->req_id || s->peer != peer ||
+            memcmp(s->hash, m->hash, 32) != 0)
+            continue;
+        memcpy(s->buf, m->data, m->len);
+        s->len = m->len;
+        s->status = m->status;
+        s->state = FS_DONE;
+        pthread_cond_broadcast(&r->done);
+        break;
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+void repl_on_have_answer(struct repl *r, int peer, const struct msg_list *m)
+{
+    pthread_mutex_lock(&r->lock);
+    for (int i = 0; i < HAVE_SLOTS; i++) {
+        struct have_slot *h = &r->have[i];
+        if (!h->busy || h->done || h->id != m->id || h->peer != peer || h->count != m->count)
+            continue;
+        memcpy(h->bits, m->items, (m->count + 7) / 8);
+        h->done = true;
+        pthread_cond_broadcast(&r->done);
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+void repl_fetch_peer_down(struct repl *r, int peer)
+{
+    pthread_mutex_lock(&r->lock);
+    for (int i = 0; i < FETCH_SLOTS; i++)
+        if (r->fetch[i].state == FS_WAIT && r->fetch[i].peer == peer) {
+            r->fetch[i].state = FS_DONE;
+            r->fetch[i].status = ST_STORE_ERROR;
+            r->fetch[i].len = 0;
+        }
+    for (int i = 0; i < HAVE_SLOTS; i++)
+        if (r->have[i].busy && r->have[i].peer == peer)
+            r->have[i].done = true; /* an all-zero answer: ask another peer */
+    pthread_cond_broadcast(&r->done);
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* Asks peer which of the listed chunks it holds; fills holder[] where unset. Lock held. */
+static int ask_have(struct repl *r, int peer, const uint8_t (*hashes)[32], const uint32_t *idx,
+                    uint32_t cnt, int8_t *holder, uint8_t *qbuf, const struct timespec *dl)
+{
+    struct have_slot *h = NULL;
+    while (!h) {
+        for (int i = 0; i < HAVE_SLOTS && !h; i++)
+            if (!r->have[i].busy)
+                h = &r->have[i];
+        if (!h && (r->stop || pthread_cond_timedwait(&r->done, &r->lock, dl) == ETIMEDOUT))
+            return -ETIMEDOUT;
+    }
+    *h = (struct have_slot){.busy = true, .id = ++r->next_id, .peer = peer, .count = cnt};
+    msg_list_hdr_encode(qbuf, h->id, cnt);
+    for (uint32_t i = 0; i < cnt; i++)
+        memcpy(qbuf + MSG_LIST_HDR_LEN + (size_t)i * 32, hashes[idx[i]], 32);
+    pthread_mutex_unlock(&r->lock);
+    int rc = net_send(r->net, peer, CHAN_BULK, FT_HAVE_QUERY, FRAME_F_URGENT, qbuf,
+                      MSG_LIST_HDR_LEN + (size_t)cnt * 32, 5000);
+    pthread_mutex_lock(&r->lock);
+    while (rc == 0 && !h->done && !r->stop)
+        if (pthread_cond_timedwait(&r->done, &r->lock, dl) == ETIMEDOUT)
+            rc = -ETIMEDOUT;
+    for (uint32_t i = 0; rc == 0 && h->done && i < cnt; i++)
+        if (holder[i] < 0 && (h->bits[i / 8] >> (i % 8) & 1))
+            holder[i] = (int8_t)peer;
+    h->busy = false;
+    pthread_cond_broadcast(&r->done);
+    return rc;
+}
+
+/* Fetches up to cnt chunks from their holders, pipelined; stores the good ones in one batch. */
+static void fetch_group(struct repl *r, const uint8_t (*hashes)[32], const uint32_t *idx,
+                        const int8_t *holder, size_t cnt, const struct timespec *dl)
+{
+    struct fetch_slot *slots[FETCH_SLOTS];
+    struct net_chunk good[FETCH_SLOTS];
+    size_t ns = 0, ng = 0;
+    for (size_t i = 0; i < cnt && ns < FETCH_SLOTS - URGENT_FETCHES; i++) {
+        if (holder[i] < 0)
+            continue;
+        struct fetch_slot *s = slot_take(r, false, dl);
+        if (!s)
+            break;
+        memcpy(s->hash, hashes[idx[i]], 32);
+        slots[ns++] = s;
+        if (slot_request(r, s, holder[i], false) < 0)
+            s->state = FS_DONE, s->status = ST_STORE_ERROR;
+    }
+    for (size_t i = 0; i < ns; i++) {
+        if (slot_wait(r, slots[i], dl) == 0 && slot_verify(r, slots[i]) == 0) {
+            memcpy(good[ng].hash, slots[i]->hash, 32);
+            good[ng].data = slots[i]->buf;
+            good[ng++].len = slots[i]->len;
+        }
+    }
+    if (ng) {
+        pthread_mutex_unlock(&r->lock);
+        int rc = r->io.put_batch(r->io.ctx, good, ng);
+        pthread_mutex_lock(&r->lock);
+        if (rc < 0)
+            log_error("repl: storing %zu pulled chunks failed: %s", ng, strerror(-rc));
+    }
+    for (size_t i = 0; i < ns; i++)
+        slots[i]->state = FS_FREE;
+    pthread_cond_broadcast(&r->done);
+}
+
+/* Indexes of the listed chunks not in the local store. */
+static size_t local_missing(struct repl *r, const uint8_t (*hashes)[32], size_t n, uint32_t *out)
+{
+    size_t nm = 0;
+    for (size_t i = 0; i < n; i++)
+        if (r->io.has(r->io.ctx, hashes[i]) != 1)
+            out[nm++] = (uint32_t)i;
+    return nm;
+}
+
+/* Chunks that fetch_group could not get (bad hash, vanished): one urgent try each. */
+static void fetch_leftovers(struct repl *r, const uint8_t (*hashes)[32], const uint32_t *idx,
+                            size_t nm, int timeout_ms)
+{
+    uint8_t *buf = malloc(NET_CHUNK_MAX);
+    uint32_t len;
+    for (size_t i = 0; buf && i < nm; i++)
+        if (r->io.has(r->io.ctx, hashes[idx[i]]) != 1)
+            repl_fetch(r, hashes[idx[i]], buf, NET_CHUNK_MAX, &len, timeout_ms);
+    free(buf);
+}
+
+long repl_pull(struct repl *r, const uint8_t (*hashes)[32], size_t n, int timeout_ms)
+{
+    struct timespec dl;
+    net_deadline(&dl, timeout_ms);
+    uint32_t *idx = malloc((n ? n : 1) * sizeof(*idx));
+    int8_t *holder = malloc(n ? n : 1);
+    uint8_t *qbuf = malloc(MSG_LIST_HDR_LEN + MSG_HAVE_MAX * 32);
+    if (!idx || !holder || !qbuf) {
+        free(idx), free(holder), free(qbuf);
+        return -ENOMEM;
+    }
+    size_t nm = local_missing(r, hashes, n, idx);
+    memset(holder, -1, nm);
+    size_t npeers = net_npeers(r->net);
+    pthread_mutex_lock(&r->lock);
+    for (size_t p = 0; p < npeers; p++)
+        for (size_t off = 0; r->bulk_up[p] && off < nm; off += MSG_HAVE_MAX) {
+            uint32_t cnt = (uint32_t)(nm - off < MSG_HAVE_MAX ? nm - off : MSG_HAVE_MAX);
+            ask_have(r, (int)p, hashes, idx + off, cnt, holder + off, qbuf, &dl);
+        }
+    size_t group = FETCH_SLOTS - URGENT_FETCHES;
+    for (size_t off = 0; off < nm; off += group)
+        fetch_group(r, hashes, idx + off, holder + off, nm - off < group ? nm - off : group, &dl);
+    pthread_mutex_unlock(&r->lock);
+    fetch_leftovers(r, hashes, idx, nm, 2000);
+    long left = (long)local_missing(r, hashes, n, idx);
+    free(idx), free(holder), free(qbuf);
+    return left;
+}
