@@ -89,10 +89,21 @@ static int load_state(struct engine *e)
     observe_ballot(e, st.promised);
     e->applied = e->delivered = e->cfg.applied;
     e->commit = st.commit > e->applied ? st.commit : e->applied;
+    int hole = 0;
     for (uint64_t s = e->log.start; s <= e->commit; s++) {
         struct ring_slot *c = ring_get(&e->log, s);
         if (c && c->state == SLOT_ACCEPTED)
             c->state = SLOT_CHOSEN;
+        hole |= c && c->state == SLOT_EMPTY && s <= e->applied;
+    }
+    /* The host applied entries whose batch never reached the disk (crash
+     * between apply and save): they live on in its state, not in this log,
+     * so a peer needing them must take a snapshot. */
+    if (hole && e->log.start <= e->applied) {
+        e->log.start = e->applied + 1;
+        if (e->log.high < e->log.start)
+            e->log.high = e->log.start;
+        e->state_dirty = 1;
     }
     advance_commit(e);
     return 0;

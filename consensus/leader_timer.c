@@ -36,6 +36,17 @@ static int resend_prepares(struct engine *e)
 
 static int resend_round(struct engine *e, struct round *r)
 {
+    if (r->first < e->log.start) {
+        /* its head was chosen (learned another way) and truncated meanwhile */
+        uint64_t gone = e->log.start - r->first;
+        if (gone >= r->n) {
+            r->done = 1;
+            return 0;
+        }
+        r->first += gone;
+        r->n -= (uint32_t)gone;
+        r->acks &= 1u << e->self;
+    }
     struct cons_msg *o = &e->out;
     o->type = MSG_ACCEPT;
     o->ballot = e->ballot;

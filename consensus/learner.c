@@ -17,7 +17,7 @@ void advance_commit(struct engine *e)
 
 void note_peer_commit(struct engine *e, uint64_t commit, uint32_t from)
 {
-    if (commit > e->catchup_hint) {
+    if (commit > e->commit && commit >= e->catchup_hint) {
         e->catchup_hint = commit;
         e->catchup_peer = (int32_t)from;
     }
@@ -76,16 +76,19 @@ static void maybe_truncate(struct engine *e)
     e->state_dirty = 1;
 }
 
+/* Asks the leader (it holds every committed entry) or else whoever last
+ * showed a higher commit index. */
 static int maybe_catchup(struct engine *e)
 {
-    if (e->catchup_hint <= e->commit || e->catchup_peer < 0 ||
-        (uint32_t)e->catchup_peer == e->self || e->now < e->catchup_sent_at + e->p.resend_us)
+    int32_t to = e->leader >= 0 && (uint32_t)e->leader != e->self ? e->leader : e->catchup_peer;
+    if (e->catchup_hint <= e->commit || to < 0 || (uint32_t)to == e->self ||
+        e->now < e->catchup_sent_at + e->p.resend_us)
         return 0;
     e->catchup_sent_at = e->now;
     e->out.type = MSG_CATCHUP_REQ;
     e->out.slot = e->commit + 1;
     e->out.count = 0;
-    return emit(e, 1u << e->catchup_peer);
+    return emit(e, 1u << to);
 }
 
 int learner_progress(struct engine *e)

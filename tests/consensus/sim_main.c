@@ -64,6 +64,18 @@ static void report_failure(const struct opts *o, const struct world *w, const ch
 {
     printf("FAIL nodes=%u seed=%llu step=%llu t=%.3fs: %s\n", w->n, (unsigned long long)w->seed,
            (unsigned long long)w->steps, (double)w->now / 1e6, w->why);
+    for (uint32_t i = 0; i < w->n; i++) {
+        const struct node *nd = &w->nodes[i];
+        struct engine_status st = {0};
+        if (nd->up)
+            engine_status(nd->eng, &st);
+        printf("  node %u: %s group=%u role=%d leader=%d ballot=%llx promised=%llx commit=%llu "
+               "applied=%llu log_start=%llu pending=%llu client_out=%u\n",
+               i, nd->up ? "up" : "down", nd->group, st.role, st.leader,
+               (unsigned long long)st.ballot, (unsigned long long)st.promised,
+               (unsigned long long)st.commit, (unsigned long long)st.applied,
+               (unsigned long long)st.log_start, (unsigned long long)st.pending, nd->n_out);
+    }
     print_replay(o, w->n, w->seed, broken);
 }
 
