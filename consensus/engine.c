@@ -88,18 +88,18 @@ static int load_state(struct engine *e)
     e->promised = (e->cfg.broken & BROKEN_FORGET_PROMISE) ? 0 : st.promised;
     observe_ballot(e, st.promised);
     e->applied = e->delivered = e->cfg.applied;
-    e->commit = st.commit > e->applied ? st.commit : e->applied;
-    int hole = 0;
+    e->commit = st.commit;
     for (uint64_t s = e->log.start; s <= e->commit; s++) {
         struct ring_slot *c = ring_get(&e->log, s);
         if (c && c->state == SLOT_ACCEPTED)
-            c->state = SLOT_CHOSEN;
-        hole |= c && c->state == SLOT_EMPTY && s <= e->applied;
+            c->state = SLOT_CHOSEN; /* saved in or before the batch that saved commit */
     }
-    /* The host applied entries whose batch never reached the disk (crash
-     * between apply and save): they live on in its state, not in this log,
-     * so a peer needing them must take a snapshot. */
-    if (hole && e->log.start <= e->applied) {
+    /* The host applied past the saved commit: those entries may have come
+     * from a batch that never reached the disk, and the records left for
+     * those slots may be values that were not chosen. The host's state holds
+     * them; this log must not serve them. */
+    if (e->applied > e->commit) {
+        e->commit = e->applied;
         e->log.start = e->applied + 1;
         if (e->log.high < e->log.start)
             e->log.high = e->log.start;
@@ -270,6 +270,10 @@ int engine_install_snapshot(struct engine *e, uint64_t idx, uint64_t now)
     e->now = now;
     if (idx <= e->applied)
         return 0;
+    /* The snapshot may cover slots this node proposed in its own ballot with
+     * values that lost: it must not announce a commit index past them. */
+    if (e->role != ROLE_FOLLOWER)
+        step_down(e);
     e->applied = e->delivered = idx;
     if (e->commit < idx)
         e->commit = idx;

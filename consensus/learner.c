@@ -5,6 +5,8 @@
  */
 #include "consensus/engine_internal.h"
 
+#include <string.h>
+
 void advance_commit(struct engine *e)
 {
     for (;;) {
@@ -122,6 +124,12 @@ int learner_on_catchup_req(struct engine *e, const struct cons_msg *m)
     return emit(e, 1u << m->from);
 }
 
+static int same_value(const struct ring_slot *c, const struct cons_entry *en)
+{
+    return c->origin == en->origin && c->req_id == en->req_id && c->kind == en->kind &&
+           c->len == en->len && (!c->len || !memcmp(c->data, en->data, c->len));
+}
+
 static void ask_snapshot(struct engine *e, const struct cons_msg *m)
 {
     if (e->snap_asked_at && e->now < e->snap_asked_at + e->p.election_max_us)
@@ -145,6 +153,12 @@ int learner_on_catchup_rep(struct engine *e, const struct cons_msg *m)
             break;
         if (c->state == SLOT_CHOSEN)
             continue;
+        /* Another value was chosen where this leader proposed: a higher
+         * ballot exists. Its followers must no longer take "commit" in its
+         * ballot as "what you accepted in it is chosen". */
+        if (e->role == ROLE_LEADER && c->state == SLOT_ACCEPTED && c->ballot == e->ballot &&
+            !same_value(c, &m->ent[i].e))
+            step_down(e);
         if (ring_set_value(&e->log, c, &m->ent[i].e) < 0)
             break;
         c->ballot = m->ent[i].ballot;
