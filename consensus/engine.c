@@ -239,8 +239,7 @@ int engine_tick(struct engine *e, uint64_t now)
     return finish_input(e, leader_tick(e));
 }
 
-int engine_propose(struct engine *e, const uint8_t *cmd, size_t len, uint64_t req_id,
-                   uint64_t now)
+int engine_propose(struct engine *e, const uint8_t *cmd, size_t len, uint64_t req_id, uint64_t now)
 {
     if (e->failed)
         return -EIO;

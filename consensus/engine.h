@@ -29,8 +29,8 @@
 struct engine;
 
 struct cons_params {
-    uint64_t heartbeat_us;       /* leader heartbeat interval */
-    uint64_t election_min_us;    /* election timeout is random in [min, max] */
+    uint64_t heartbeat_us;    /* leader heartbeat interval */
+    uint64_t election_min_us; /* election timeout is random in [min, max] */
     uint64_t election_max_us;
     uint64_t resend_us;          /* retransmit unanswered prepare/accept/catch-up */
     uint64_t forward_retry_us;   /* re-forward a proposal not committed by then */
@@ -99,8 +99,7 @@ int engine_tick(struct engine *e, uint64_t now);
 
 /* Proposes a command of this node. -EAGAIN: too many in flight (retry later),
  * -EMSGSIZE: too big. The outcome arrives through proposal_done(). */
-int engine_propose(struct engine *e, const uint8_t *cmd, size_t len, uint64_t req_id,
-                   uint64_t now);
+int engine_propose(struct engine *e, const uint8_t *cmd, size_t len, uint64_t req_id, uint64_t now);
 
 /* The host durably applied everything up to `applied`. */
 int engine_set_applied(struct engine *e, uint64_t applied, uint64_t now);

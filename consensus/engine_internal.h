@@ -19,11 +19,11 @@
 #include "consensus/log_ring.h"
 #include "consensus/msg_codec.h"
 
-#define MAX_INFLIGHT  64
-#define OUTQ_MAX      64
-#define OBUF_CAP      (2 * CONS_MSG_MAX)
-#define MAX_PENDING   DEDUP_WINDOW
-#define TRUNC_HYST    32 /* truncate in steps of at least this many slots */
+#define MAX_INFLIGHT 64
+#define OUTQ_MAX     64
+#define OBUF_CAP     (2 * CONS_MSG_MAX)
+#define MAX_PENDING  DEDUP_WINDOW
+#define TRUNC_HYST   32 /* truncate in steps of at least this many slots */
 
 struct pending { /* a proposal of this node, until committed or failed */
     uint64_t req_id, born, sent_at, sent_epoch;
@@ -73,8 +73,8 @@ struct engine {
     uint64_t election_deadline, last_leader_msg;
 
     /* candidate (phase 1) */
-    uint32_t p1_done;                   /* nodes whose promise is complete */
-    uint64_t p1_from[CONS_MAX_NODES];   /* next slot to ask each node about */
+    uint32_t p1_done;                 /* nodes whose promise is complete */
+    uint64_t p1_from[CONS_MAX_NODES]; /* next slot to ask each node about */
     uint64_t p1_need_commit, p1_max_slot, p1_sent_at;
     uint8_t p1_self_pending;
 

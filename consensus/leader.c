@@ -12,8 +12,7 @@ static uint32_t popcount(uint32_t x)
 
 void reset_election_timer(struct engine *e)
 {
-    e->election_deadline =
-        e->now + rng_range(&e->rng, e->p.election_min_us, e->p.election_max_us);
+    e->election_deadline = e->now + rng_range(&e->rng, e->p.election_min_us, e->p.election_max_us);
 }
 
 void step_down(struct engine *e)
@@ -176,8 +175,6 @@ static void collect_rounds(struct engine *e)
     }
     advance_commit(e);
 }
-
-
 
 static void start_accept(struct engine *e, uint64_t first)
 {

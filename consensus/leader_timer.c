@@ -5,8 +5,6 @@
  */
 #include "consensus/engine_internal.h"
 
-
-
 /* Highest index every member has applied, as far as the leader knows. */
 uint64_t cluster_applied(const struct engine *e)
 {

@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
-#define HDR_LEN 4
+#define HDR_LEN      4
 #define ENT_BASE_LEN 17 /* origin u32, req u64, kind u8, len u32 */
 
 enum field { F_BALLOT, F_SLOT, F_COMMIT, F_LOGSTART, F_NEXT, F_TRUNC, F_APPLIED, F_PROMISED };

@@ -85,9 +85,8 @@ static int save_batch(struct engine *e)
         if (!c || !c->dirty)
             continue;
         c->dirty = 0;
-        e->recs[n++] = (struct cons_rec){c->slot, c->ballot,
-                                         c->state == SLOT_CHOSEN ? CONS_REC_CHOSEN : 0,
-                                         ring_entry(c)};
+        e->recs[n++] = (struct cons_rec){
+            c->slot, c->ballot, c->state == SLOT_CHOSEN ? CONS_REC_CHOSEN : 0, ring_entry(c)};
     }
     e->n_dirty = 0;
     struct cons_persist_batch b = {{e->promised, e->commit, e->log.start}, n, e->recs};

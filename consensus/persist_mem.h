@@ -23,9 +23,9 @@ struct persist_mem {
     struct cons_persist_state st;
     struct mem_rec *recs; /* ring indexed by slot & (cap - 1) */
     uint64_t cap;
-    uint64_t hi;        /* one past the highest slot stored */
-    int fail_next;      /* set by the simulator */
-    uint64_t saves;     /* number of successful saves (for figures) */
+    uint64_t hi;    /* one past the highest slot stored */
+    int fail_next;  /* set by the simulator */
+    uint64_t saves; /* number of successful saves (for figures) */
 };
 
 extern const struct cons_persist_ops persist_mem_ops;

@@ -76,8 +76,7 @@ void proposer_committed(struct engine *e, uint64_t slot, const struct cons_entry
 
 static int due(const struct engine *e, const struct pending *p)
 {
-    return !p->sent || p->sent_epoch != e->promised ||
-           e->now >= p->sent_at + e->p.forward_retry_us;
+    return !p->sent || p->sent_epoch != e->promised || e->now >= p->sent_at + e->p.forward_retry_us;
 }
 
 static int flush_forward(struct engine *e, uint32_t to)

@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SIM_MAX_NODES   7
-#define SIM_CLIENT_MAX  DEDUP_WINDOW
+#define SIM_MAX_NODES       7
+#define SIM_CLIENT_MAX      DEDUP_WINDOW
 #define SIM_BROKEN_NO_DEDUP (1u << 16) /* the state machine skips dedup_admit() */
 
 enum ev_type { EV_MSG, EV_TICK, EV_CLIENT, EV_FAULT, EV_PHASE, EV_SNAPSHOT };
@@ -77,13 +77,14 @@ struct world {
     struct node nodes[SIM_MAX_NODES];
     /* fault model */
     int calm;
-    uint32_t stable_mask; /* calm phase: the connected majority */
-    uint64_t calm_start, gen; /* gen: fault chain of the current chaos phase */
+    uint32_t stable_mask;                       /* calm phase: the connected majority */
+    uint8_t link[SIM_MAX_NODES][SIM_MAX_NODES]; /* 1: i and j can talk (symmetric) */
+    uint64_t calm_start, gen;                   /* gen: fault chain of the current chaos phase */
     uint32_t drop_pm, dup_pm, slow_pm, crash_persist_pm; /* per mille */
     /* checker's global knowledge */
     struct slotinfo {
         uint64_t hash, chain; /* the entry learned for the slot; state after it */
-    } *slots;
+    } * slots;
     size_t slots_cap;
     uint64_t *proposed[SIM_MAX_NODES]; /* entry hash by req id */
     size_t prop_cap[SIM_MAX_NODES];

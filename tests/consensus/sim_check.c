@@ -97,7 +97,8 @@ static void apply_cmd(struct world *w, struct node *nd, const struct cons_entry 
 {
     if (check_proposed(w, e->origin, e->req_id, h) < 0)
         return;
-    int admit = (w->broken & SIM_BROKEN_NO_DEDUP) ? 1 : dedup_admit(&nd->sm.dd, e->origin, e->req_id);
+    int admit =
+        (w->broken & SIM_BROKEN_NO_DEDUP) ? 1 : dedup_admit(&nd->sm.dd, e->origin, e->req_id);
     if (!admit)
         return;
     if (bit_test_set(&nd->sm.seen[e->origin], e->req_id) == 1)
@@ -138,8 +139,10 @@ void check_report(struct world *w, struct node *nd, uint64_t req, uint64_t slot)
 {
     uint64_t want = req < w->prop_cap[nd->id] ? w->proposed[nd->id][req] : 0;
     if (slot >= w->slots_cap || w->slots[slot].hash != want)
-        sim_fail(w, "durability: node %u told req %llu committed at slot %llu, which holds "
-                    "something else", nd->id, (unsigned long long)req, (unsigned long long)slot);
+        sim_fail(w,
+                 "durability: node %u told req %llu committed at slot %llu, which holds "
+                 "something else",
+                 nd->id, (unsigned long long)req, (unsigned long long)slot);
     w->committed_reports++;
 }
 

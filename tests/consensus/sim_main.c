@@ -69,9 +69,12 @@ static void report_failure(const struct opts *o, const struct world *w, const ch
         struct engine_status st = {0};
         if (nd->up)
             engine_status(nd->eng, &st);
-        printf("  node %u: %s group=%u role=%d leader=%d ballot=%llx promised=%llx commit=%llu "
+        printf("  node %u: %s links=%s%s%s%s%s role=%d leader=%d ballot=%llx promised=%llx "
+               "commit=%llu "
                "applied=%llu log_start=%llu pending=%llu client_out=%u\n",
-               i, nd->up ? "up" : "down", nd->group, st.role, st.leader,
+               i, nd->up ? "up" : "down", w->link[i][0] ? "0" : "-", w->link[i][1] ? "1" : "-",
+               w->link[i][2] ? "2" : "-", w->n > 3 && w->link[i][3] ? "3" : "-",
+               w->n > 4 && w->link[i][4] ? "4" : "-", st.role, st.leader,
                (unsigned long long)st.ballot, (unsigned long long)st.promised,
                (unsigned long long)st.commit, (unsigned long long)st.applied,
                (unsigned long long)st.log_start, (unsigned long long)st.pending, nd->n_out);
@@ -112,8 +115,8 @@ static int run_seeds(const struct opts *o)
     printf("ok: nodes=%u seeds=%llu (from %llu) steps=%llu: %llu commits reported, %llu crashes, "
            "%llu snapshots, %.1f s wall\n",
            o->nodes, (unsigned long long)done, (unsigned long long)o->seed,
-           (unsigned long long)o->steps, (unsigned long long)reports,
-           (unsigned long long)crashes, (unsigned long long)snaps, wall() - t0);
+           (unsigned long long)o->steps, (unsigned long long)reports, (unsigned long long)crashes,
+           (unsigned long long)snaps, wall() - t0);
     return 0;
 }
 
@@ -145,8 +148,7 @@ static int check_broken(const struct opts *o)
                 break;
         }
         if (!caught) {
-            printf("NOT CAUGHT %s in %llu seeds\n", variants[v].name,
-                   (unsigned long long)o->seeds);
+            printf("NOT CAUGHT %s in %llu seeds\n", variants[v].name, (unsigned long long)o->seeds);
             missed++;
         }
     }
@@ -213,12 +215,24 @@ static int parse(int argc, char **argv, struct opts *o)
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
-        case 'n': o->nodes = (uint32_t)strtoul(optarg, NULL, 10); break;
-        case 's': o->seed = strtoull(optarg, NULL, 10); break;
-        case 'N': o->seeds = strtoull(optarg, NULL, 10); break;
-        case 'm': o->steps = strtoull(optarg, NULL, 10); break;
-        case 'B': o->batch = (uint32_t)strtoul(optarg, NULL, 10); break;
-        case 'd': o->duration = strtod(optarg, NULL); break;
+        case 'n':
+            o->nodes = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 's':
+            o->seed = strtoull(optarg, NULL, 10);
+            break;
+        case 'N':
+            o->seeds = strtoull(optarg, NULL, 10);
+            break;
+        case 'm':
+            o->steps = strtoull(optarg, NULL, 10);
+            break;
+        case 'B':
+            o->batch = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 'd':
+            o->duration = strtod(optarg, NULL);
+            break;
         case 'b':
             if (find_variant(o, optarg) < 0)
                 return -1;
@@ -227,10 +241,17 @@ static int parse(int argc, char **argv, struct opts *o)
             for (size_t v = 0; v < N_VARIANTS; v++)
                 printf("%s\n", variants[v].name);
             exit(0);
-        case 'c': o->check_broken = 1; break;
-        case 'T': o->bench = 1; break;
-        case 'v': o->verbose = 1; break;
-        default: return -1;
+        case 'c':
+            o->check_broken = 1;
+            break;
+        case 'T':
+            o->bench = 1;
+            break;
+        case 'v':
+            o->verbose = 1;
+            break;
+        default:
+            return -1;
         }
     }
     if (o->nodes < 1 || o->nodes > SIM_MAX_NODES || o->batch < 1 ||
@@ -247,6 +268,11 @@ int main(int argc, char **argv)
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
+    const char *san = getenv("QFS_SANITIZED");
+    if (san && !strcmp(san, "1") && !o.check_broken && !o.duration) {
+        o.seeds = o.seeds / 10 ? o.seeds / 10 : 1; /* ASan/UBSan run: 10x slower */
+        printf("QFS_SANITIZED=1: running %llu seeds\n", (unsigned long long)o.seeds);
+    }
     if (o.bench)
         return bench(&o);
     if (o.check_broken)

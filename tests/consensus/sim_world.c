@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TICK_US       10000
-#define FSYNC_US      400 /* one persist batch (design brief: fsync p50 0.35-0.5 ms) */
-#define EVENT_US      5   /* CPU cost of one engine input */
-#define MAX_MSGS      8192
-#define CALM_OUT_MAX  16
+#define TICK_US      10000
+#define FSYNC_US     400 /* one persist batch (design brief: fsync p50 0.35-0.5 ms) */
+#define EVENT_US     5   /* CPU cost of one engine input */
+#define MAX_MSGS     8192
+#define CALM_OUT_MAX 16
 
 uint64_t sim_rand(struct world *w, uint64_t lo, uint64_t hi)
 {
@@ -129,8 +129,11 @@ static void sim_send(void *ctx, uint32_t to, const uint8_t *buf, size_t len)
         int32_t b = buf_get(w, buf, len);
         if (b < 0)
             return; /* network full: dropped */
-        struct ev ev = {.t = w->now + nd->cost + net_delay(w), .type = EV_MSG, .node = (uint8_t)to,
-                        .from = (uint8_t)nd->id, .buf = b};
+        struct ev ev = {.t = w->now + nd->cost + net_delay(w),
+                        .type = EV_MSG,
+                        .node = (uint8_t)to,
+                        .from = (uint8_t)nd->id,
+                        .buf = b};
         push(w, ev);
     }
 }
@@ -161,7 +164,9 @@ static void sim_need_snapshot(void *ctx, uint32_t peer, uint64_t log_start)
 {
     struct node *nd = ctx;
     (void)log_start;
-    struct ev ev = {.t = nd->w->now + 3000, .type = EV_SNAPSHOT, .node = (uint8_t)nd->id,
+    struct ev ev = {.t = nd->w->now + 3000,
+                    .type = EV_SNAPSHOT,
+                    .node = (uint8_t)nd->id,
                     .from = (uint8_t)peer};
     push(nd->w, ev);
 }
@@ -206,11 +211,14 @@ static void node_start(struct node *nd)
     struct world *w = nd->w;
     if (nd->up)
         return;
-    struct cons_host host = {nd, sim_send, sim_deliver, sim_proposal_done, sim_need_snapshot,
-                             &sim_persist_ops, nd};
-    struct engine_config cfg = {.self = nd->id, .n_nodes = w->n, .params = w->params,
+    struct cons_host host = {
+        nd, sim_send, sim_deliver, sim_proposal_done, sim_need_snapshot, &sim_persist_ops, nd};
+    struct engine_config cfg = {.self = nd->id,
+                                .n_nodes = w->n,
+                                .params = w->params,
                                 .rng_seed = w->seed * 31 + nd->id * 7 + (nd->boots++ << 20),
-                                .applied = nd->sm.applied, .broken = w->broken & 0xffff};
+                                .applied = nd->sm.applied,
+                                .broken = w->broken & 0xffff};
     int rc = engine_create(&nd->eng, &cfg, &host, w->now);
     if (rc < 0) {
         sim_fail(w, "node %u cannot restart from its persisted state: %d", nd->id, rc);
@@ -294,8 +302,34 @@ static void enter_chaos(struct world *w)
     schedule(w, w->now + sim_rand(w, 300000, 2500000), EV_PHASE, 0, 0);
 }
 
-/* A random majority is restarted and connected; the rest stay as they are
- * or are cut off. No more faults until the next chaos phase. */
+static void set_link(struct world *w, uint32_t i, uint32_t j, int ok)
+{
+    w->link[i][j] = w->link[j][i] = (uint8_t)ok;
+}
+
+/* Partitions: nodes in different groups cannot talk. */
+static void set_groups(struct world *w, uint32_t max_group)
+{
+    for (uint32_t i = 0; i < w->n; i++)
+        w->nodes[i].group = (uint32_t)sim_rand(w, 0, max_group);
+    for (uint32_t i = 0; i < w->n; i++)
+        for (uint32_t j = 0; j < w->n; j++)
+            set_link(w, i, j, w->nodes[i].group == w->nodes[j].group);
+}
+
+/* Any subset of links cut: A may hear B and C while B and C are cut off. */
+static void cut_links(struct world *w)
+{
+    for (uint32_t i = 0; i < w->n; i++)
+        for (uint32_t j = i + 1; j < w->n; j++)
+            set_link(w, i, j, sim_rand(w, 0, 99) >= 35);
+}
+
+/* A random majority is restarted, fully connected and cut off from the
+ * rest (which may be up or down). No faults until the next chaos phase.
+ * Liveness is only promised to such a majority: with partial connectivity
+ * (A hears B and C, B and C cut) a proposal of C may wait for the partition
+ * to heal, because proposals are not relayed. */
 static void enter_calm(struct world *w)
 {
     w->calm = 1;
@@ -303,14 +337,13 @@ static void enter_calm(struct world *w)
     uint32_t want = (uint32_t)sim_rand(w, w->n / 2 + 1, w->n), mask = 0;
     while ((uint32_t)__builtin_popcount(mask) < want)
         mask |= 1u << sim_rand(w, 0, w->n - 1);
+    cut_links(w); /* among the others, anything goes */
     for (uint32_t i = 0; i < w->n; i++) {
-        struct node *nd = &w->nodes[i];
-        if ((mask >> i) & 1) {
-            node_start(nd);
-            nd->group = 0;
-        } else {
-            nd->group = (uint32_t)sim_rand(w, 0, 1);
-        }
+        if ((mask >> i) & 1)
+            node_start(&w->nodes[i]);
+        for (uint32_t j = 0; j < w->n; j++)
+            if (((mask >> i) & 1) || ((mask >> j) & 1))
+                set_link(w, i, j, ((mask >> i) & (mask >> j) & 1) != 0);
     }
     w->stable_mask = mask;
     w->calm_start = w->now;
@@ -325,12 +358,12 @@ static void fault(struct world *w)
         node_crash(nd);
     } else if (r < 50) {
         node_start(nd);
+    } else if (r < 60) {
+        set_groups(w, 2);
     } else if (r < 70) {
-        for (uint32_t i = 0; i < w->n; i++)
-            w->nodes[i].group = (uint32_t)sim_rand(w, 0, 2);
-    } else if (r < 85) {
-        for (uint32_t i = 0; i < w->n; i++)
-            w->nodes[i].group = 0;
+        cut_links(w);
+    } else if (r < 80) {
+        set_groups(w, 0); /* heal */
     } else {
         node_crash(nd); /* reboot */
         node_start(nd);
@@ -342,7 +375,7 @@ static void fault(struct world *w)
 static void on_msg(struct world *w, const struct ev *ev)
 {
     struct node *to = &w->nodes[ev->node];
-    if (to->up && to->group == w->nodes[ev->from].group) {
+    if (to->up && w->link[ev->from][ev->node]) {
         struct msgbuf *b = &w->bufs[ev->buf];
         after_call(to, engine_receive(to->eng, b->data, b->len, w->now));
     }
@@ -352,7 +385,7 @@ static void on_msg(struct world *w, const struct ev *ev)
 static void on_snapshot(struct world *w, const struct ev *ev)
 {
     struct node *nd = &w->nodes[ev->node], *peer = &w->nodes[ev->from];
-    if (!nd->up || !peer->up || nd->group != peer->group || peer->sm.applied <= nd->sm.applied)
+    if (!nd->up || !peer->up || !w->link[nd->id][peer->id] || peer->sm.applied <= nd->sm.applied)
         return;
     if (sm_copy(&nd->sm, &peer->sm) < 0) {
         sim_fail(w, "out of memory");
@@ -479,6 +512,7 @@ int world_init(struct world *w, uint32_t n, uint64_t seed, uint32_t broken, uint
         schedule(w, sim_rand(w, 0, TICK_US), EV_TICK, i, 0);
         schedule(w, sim_rand(w, 0, 10000), EV_CLIENT, i, 0);
     }
+    set_groups(w, 0);
     if (bench) {
         w->calm = 1;
         w->stable_mask = (1u << n) - 1;

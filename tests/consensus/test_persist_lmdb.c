@@ -63,16 +63,18 @@ static int collect(void *arg, const struct cons_rec *r)
     return 0;
 }
 
-static int save_slots(struct persist_lmdb *p, uint64_t promised, uint64_t log_start,
-                      uint64_t first, uint64_t n)
+static int save_slots(struct persist_lmdb *p, uint64_t promised, uint64_t log_start, uint64_t first,
+                      uint64_t n)
 {
     struct cons_rec recs[64];
     char data[64][16];
     for (uint64_t i = 0; i < n; i++) {
         int len = snprintf(data[i], sizeof(data[i]), "cmd-%llu", (unsigned long long)(first + i));
-        recs[i] = (struct cons_rec){first + i, promised, 0,
-                                    {1, first + i, CONS_KIND_CMD, (uint32_t)len,
-                                     (const uint8_t *)data[i]}};
+        recs[i] = (struct cons_rec){
+            first + i,
+            promised,
+            0,
+            {1, first + i, CONS_KIND_CMD, (uint32_t)len, (const uint8_t *)data[i]}};
     }
     struct cons_persist_batch b = {{promised, first + n - 1, log_start}, n, recs};
     return persist_lmdb_ops.save(p, &b);
@@ -136,9 +138,8 @@ static void writer(int fd)
 {
     MDB_env *env;
     struct persist_lmdb *p;
-    if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 4) ||
-        mdb_env_set_mapsize(env, 64u << 20) || mdb_env_open(env, dir, 0, 0600) ||
-        persist_lmdb_open(&p, env))
+    if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 4) || mdb_env_set_mapsize(env, 64u << 20) ||
+        mdb_env_open(env, dir, 0, 0600) || persist_lmdb_open(&p, env))
         _exit(2);
     for (uint64_t i = 1;; i++) {
         if (save_slots(p, i << 8, 1, i, 1) < 0)
