@@ -92,7 +92,7 @@ struct world {
     /* outcome */
     int failed;
     char why[256];
-    uint64_t committed_reports, snapshots, crashes, elections;
+    uint64_t committed_reports, snapshots, crashes, persist_crashes;
 };
 
 /* sim_world.c */

@@ -85,7 +85,7 @@ static void report_failure(const struct opts *o, const struct world *w, const ch
 static int run_seeds(const struct opts *o)
 {
     double t0 = wall();
-    uint64_t done = 0, reports = 0, crashes = 0, snaps = 0;
+    uint64_t done = 0, reports = 0, crashes = 0, snaps = 0, pcrash = 0;
     struct world *w = malloc(sizeof(*w));
     if (!w)
         return 2;
@@ -104,6 +104,7 @@ static int run_seeds(const struct opts *o)
         reports += w->committed_reports;
         crashes += w->crashes;
         snaps += w->snapshots;
+        pcrash += w->persist_crashes;
         if (o->verbose)
             printf("seed %llu ok: t=%.1fs reports=%llu crashes=%llu snapshots=%llu\n",
                    (unsigned long long)s, (double)w->now / 1e6,
@@ -112,11 +113,11 @@ static int run_seeds(const struct opts *o)
         world_free(w);
     }
     free(w);
-    printf("ok: nodes=%u seeds=%llu (from %llu) steps=%llu: %llu commits reported, %llu crashes, "
-           "%llu snapshots, %.1f s wall\n",
+    printf("ok: nodes=%u seeds=%llu (from %llu) steps=%llu: %llu commits reported, %llu crashes "
+           "(%llu during a save), %llu snapshots, %.1f s wall\n",
            o->nodes, (unsigned long long)done, (unsigned long long)o->seed,
            (unsigned long long)o->steps, (unsigned long long)reports, (unsigned long long)crashes,
-           (unsigned long long)snaps, wall() - t0);
+           (unsigned long long)pcrash, (unsigned long long)snaps, wall() - t0);
     return 0;
 }
 

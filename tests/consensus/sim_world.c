@@ -176,6 +176,7 @@ static int sim_save(void *ctx, const struct cons_persist_batch *b)
     struct node *nd = ctx;
     if (chance_pm(nd->w, nd->w->crash_persist_pm)) {
         nd->crash_pending = 1;
+        nd->w->persist_crashes++;
         return -EIO; /* power lost during the write: nothing of it is stored */
     }
     nd->cost += FSYNC_US;
@@ -296,7 +297,7 @@ static void enter_chaos(struct world *w)
     w->drop_pm = (uint32_t)sim_rand(w, 0, 150);
     w->dup_pm = (uint32_t)sim_rand(w, 0, 50);
     w->slow_pm = (uint32_t)sim_rand(w, 0, 100);
-    w->crash_persist_pm = (uint32_t)sim_rand(w, 0, 30);
+    w->crash_persist_pm = (uint32_t)sim_rand(w, 10, 80);
     w->gen++;
     schedule(w, w->now + sim_rand(w, 1000, 100000), EV_FAULT, 0, (int32_t)w->gen);
     schedule(w, w->now + sim_rand(w, 300000, 2500000), EV_PHASE, 0, 0);
