@@ -271,7 +271,7 @@ int engine_install_snapshot(struct engine *e, uint64_t idx, uint64_t now)
         return 0;
     /* The snapshot may cover slots this node proposed in its own ballot with
      * values that lost: it must not announce a commit index past them. */
-    if (e->role != ROLE_FOLLOWER)
+    if (e->role == ROLE_LEADER)
         step_down(e);
     e->applied = e->delivered = idx;
     if (e->commit < idx)

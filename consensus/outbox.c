@@ -29,12 +29,24 @@ uint32_t all_others(const struct engine *e)
     return ((1u << e->n) - 1) & ~(1u << e->self);
 }
 
+/* Drops list entries of slots truncated since they were marked. */
+static void compact_dirty(struct engine *e)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < e->n_dirty; i++) {
+        struct ring_slot *c = ring_get(&e->log, e->dirty[i]);
+        if (c && c->dirty)
+            e->dirty[n++] = e->dirty[i];
+    }
+    e->n_dirty = n;
+}
+
 void mark_dirty(struct engine *e, struct ring_slot *c)
 {
     if (c->dirty)
         return;
-    if (e->n_dirty == e->log.cap) /* cannot happen: one entry per held slot */
-        return;
+    if (e->n_dirty == e->log.cap)
+        compact_dirty(e); /* live entries are distinct held slots: < cap */
     c->dirty = 1;
     e->dirty[e->n_dirty++] = c->slot;
 }
