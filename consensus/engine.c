@@ -285,9 +285,24 @@ int engine_install_snapshot(struct engine *e, uint64_t idx, uint64_t now)
     return finish_input(e, 0);
 }
 
+/* Leader: a majority acknowledged recently. Follower: the leader was heard. */
+static int quorum_ok(const struct engine *e)
+{
+    uint64_t since = e->now > e->p.election_max_us ? e->now - e->p.election_max_us : 0;
+    if (e->role == ROLE_FOLLOWER)
+        return e->leader >= 0 && e->last_leader_msg >= since;
+    if (e->role != ROLE_LEADER)
+        return 0;
+    uint32_t fresh = 1;
+    for (uint32_t i = 0; i < e->n; i++)
+        fresh += i != e->self && e->peer_heard[i] >= since && e->peer_heard[i];
+    return fresh >= e->quorum;
+}
+
 void engine_status(const struct engine *e, struct engine_status *st)
 {
     st->role = e->role;
+    st->quorum_ok = quorum_ok(e);
     st->leader = e->leader;
     st->ballot = e->ballot;
     st->promised = e->promised;

@@ -84,6 +84,7 @@ enum engine_role { ROLE_FOLLOWER, ROLE_CANDIDATE, ROLE_LEADER };
 struct engine_status {
     enum engine_role role;
     int32_t leader; /* -1 unknown */
+    int quorum_ok;  /* a leader reachable within election_max_us: 0 = fail mutations fast */
     uint64_t ballot, promised, commit, applied, log_start, pending;
 };
 

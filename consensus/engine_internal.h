@@ -83,7 +83,8 @@ struct engine {
     struct round rounds[MAX_INFLIGHT];
     uint32_t r_head, r_count;
     uint64_t peer_applied[CONS_MAX_NODES];
-    struct qent *queue; /* ring of queue_max */
+    uint64_t peer_heard[CONS_MAX_NODES]; /* last ACCEPTED in this leadership */
+    struct qent *queue;                  /* ring of queue_max */
     uint32_t q_head, q_count;
 
     /* proposer */

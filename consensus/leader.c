@@ -128,7 +128,10 @@ int leader_on_accepted(struct engine *e, const struct cons_msg *m)
 {
     if (m->applied > e->peer_applied[m->from])
         e->peer_applied[m->from] = m->applied;
-    if (e->role != ROLE_LEADER || m->ballot != e->ballot || m->count == 0)
+    if (e->role != ROLE_LEADER || m->ballot != e->ballot)
+        return 0;
+    e->peer_heard[m->from] = e->now;
+    if (m->count == 0)
         return 0;
     for (uint32_t i = 0; i < e->r_count; i++) {
         struct round *r = &e->rounds[(e->r_head + i) % MAX_INFLIGHT];
@@ -147,7 +150,8 @@ static void become_leader(struct engine *e)
     e->r_head = e->r_count = 0;
     e->last_bcast = 0;
     for (uint32_t i = 0; i < e->n; i++)
-        e->peer_applied[i] = 0;
+        e->peer_applied[i] = e->peer_heard[i] = 0;
+    e->peer_heard[e->self] = e->now;
 }
 
 static uint32_t quorum_needed(const struct engine *e)

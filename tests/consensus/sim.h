@@ -112,6 +112,7 @@ uint64_t entry_hash(const struct cons_entry *e);
 int check_proposed(struct world *w, uint32_t origin, uint64_t req, uint64_t hash);
 void check_report(struct world *w, struct node *nd, uint64_t req, uint64_t slot);
 void check_liveness(struct world *w, struct node *nd);
+void check_calm_end(struct world *w);
 void client_command(struct world *w, uint32_t origin, uint64_t req, uint8_t *buf, uint32_t *len);
 
 #endif

@@ -189,3 +189,23 @@ void sm_free(struct sim_sm *sm)
         sm->seen[i].nw = 0;
     }
 }
+
+/* End of a calm phase: the majority has a working leader, and a node cut
+ * off from everybody knows it has none (so its host can fail writes fast). */
+void check_calm_end(struct world *w)
+{
+    for (uint32_t i = 0; i < w->n; i++) {
+        struct node *nd = &w->nodes[i];
+        if (!nd->up)
+            continue;
+        struct engine_status st;
+        engine_status(nd->eng, &st);
+        int alone = 1;
+        for (uint32_t j = 0; j < w->n; j++)
+            alone &= j == i || !w->link[i][j];
+        if (((w->stable_mask >> i) & 1) && !st.quorum_ok)
+            sim_fail(w, "liveness: node %u of the calm majority has no working leader", i);
+        if (alone && st.quorum_ok)
+            sim_fail(w, "node %u is cut off from everybody but reports a quorum", i);
+    }
+}

@@ -422,6 +422,8 @@ static void handle(struct world *w, const struct ev *ev)
         break;
     case EV_PHASE:
         if (w->calm)
+            check_calm_end(w);
+        if (w->calm && !w->failed)
             enter_chaos(w);
         else
             enter_calm(w);
