@@ -174,13 +174,14 @@ static int settle(struct engine *e)
         if (rc == 0)
             rc = learner_progress(e);
         int had = e->state_dirty || e->n_dirty;
+        e->self_voted = 0;
         if (rc == 0)
             rc = outbox_flush(e);
         if (rc < 0) {
             e->failed = 1;
             return rc;
         }
-        if (!had)
+        if (!had && !e->self_voted)
             break;
     }
     return 0;

@@ -56,6 +56,7 @@ struct engine {
     uint32_t self, n, quorum;
     uint64_t rng, now;
     int failed;
+    int self_voted; /* a flush let own votes count: settle once more */
 
     /* acceptor state, persisted */
     uint64_t promised;
@@ -128,7 +129,7 @@ int leader_tick(struct engine *e);
 uint64_t cluster_applied(const struct engine *e);
 void step_down(struct engine *e);
 void reset_election_timer(struct engine *e);
-void after_save(struct engine *e);
+int after_save(struct engine *e); /* own votes count now; 1 if any did */
 
 /* learner.c */
 void learn_commit(struct engine *e, uint64_t commit, uint64_t ballot, uint32_t from);

@@ -25,8 +25,9 @@ void step_down(struct engine *e)
     reset_election_timer(e);
 }
 
-void after_save(struct engine *e)
+int after_save(struct engine *e)
 {
+    int changed = e->p1_self_pending;
     if (e->p1_self_pending && e->role == ROLE_CANDIDATE)
         e->p1_done |= 1u << e->self;
     e->p1_self_pending = 0;
@@ -34,8 +35,10 @@ void after_save(struct engine *e)
         struct round *r = &e->rounds[(e->r_head + i) % MAX_INFLIGHT];
         if (r->self_pending)
             r->acks |= 1u << e->self;
+        changed |= r->self_pending;
         r->self_pending = 0;
     }
+    return changed;
 }
 
 static int send_prepare(struct engine *e, uint32_t mask, uint64_t from)
@@ -164,6 +167,8 @@ static void collect_rounds(struct engine *e)
 {
     for (uint32_t i = 0; i < e->r_count; i++) {
         struct round *r = &e->rounds[(e->r_head + i) % MAX_INFLIGHT];
+        if (!r->done && r->first + r->n <= e->commit + 1)
+            r->done = 1; /* chosen anyway (learned by catch-up) */
         if (r->done || popcount(r->acks) < quorum_needed(e))
             continue;
         for (uint64_t s = r->first; s < r->first + r->n; s++) {

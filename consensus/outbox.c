@@ -115,8 +115,10 @@ int outbox_flush(struct engine *e)
             e->oused = 0;
             return rc;
         }
-        after_save(e);
     }
+    /* Whatever own votes depend on is durable now (saved above or before). */
+    if (after_save(e))
+        e->self_voted = 1;
     for (uint32_t i = 0; i < e->on; i++)
         send_now(e, e->oq[i].to_mask, e->obuf + e->oq[i].off, e->oq[i].len);
     e->on = 0;
