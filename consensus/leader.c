@@ -17,6 +17,8 @@ void reset_election_timer(struct engine *e)
 
 void step_down(struct engine *e)
 {
+    if (e->leader == (int32_t)e->self)
+        e->leader = -1;
     e->role = ROLE_FOLLOWER;
     e->r_count = 0;
     e->p1_done = 0;

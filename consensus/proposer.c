@@ -130,7 +130,7 @@ int proposer_progress(struct engine *e)
         if (e->pend[i].used && e->now >= e->pend[i].born + e->p.propose_timeout_us)
             finish(e, &e->pend[i], -EAGAIN);
     int32_t to = e->role == ROLE_LEADER ? (int32_t)e->self : e->leader;
-    if (to < 0 || (e->role == ROLE_CANDIDATE))
+    if (to < 0 || e->role == ROLE_CANDIDATE || (e->role != ROLE_LEADER && (uint32_t)to == e->self))
         return 0;
     return forward_due(e, to);
 }
