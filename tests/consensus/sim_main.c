@@ -26,7 +26,7 @@ static const struct variant variants[] = {
 #define N_VARIANTS (sizeof(variants) / sizeof(variants[0]))
 
 struct opts {
-    uint32_t nodes, batch, broken;
+    uint32_t nodes, batch, broken, batch_set;
     uint64_t seed, seeds, steps;
     double duration;
     int check_broken, bench, verbose;
@@ -163,9 +163,10 @@ static int bench(const struct opts *o)
     struct world *w = malloc(sizeof(*w));
     if (!w)
         return 2;
-    printf("%-8s %-12s %s\n", "batch", "cmds/sim-s", "(nodes=3 fsync=400us net=0.1-0.6ms)");
+    printf("%-8s %-12s (nodes=%u, fsync 400 us, network 0.1-0.6 ms, 256 in flight per node)\n",
+           "batch", "cmds/sim-s", o->nodes);
     for (size_t i = 0; i < 3; i++) {
-        uint32_t b = o->batch && o->batch != 16 ? o->batch : sizes[i];
+        uint32_t b = o->batch_set ? o->batch : sizes[i];
         struct opts oo = *o;
         oo.batch = b;
         if (world_init(w, o->nodes, o->seed, 0, b, 1) < 0)
@@ -180,7 +181,7 @@ static int bench(const struct opts *o)
         if (rc)
             return 1;
         printf("%-8u %-12.0f\n", b, (double)(c1 - c0) / 5.0);
-        if (o->batch && o->batch != 16)
+        if (o->batch_set)
             break;
     }
     free(w);
