@@ -231,6 +231,7 @@ static int parse(int argc, char **argv, struct opts *o)
             break;
         case 'B':
             o->batch = (uint32_t)strtoul(optarg, NULL, 10);
+            o->batch_set = 1;
             break;
         case 'd':
             o->duration = strtod(optarg, NULL);
