@@ -95,13 +95,29 @@ struct world {
     uint64_t committed_reports, snapshots, crashes, persist_crashes;
 };
 
+/* sim_events.c */
+uint64_t sim_rand(struct world *w, uint64_t lo, uint64_t hi);
+int sim_chance(struct world *w, uint32_t per_mille);
+void ev_push(struct world *w, struct ev ev);
+struct ev ev_pop(struct world *w);
+void ev_schedule(struct world *w, uint64_t at, uint8_t type, uint32_t node, int32_t arg);
+int32_t buf_get(struct world *w, const uint8_t *data, size_t len); /* -1: pool empty */
+void buf_put(struct world *w, int32_t i);
+
+/* sim_faults.c */
+void enter_chaos(struct world *w);
+void enter_calm(struct world *w);
+void fault(struct world *w);
+void set_groups(struct world *w, uint32_t max_group);
+
 /* sim_world.c */
+void node_start(struct node *nd);
+void node_crash(struct node *nd);
 int world_init(struct world *w, uint32_t n, uint64_t seed, uint32_t broken, uint32_t batch,
                uint32_t bench);
 void world_free(struct world *w);
 /* Runs until `steps` events or simulated time `until`: 0 all checks held, 1 failed. */
 int world_run(struct world *w, uint64_t steps, uint64_t until);
-uint64_t sim_rand(struct world *w, uint64_t lo, uint64_t hi);
 
 /* sim_check.c */
 void sim_fail(struct world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,11 +1,10 @@
 /*
- * The simulated world: event heap, network (delay, drop, duplicate,
- * reorder, partitions), nodes that crash and restart from their persisted
- * state, clients, and the chaos/calm phases that drive faults.
+ * The simulated world: the engines' host (network with delay, drop,
+ * duplicate and reorder; disks that lose a save on a crash; snapshots),
+ * nodes that crash and restart from their persisted state, clients, the
+ * event loop and setup.
  */
 #include "tests/consensus/sim.h"
-
-#include "consensus/rng.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -17,103 +16,13 @@
 #define MAX_MSGS     8192
 #define CALM_OUT_MAX 16
 
-uint64_t sim_rand(struct world *w, uint64_t lo, uint64_t hi)
-{
-    return rng_range(&w->rng, lo, hi);
-}
-
-static int chance_pm(struct world *w, uint32_t pm)
-{
-    return pm && rng_next(&w->rng) % 1000 < pm;
-}
-
-/* ---- event heap, ordered by (time, sequence) ---- */
-
-static int ev_less(const struct ev *a, const struct ev *b)
-{
-    return a->t < b->t || (a->t == b->t && a->seq < b->seq);
-}
-
-static void push(struct world *w, struct ev ev)
-{
-    if (w->hn == w->hcap) {
-        size_t n = w->hcap ? w->hcap * 2 : 1024;
-        struct ev *h = realloc(w->heap, n * sizeof(*h));
-        if (!h) {
-            sim_fail(w, "out of memory");
-            return;
-        }
-        w->heap = h;
-        w->hcap = n;
-    }
-    ev.seq = w->seq++;
-    size_t i = w->hn++;
-    while (i > 0 && ev_less(&ev, &w->heap[(i - 1) / 2])) {
-        w->heap[i] = w->heap[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    w->heap[i] = ev;
-}
-
-static struct ev pop(struct world *w)
-{
-    struct ev top = w->heap[0], last = w->heap[--w->hn];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= w->hn)
-            break;
-        if (c + 1 < w->hn && ev_less(&w->heap[c + 1], &w->heap[c]))
-            c++;
-        if (!ev_less(&w->heap[c], &last))
-            break;
-        w->heap[i] = w->heap[c];
-        i = c;
-    }
-    if (w->hn)
-        w->heap[i] = last;
-    return top;
-}
-
-static void schedule(struct world *w, uint64_t at, uint8_t type, uint32_t node, int32_t arg)
-{
-    push(w, (struct ev){.t = at, .type = type, .node = (uint8_t)node, .buf = arg});
-}
-
-/* ---- message buffers, reused ---- */
-
-static int32_t buf_get(struct world *w, const uint8_t *data, size_t len)
-{
-    if (!w->nfree)
-        return -1;
-    int32_t i = w->free_bufs[--w->nfree];
-    struct msgbuf *b = &w->bufs[i];
-    if (b->cap < len) {
-        uint8_t *d = realloc(b->data, len);
-        if (!d) {
-            w->free_bufs[w->nfree++] = i;
-            return -1;
-        }
-        b->data = d;
-        b->cap = (uint32_t)len;
-    }
-    memcpy(b->data, data, len);
-    b->len = (uint32_t)len;
-    return i;
-}
-
-static void buf_put(struct world *w, int32_t i)
-{
-    w->free_bufs[w->nfree++] = i;
-}
-
 /* ---- the engine's host interface ---- */
 
 static uint64_t net_delay(struct world *w)
 {
     if (w->calm)
         return sim_rand(w, 100, 600);
-    if (chance_pm(w, w->slow_pm))
+    if (sim_chance(w, w->slow_pm))
         return sim_rand(w, 5000, 60000);
     return sim_rand(w, 100, 3000);
 }
@@ -122,9 +31,9 @@ static void sim_send(void *ctx, uint32_t to, const uint8_t *buf, size_t len)
 {
     struct node *nd = ctx;
     struct world *w = nd->w;
-    if (chance_pm(w, w->drop_pm))
+    if (sim_chance(w, w->drop_pm))
         return;
-    int copies = chance_pm(w, w->dup_pm) ? 2 : 1;
+    int copies = sim_chance(w, w->dup_pm) ? 2 : 1;
     for (int i = 0; i < copies; i++) {
         int32_t b = buf_get(w, buf, len);
         if (b < 0)
@@ -134,7 +43,7 @@ static void sim_send(void *ctx, uint32_t to, const uint8_t *buf, size_t len)
                         .node = (uint8_t)to,
                         .from = (uint8_t)nd->id,
                         .buf = b};
-        push(w, ev);
+        ev_push(w, ev);
     }
 }
 
@@ -168,13 +77,13 @@ static void sim_need_snapshot(void *ctx, uint32_t peer, uint64_t log_start)
                     .type = EV_SNAPSHOT,
                     .node = (uint8_t)nd->id,
                     .from = (uint8_t)peer};
-    push(nd->w, ev);
+    ev_push(nd->w, ev);
 }
 
 static int sim_save(void *ctx, const struct cons_persist_batch *b)
 {
     struct node *nd = ctx;
-    if (chance_pm(nd->w, nd->w->crash_persist_pm)) {
+    if (sim_chance(nd->w, nd->w->crash_persist_pm)) {
         nd->crash_pending = 1;
         nd->w->persist_crashes++;
         return -EIO; /* power lost during the write: nothing of it is stored */
@@ -194,7 +103,7 @@ static const struct cons_persist_ops sim_persist_ops = {sim_save, sim_load};
 
 /* ---- nodes ---- */
 
-static void node_crash(struct node *nd)
+void node_crash(struct node *nd)
 {
     if (!nd->up)
         return;
@@ -207,7 +116,7 @@ static void node_crash(struct node *nd)
     nd->w->crashes++;
 }
 
-static void node_start(struct node *nd)
+void node_start(struct node *nd)
 {
     struct world *w = nd->w;
     if (nd->up)
@@ -289,88 +198,6 @@ static void client_step(struct world *w, struct node *nd)
     }
 }
 
-/* ---- fault phases ---- */
-
-static void enter_chaos(struct world *w)
-{
-    w->calm = 0;
-    w->drop_pm = (uint32_t)sim_rand(w, 0, 150);
-    w->dup_pm = (uint32_t)sim_rand(w, 0, 50);
-    w->slow_pm = (uint32_t)sim_rand(w, 0, 100);
-    w->crash_persist_pm = (uint32_t)sim_rand(w, 10, 80);
-    w->gen++;
-    schedule(w, w->now + sim_rand(w, 1000, 100000), EV_FAULT, 0, (int32_t)w->gen);
-    schedule(w, w->now + sim_rand(w, 300000, 2500000), EV_PHASE, 0, 0);
-}
-
-static void set_link(struct world *w, uint32_t i, uint32_t j, int ok)
-{
-    w->link[i][j] = w->link[j][i] = (uint8_t)ok;
-}
-
-/* Partitions: nodes in different groups cannot talk. */
-static void set_groups(struct world *w, uint32_t max_group)
-{
-    for (uint32_t i = 0; i < w->n; i++)
-        w->nodes[i].group = (uint32_t)sim_rand(w, 0, max_group);
-    for (uint32_t i = 0; i < w->n; i++)
-        for (uint32_t j = 0; j < w->n; j++)
-            set_link(w, i, j, w->nodes[i].group == w->nodes[j].group);
-}
-
-/* Any subset of links cut: A may hear B and C while B and C are cut off. */
-static void cut_links(struct world *w)
-{
-    for (uint32_t i = 0; i < w->n; i++)
-        for (uint32_t j = i + 1; j < w->n; j++)
-            set_link(w, i, j, sim_rand(w, 0, 99) >= 35);
-}
-
-/* A random majority is restarted, fully connected and cut off from the
- * rest (which may be up or down). No faults until the next chaos phase.
- * Liveness is only promised to such a majority: with partial connectivity
- * (A hears B and C, B and C cut) a proposal of C may wait for the partition
- * to heal, because proposals are not relayed. */
-static void enter_calm(struct world *w)
-{
-    w->calm = 1;
-    w->drop_pm = w->dup_pm = w->slow_pm = w->crash_persist_pm = 0;
-    uint32_t want = (uint32_t)sim_rand(w, w->n / 2 + 1, w->n), mask = 0;
-    while ((uint32_t)__builtin_popcount(mask) < want)
-        mask |= 1u << sim_rand(w, 0, w->n - 1);
-    cut_links(w); /* among the others, anything goes */
-    for (uint32_t i = 0; i < w->n; i++) {
-        if ((mask >> i) & 1)
-            node_start(&w->nodes[i]);
-        for (uint32_t j = 0; j < w->n; j++)
-            if (((mask >> i) & 1) || ((mask >> j) & 1))
-                set_link(w, i, j, ((mask >> i) & (mask >> j) & 1) != 0);
-    }
-    w->stable_mask = mask;
-    w->calm_start = w->now;
-    schedule(w, w->now + sim_rand(w, 4500000, 7000000), EV_PHASE, 0, 0);
-}
-
-static void fault(struct world *w)
-{
-    struct node *nd = &w->nodes[sim_rand(w, 0, w->n - 1)];
-    uint64_t r = sim_rand(w, 0, 99);
-    if (r < 25) {
-        node_crash(nd);
-    } else if (r < 50) {
-        node_start(nd);
-    } else if (r < 60) {
-        set_groups(w, 2);
-    } else if (r < 70) {
-        cut_links(w);
-    } else if (r < 80) {
-        set_groups(w, 0); /* heal */
-    } else {
-        node_crash(nd); /* reboot */
-        node_start(nd);
-    }
-}
-
 /* ---- events ---- */
 
 static void on_msg(struct world *w, const struct ev *ev)
@@ -407,18 +234,19 @@ static void handle(struct world *w, const struct ev *ev)
         if (nd->up)
             after_call(nd, engine_tick(nd->eng, w->now));
         check_liveness(w, nd);
-        schedule(w, w->now + TICK_US, EV_TICK, ev->node, 0);
+        ev_schedule(w, w->now + TICK_US, EV_TICK, ev->node, 0);
         break;
     case EV_CLIENT:
         if (nd->up)
             client_step(w, nd);
-        schedule(w, w->now + (w->bench ? 1000 : sim_rand(w, 3000, 30000)), EV_CLIENT, ev->node, 0);
+        ev_schedule(w, w->now + (w->bench ? 1000 : sim_rand(w, 3000, 30000)), EV_CLIENT, ev->node,
+                    0);
         break;
     case EV_FAULT:
         if (w->calm || (uint64_t)ev->buf != w->gen)
             break;
         fault(w);
-        schedule(w, w->now + sim_rand(w, 20000, 300000), EV_FAULT, 0, (int32_t)w->gen);
+        ev_schedule(w, w->now + sim_rand(w, 20000, 300000), EV_FAULT, 0, (int32_t)w->gen);
         break;
     case EV_PHASE:
         if (w->calm)
@@ -443,14 +271,14 @@ static int node_busy(struct world *w, struct ev *ev)
     if (!nd->up || ev->t >= nd->busy_until)
         return 0;
     ev->t = nd->busy_until;
-    push(w, *ev);
+    ev_push(w, *ev);
     return 1;
 }
 
 int world_run(struct world *w, uint64_t steps, uint64_t until)
 {
     while (!w->failed && w->steps < steps && w->hn && w->heap[0].t <= until) {
-        struct ev ev = pop(w);
+        struct ev ev = ev_pop(w);
         w->now = ev.t;
         if (node_busy(w, &ev))
             continue;
@@ -512,8 +340,8 @@ int world_init(struct world *w, uint32_t n, uint64_t seed, uint32_t broken, uint
         if (persist_mem_init(&nd->disk) < 0)
             return -ENOMEM;
         node_start(nd);
-        schedule(w, sim_rand(w, 0, TICK_US), EV_TICK, i, 0);
-        schedule(w, sim_rand(w, 0, 10000), EV_CLIENT, i, 0);
+        ev_schedule(w, sim_rand(w, 0, TICK_US), EV_TICK, i, 0);
+        ev_schedule(w, sim_rand(w, 0, 10000), EV_CLIENT, i, 0);
     }
     set_groups(w, 0);
     if (bench) {
