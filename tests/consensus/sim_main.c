@@ -29,7 +29,7 @@ struct opts {
     uint32_t nodes, batch, broken, batch_set;
     uint64_t seed, seeds, steps;
     double duration;
-    int check_broken, bench, verbose;
+    int check_broken, check_replay, bench, verbose;
     const char *broken_name;
 };
 
@@ -157,6 +157,42 @@ static int check_broken(const struct opts *o)
     return missed ? 1 : 0;
 }
 
+static uint64_t fingerprint(const struct world *w)
+{
+    uint64_t h = w->steps * 31 + w->now;
+    h = h * 31 + w->committed_reports;
+    h = h * 31 + w->crashes;
+    for (uint32_t i = 0; i < w->n; i++)
+        h = h * 31 + w->nodes[i].sm.chain + w->nodes[i].sm.applied;
+    return h;
+}
+
+/* Each seed twice: both runs must end in the same state (exact replay). */
+static int check_replay(const struct opts *o)
+{
+    struct world *w = malloc(sizeof(*w));
+    if (!w)
+        return 2;
+    int bad = 0;
+    for (uint64_t s = o->seed; s < o->seed + o->seeds && !bad; s++) {
+        uint64_t f[2];
+        for (int k = 0; k < 2; k++) {
+            int rc = run_seed(o, o->nodes, s, o->broken, w);
+            f[k] = fingerprint(w);
+            world_free(w);
+            bad |= rc != 0;
+        }
+        if (f[0] != f[1]) {
+            printf("FAIL seed %llu does not replay exactly\n", (unsigned long long)s);
+            bad = 1;
+        }
+    }
+    free(w);
+    if (!bad)
+        printf("ok: %llu seeds replay exactly\n", (unsigned long long)o->seeds);
+    return bad;
+}
+
 static int bench(const struct opts *o)
 {
     static const uint32_t sizes[] = {1, 16, 256};
@@ -192,7 +228,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: consensus-sim [--nodes K] [--seed S] [--seeds N | --duration SEC]\n"
                     "  [--steps M] [--batch B] [--broken VARIANT] [--list-broken]\n"
-                    "  [--check-broken] [--bench] [--verbose]\n");
+                    "  [--check-broken] [--check-replay] [--bench] [--verbose]\n");
 }
 
 static int find_variant(struct opts *o, const char *name)
@@ -213,7 +249,8 @@ static int parse(int argc, char **argv, struct opts *o)
         {"nodes", 1, 0, 'n'}, {"seed", 1, 0, 's'},     {"seeds", 1, 0, 'N'},
         {"steps", 1, 0, 'm'}, {"broken", 1, 0, 'b'},   {"list-broken", 0, 0, 'l'},
         {"batch", 1, 0, 'B'}, {"duration", 1, 0, 'd'}, {"check-broken", 0, 0, 'c'},
-        {"bench", 0, 0, 'T'}, {"verbose", 0, 0, 'v'},  {0, 0, 0, 0}};
+        {"bench", 0, 0, 'T'}, {"verbose", 0, 0, 'v'},  {"check-replay", 0, 0, 'r'},
+        {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
@@ -250,6 +287,9 @@ static int parse(int argc, char **argv, struct opts *o)
         case 'T':
             o->bench = 1;
             break;
+        case 'r':
+            o->check_replay = 1;
+            break;
         case 'v':
             o->verbose = 1;
             break;
@@ -280,5 +320,7 @@ int main(int argc, char **argv)
         return bench(&o);
     if (o.check_broken)
         return check_broken(&o);
+    if (o.check_replay)
+        return check_replay(&o);
     return run_seeds(&o);
 }
