@@ -1,0 +1,151 @@
+/*
+ * engine_internal.h - the engine's state, shared by its files (acceptor.c,
+ * leader.c, learner.c, proposer.c, outbox.c, engine.c). Not a public header.
+ *
+ * Invariants:
+ *  - log.start <= applied + 1 <= delivered + 1 <= commit + 1;
+ *  - every slot <= commit held in the ring is SLOT_CHOSEN;
+ *  - a reply that depends on promised or on a dirty slot sits in the outbox
+ *    until outbox_flush() has persisted them (unless BROKEN_ANSWER_BEFORE_PERSIST);
+ *  - the leader's own vote for a round (rounds[].acks bit self) and the
+ *    candidate's own promise count only after the batch holding them saved.
+ * Single-threaded: the host serialises every call, so no locks.
+ */
+#ifndef QFS_CONSENSUS_ENGINE_INTERNAL_H
+#define QFS_CONSENSUS_ENGINE_INTERNAL_H
+
+#include "consensus/dedup.h"
+#include "consensus/engine.h"
+#include "consensus/log_ring.h"
+#include "consensus/msg_codec.h"
+
+#define MAX_INFLIGHT 64
+#define OUTQ_MAX     64
+#define OBUF_CAP     (2 * CONS_MSG_MAX)
+#define MAX_PENDING  DEDUP_WINDOW
+#define TRUNC_HYST   32 /* truncate in steps of at least this many slots */
+
+struct pending { /* a proposal of this node, until committed or failed */
+    uint64_t req_id, born, sent_at, sent_epoch;
+    uint8_t used, sent;
+    uint32_t len, cap;
+    uint8_t *data;
+};
+
+struct qent { /* a proposal waiting at the leader for a slot */
+    uint32_t origin, len, cap;
+    uint64_t req_id;
+    uint8_t *data;
+};
+
+struct round { /* one accept round of the leader: slots [first, first + n) */
+    uint64_t first, sent_at;
+    uint32_t n, acks;
+    uint8_t self_pending; /* own vote counts once the batch is saved */
+    uint8_t done;         /* a majority accepted: its slots are chosen */
+};
+
+struct outmsg {
+    uint32_t to_mask, off, len;
+};
+
+struct engine {
+    struct engine_config cfg;
+    struct cons_params p;
+    struct cons_host host;
+    uint32_t self, n, quorum;
+    uint64_t rng, now;
+    int failed;
+    int self_voted; /* a flush let own votes count: settle once more */
+
+    /* acceptor state, persisted */
+    uint64_t promised;
+    uint8_t state_dirty; /* promised/commit/log_start changed since last save */
+    struct log_ring log;
+    uint64_t commit, delivered, applied;
+    uint64_t *dirty; /* slots to persist; ring cells carry a dirty flag */
+    size_t n_dirty;
+
+    /* role and election */
+    enum engine_role role;
+    uint64_t ballot;    /* own ballot while candidate or leader */
+    uint64_t max_round; /* highest round seen anywhere */
+    int32_t leader;     /* -1: unknown */
+    uint64_t election_deadline, last_leader_msg;
+
+    /* candidate (phase 1) */
+    uint32_t p1_done;                 /* nodes whose promise is complete */
+    uint64_t p1_from[CONS_MAX_NODES]; /* next slot to ask each node about */
+    uint64_t p1_need_commit, p1_max_slot, p1_sent_at;
+    uint8_t p1_self_pending;
+
+    /* leader (phase 2) */
+    uint64_t next_slot, recover_upto, last_bcast;
+    struct round rounds[MAX_INFLIGHT];
+    uint32_t r_head, r_count;
+    uint64_t peer_applied[CONS_MAX_NODES];
+    uint64_t peer_heard[CONS_MAX_NODES]; /* last ACCEPTED in this leadership */
+    struct qent *queue;                  /* ring of queue_max */
+    uint32_t q_head, q_count;
+
+    /* proposer */
+    struct pending pend[MAX_PENDING];
+    uint32_t n_pending, pend_hi; /* pend[] entries >= pend_hi are unused */
+
+    /* learner */
+    uint64_t trunc_hint; /* leader's "every member applied this" */
+    uint64_t catchup_hint, catchup_sent_at, snap_asked_at;
+    int32_t catchup_peer;
+
+    /* io scratch, reused */
+    uint8_t *obuf;
+    size_t oused;
+    struct outmsg oq[OUTQ_MAX];
+    uint32_t on;
+    struct cons_msg in, out;
+    struct cons_rec *recs;
+};
+
+/* outbox.c */
+int outbox_init(struct engine *e);
+void outbox_free(struct engine *e);
+int emit(struct engine *e, uint32_t to_mask); /* encodes e->out */
+int outbox_flush(struct engine *e);           /* persist, then send */
+void mark_dirty(struct engine *e, struct ring_slot *c);
+uint32_t all_others(const struct engine *e);
+
+/* acceptor.c */
+int acceptor_prepare(struct engine *e, const struct cons_msg *m);
+int acceptor_accept(struct engine *e, const struct cons_msg *m);
+void observe_ballot(struct engine *e, uint64_t b);
+
+/* leader.c */
+int leader_start_election(struct engine *e);
+int leader_on_promise(struct engine *e, const struct cons_msg *m);
+int leader_on_accepted(struct engine *e, const struct cons_msg *m);
+int leader_on_nack(struct engine *e, const struct cons_msg *m);
+int leader_progress(struct engine *e);
+int leader_tick(struct engine *e);
+uint64_t cluster_applied(const struct engine *e);
+void step_down(struct engine *e);
+void reset_election_timer(struct engine *e);
+int after_save(struct engine *e); /* own votes count now; 1 if any did */
+
+/* learner.c */
+void learn_commit(struct engine *e, uint64_t commit, uint64_t ballot, uint32_t from);
+void advance_commit(struct engine *e);
+void note_peer_commit(struct engine *e, uint64_t commit, uint32_t from);
+int learner_progress(struct engine *e);
+int learner_on_catchup_req(struct engine *e, const struct cons_msg *m);
+int learner_on_catchup_rep(struct engine *e, const struct cons_msg *m);
+
+/* proposer.c */
+int proposer_add(struct engine *e, const uint8_t *cmd, size_t len, uint64_t req_id);
+int proposer_progress(struct engine *e);
+int proposer_on_forward(struct engine *e, const struct cons_msg *m);
+void proposer_committed(struct engine *e, uint64_t slot, const struct cons_entry *en);
+int queue_push(struct engine *e, const struct cons_entry *en);
+void queue_clear(struct engine *e);
+void proposer_free(struct engine *e);
+
+#endif

@@ -1,0 +1,287 @@
+/*
+ * Election, phase 1 (once per leadership, over every open slot) and phase 2
+ * (batched, pipelined accept rounds) of the distinguished proposer.
+ */
+#include "consensus/engine_internal.h"
+#include "consensus/rng.h"
+
+static uint32_t popcount(uint32_t x)
+{
+    return (uint32_t)__builtin_popcount(x);
+}
+
+void reset_election_timer(struct engine *e)
+{
+    e->election_deadline = e->now + rng_range(&e->rng, e->p.election_min_us, e->p.election_max_us);
+}
+
+void step_down(struct engine *e)
+{
+    if (e->leader == (int32_t)e->self)
+        e->leader = -1;
+    e->role = ROLE_FOLLOWER;
+    e->r_count = 0;
+    e->p1_done = 0;
+    e->p1_self_pending = 0;
+    queue_clear(e);
+    reset_election_timer(e);
+}
+
+int after_save(struct engine *e)
+{
+    int changed = e->p1_self_pending;
+    if (e->p1_self_pending && e->role == ROLE_CANDIDATE)
+        e->p1_done |= 1u << e->self;
+    e->p1_self_pending = 0;
+    for (uint32_t i = 0; i < e->r_count; i++) {
+        struct round *r = &e->rounds[(e->r_head + i) % MAX_INFLIGHT];
+        if (r->self_pending)
+            r->acks |= 1u << e->self;
+        changed |= r->self_pending;
+        r->self_pending = 0;
+    }
+    return changed;
+}
+
+static int send_prepare(struct engine *e, uint32_t mask, uint64_t from)
+{
+    e->out.type = MSG_PREPARE;
+    e->out.ballot = e->ballot;
+    e->out.slot = from;
+    e->out.count = 0;
+    return emit(e, mask);
+}
+
+int leader_start_election(struct engine *e)
+{
+    e->max_round++;
+    e->ballot = ballot_make(e->max_round, e->self);
+    e->role = ROLE_CANDIDATE;
+    e->leader = -1;
+    e->promised = e->ballot;
+    e->state_dirty = 1;
+    e->p1_self_pending = 1;
+    e->p1_done = 0;
+    e->p1_need_commit = 0;
+    e->p1_max_slot = e->log.high > e->commit + 1 ? e->log.high - 1 : e->commit;
+    for (uint32_t i = 0; i < e->n; i++)
+        e->p1_from[i] = e->commit + 1;
+    e->p1_sent_at = e->now;
+    e->r_count = 0;
+    reset_election_timer(e);
+    return send_prepare(e, all_others(e), e->commit + 1);
+}
+
+/* Adopts one reported slot: chosen values outright, else the highest ballot. */
+static int adopt(struct engine *e, struct ring_slot *c, const struct cons_msg_entry *me)
+{
+    if (c->state == SLOT_CHOSEN)
+        return 0;
+    int chosen = me->flags & CONS_REC_CHOSEN;
+    if (!chosen && c->state != SLOT_EMPTY && me->ballot <= c->ballot)
+        return 0;
+    if (ring_set_value(&e->log, c, &me->e) < 0)
+        return -1;
+    c->ballot = me->ballot;
+    c->state = chosen ? SLOT_CHOSEN : SLOT_ACCEPTED;
+    if (chosen)
+        mark_dirty(e, c);
+    return 0;
+}
+
+int leader_on_promise(struct engine *e, const struct cons_msg *m)
+{
+    if (e->role != ROLE_CANDIDATE || m->ballot != e->ballot)
+        return 0;
+    note_peer_commit(e, m->commit, m->from);
+    int stuck = 0;
+    for (uint32_t i = 0; i < m->count && !(e->cfg.broken & BROKEN_SKIP_RECOVERY); i++) {
+        const struct cons_msg_entry *me = &m->ent[i];
+        if (me->slot <= e->commit)
+            continue;
+        struct ring_slot *c = ring_get(&e->log, me->slot);
+        if (!c || adopt(e, c, me) < 0) {
+            e->p1_from[m->from] = me->slot; /* ask again once there is room */
+            stuck = 1;
+            break;
+        }
+        if (me->slot > e->p1_max_slot)
+            e->p1_max_slot = me->slot;
+    }
+    if (m->log_start > 0 && m->log_start - 1 > e->p1_need_commit)
+        e->p1_need_commit = m->log_start - 1;
+    advance_commit(e);
+    if (stuck)
+        return 0;
+    if (m->next) {
+        e->p1_from[m->from] = m->next;
+        return send_prepare(e, 1u << m->from, m->next);
+    }
+    e->p1_done |= 1u << m->from;
+    return 0;
+}
+
+int leader_on_nack(struct engine *e, const struct cons_msg *m)
+{
+    observe_ballot(e, m->promised);
+    if (e->role != ROLE_FOLLOWER && m->ballot == e->ballot && m->promised > e->ballot)
+        step_down(e);
+    return 0;
+}
+
+int leader_on_accepted(struct engine *e, const struct cons_msg *m)
+{
+    if (m->applied > e->peer_applied[m->from])
+        e->peer_applied[m->from] = m->applied;
+    if (e->role != ROLE_LEADER || m->ballot != e->ballot)
+        return 0;
+    e->peer_heard[m->from] = e->now;
+    if (m->count == 0)
+        return 0;
+    for (uint32_t i = 0; i < e->r_count; i++) {
+        struct round *r = &e->rounds[(e->r_head + i) % MAX_INFLIGHT];
+        if (r->first == m->slot && r->n == m->count)
+            r->acks |= 1u << m->from;
+    }
+    return 0;
+}
+
+static void become_leader(struct engine *e)
+{
+    e->role = ROLE_LEADER;
+    e->leader = (int32_t)e->self;
+    e->next_slot = e->commit + 1;
+    e->recover_upto = e->p1_max_slot > e->commit ? e->p1_max_slot : e->commit;
+    e->r_head = e->r_count = 0;
+    e->last_bcast = 0;
+    for (uint32_t i = 0; i < e->n; i++)
+        e->peer_applied[i] = e->peer_heard[i] = 0;
+    e->peer_heard[e->self] = e->now;
+}
+
+static uint32_t quorum_needed(const struct engine *e)
+{
+    return (e->cfg.broken & BROKEN_MINORITY_COMMIT) ? e->quorum - 1 : e->quorum;
+}
+
+/* Marks rounds a majority accepted as chosen and retires them in order. */
+static void collect_rounds(struct engine *e)
+{
+    for (uint32_t i = 0; i < e->r_count; i++) {
+        struct round *r = &e->rounds[(e->r_head + i) % MAX_INFLIGHT];
+        if (!r->done && r->first + r->n <= e->commit + 1)
+            r->done = 1; /* chosen anyway (learned by catch-up) */
+        if (r->done || popcount(r->acks) < quorum_needed(e))
+            continue;
+        for (uint64_t s = r->first; s < r->first + r->n; s++) {
+            struct ring_slot *c = ring_get(&e->log, s);
+            if (c && c->state == SLOT_ACCEPTED && c->ballot == e->ballot)
+                c->state = SLOT_CHOSEN;
+        }
+        r->done = 1;
+    }
+    while (e->r_count && e->rounds[e->r_head].done) {
+        e->r_head = (e->r_head + 1) % MAX_INFLIGHT;
+        e->r_count--;
+    }
+    advance_commit(e);
+}
+
+static void start_accept(struct engine *e, uint64_t first)
+{
+    struct cons_msg *o = &e->out;
+    o->type = MSG_ACCEPT;
+    o->ballot = e->ballot;
+    o->commit = e->commit;
+    o->trunc = cluster_applied(e);
+    o->slot = first;
+    o->count = 0;
+}
+
+/* Next value for slot: recovered (or a no-op) first, then the queue. 1 if
+ * the slot got a value, 0 if there is nothing to propose, -1 to skip it. */
+static int next_value(struct engine *e, struct ring_slot *c, uint64_t slot)
+{
+    static const struct cons_entry noop = {0, 0, CONS_KIND_NOOP, 0, NULL};
+    if (slot <= e->recover_upto) {
+        if (c->state != SLOT_EMPTY)
+            return 1;
+        if (e->cfg.broken & BROKEN_NO_HOLE_FILL)
+            return -1;
+        struct cons_entry n = noop;
+        n.origin = e->self;
+        return ring_set_value(&e->log, c, &n) < 0 ? 0 : 1;
+    }
+    if (!e->q_count)
+        return 0;
+    struct qent *q = &e->queue[e->q_head];
+    struct cons_entry en = {q->origin, q->req_id, CONS_KIND_CMD, q->len, q->data};
+    if (ring_set_value(&e->log, c, &en) < 0)
+        return 0;
+    e->q_head = (e->q_head + 1) % e->p.queue_max;
+    e->q_count--;
+    return 1;
+}
+
+/* Fills e->out with up to batch_max values from next_slot on; the leader
+ * accepts them itself (saved with this input's batch). */
+static uint32_t build_round(struct engine *e)
+{
+    struct cons_msg *o = &e->out;
+    size_t bytes = msg_encoded_size(o);
+    while (o->count < e->p.batch_max) {
+        uint64_t s = e->next_slot;
+        struct ring_slot *c = ring_get(&e->log, s);
+        if (!c)
+            break;
+        uint32_t len = s <= e->recover_upto ? c->len : (e->q_count ? e->queue[e->q_head].len : 0);
+        if (bytes + msg_entry_size(MSG_ACCEPT, len) > CONS_MSG_MAX)
+            break;
+        int v = next_value(e, c, s);
+        if (v == 0)
+            break;
+        if (v < 0) { /* broken variant: leave the hole */
+            if (o->count)
+                break;
+            o->slot = ++e->next_slot;
+            continue;
+        }
+        if (c->state != SLOT_CHOSEN) {
+            c->ballot = e->ballot;
+            c->state = SLOT_ACCEPTED;
+            mark_dirty(e, c);
+        }
+        o->ent[o->count++].e = ring_entry(c);
+        bytes += msg_entry_size(MSG_ACCEPT, c->len);
+        e->next_slot++;
+    }
+    return o->count;
+}
+
+static int pump(struct engine *e)
+{
+    while (e->r_count < e->p.inflight_max) {
+        start_accept(e, e->next_slot);
+        uint32_t n = build_round(e);
+        if (n == 0)
+            break;
+        struct round *r = &e->rounds[(e->r_head + e->r_count++) % MAX_INFLIGHT];
+        *r = (struct round){.first = e->out.slot, .sent_at = e->now, .n = n, .self_pending = 1};
+        e->last_bcast = e->now;
+        int rc = emit(e, all_others(e));
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int leader_progress(struct engine *e)
+{
+    if (e->role == ROLE_CANDIDATE && popcount(e->p1_done) >= e->quorum &&
+        e->commit >= e->p1_need_commit)
+        become_leader(e);
+    if (e->role != ROLE_LEADER)
+        return 0;
+    collect_rounds(e);
+    return pump(e);
+}
