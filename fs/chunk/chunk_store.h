@@ -41,6 +41,13 @@ struct chunk_store_stats {
 /* Opens (creating if needed) the environment in directory dir; checks the
  * format version and fails with -EPROTO on a mismatch. */
 int chunk_store_open(const char *dir, struct chunk_store **out);
+
+struct chunk_store_opts {
+    uint64_t map_initial; /* first LMDB map size; 0: 1 GiB (grows as needed anyway) */
+};
+/* chunk_store_open with options (tests use a tiny map to exercise growth). */
+int chunk_store_open_opts(const char *dir, const struct chunk_store_opts *opts,
+                          struct chunk_store **out);
 void chunk_store_close(struct chunk_store *cs);
 
 /* Stores n chunks (already hashed by the caller; the store re-checks nothing
@@ -56,9 +63,12 @@ int chunk_store_get(struct chunk_store *cs, const uint8_t hash[SHA256_LEN], uint
 /* 1 if present, 0 if not, or -errno. Does not verify. */
 int chunk_store_has(struct chunk_store *cs, const uint8_t hash[SHA256_LEN]);
 
+/* The stored length of a chunk (to size a buffer before a get): 0, -ENOENT
+ * or -errno. Does not verify. */
+int chunk_store_size(struct chunk_store *cs, const uint8_t hash[SHA256_LEN], uint32_t *len);
+
 /* Deletes chunks (absent ones are ignored) in one durable commit. */
-int chunk_store_delete_batch(struct chunk_store *cs, const uint8_t (*hashes)[SHA256_LEN],
-                             size_t n);
+int chunk_store_delete_batch(struct chunk_store *cs, const uint8_t (*hashes)[SHA256_LEN], size_t n);
 
 int chunk_store_stats(struct chunk_store *cs, struct chunk_store_stats *out);
 
