@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #define MAP_INITIAL  (1ull << 30)
 #define MAX_READERS  256
@@ -438,12 +439,73 @@ static int map_grow(struct chunk_store *cs, uint64_t seen)
     return rc;
 }
 
+/*
+ * LMDB reports a short write as EIO, and a file system that runs out of space
+ * mid-write (tmpfs, or ext4 near full) gives exactly that. A failed commit
+ * while the file system has less free space than the batch needs is a full
+ * disk: ENOSPC for the writer.
+ */
+static int disk_full_errno(struct chunk_store *cs, int rc, uint64_t need)
+{
+    struct statvfs vfs;
+    if (rc != EIO || statvfs(cs->path, &vfs) < 0)
+        return rc;
+    uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+    return avail < need + (1u << 20) ? ENOSPC : rc;
+}
+
+/*
+ * Deleting needs pages too (copied leaves, the free-list record), so a put
+ * must leave this much disk free: a delete batch of up to ~1000 chunks then
+ * always fits on a full disk, and space comes back for the next puts.
+ */
+#define DISK_RESERVE (2ull << 20)
+
+/* Pages on LMDB's free list (FREE_DBI is dbi 0; each record is an IDL whose
+ * first word is its length), i.e. space inside the file a put can reuse. */
+static uint64_t free_list_pages(struct chunk_store *cs)
+{
+    struct reader r;
+    if (reader_begin(cs, &r))
+        return 0;
+    MDB_cursor *cur;
+    uint64_t pages = 0;
+    if (!mdb_cursor_open(r.txn, 0, &cur)) {
+        MDB_val k, v;
+        for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            size_t n;
+            memcpy(&n, v.mv_data, sizeof(n));
+            pages += n;
+        }
+        mdb_cursor_close(cur);
+    }
+    reader_end(cs, &r);
+    return pages;
+}
+
+/* 0 if a put of `need` payload bytes leaves DISK_RESERVE free, else ENOSPC;
+ * the free list is only counted when the disk itself is short. */
+static int space_check(struct chunk_store *cs, uint64_t need)
+{
+    struct statvfs vfs;
+    if (statvfs(cs->path, &vfs) < 0)
+        return 0; /* cannot tell: let the write itself fail */
+    uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+    need += need / 32 + DISK_RESERVE; /* page headers, leaves, branches */
+    if (avail >= need)
+        return 0;
+    MDB_stat st;
+    mdb_env_stat(cs->env, &st);
+    return avail + free_list_pages(cs) * st.ms_psize >= need ? 0 : ENOSPC;
+}
+
 /* A write step: LMDB return codes (MDB_* or positive errno). */
 typedef int (*write_fn)(struct chunk_store *cs, MDB_txn *txn, const void *arg, size_t n);
 
 /* Runs fn in one write txn and commits it (with sync); on MDB_MAP_FULL the
  * txn is aborted, the map grown and fn run again: fn must be idempotent. */
-static int write_txn(struct chunk_store *cs, write_fn fn, const void *arg, size_t n)
+static int write_txn(struct chunk_store *cs, write_fn fn, const void *arg, size_t n, uint64_t need)
 {
     for (;;) {
         pthread_rwlock_rdlock(&cs->map_lock);
@@ -459,7 +521,7 @@ static int write_txn(struct chunk_store *cs, write_fn fn, const void *arg, size_
         }
         pthread_rwlock_unlock(&cs->map_lock);
         if (rc != MDB_MAP_FULL)
-            return rc;
+            return disk_full_errno(cs, rc, need);
         rc = map_grow(cs, seen);
         if (rc)
             return rc;
@@ -518,8 +580,13 @@ static int put_step(struct chunk_store *cs, MDB_txn *txn, const void *arg, size_
 
 int chunk_store_put_batch(struct chunk_store *cs, const struct chunk_ref *chunks, size_t n)
 {
-    int rc = write_txn(cs, put_step, chunks, n);
-    if (rc)
+    uint64_t need = 0;
+    for (size_t i = 0; i < n; i++)
+        need += chunks[i].len;
+    int rc = space_check(cs, need);
+    if (!rc)
+        rc = write_txn(cs, put_step, chunks, n, need);
+    if (rc && rc != ENOSPC) /* a full disk is the caller's to report */
         log_error("chunk store %s: put of %zu chunks failed: %s", cs->path, n, mdb_strerror(rc));
     return lmdb_errno(rc);
 }
@@ -562,14 +629,14 @@ static int delete_step(struct chunk_store *cs, MDB_txn *txn, const void *arg, si
 
 int chunk_store_delete_batch(struct chunk_store *cs, const uint8_t (*hashes)[SHA256_LEN], size_t n)
 {
-    int rc = write_txn(cs, delete_step, hashes, n);
+    int rc = write_txn(cs, delete_step, hashes, n, 0);
     /*
      * LMDB reuses a page only once the txn that freed it is older than the
      * previous one; a second small commit makes the pages freed above
      * reusable by the very next put, which matters most on a full disk.
      */
     if (!rc)
-        rc = write_txn(cs, delete_step, hashes, 0);
+        rc = write_txn(cs, delete_step, hashes, 0, 0);
     if (rc)
         log_error("chunk store %s: delete of %zu chunks failed: %s", cs->path, n, mdb_strerror(rc));
     return lmdb_errno(rc);

@@ -10,21 +10,34 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char dir[64];
+static char root[64]; /* per run, removed by the unchecked teardown */
+static char dir[96];  /* per test, inside root */
 static uint8_t *bufs; /* NSIZES chunks of CHUNK_MAX bytes each */
 static uint8_t *out;
 
 static const uint32_t sizes[] = {0, 1, 4079, 4080, 4081, 8160, 65543, CHUNK_MAX};
 #define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
 
+static void setup_root(void)
+{
+    tu_tempdir(root, sizeof(root));
+}
+
+static void teardown_root(void)
+{
+    tu_rmrf(root);
+}
+
 static void setup(void)
 {
-    tu_tempdir(dir, sizeof(dir));
+    snprintf(dir, sizeof(dir), "%s/t-XXXXXX", root);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
     bufs = malloc((size_t)NSIZES * CHUNK_MAX);
     out = malloc(CHUNK_MAX);
 }
@@ -271,6 +284,7 @@ int main(void)
 {
     Suite *s = suite_create("chunk_store");
     TCase *tc = tcase_create("core");
+    tcase_add_unchecked_fixture(tc, setup_root, teardown_root);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_round_trip);
