@@ -131,8 +131,8 @@ int core_flush(struct core *c, uint64_t ino);
 int core_fsync(struct core *c, uint64_t ino, bool datasync);
 int core_file_release(struct core *c, uint64_t ino);
 /* mode: 0, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE. */
-int core_fallocate(struct core *c, const struct core_cred *cr, uint64_t ino, int mode,
-                   uint64_t off, uint64_t len);
+int core_fallocate(struct core *c, const struct core_cred *cr, uint64_t ino, int mode, uint64_t off,
+                   uint64_t len);
 /* Shares whole chunks where the ranges allow it (no bytes copied), copies the
  * ragged edges. Returns bytes copied. */
 ssize_t core_copy_file_range(struct core *c, const struct core_cred *cr, uint64_t ino_in,

@@ -1,0 +1,46 @@
+/*
+ * core_internal.h - the state behind struct core, shared by the core_*.c
+ * files (private to fs/core).
+ */
+#ifndef QFS_FS_CORE_CORE_INTERNAL_H
+#define QFS_FS_CORE_CORE_INTERNAL_H
+
+#include "fs/chunk/chunk_store.h"
+#include "fs/core/apply.h"
+#include "fs/core/bufpool.h"
+#include "fs/core/cmd.h"
+#include "fs/core/core.h"
+#include "fs/core/gc.h"
+#include "fs/core/sequencer.h"
+#include "fs/core/staging.h"
+#include "fs/store/meta_store.h"
+
+struct core {
+    struct core_config cfg;
+    struct meta_store *ms;
+    struct chunk_store *cs;
+    struct gc *gc;
+    struct sequencer *seq;
+    struct staging stg;
+    struct bufpool chunk_bufs; /* CHUNK_MAX buffers: reads and re-cutting */
+    uint64_t node_id;
+    uint64_t next_req;   /* atomic */
+    uint64_t chunks_put; /* atomic: chunks handed to the chunk store (tests, bench) */
+};
+
+/* Fills the header fields of a command: op, origin, request id, time, cred. */
+void core_cmd_init(struct core *c, struct cmd *cmd, uint8_t op, const struct core_cred *cr);
+/* Submits and waits; returns the command's result (0 or -errno). */
+int core_submit(struct core *c, const struct cmd *cmd, struct apply_result *res);
+void core_attr_to_stat(const struct meta_inode *in, struct stat *st);
+
+/* Reads committed content [off, off+len) into buf (zeros for holes and past
+ * the committed size). -EIO if a chunk fails verification. */
+int core_read_committed(struct core *c, MDB_txn *txn, uint64_t ino, uint64_t off, uint8_t *buf,
+                        size_t len);
+/* Commits sf's staged bytes (sf->lock held for writing). */
+int core_commit_staged(struct core *c, struct sfile *sf);
+/* Commits ino's staged bytes if any (takes the lock itself). */
+int core_commit_ino(struct core *c, uint64_t ino);
+
+#endif
