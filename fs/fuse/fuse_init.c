@@ -7,6 +7,12 @@
  *    (the core serializes mutations itself).
  *  - atomic O_TRUNC: open(O_TRUNC) is one request, not open + setattr.
  *  - readdirplus (auto): `ls -l` gets names and attributes in one pass.
+ *  - no handle_killpriv: libfuse 3.14 never passes it to the kernel
+ *    (libfuse issue #884), so before a write to a setuid/setgid file the
+ *    kernel itself sends SETATTR(mode without those bits), as the writer.
+ *    The core must accept that one mode change from a non-owner. The
+ *    kernel also asks GETXATTR(security.capability) before every write
+ *    (no SB_NOSEC without killpriv_v2): one extra round trip per write.
  *  - no export support: NFS re-export needs lookup of ".." and generation
  *    handling we do not offer.
  *  - no splice: replies come from the core's memory buffers, where splicing
@@ -47,6 +53,7 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
         want_if_capable(conn, FUSE_CAP_WRITEBACK_CACHE);
     else
         conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+    log_debug("fuse: capable 0x%x, want 0x%x", conn->capable, conn->want);
     log_info("fuse: protocol %u.%u, max_write %u, writeback cache %s", conn->proto_major,
              conn->proto_minor, conn->max_write,
              (conn->want & FUSE_CAP_WRITEBACK_CACHE) ? "on" : "off");

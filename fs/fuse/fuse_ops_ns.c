@@ -69,6 +69,12 @@ static int core_set_bits(int to_set)
     };
     int out = 0;
 
+    /* For UTIME_NOW the kernel sets both ATIME and ATIME_NOW: pass only
+     * the _NOW bit, so the core applies the write-access rule to it. */
+    if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+        to_set &= ~FUSE_SET_ATTR_ATIME;
+    if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+        to_set &= ~FUSE_SET_ATTR_MTIME;
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
         if (to_set & map[i].fuse)
             out |= map[i].core;

@@ -1,12 +1,31 @@
-/* fuse_ops_xattr.c - extended attributes: set, get, list, remove. */
+/*
+ * fuse_ops_xattr.c - extended attributes: set, get, list, remove.
+ *
+ * POSIX ACLs are not supported (FUSE_CAP_POSIX_ACL is off, the kernel checks
+ * mode bits): without that capability the kernel would pass
+ * system.posix_acl_* through as plain attributes, so `cp -a` would "set" an
+ * ACL that changes nothing instead of falling back to chmod. They are
+ * refused (EOPNOTSUPP) and read as absent.
+ */
 #include "fs/fuse/fuse_cred.h"
 #include "fs/fuse/fuse_fs.h"
+
+#include <string.h>
+
+static bool is_posix_acl(const char *name)
+{
+    return strncmp(name, "system.posix_acl_", 17) == 0;
+}
 
 static void xa_set(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
                    int flags)
 {
     struct fuse_cred c;
 
+    if (is_posix_acl(name)) {
+        fuse_reply_err(req, EOPNOTSUPP);
+        return;
+    }
     fuse_cred_get(req, false, &c);
     int rc = core_setxattr(qfs_of(req)->core, &c.cr, ino, name, value, size, flags);
     fuse_cred_put(&c);
@@ -29,6 +48,11 @@ static void xa_get(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size
     struct qfs_fuse *q = qfs_of(req);
     void *buf = size ? fuse_bufpool_get(&q->pool, size) : NULL;
 
+    if (is_posix_acl(name)) {
+        fuse_bufpool_put(&q->pool, buf, size);
+        fuse_reply_err(req, ENODATA);
+        return;
+    }
     if (size && !buf) {
         fuse_reply_err(req, ENOMEM);
         return;

@@ -44,7 +44,9 @@ static int serve(struct fuse_session *se, const struct mount_options *o)
     if (!lc)
         return -ENOMEM;
     fuse_loop_cfg_set_clone_fd(lc, (unsigned)o->cmd.clone_fd);
-    fuse_loop_cfg_set_idle_threads(lc, o->cmd.max_idle_threads);
+    fuse_loop_cfg_set_max_threads(lc, o->cmd.max_threads);
+    if (o->cmd.max_idle_threads != UINT_MAX) /* UINT_MAX: not given */
+        fuse_loop_cfg_set_idle_threads(lc, o->cmd.max_idle_threads);
     int rc = fuse_session_loop_mt(se, lc);
     fuse_loop_cfg_destroy(lc);
     return rc;
@@ -105,7 +107,7 @@ static struct fuse_session *new_session(struct mount_options *o, struct qfs_fuse
     return fuse_session_new(&o->args, &ops, sizeof(ops), q);
 }
 
-static int start(struct mount_options *o, const char *data_dir)
+static int start(struct mount_options *o, const char *data_dir, bool is_default)
 {
     struct qfs_fuse q = {.attr_timeout = ENTRY_TIMEOUT,
                          .entry_timeout = ENTRY_TIMEOUT,
@@ -118,7 +120,8 @@ static int start(struct mount_options *o, const char *data_dir)
         return 2; /* libfuse said which option it did not know */
     snprintf(log_path, sizeof(log_path), "%s/quorumfs.log", data_dir);
     if (!o->cmd.foreground) {
-        fprintf(stderr, "quorumfs: logging to %s\n", log_path);
+        fprintf(stderr, "quorumfs: data directory %s%s, log %s\n", data_dir,
+                is_default ? " (default)" : "", log_path);
         int rc = daemon_start(log_path, &ready_fd);
         if (rc < 0) {
             log_error("cannot fork: %s", strerror(-rc));
@@ -126,6 +129,7 @@ static int start(struct mount_options *o, const char *data_dir)
             return 1;
         }
     }
+    log_info("data directory: %s%s", data_dir, is_default ? " (default)" : "");
     fuse_bufpool_init(&q.pool, 1u << 20);
     status = run(se, &q, o, data_dir, ready_fd);
     fuse_session_destroy(se);
@@ -157,8 +161,7 @@ int main(int argc, char **argv)
         mount_options_free(&o);
         return 1;
     }
-    log_info("data directory: %s%s", data_dir, is_default ? " (default)" : "");
-    status = start(&o, data_dir);
+    status = start(&o, data_dir, is_default);
     free(data_dir);
     mount_options_free(&o);
     return status;

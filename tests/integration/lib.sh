@@ -11,7 +11,7 @@ if [ ! -e /dev/fuse ]; then
 fi
 : "${QFS_BIN:?QFS_BIN must name the quorumfs executable}"
 : "${QFS_WAIT:?QFS_WAIT must name helpers/qfs_wait}"
-QFS_HELPERS=${QFS_HELPERS:-$(dirname "${BASH_SOURCE[0]}")/helpers}
+QFS_HELPERS=${QFS_HELPERS:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/helpers}
 SANITIZED=${QFS_SANITIZED:-0}
 
 T=$(mktemp -d /tmp/qfs-it.XXXXXX)

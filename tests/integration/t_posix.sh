@@ -42,7 +42,7 @@ getfattr -d a | grep -q 'user.empty' || fail "empty xattr not listed"
     fail "binary xattr"
 setfattr -x user.color a
 expect_fail "No such attribute" getfattr -n user.color a
-head -c 60000 /dev/urandom | base64 -w0 | head -c 50000 >"$T/bigval"
+head -c 37500 /dev/urandom | base64 -w0 >"$T/bigval"
 setfattr -n user.big -v "$(cat "$T/bigval")" a
 [ "$(getfattr --only-values -n user.big a)" = "$(cat "$T/bigval")" ] || fail "50 KB xattr"
 python3 -c "import os; os.setxattr('a','user.x',b'1',os.XATTR_CREATE)"
@@ -101,7 +101,7 @@ $FSOPS rename2 exchange x3 x2 || fail "RENAME_EXCHANGE"
 $FSOPS rename2 exchange x2 d1 || fail "RENAME_EXCHANGE file <-> dir"
 [ -d x2 ] && [ "$(cat d1)" = A ] || fail "exchange of a file and a directory"
 mkdir -p mv/a/b
-expect_fail "Invalid argument" mv mv/a mv/a/b/inside
+expect_fail "Invalid argument" python3 -c "import os; os.rename('mv/a', 'mv/a/b/inside')"
 mv mv/a ./moved && [ -d moved/b ] || fail "rename of a directory to another parent"
 [ "$(stat -c %h mv)" -eq 2 ] || fail "parent nlink after moving a subdir out"
 
@@ -178,9 +178,10 @@ echo more >>tm
 c1=$(stat -c %.9Z tm)
 chmod 600 tm
 [ "$(stat -c %.9Z tm)" != "$c1" ] || fail "chmod did not update ctime"
-dm=$(stat -c %.9Y d1)
-touch d1/newfile
-[ "$(stat -c %.9Y d1)" != "$dm" ] || fail "create did not update the directory mtime"
+mkdir tdir
+dm=$(stat -c %.9Y tdir)
+touch tdir/newfile
+[ "$(stat -c %.9Y tdir)" != "$dm" ] || fail "create did not update the directory mtime"
 touch -a -d '2000-01-01' tm
 cat tm >/dev/null
 [ "$(stat -c %X tm)" -gt "$(date -d '2000-01-02' +%s)" ] || fail "relatime: old atime not updated on read"

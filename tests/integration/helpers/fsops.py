@@ -31,7 +31,7 @@ def die(msg):
 
 
 def oserr(e):
-    die(errno.errorcode.get(e.errno, str(e.errno)) + f" ({e})")
+    die(errno.errorcode.get(e.errno, str(e.errno)) + f" ({str(e)[:200]})")
 
 
 def rename2(flag, a, b):
@@ -130,11 +130,10 @@ def deep(d):
     almost PATH_MAX bytes from the top."""
     os.chdir(d)
     comp = "d" * 200
-    depth = 0
-    while len(os.getcwd()) < 5000:
+    depth = (len(d) + 4200) // (len(comp) + 1) + 1
+    for _ in range(depth):
         os.mkdir(comp)
         os.chdir(comp)
-        depth += 1
     with open("leaf", "w") as f:
         f.write("deep")
     os.chdir(d)
@@ -145,7 +144,9 @@ def deep(d):
     with open(os.path.join(rel, "probe")) as f:
         if f.read() != "p":
             die("deep relative file lost")
-    os.chdir(os.path.join(d, *([comp] * depth)))
+    os.chdir(d)
+    for _ in range(depth):
+        os.chdir(comp)
     with open("leaf") as f:
         if f.read() != "deep":
             die("leaf beyond PATH_MAX lost")

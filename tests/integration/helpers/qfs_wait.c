@@ -42,10 +42,11 @@ static int is_mounted(const char *mnt)
     return found;
 }
 
-static int pid_fd(const char *pid)
+/* quiet: a process already gone (and reaped) is not an error for "exit". */
+static int pid_fd(const char *pid, int quiet)
 {
     int fd = (int)syscall(SYS_pidfd_open, atoi(pid), 0);
-    if (fd < 0)
+    if (fd < 0 && !(quiet && errno == ESRCH))
         fprintf(stderr, "qfs_wait: process %s: %s\n", pid, strerror(errno));
     return fd;
 }
@@ -86,13 +87,13 @@ static int wait_exit(int pidfd, double secs)
 int main(int argc, char **argv)
 {
     if (argc == 5 && strcmp(argv[1], "mounted") == 0) {
-        int fd = pid_fd(argv[3]);
+        int fd = pid_fd(argv[3], 0);
         return fd < 0 ? 1 : wait_mount(argv[2], 1, fd, atof(argv[4]));
     }
     if (argc == 4 && strcmp(argv[1], "unmounted") == 0)
         return wait_mount(argv[2], 0, -1, atof(argv[3]));
     if (argc == 4 && strcmp(argv[1], "exit") == 0) {
-        int fd = pid_fd(argv[2]);
+        int fd = pid_fd(argv[2], 1);
         return fd < 0 ? 0 : wait_exit(fd, atof(argv[3])); /* already gone: done */
     }
     fprintf(stderr, "usage: qfs_wait mounted MNT PID SECS | unmounted MNT SECS | exit PID SECS\n");
