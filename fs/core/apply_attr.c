@@ -80,6 +80,11 @@ static int set_size(struct apply_ctx *a, struct meta_inode *in)
         in->alloc = (uint64_t)((int64_t)in->alloc + delta);
     }
     in->size = c->size;
+    if (c->cred.uid != 0) { /* as should_remove_suid(): a non-root truncate */
+        in->mode &= ~(uint32_t)S_ISUID;
+        if (in->mode & S_IXGRP)
+            in->mode &= ~(uint32_t)S_ISGID;
+    }
     if (!(c->flags & CORE_SET_MTIME))
         in->mtime = c->time;
     return 0;

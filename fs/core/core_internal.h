@@ -5,6 +5,7 @@
 #ifndef QFS_FS_CORE_CORE_INTERNAL_H
 #define QFS_FS_CORE_CORE_INTERNAL_H
 
+#include "fs/chunk/chunk_cache.h"
 #include "fs/chunk/chunk_store.h"
 #include "fs/core/apply.h"
 #include "fs/core/bufpool.h"
@@ -19,6 +20,7 @@ struct core {
     struct core_config cfg;
     struct meta_store *ms;
     struct chunk_store *cs;
+    struct chunk_cache *cc; /* verified chunks for reads and re-cutting */
     struct gc *gc;
     struct sequencer *seq;
     struct staging stg;

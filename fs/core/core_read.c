@@ -13,26 +13,25 @@ struct rd {
     uint64_t ino, off;
     uint8_t *buf;
     size_t len;
-    uint8_t *cbuf;
 };
 
 static int copy_extent(void *ctx, const struct meta_extent *e)
 {
     struct rd *r = ctx;
-    uint32_t clen;
-    int rc = chunk_store_get(r->c->cs, e->hash, r->cbuf, CHUNK_MAX, &clen);
-    if (rc == 0 && (uint64_t)e->coff + e->len > clen)
-        rc = -EIO;
-    if (rc) {
+    uint64_t from = e->off > r->off ? e->off : r->off;
+    uint64_t to = e->off + e->len < r->off + r->len ? e->off + e->len : r->off + r->len;
+    uint32_t n = (uint32_t)(to - from);
+    int rc = chunk_cache_read(r->c->cc, e->hash, e->coff + (uint32_t)(from - e->off),
+                              r->buf + (from - r->off), n);
+    if (rc >= 0 && (uint32_t)rc != n)
+        rc = -EIO; /* the chunk is shorter than the map says */
+    if (rc < 0) {
         char hex[SHA256_HEX_LEN + 1];
         sha256_hex(e->hash, hex);
         log_error("read: inode %llu offset %llu: chunk %s: %s", (unsigned long long)r->ino,
                   (unsigned long long)e->off, hex, strerror(-rc));
         return rc == -ENOENT ? -EIO : rc;
     }
-    uint64_t from = e->off > r->off ? e->off : r->off;
-    uint64_t to = e->off + e->len < r->off + r->len ? e->off + e->len : r->off + r->len;
-    memcpy(r->buf + (from - r->off), r->cbuf + e->coff + (from - e->off), to - from);
     return 0;
 }
 
@@ -40,12 +39,8 @@ int core_read_committed(struct core *c, MDB_txn *txn, uint64_t ino, uint64_t off
                         size_t len)
 {
     memset(buf, 0, len);
-    struct rd r = {c, ino, off, buf, len, bufpool_get(&c->chunk_bufs)};
-    if (!r.cbuf)
-        return -ENOMEM;
-    int rc = meta_map_foreach(c->ms, txn, ino, off, off + len, copy_extent, &r);
-    bufpool_put(&c->chunk_bufs, r.cbuf);
-    return rc;
+    struct rd r = {c, ino, off, buf, len};
+    return meta_map_foreach(c->ms, txn, ino, off, off + len, copy_extent, &r);
 }
 
 /* relatime: atime older than mtime or ctime, or than a day. */

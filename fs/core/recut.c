@@ -57,12 +57,11 @@ static ssize_t src_at(struct recut *r, uint64_t pos, const uint8_t **ptr)
             return rc == -ENOENT ? 0 : rc;
     }
     if (!r->cvalid || memcmp(r->chash, r->cur.hash, SHA256_LEN) != 0) {
-        uint32_t clen;
         r->cvalid = false;
-        int rc = chunk_store_get(r->c->cs, r->cur.hash, r->cbuf, CHUNK_MAX, &clen);
-        if (rc)
+        int rc = chunk_cache_read(r->c->cc, r->cur.hash, 0, r->cbuf, CHUNK_MAX);
+        if (rc < 0)
             return rc == -ENOENT ? -EIO : rc;
-        if ((uint64_t)r->cur.coff + r->cur.len > clen)
+        if ((uint64_t)r->cur.coff + r->cur.len > (uint64_t)rc)
             return -EIO;
         memcpy(r->chash, r->cur.hash, SHA256_LEN);
         r->cvalid = true;
