@@ -94,20 +94,41 @@ v = kv.get(b"bytes".hex())
 print(int.from_bytes(bytes.fromhex(v), "little") if v else -1)'
 }
 
-edit_costs() { # quorumfs mount, data dir: bytes committed by small edits of a 1 GiB file
-    local mnt=$1 data=$2 f=$1/edit.dat b0 b1 b2 d0 d1 d2
+# Waits (up to 60 s) until the chunk store's byte count stops changing:
+# the garbage collector frees deleted files' chunks in the background.
+settle() {
+    local last=-2 cur end=$((SECONDS + 60))
+    while cur=$(chunk_bytes "$1") && [ "$cur" != "$last" ] && [ $SECONDS -lt $end ]; do
+        last=$cur
+        sleep 1
+    done
+}
+
+disk_writes() { # bytes the daemon sent to storage so far
+    awk '/^write_bytes/ {print $2}' "/proc/$1/io"
+}
+
+# Bytes committed by small edits of a 1 GiB file: new chunk payload (the
+# store's byte count right after the fsync, before GC drops replaced chunks)
+# and everything the daemon wrote to disk for it (chunks + LMDB pages).
+edit_costs() { # mountpoint data-dir daemon-pid
+    local f=$1/edit.dat b0 b1 b1s b2 w0 w1 w1s w2
     dd if=/dev/urandom of="$f" bs=1M count=1024 conv=fsync status=none
-    b0=$(chunk_bytes "$data/chunks")
-    d0=$(du -sb "$data" | cut -f1)
+    settle "$2/chunks"
+    b0=$(chunk_bytes "$2/chunks")
+    w0=$(disk_writes "$3")
     head -c 4096 /dev/urandom | dd of="$f" bs=4096 oflag=append conv=notrunc,fsync status=none
-    b1=$(chunk_bytes "$data/chunks")
-    d1=$(du -sb "$data" | cut -f1)
+    b1=$(chunk_bytes "$2/chunks")
+    w1=$(disk_writes "$3")
+    settle "$2/chunks"
+    b1s=$(chunk_bytes "$2/chunks")
+    w1s=$(disk_writes "$3")
     printf x | dd of="$f" bs=1 seek=$((512 << 20)) conv=notrunc,fsync status=none
-    b2=$(chunk_bytes "$data/chunks")
-    d2=$(du -sb "$data" | cut -f1)
-    printf '%-34s %14s %16s\n' "edit of a 1 GiB file" "chunk bytes" "data dir growth"
-    printf '%-34s %14s %16s\n' "append 4 KiB" $((b1 - b0)) $((d1 - d0))
-    printf '%-34s %14s %16s\n' "overwrite 1 byte in the middle" $((b2 - b1)) $((d2 - d1))
+    b2=$(chunk_bytes "$2/chunks")
+    w2=$(disk_writes "$3")
+    printf '%-34s %16s %18s\n' "edit of a 1 GiB file" "new chunk bytes" "daemon disk writes"
+    printf '%-34s %16s %18s\n' "append 4 KiB" $((b1 - b0)) $((w1 - w0))
+    printf '%-34s %16s %18s\n' "overwrite 1 byte in the middle" $((b2 - b1s)) $((w2 - w1s))
 }
 
 echo "fs-bench: size $SIZE, random runs ${RT} s, $NFILES files; scratch $W" >&2
@@ -156,7 +177,7 @@ row "random write 4K" randw IOPS 0.5
 row "random read 4K, cold" randr IOPS 0.5
 row "create+stat+unlink" meta ops/s 0.5
 echo
-edit_costs "$W/qmnt" "$W/qdata"
+edit_costs "$W/qmnt" "$W/qdata" "$QPID"
 if [ -s "$W/perf.top" ]; then
     echo
     echo "perf: top symbols in the quorumfs daemon during its run"

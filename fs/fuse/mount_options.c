@@ -28,8 +28,9 @@ static const struct fuse_opt qfs_opts[] = {
     FUSE_OPT_END,
 };
 
-/* Records the atime policy; keeps every option for libfuse (which passes
- * the atime ones on to the kernel as mount flags). */
+/* Records the atime policy (the core keeps atime: the kernel's own atime
+ * mount flags do not apply to FUSE, and libfuse rejects strictatime), and
+ * keeps every other option for libfuse. */
 static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
     struct mount_options *o = data;
@@ -42,7 +43,9 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
         o->atime = CORE_ATIME_RELATIME;
     else if (key == KEY_STRICTATIME)
         o->atime = CORE_ATIME_STRICT;
-    return 1;
+    else
+        return 1;
+    return 0;
 }
 
 /* The defaults every mount gets: a name in /proc/mounts, and the kernel

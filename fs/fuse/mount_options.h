@@ -3,7 +3,7 @@
  *
  *   quorumfs [options] MOUNTPOINT
  *     --data DIR | -o data=DIR   data directory (default: see data_dir.h)
- *     -o noatime|relatime|strictatime   atime policy (also passed to the kernel)
+ *     -o noatime|relatime|strictatime   atime policy (kept by the core)
  *     -o writeback               let the kernel cache writes (writeback cache)
  *     --pid-file FILE            write the daemon's PID there once mounted
  *     -f  foreground   -d  debug (implies -f)   -s  single-threaded

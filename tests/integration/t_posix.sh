@@ -188,6 +188,7 @@ cat tm >/dev/null
 
 step "remount keeps it all"
 ino=$(stat -c %i a)
+cd /
 qfs_remount
 cd "$MNT"
 [ "$(stat -c %i a)" = "$ino" ] || fail "inode number changed"
