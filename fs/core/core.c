@@ -187,3 +187,18 @@ void core_close(struct core *c)
     free((char *)c->cfg.data_dir);
     free(c);
 }
+
+int core_stats(struct core *c, struct core_stats *out)
+{
+    struct chunk_store_stats cs;
+    memset(out, 0, sizeof(*out));
+    out->applied = sequencer_applied(c->seq);
+    out->chunks_put = __atomic_load_n(&c->chunks_put, __ATOMIC_RELAXED);
+    out->chunks_freed = gc_deleted(c->gc);
+    pthread_mutex_lock(&c->stg.lock);
+    out->staged_bytes = c->stg.staged_bytes;
+    pthread_mutex_unlock(&c->stg.lock);
+    int rc = chunk_store_stats(c->cs, &cs);
+    out->chunks = cs.chunks;
+    return rc;
+}

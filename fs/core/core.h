@@ -140,4 +140,14 @@ ssize_t core_copy_file_range(struct core *c, const struct core_cred *cr, uint64_
 /* SEEK_DATA / SEEK_HOLE over committed + staged content. */
 int64_t core_lseek(struct core *c, uint64_t ino, int64_t off, int whence);
 
+/* Counters for tests, benchmarks and `qfs status` (added by the core). */
+struct core_stats {
+    uint64_t applied;      /* index of the last applied command */
+    uint64_t chunks_put;   /* chunks handed to the chunk store by content commits */
+    uint64_t chunks_freed; /* chunks the GC deleted */
+    uint64_t chunks;       /* distinct chunks stored now */
+    uint64_t staged_bytes; /* memory holding uncommitted writes now */
+};
+int core_stats(struct core *c, struct core_stats *out);
+
 #endif

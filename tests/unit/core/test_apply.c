@@ -396,7 +396,7 @@ START_TEST(refcounts_and_gc_queue)
     ck_assert_uint_eq(inode(f).size, 1500);
     ck_assert_uint_eq(inode(f).alloc, 1500);
     /* bad commands change nothing */
-    ck_assert_int_eq(content(f, 0, 10, e, 2, 0), -EINVAL);   /* extent outside the range */
+    ck_assert_int_eq(content(f, 0, 10, e, 2, 0), -EINVAL);    /* extent outside the range */
     ck_assert_int_eq(content(1, 0, 10, NULL, 0, 0), -EISDIR); /* a directory */
     /* punch the middle of the first extent: two views of one chunk */
     ck_assert_int_eq(content(f, 100, 200, NULL, 0, 0), 0);
