@@ -120,7 +120,9 @@ static int open_stores(struct core *c)
     if (!rc)
         rc = staging_init(&c->stg, c->cfg.staging_limit);
     if (!rc)
-        rc = bufpool_init(&c->chunk_bufs, CHUNK_MAX, 16);
+        rc = bufpool_init(&c->chunk_bufs, CORE_CHUNK_BUF, 16);
+    if (!rc)
+        rc = bufpool_init(&c->batch_bufs, CORE_BATCH_BYTES, 2);
     if (!rc)
         rc = sequencer_start(c->ms, gc_collect, c->gc, &c->seq);
     return rc;
@@ -179,6 +181,7 @@ void core_close(struct core *c)
     if (c->stg.limit) {
         staging_destroy(&c->stg);
         bufpool_destroy(&c->chunk_bufs);
+        bufpool_destroy(&c->batch_bufs);
     }
     if (c->cc)
         chunk_cache_free(c->cc);

@@ -16,6 +16,9 @@
 #include "fs/core/staging.h"
 #include "fs/store/meta_store.h"
 
+#define CORE_CHUNK_BUF   (2 * 256 * 1024)  /* two CHUNK_MAX: a sliding window */
+#define CORE_BATCH_BYTES ((size_t)16 << 20) /* chunk bytes per put (one fsync) */
+
 struct core {
     struct core_config cfg;
     struct meta_store *ms;
@@ -24,7 +27,8 @@ struct core {
     struct gc *gc;
     struct sequencer *seq;
     struct staging stg;
-    struct bufpool chunk_bufs; /* CHUNK_MAX buffers: reads and re-cutting */
+    struct bufpool chunk_bufs; /* CORE_CHUNK_BUF bytes: re-cut windows, old chunks */
+    struct bufpool batch_bufs; /* CORE_BATCH_BYTES: chunks on their way to the store */
     uint64_t node_id;
     uint64_t next_req;   /* atomic */
     uint64_t chunks_put; /* atomic: chunks handed to the chunk store (tests, bench) */

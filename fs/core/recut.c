@@ -16,7 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PUT_BATCH    8 /* chunks per chunk_store_put_batch */
+#define PUT_BATCH    256 /* chunks per chunk_store_put_batch (one fsync) */
+#define WIN_CAP      (2 * CHUNK_MAX)
 #define EXT_FLUSH_AT (CMD_MAX_EXTENTS - 20000)
 
 struct recut {
@@ -24,8 +25,8 @@ struct recut {
     struct sfile *sf;
     MDB_txn *txn;
     uint64_t ino, size; /* size: the new file size */
-    uint8_t *win;       /* bytes [p, p + have) of the new content */
-    size_t have;
+    uint8_t *win;       /* win[ws, ws + have) = bytes [p, p + have) of the new content */
+    size_t ws, have;
     uint64_t p;
     uint8_t *cbuf; /* the old chunk last read */
     uint8_t chash[SHA256_LEN];
@@ -33,8 +34,8 @@ struct recut {
     struct meta_extent cur; /* the old extent last looked up */
     bool cur_valid;
     struct chunk_ref batch[PUT_BATCH];
-    uint8_t *bbuf[PUT_BATCH];
-    size_t nb;
+    uint8_t *bbuf; /* CORE_BATCH_BYTES: the batch's chunks, back to back */
+    size_t nb, bused;
     uint8_t *ranges, *exts; /* command arrays (raw) */
     uint32_t n_ranges, n_ext, cap_ranges, cap_ext;
     uint32_t n_pinned; /* extents [0, n_pinned) hold a pin */
@@ -77,6 +78,10 @@ static ssize_t src_at(struct recut *r, uint64_t pos, const uint8_t **ptr)
 static int fill(struct recut *r, bool *eof)
 {
     *eof = false;
+    if (r->ws + CHUNK_MAX > WIN_CAP) { /* compact rarely, not per chunk */
+        memmove(r->win, r->win + r->ws, r->have);
+        r->ws = 0;
+    }
     while (r->have < CHUNK_MAX) {
         const uint8_t *ptr;
         ssize_t n = src_at(r, r->p + r->have, &ptr);
@@ -87,7 +92,7 @@ static int fill(struct recut *r, bool *eof)
             break;
         }
         size_t take = (size_t)n < CHUNK_MAX - r->have ? (size_t)n : CHUNK_MAX - r->have;
-        memcpy(r->win + r->have, ptr, take);
+        memcpy(r->win + r->ws + r->have, ptr, take);
         r->have += take;
     }
     return 0;
@@ -115,6 +120,7 @@ static int flush_batch(struct recut *r)
     int rc = chunk_store_put_batch(r->c->cs, r->batch, r->nb);
     __atomic_add_fetch(&r->c->chunks_put, r->nb, __ATOMIC_RELAXED);
     r->nb = 0;
+    r->bused = 0;
     return rc;
 }
 
@@ -122,7 +128,8 @@ static int flush_batch(struct recut *r)
 static int emit(struct recut *r, size_t len)
 {
     struct meta_extent e = {.off = r->p, .coff = 0, .len = (uint32_t)len};
-    int rc = sha256(r->win, len, e.hash);
+    const uint8_t *chunk = r->win + r->ws;
+    int rc = sha256(chunk, len, e.hash);
     if (!rc)
         rc = grow(&r->exts, &r->cap_ext, r->n_ext + 1, CMD_EXTENT_LEN);
     if (!rc)
@@ -131,14 +138,15 @@ static int emit(struct recut *r, size_t len)
         return rc;
     cmd_extent_put(r->exts, r->n_ext++, &e);
     r->n_pinned = r->n_ext;
-    if (!r->bbuf[r->nb] && !(r->bbuf[r->nb] = bufpool_get(&r->c->chunk_bufs)))
-        return -ENOMEM;
-    memcpy(r->bbuf[r->nb], r->win, len);
-    r->batch[r->nb] = (struct chunk_ref){.data = r->bbuf[r->nb], .len = (uint32_t)len};
+    if (r->bused + len > CORE_BATCH_BYTES && (rc = flush_batch(r)))
+        return rc;
+    memcpy(r->bbuf + r->bused, chunk, len);
+    r->batch[r->nb] = (struct chunk_ref){.data = r->bbuf + r->bused, .len = (uint32_t)len};
     memcpy(r->batch[r->nb].hash, e.hash, SHA256_LEN);
+    r->bused += len;
     if (++r->nb == PUT_BATCH && (rc = flush_batch(r)))
         return rc;
-    memmove(r->win, r->win + len, r->have - len);
+    r->ws += len;
     r->have -= len;
     r->p += len;
     return 0;
@@ -183,7 +191,7 @@ static int recut_region(struct recut *r, size_t *bi, uint64_t ds, uint64_t de)
         return rc;
     uint64_t start = rc == 0 ? e.off : ds;
     r->p = start;
-    r->have = 0;
+    r->ws = r->have = 0;
     for (;;) {
         bool eof;
         rc = fill(r, &eof);
@@ -191,7 +199,7 @@ static int recut_region(struct recut *r, size_t *bi, uint64_t ds, uint64_t de)
             return rc;
         if (r->have == 0)
             break;
-        size_t cut = chunker_next_cut(r->win, r->have, eof);
+        size_t cut = chunker_next_cut(r->win + r->ws, r->have, eof);
         rc = emit(r, cut && cut <= r->have ? cut : r->have);
         if (rc)
             return rc;
@@ -272,8 +280,7 @@ static void recut_free(struct recut *r)
         mdb_txn_abort(r->txn);
     bufpool_put(&r->c->chunk_bufs, r->win);
     bufpool_put(&r->c->chunk_bufs, r->cbuf);
-    for (int i = 0; i < PUT_BATCH; i++)
-        bufpool_put(&r->c->chunk_bufs, r->bbuf[i]);
+    bufpool_put(&r->c->batch_bufs, r->bbuf);
     free(r->ranges);
     free(r->exts);
 }
@@ -291,7 +298,8 @@ int core_commit_staged(struct core *c, struct sfile *sf)
     r.size = !rc && in.size > sf->staged_end ? in.size : sf->staged_end;
     r.win = bufpool_get(&c->chunk_bufs);
     r.cbuf = bufpool_get(&c->chunk_bufs);
-    if (!rc && (!r.win || !r.cbuf))
+    r.bbuf = bufpool_get(&c->batch_bufs);
+    if (!rc && (!r.win || !r.cbuf || !r.bbuf))
         rc = -ENOMEM;
     if (!rc)
         rc = recut_all(&r);
