@@ -151,6 +151,9 @@ static int format_new(struct chunk_store *cs, MDB_txn *txn, uint32_t piece)
     put_u64(b, 0);
     if (!rc)
         rc = meta_put(txn, cs->meta, CHUNK_META_BYTES, b, 8);
+    put_u64(b, 1);
+    if (!rc)
+        rc = meta_put(txn, cs->meta, CHUNK_META_NEXT, b, 8);
     cs->piece = piece;
     return rc;
 }
@@ -213,7 +216,7 @@ static uint64_t initial_map_size(const char *dir, uint64_t size)
     return size;
 }
 
-static int env_open(struct chunk_store *cs, const char *dir, uint64_t map_initial)
+static int env_open(struct chunk_store *cs, const char *dir, uint64_t map_initial, int no_readahead)
 {
     int rc = mdb_env_create(&cs->env);
     if (rc)
@@ -225,7 +228,7 @@ static int env_open(struct chunk_store *cs, const char *dir, uint64_t map_initia
     if (!rc)
         rc = mdb_env_set_mapsize(cs->env, cs->map_size);
     if (!rc)
-        rc = mdb_env_open(cs->env, dir, MDB_NOTLS | MDB_NORDAHEAD, 0600);
+        rc = mdb_env_open(cs->env, dir, MDB_NOTLS | (no_readahead ? MDB_NORDAHEAD : 0), 0600);
     int dead = 0;
     if (!rc)
         rc = mdb_reader_check(cs->env, &dead); /* slots of killed processes */
@@ -256,7 +259,7 @@ int chunk_store_open_opts(const char *dir, const struct chunk_store_opts *opts,
     if (!cs)
         return -ENOMEM;
     snprintf(cs->path, sizeof(cs->path), "%s", dir);
-    int rc = env_open(cs, dir, opts ? opts->map_initial : 0);
+    int rc = env_open(cs, dir, opts ? opts->map_initial : 0, opts ? opts->no_readahead : 0);
     if (rc) {
         free(cs);
         return rc;
@@ -297,11 +300,11 @@ void chunk_store_close(struct chunk_store *cs)
 
 /* Copies the pieces of a chunk of length len into buf: -EIO if one is
  * missing or has the wrong size. */
-static int read_pieces(struct chunk_store *cs, struct reader *r, const uint8_t *hash, uint8_t *buf,
+static int read_pieces(struct chunk_store *cs, struct reader *r, uint64_t id, uint8_t *buf,
                        uint32_t len)
 {
     uint8_t key[CHUNK_PIECE_KEY_LEN];
-    chunk_piece_key(key, hash, 0);
+    chunk_piece_key(key, id, 0);
     MDB_val k = {sizeof(key), key}, v;
     MDB_cursor_op op = MDB_SET_KEY;
     uint32_t off = 0;
@@ -310,7 +313,7 @@ static int read_pieces(struct chunk_store *cs, struct reader *r, const uint8_t *
         if (rc && rc != MDB_NOTFOUND)
             return lmdb_errno(rc);
         uint32_t want = len - off < cs->piece ? len - off : cs->piece;
-        chunk_piece_key(key, hash, i);
+        chunk_piece_key(key, id, i);
         if (rc || k.mv_size != sizeof(key) || memcmp(k.mv_data, key, sizeof(key)) ||
             v.mv_size != want)
             return -EIO;
@@ -320,15 +323,17 @@ static int read_pieces(struct chunk_store *cs, struct reader *r, const uint8_t *
     return 0;
 }
 
-static int header_get(struct chunk_store *cs, MDB_txn *txn, const uint8_t *hash, uint32_t *len)
+/* The chunks record of hash: its id and length. */
+static int record_get(struct chunk_store *cs, MDB_txn *txn, const uint8_t *hash, uint64_t *id,
+                      uint32_t *len)
 {
     MDB_val k = {SHA256_LEN, (void *)hash}, v;
     int rc = mdb_get(txn, cs->chunks, &k, &v);
     if (rc)
-        return lmdb_errno(rc);
-    if (v.mv_size != 4)
-        return -EIO;
-    *len = get_u32(v.mv_data);
+        return rc;
+    if (v.mv_size != CHUNK_RECORD_LEN)
+        return MDB_CORRUPTED;
+    chunk_record_get(v.mv_data, id, len);
     return 0;
 }
 
@@ -348,11 +353,12 @@ int chunk_store_get(struct chunk_store *cs, const uint8_t hash[SHA256_LEN], uint
     int rc = reader_begin(cs, &r);
     if (rc)
         return rc;
-    rc = header_get(cs, r.txn, hash, len);
+    uint64_t id;
+    rc = lmdb_errno(record_get(cs, r.txn, hash, &id, len));
     if (!rc && *len > cap)
         rc = -ENOBUFS;
     else if (!rc)
-        rc = read_pieces(cs, &r, hash, buf, *len);
+        rc = read_pieces(cs, &r, id, buf, *len);
     reader_end(cs, &r);
     if (!rc)
         rc = verify(hash, buf, *len);
@@ -371,9 +377,10 @@ int chunk_store_size(struct chunk_store *cs, const uint8_t hash[SHA256_LEN], uin
     int rc = reader_begin(cs, &r);
     if (rc)
         return rc;
-    rc = header_get(cs, r.txn, hash, len);
+    uint64_t id;
+    rc = record_get(cs, r.txn, hash, &id, len);
     reader_end(cs, &r);
-    return rc;
+    return lmdb_errno(rc);
 }
 
 int chunk_store_has(struct chunk_store *cs, const uint8_t hash[SHA256_LEN])
@@ -528,53 +535,84 @@ static int write_txn(struct chunk_store *cs, write_fn fn, const void *arg, size_
     }
 }
 
-static int bytes_add(struct chunk_store *cs, MDB_txn *txn, int64_t delta)
+static int meta_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *out)
 {
-    MDB_val k = {strlen(CHUNK_META_BYTES), CHUNK_META_BYTES}, v;
-    int rc = mdb_get(txn, cs->meta, &k, &v);
+    MDB_val k = {strlen(name), (void *)name}, v;
+    int rc = mdb_get(txn, dbi, &k, &v);
     if (rc)
         return rc;
     if (v.mv_size != 8)
         return MDB_CORRUPTED;
-    uint8_t b[8];
-    put_u64(b, get_u64(v.mv_data) + (uint64_t)delta);
-    v = (MDB_val){8, b};
-    return mdb_put(txn, cs->meta, &k, &v, 0);
+    *out = get_u64(v.mv_data);
+    return 0;
 }
 
-/* Puts one chunk unless present; adds its length to *added. */
-static int put_one(struct chunk_store *cs, MDB_txn *txn, const struct chunk_ref *c, int64_t *added)
+static int meta_put_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t value)
+{
+    uint8_t b[8];
+    put_u64(b, value);
+    return meta_put(txn, dbi, name, b, 8);
+}
+
+/* The running totals a write txn updates once at its end. */
+struct write_totals {
+    int64_t bytes;    /* payload bytes added (or removed, negative) */
+    uint64_t next_id; /* the next chunk id */
+};
+
+static int totals_load(struct chunk_store *cs, MDB_txn *txn, struct write_totals *t)
+{
+    t->bytes = 0;
+    return meta_get_u64(txn, cs->meta, CHUNK_META_NEXT, &t->next_id);
+}
+
+static int totals_save(struct chunk_store *cs, MDB_txn *txn, const struct write_totals *t)
+{
+    uint64_t bytes;
+    int rc = meta_get_u64(txn, cs->meta, CHUNK_META_BYTES, &bytes);
+    if (!rc)
+        rc = meta_put_u64(txn, cs->meta, CHUNK_META_BYTES, bytes + (uint64_t)t->bytes);
+    if (!rc)
+        rc = meta_put_u64(txn, cs->meta, CHUNK_META_NEXT, t->next_id);
+    return rc;
+}
+
+/* Puts one chunk unless present, under a new id: ids only grow, so its
+ * pieces are appended at the end of the pieces tree, not inserted. */
+static int put_one(struct chunk_store *cs, MDB_txn *txn, const struct chunk_ref *c,
+                   struct write_totals *t)
 {
     MDB_val k = {SHA256_LEN, (void *)c->hash}, v;
     int rc = mdb_get(txn, cs->chunks, &k, &v);
     if (rc != MDB_NOTFOUND)
         return rc; /* 0: already stored */
-    uint8_t lenb[4];
-    put_u32(lenb, c->len);
-    v = (MDB_val){4, lenb};
+    uint64_t id = t->next_id++;
+    uint8_t rec[CHUNK_RECORD_LEN];
+    chunk_record_put(rec, id, c->len);
+    v = (MDB_val){sizeof(rec), rec};
     rc = mdb_put(txn, cs->chunks, &k, &v, 0);
     uint8_t key[CHUNK_PIECE_KEY_LEN];
     uint32_t off = 0;
     for (uint32_t i = 0; !rc && off < c->len; i++) {
         uint32_t n = c->len - off < cs->piece ? c->len - off : cs->piece;
-        chunk_piece_key(key, c->hash, i);
+        chunk_piece_key(key, id, i);
         MDB_val pk = {sizeof(key), key}, pv = {n, (void *)(c->data + off)};
-        rc = mdb_put(txn, cs->pieces, &pk, &pv, 0);
+        rc = mdb_put(txn, cs->pieces, &pk, &pv, MDB_APPEND);
         off += n;
     }
-    *added += c->len;
+    t->bytes += c->len;
     return rc;
 }
 
 static int put_step(struct chunk_store *cs, MDB_txn *txn, const void *arg, size_t n)
 {
     const struct chunk_ref *chunks = arg;
-    int64_t added = 0;
-    int rc = 0;
+    struct write_totals t;
+    int rc = totals_load(cs, txn, &t);
     for (size_t i = 0; i < n && !rc; i++)
-        rc = put_one(cs, txn, &chunks[i], &added);
-    if (!rc && added)
-        rc = bytes_add(cs, txn, added);
+        rc = put_one(cs, txn, &chunks[i], &t);
+    if (!rc && t.bytes)
+        rc = totals_save(cs, txn, &t);
     return rc;
 }
 
@@ -591,39 +629,38 @@ int chunk_store_put_batch(struct chunk_store *cs, const struct chunk_ref *chunks
     return lmdb_errno(rc);
 }
 
-static int delete_one(struct chunk_store *cs, MDB_txn *txn, const uint8_t *hash, int64_t *removed)
+static int delete_one(struct chunk_store *cs, MDB_txn *txn, const uint8_t *hash,
+                      struct write_totals *t)
 {
-    MDB_val k = {SHA256_LEN, (void *)hash}, v;
-    int rc = mdb_get(txn, cs->chunks, &k, &v);
+    uint64_t id;
+    uint32_t len;
+    int rc = record_get(cs, txn, hash, &id, &len);
     if (rc == MDB_NOTFOUND)
         return 0;
-    if (!rc && v.mv_size != 4)
-        rc = MDB_CORRUPTED;
-    if (rc)
-        return rc;
-    uint32_t len = get_u32(v.mv_data);
-    rc = mdb_del(txn, cs->chunks, &k, NULL);
+    MDB_val k = {SHA256_LEN, (void *)hash};
+    if (!rc)
+        rc = mdb_del(txn, cs->chunks, &k, NULL);
     uint8_t key[CHUNK_PIECE_KEY_LEN];
     for (uint32_t i = 0; !rc && (uint64_t)i * cs->piece < len; i++) {
-        chunk_piece_key(key, hash, i);
+        chunk_piece_key(key, id, i);
         MDB_val pk = {sizeof(key), key};
         rc = mdb_del(txn, cs->pieces, &pk, NULL);
         if (rc == MDB_NOTFOUND)
             rc = 0; /* a damaged chunk is still deleted */
     }
-    *removed += len;
+    t->bytes -= len;
     return rc;
 }
 
 static int delete_step(struct chunk_store *cs, MDB_txn *txn, const void *arg, size_t n)
 {
     const uint8_t(*hashes)[SHA256_LEN] = arg;
-    int64_t removed = 0;
-    int rc = 0;
+    struct write_totals t;
+    int rc = totals_load(cs, txn, &t);
     for (size_t i = 0; i < n && !rc; i++)
-        rc = delete_one(cs, txn, hashes[i], &removed);
+        rc = delete_one(cs, txn, hashes[i], &t);
     if (!rc)
-        rc = bytes_add(cs, txn, -removed);
+        rc = totals_save(cs, txn, &t); /* even unchanged: see delete_batch */
     return rc;
 }
 
