@@ -18,11 +18,23 @@ static bool may_write(const struct cmd_cred *cr, const struct meta_inode *in)
     return in->mode & S_IWOTH;
 }
 
+/* Only drops setuid/setgid: what the kernel sends, for any writer, when a
+ * write or truncate must clear them (file_remove_privs); always allowed. */
+static bool only_drops_privs(uint32_t old, uint32_t new)
+{
+    uint32_t privs = S_ISUID | S_ISGID;
+    return (new & ~privs) == (old & 07777 & ~privs) && (new &privs & ~old) == 0;
+}
+
 static int set_mode(const struct cmd *c, struct meta_inode *in)
 {
-    if (c->cred.uid != 0 && c->cred.uid != in->uid)
-        return -EPERM;
     uint32_t mode = c->mode & 07777;
+    if (c->cred.uid != 0 && c->cred.uid != in->uid) {
+        if (!only_drops_privs(in->mode, mode))
+            return -EPERM;
+        in->mode = (in->mode & S_IFMT) | mode;
+        return 0;
+    }
     if (c->cred.uid != 0 && !apply_in_group(&c->cred, in->gid))
         mode &= ~(uint32_t)S_ISGID;
     in->mode = (in->mode & S_IFMT) | mode;

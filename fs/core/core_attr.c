@@ -6,33 +6,47 @@
 #include <string.h>
 #include <sys/stat.h>
 
+static void build_setattr(struct core *c, const struct core_cred *cr, uint64_t ino,
+                          const struct stat *in, int to_set, struct cmd *cmd)
+{
+    core_cmd_init(c, cmd, CMD_SETATTR, cr);
+    cmd->ino = ino;
+    cmd->flags = (uint32_t)to_set;
+    cmd->mode = in->st_mode;
+    cmd->uid = in->st_uid;
+    cmd->gid = in->st_gid;
+    cmd->size = (uint64_t)in->st_size;
+    cmd->atime.sec = in->st_atim.tv_sec;
+    cmd->atime.nsec = (uint32_t)in->st_atim.tv_nsec;
+    cmd->mtime.sec = in->st_mtim.tv_sec;
+    cmd->mtime.nsec = (uint32_t)in->st_mtim.tv_nsec;
+}
+
+/* Staged bytes are committed first and the inode stays locked until the
+ * setattr is applied: a truncate or utimens after a write must win over it. */
 int core_setattr(struct core *c, const struct core_cred *cr, uint64_t ino, const struct stat *in,
                  int to_set, struct stat *st)
 {
-    int rc = 0;
-    if (to_set & CORE_SET_SIZE) {
-        if (in->st_size < 0)
-            return -EINVAL;
-        rc = core_commit_ino(c, ino);
-        if (rc)
-            return rc;
-    }
+    if ((to_set & CORE_SET_SIZE) && in->st_size < 0)
+        return -EINVAL;
+    if ((unsigned long)in->st_atim.tv_nsec >= 1000000000ul ||
+        (unsigned long)in->st_mtim.tv_nsec >= 1000000000ul)
+        return -EINVAL;
     struct cmd cmd;
     struct apply_result res;
-    core_cmd_init(c, &cmd, CMD_SETATTR, cr);
-    cmd.ino = ino;
-    cmd.flags = (uint32_t)to_set;
-    cmd.mode = in->st_mode;
-    cmd.uid = in->st_uid;
-    cmd.gid = in->st_gid;
-    cmd.size = (uint64_t)in->st_size;
-    cmd.atime.sec = in->st_atim.tv_sec;
-    cmd.atime.nsec = (uint32_t)in->st_atim.tv_nsec;
-    cmd.mtime.sec = in->st_mtim.tv_sec;
-    cmd.mtime.nsec = (uint32_t)in->st_mtim.tv_nsec;
-    if (cmd.atime.nsec >= 1000000000u || cmd.mtime.nsec >= 1000000000u)
-        return -EINVAL;
-    rc = core_submit(c, &cmd, &res);
+    build_setattr(c, cr, ino, in, to_set, &cmd);
+    struct sfile *sf = staging_ref(&c->stg, ino, false);
+    int rc = 0;
+    if (sf) {
+        pthread_rwlock_wrlock(&sf->lock);
+        rc = core_commit_staged(c, sf);
+    }
+    if (!rc)
+        rc = core_submit(c, &cmd, &res);
+    if (sf) {
+        pthread_rwlock_unlock(&sf->lock);
+        staging_unref(&c->stg, sf);
+    }
     return rc ? rc : core_getattr(c, ino, st);
 }
 

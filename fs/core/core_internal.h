@@ -16,7 +16,7 @@
 #include "fs/core/staging.h"
 #include "fs/store/meta_store.h"
 
-#define CORE_CHUNK_BUF   (2 * 256 * 1024)  /* two CHUNK_MAX: a sliding window */
+#define CORE_CHUNK_BUF   (2 * 256 * 1024)   /* two CHUNK_MAX: a sliding window */
 #define CORE_BATCH_BYTES ((size_t)16 << 20) /* chunk bytes per put (one fsync) */
 
 struct core {

@@ -39,7 +39,8 @@ struct sfile {
     size_t n, cap;
     uint64_t staged_end; /* end of the last staged byte, 0 if none */
     bool kill_suid;      /* a non-root writer staged bytes */
-    bool atime_due;      /* a read wants an atime update */
+    bool atime_due;      /* a read wants an atime update at release (atomic) */
+    bool atime_busy;     /* a reader is updating atime now (atomic) */
     struct sfile *next;  /* hash chain, under stg->lock */
 };
 
