@@ -63,8 +63,10 @@ ssize_t core_write(struct core *c, const struct core_cred *cr, uint64_t ino, uin
     int rc = staging_write(&c->stg, sf, off, buf, size, fill_committed, &f);
     if (!rc && cr && cr->uid != 0)
         sf->kill_suid = true;
-    if (!rc && staging_over_limit(&c->stg))
-        rc = core_commit_staged(c, sf); /* this writer pays for passing the bound */
+    /* This writer pays for passing the bound; a write to an inode nobody has
+     * open (no release will come to commit it) commits at once. */
+    if (!rc && (staging_over_limit(&c->stg) || !staging_is_open(&c->stg, ino)))
+        rc = core_commit_staged(c, sf);
     pthread_rwlock_unlock(&sf->lock);
     staging_unref(&c->stg, sf);
     return rc ? rc : (ssize_t)size;

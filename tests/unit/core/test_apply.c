@@ -291,6 +291,14 @@ START_TEST(ownership_rules)
     c.mode = 06755;
     ck_assert_int_eq(run(&c, NULL), 0);
     ck_assert_uint_eq(inode(f).mode & 07777, 04755); /* not in group 50: sgid dropped */
+    struct cmd drop = c; /* the kernel's kill-priv on a write by anyone: allowed */
+    drop.cred.uid = 2000;
+    drop.mode = 0755;
+    ck_assert_int_eq(run(&drop, NULL), 0);
+    ck_assert_uint_eq(inode(f).mode & 07777, 0755);
+    drop.mode = 04755; /* but not adding them back */
+    ck_assert_int_eq(run(&drop, NULL), -EPERM);
+    ck_assert_int_eq(run(&c, NULL), 0);
     c.flags = CORE_SET_UID;
     c.uid = 0;
     ck_assert_int_eq(run(&c, NULL), -EPERM); /* give away */
