@@ -9,6 +9,7 @@
  */
 #include "fs/chunk/chunker.h"
 #include "fs/core/core_internal.h"
+#include "fs/core/putter.h"
 
 #include "common/log.h"
 
@@ -33,9 +34,11 @@ struct recut {
     bool cvalid;
     struct meta_extent cur; /* the old extent last looked up */
     bool cur_valid;
-    struct chunk_ref batch[PUT_BATCH];
-    uint8_t *bbuf; /* CORE_BATCH_BYTES: the batch's chunks, back to back */
+    struct chunk_ref batch[2][PUT_BATCH]; /* filling batch[cur]; the other may be in flight */
+    uint8_t *bbuf[2]; /* CORE_BATCH_BYTES each: a batch's chunks, back to back */
+    int bcur;
     size_t nb, bused;
+    struct putter put;
     uint8_t *ranges, *exts; /* command arrays (raw) */
     uint32_t n_ranges, n_ext, cap_ranges, cap_ext;
     uint32_t n_pinned; /* extents [0, n_pinned) hold a pin */
@@ -113,14 +116,24 @@ static int grow(uint8_t **arr, uint32_t *cap, uint32_t need, size_t elem)
     return 0;
 }
 
-static int flush_batch(struct recut *r)
+/* Hands the filling batch to the putter and switches buffers; with final,
+ * also waits until every batch is durable. */
+static int flush_batch(struct recut *r, bool final)
 {
-    if (!r->nb)
-        return 0;
-    int rc = chunk_store_put_batch(r->c->cs, r->batch, r->nb);
-    __atomic_add_fetch(&r->c->chunks_put, r->nb, __ATOMIC_RELAXED);
-    r->nb = 0;
-    r->bused = 0;
+    int rc = 0;
+    if (r->nb) {
+        rc = putter_start(&r->put, r->batch[r->bcur], r->nb);
+        __atomic_add_fetch(&r->c->chunks_put, r->nb, __ATOMIC_RELAXED);
+        r->bcur ^= 1;
+        r->nb = 0;
+        r->bused = 0;
+        if (!rc && !r->bbuf[r->bcur] && !(r->bbuf[r->bcur] = bufpool_get(&r->c->batch_bufs)))
+            rc = -ENOMEM;
+    }
+    if (final) {
+        int wrc = putter_wait(&r->put);
+        rc = rc ? rc : wrc;
+    }
     return rc;
 }
 
@@ -138,13 +151,14 @@ static int emit(struct recut *r, size_t len)
         return rc;
     cmd_extent_put(r->exts, r->n_ext++, &e);
     r->n_pinned = r->n_ext;
-    if (r->bused + len > CORE_BATCH_BYTES && (rc = flush_batch(r)))
+    if (r->bused + len > CORE_BATCH_BYTES && (rc = flush_batch(r, false)))
         return rc;
-    memcpy(r->bbuf + r->bused, chunk, len);
-    r->batch[r->nb] = (struct chunk_ref){.data = r->bbuf + r->bused, .len = (uint32_t)len};
-    memcpy(r->batch[r->nb].hash, e.hash, SHA256_LEN);
+    struct chunk_ref *ref = &r->batch[r->bcur][r->nb];
+    memcpy(r->bbuf[r->bcur] + r->bused, chunk, len);
+    *ref = (struct chunk_ref){.data = r->bbuf[r->bcur] + r->bused, .len = (uint32_t)len};
+    memcpy(ref->hash, e.hash, SHA256_LEN);
     r->bused += len;
-    if (++r->nb == PUT_BATCH && (rc = flush_batch(r)))
+    if (++r->nb == PUT_BATCH && (rc = flush_batch(r, false)))
         return rc;
     r->ws += len;
     r->have -= len;
@@ -239,7 +253,7 @@ static void unpin_all(struct recut *r)
 /* Proposes what has been cut so far as one content command. */
 static int submit(struct recut *r)
 {
-    int rc = flush_batch(r);
+    int rc = flush_batch(r, true);
     if (!rc && r->n_ranges) {
         /* CLUSTER HOOK: the chunks just put must be durable on a majority
          * of nodes before this command is proposed. */
@@ -280,7 +294,9 @@ static void recut_free(struct recut *r)
         mdb_txn_abort(r->txn);
     bufpool_put(&r->c->chunk_bufs, r->win);
     bufpool_put(&r->c->chunk_bufs, r->cbuf);
-    bufpool_put(&r->c->batch_bufs, r->bbuf);
+    putter_destroy(&r->put); /* before the buffers it may still read */
+    bufpool_put(&r->c->batch_bufs, r->bbuf[0]);
+    bufpool_put(&r->c->batch_bufs, r->bbuf[1]);
     free(r->ranges);
     free(r->exts);
 }
@@ -298,8 +314,9 @@ int core_commit_staged(struct core *c, struct sfile *sf)
     r.size = !rc && in.size > sf->staged_end ? in.size : sf->staged_end;
     r.win = bufpool_get(&c->chunk_bufs);
     r.cbuf = bufpool_get(&c->chunk_bufs);
-    r.bbuf = bufpool_get(&c->batch_bufs);
-    if (!rc && (!r.win || !r.cbuf || !r.bbuf))
+    r.bbuf[0] = bufpool_get(&c->batch_bufs);
+    putter_init(&r.put, c->cs);
+    if (!rc && (!r.win || !r.cbuf || !r.bbuf[0]))
         rc = -ENOMEM;
     if (!rc)
         rc = recut_all(&r);
