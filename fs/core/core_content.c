@@ -72,9 +72,17 @@ ssize_t core_write(struct core *c, const struct core_cred *cr, uint64_t ino, uin
     return rc ? rc : (ssize_t)size;
 }
 
+static int submit_atime(struct core *c, uint64_t ino);
+
+/* flush comes with every close(): the place for a pending atime update. */
 int core_flush(struct core *c, uint64_t ino)
 {
-    return core_commit_ino(c, ino);
+    int rc = core_commit_ino(c, ino);
+    struct sfile *sf = staging_ref(&c->stg, ino, false);
+    if (sf && __atomic_exchange_n(&sf->atime_due, false, __ATOMIC_ACQ_REL))
+        submit_atime(c, ino);
+    staging_unref(&c->stg, sf);
+    return rc;
 }
 
 int core_fsync(struct core *c, uint64_t ino, bool datasync)
@@ -101,8 +109,7 @@ int core_file_release(struct core *c, uint64_t ino)
         return 0;
     pthread_rwlock_wrlock(&sf->lock);
     int rc = core_commit_staged(c, sf);
-    bool atime = sf->atime_due;
-    sf->atime_due = false;
+    bool atime = __atomic_exchange_n(&sf->atime_due, false, __ATOMIC_ACQ_REL);
     pthread_rwlock_unlock(&sf->lock);
     uint32_t left = staging_close(&c->stg, sf);
     staging_unref(&c->stg, sf);
@@ -112,12 +119,17 @@ int core_file_release(struct core *c, uint64_t ino)
     if (in.nlink == 0) {
         submit_simple(c, CMD_REAP, ino, NULL);
     } else if (atime) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        struct meta_time t = {ts.tv_sec, (uint32_t)ts.tv_nsec};
-        submit_simple(c, CMD_ATIME, ino, &t);
+        submit_atime(c, ino);
     }
     return rc;
+}
+
+static int submit_atime(struct core *c, uint64_t ino)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct meta_time t = {ts.tv_sec, (uint32_t)ts.tv_nsec};
+    return submit_simple(c, CMD_ATIME, ino, &t);
 }
 
 /* Runs a content command on ino with its staging committed and locked. */

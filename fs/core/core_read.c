@@ -59,30 +59,6 @@ static bool atime_due(const struct core *c, const struct meta_inode *in)
            now.tv_sec - in->atime.sec >= 24 * 3600;
 }
 
-/* relatime: one command, by the first read that finds atime stale (after
- * it atime > mtime, so later reads pass). strictatime: deferred to release. */
-static void update_atime(struct core *c, struct sfile *sf, uint64_t ino)
-{
-    if (c->cfg.atime_mode == CORE_ATIME_STRICT || !sf) {
-        if (sf)
-            __atomic_store_n(&sf->atime_due, true, __ATOMIC_RELAXED);
-        return;
-    }
-    if (__atomic_exchange_n(&sf->atime_busy, true, __ATOMIC_ACQ_REL))
-        return; /* another reader is on it */
-    struct cmd cmd;
-    struct apply_result res;
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    core_cmd_init(c, &cmd, CMD_ATIME, NULL);
-    cmd.ino = ino;
-    cmd.atime.sec = now.tv_sec;
-    cmd.atime.nsec = (uint32_t)now.tv_nsec;
-    if (core_submit(c, &cmd, &res))
-        __atomic_store_n(&sf->atime_due, true, __ATOMIC_RELAXED); /* retried at release */
-    __atomic_store_n(&sf->atime_busy, false, __ATOMIC_RELEASE);
-}
-
 static ssize_t read_locked(struct core *c, struct sfile *sf, uint64_t ino, uint64_t off, void *buf,
                            size_t size)
 {
@@ -107,8 +83,10 @@ static ssize_t read_locked(struct core *c, struct sfile *sf, uint64_t ino, uint6
         return rc;
     if (sf)
         staging_overlay(sf, off, buf, n);
-    if (atime_due(c, &in))
-        update_atime(c, sf, ino);
+    /* Recorded here, written by the next flush (close) or release: off the
+     * read path, and a file kept open (a database) costs no extra commits. */
+    if (sf && atime_due(c, &in))
+        __atomic_store_n(&sf->atime_due, true, __ATOMIC_RELAXED);
     return (ssize_t)n;
 }
 

@@ -39,8 +39,7 @@ struct sfile {
     size_t n, cap;
     uint64_t staged_end; /* end of the last staged byte, 0 if none */
     bool kill_suid;      /* a non-root writer staged bytes */
-    bool atime_due;      /* a read wants an atime update at release (atomic) */
-    bool atime_busy;     /* a reader is updating atime now (atomic) */
+    bool atime_due;      /* a read wants an atime update at flush (atomic) */
     struct sfile *next;  /* hash chain, under stg->lock */
 };
 

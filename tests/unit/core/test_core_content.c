@@ -365,6 +365,41 @@ START_TEST(nonroot_write_clears_setuid)
 }
 END_TEST
 
+START_TEST(relatime_on_close)
+{
+    uint64_t ino = mkfile("at");
+    ck_assert_int_eq(core_write(core, &root, ino, 0, "data", 4), 4);
+    ck_assert_int_eq(core_flush(core, ino), 0);
+    struct stat in = {.st_atim = {946684800, 0}}, st; /* 2000-01-01 */
+    ck_assert_int_eq(core_setattr(core, &root, ino, &in, CORE_SET_ATIME, &st), 0);
+    ck_assert_int_eq(st.st_atim.tv_sec, 946684800);
+    char b[4];
+    ck_assert_int_eq(core_read(core, ino, 0, b, 4), 4);
+    ck_assert_int_eq(core_getattr(core, ino, &st), 0);
+    ck_assert_int_eq(st.st_atim.tv_sec, 946684800); /* not on the read path */
+    ck_assert_int_eq(core_flush(core, ino), 0);
+    ck_assert_int_eq(core_getattr(core, ino, &st), 0);
+    ck_assert_int_gt(st.st_atim.tv_sec, 946684800); /* by close */
+    /* a fresh atime (after mtime, under a day) is left alone */
+    struct timespec a1 = st.st_atim;
+    ck_assert_int_eq(core_read(core, ino, 0, b, 4), 4);
+    ck_assert_int_eq(core_flush(core, ino), 0);
+    ck_assert_int_eq(core_getattr(core, ino, &st), 0);
+    ck_assert_int_eq(st.st_atim.tv_nsec, a1.tv_nsec);
+    ck_assert_int_eq(core_file_release(core, ino), 0);
+    /* noatime: never */
+    core_close(core);
+    struct core_config cfg = {.data_dir = dir, .atime_mode = CORE_ATIME_NOATIME};
+    ck_assert_int_eq(core_open(&cfg, &core), 0);
+    ck_assert_int_eq(core_setattr(core, &root, ino, &in, CORE_SET_ATIME, &st), 0);
+    ck_assert_int_eq(core_file_open(core, ino, O_RDONLY), 0);
+    ck_assert_int_eq(core_read(core, ino, 0, b, 4), 4);
+    ck_assert_int_eq(core_file_release(core, ino), 0);
+    ck_assert_int_eq(core_getattr(core, ino, &st), 0);
+    ck_assert_int_eq(st.st_atim.tv_sec, 946684800);
+}
+END_TEST
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -382,6 +417,7 @@ int main(void)
     tcase_add_test(tc, staging_is_bounded);
     tcase_add_test(tc, unlinked_open_file_stays_readable);
     tcase_add_test(tc, nonroot_write_clears_setuid);
+    tcase_add_test(tc, relatime_on_close);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
