@@ -430,19 +430,20 @@ int chunk_store_stats(struct chunk_store *cs, struct chunk_store_stats *out)
 static int map_grow(struct chunk_store *cs, uint64_t seen)
 {
     int rc = 0;
+    uint64_t size;
     pthread_rwlock_wrlock(&cs->map_lock);
     if (cs->map_size == seen) {
         rc = seen * 2 > MAP_MAX ? MDB_MAP_FULL : mdb_env_set_mapsize(cs->env, seen * 2);
         if (!rc)
             cs->map_size = seen * 2;
     }
+    size = cs->map_size;
     pthread_rwlock_unlock(&cs->map_lock);
     if (rc)
         log_error("chunk store %s: cannot grow the map past %llu bytes: %s", cs->path,
                   (unsigned long long)seen, mdb_strerror(rc));
     else
-        log_info("chunk store %s: map grown to %llu bytes", cs->path,
-                 (unsigned long long)cs->map_size);
+        log_info("chunk store %s: map is %llu bytes", cs->path, (unsigned long long)size);
     return rc;
 }
 
