@@ -122,7 +122,7 @@ static int open_stores(struct core *c)
     if (!rc)
         rc = bufpool_init(&c->chunk_bufs, CORE_CHUNK_BUF, 16);
     if (!rc)
-        rc = bufpool_init(&c->batch_bufs, CORE_BATCH_BYTES, 4);
+        rc = bufpool_init(&c->batch_bufs, CORE_BATCH_BYTES, 2);
     if (!rc)
         rc = sequencer_start(c->ms, gc_collect, c->gc, &c->seq);
     return rc;

@@ -35,18 +35,7 @@ int core_setattr(struct core *c, const struct core_cred *cr, uint64_t ino, const
     struct cmd cmd;
     struct apply_result res;
     build_setattr(c, cr, ino, in, to_set, &cmd);
-    struct sfile *sf = staging_ref(&c->stg, ino, false);
-    int rc = 0;
-    if (sf) {
-        pthread_rwlock_wrlock(&sf->lock);
-        rc = core_commit_staged(c, sf);
-    }
-    if (!rc)
-        rc = core_submit(c, &cmd, &res);
-    if (sf) {
-        pthread_rwlock_unlock(&sf->lock);
-        staging_unref(&c->stg, sf);
-    }
+    int rc = core_submit_after_commit(c, ino, &cmd, &res);
     return rc ? rc : core_getattr(c, ino, st);
 }
 

@@ -132,25 +132,6 @@ static int submit_atime(struct core *c, uint64_t ino)
     return submit_simple(c, CMD_ATIME, ino, &t);
 }
 
-/* Runs a content command on ino with its staging committed and locked. */
-static int content_locked(struct core *c, uint64_t ino, struct cmd *cmd)
-{
-    struct sfile *sf = staging_ref(&c->stg, ino, false);
-    int rc = 0;
-    if (sf) {
-        pthread_rwlock_wrlock(&sf->lock);
-        rc = core_commit_staged(c, sf);
-    }
-    struct apply_result res;
-    if (!rc)
-        rc = core_submit(c, cmd, &res);
-    if (sf) {
-        pthread_rwlock_unlock(&sf->lock);
-        staging_unref(&c->stg, sf);
-    }
-    return rc;
-}
-
 int core_fallocate(struct core *c, const struct core_cred *cr, uint64_t ino, int mode, uint64_t off,
                    uint64_t len)
 {
@@ -178,5 +159,6 @@ int core_fallocate(struct core *c, const struct core_cred *cr, uint64_t ino, int
     } else {
         return -EOPNOTSUPP;
     }
-    return content_locked(c, ino, &cmd);
+    struct apply_result res;
+    return core_submit_after_commit(c, ino, &cmd, &res);
 }

@@ -69,19 +69,9 @@ static int copy_segment(struct cfr *f, MDB_txn *txn, uint64_t ino_in, uint64_t i
     cmd.ranges = range;
     cmd.n_ext = f->n;
     cmd.extents = f->exts;
-    if (!rc) {
-        struct apply_result res;
-        struct sfile *sf = staging_ref(&f->c->stg, ino_out, false);
-        if (sf)
-            pthread_rwlock_wrlock(&sf->lock);
-        rc = sf ? core_commit_staged(f->c, sf) : 0;
-        if (!rc)
-            rc = core_submit(f->c, &cmd, &res);
-        if (sf) {
-            pthread_rwlock_unlock(&sf->lock);
-            staging_unref(&f->c->stg, sf);
-        }
-    }
+    struct apply_result res;
+    if (!rc)
+        rc = core_submit_after_commit(f->c, ino_out, &cmd, &res);
     unpin(f);
     f->dst += f->reached - f->src;
     f->src = f->reached;

@@ -46,6 +46,11 @@ int core_read_committed(struct core *c, MDB_txn *txn, uint64_t ino, uint64_t off
                         size_t len);
 /* Commits sf's staged bytes (sf->lock held for writing). */
 int core_commit_staged(struct core *c, struct sfile *sf);
+/* Commits ino's staged bytes, then submits cmd, holding ino's staging lock
+ * throughout: cmd (truncate, utimens, punch ...) is ordered after the writes
+ * before it and before any write after it. */
+int core_submit_after_commit(struct core *c, uint64_t ino, const struct cmd *cmd,
+                             struct apply_result *res);
 /* Commits ino's staged bytes if any (takes the lock itself). */
 int core_commit_ino(struct core *c, uint64_t ino);
 

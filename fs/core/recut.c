@@ -339,3 +339,21 @@ int core_commit_ino(struct core *c, uint64_t ino)
     staging_unref(&c->stg, sf);
     return rc;
 }
+
+int core_submit_after_commit(struct core *c, uint64_t ino, const struct cmd *cmd,
+                             struct apply_result *res)
+{
+    struct sfile *sf = staging_ref(&c->stg, ino, false);
+    int rc = 0;
+    if (sf) {
+        pthread_rwlock_wrlock(&sf->lock);
+        rc = core_commit_staged(c, sf);
+    }
+    if (!rc)
+        rc = core_submit(c, cmd, res);
+    if (sf) {
+        pthread_rwlock_unlock(&sf->lock);
+        staging_unref(&c->stg, sf);
+    }
+    return rc;
+}

@@ -8,7 +8,8 @@ int staging_init(struct staging *stg, size_t limit)
 {
     memset(stg, 0, sizeof(*stg));
     stg->limit = limit;
-    int rc = bufpool_init(&stg->pool, STG_BLOCK, limit / STG_BLOCK);
+    /* keep a quarter of the bound warm; the rest goes back to the system */
+    int rc = bufpool_init(&stg->pool, STG_BLOCK, limit / STG_BLOCK / 4);
     if (rc)
         return rc;
     pthread_mutex_init(&stg->lock, NULL);
