@@ -58,20 +58,39 @@ cat "$MNT/at" >/dev/null
 qfs_umount || fail "unclean exit"
 
 step "default data dir of a non-root user"
-if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+as_nobody() {
+    setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"
+}
+# Non-root mounts need /dev/fuse usable by the user (fusermount3 then does
+# the mount); containers often make it root-only.
+if [ "$(id -u)" -eq 0 ] && as_nobody test -r /dev/fuse -a -w /dev/fuse; then
     U=$T/user
     mkdir -p "$U/home" "$U/mnt"
     chown -R nobody "$U"
-    setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
-        env -u XDG_DATA_HOME HOME="$U/home" "$QFS_BIN" --pid-file "$U/pid" "$U/mnt" 2>"$T/out" ||
+    as_nobody env -u XDG_DATA_HOME HOME="$U/home" "$QFS_BIN" --pid-file "$U/pid" "$U/mnt" 2>"$T/out" ||
         fail "non-root mount failed: $(cat "$T/out")"
     upid=$(cat "$U/pid")
     CLEANUP_HOOKS+=("fusermount3 -u '$U/mnt' 2>/dev/null; kill $upid 2>/dev/null")
     [ -d "$U/home/.local/share/quorumfs" ] || fail "default data dir not created"
     grep -q "(default)" "$U/home/.local/share/quorumfs/quorumfs.log" || fail "default not logged"
-    setpriv --reuid=nobody --regid=nogroup --clear-groups -- sh -c "echo u >'$U/mnt/x'" ||
+    as_nobody sh -c "echo u >'$U/mnt/x'" ||
         fail "owner cannot write"
     fusermount3 -u "$U/mnt"
     "$QFS_WAIT" exit "$upid" 20 || fail "non-root daemon did not exit"
+elif [ "$(id -u)" -eq 0 ]; then
+    # The mount itself must fail here, but the default data dir is chosen,
+    # created and named before mounting.
+    U=$T/user
+    mkdir -p "$U/home" "$U/mnt"
+    chown -R nobody "$U"
+    rc=0
+    as_nobody env -u XDG_DATA_HOME HOME="$U/home" "$QFS_BIN" -f "$U/mnt" >"$T/out" 2>&1 || rc=$?
+    [ $rc -eq 1 ] || fail "non-root mount without /dev/fuse access exited $rc: $(cat "$T/out")"
+    [ -d "$U/home/.local/share/quorumfs" ] || fail "default data dir not created"
+    grep -q "data directory: $U/home/.local/share/quorumfs (default)" "$T/out" ||
+        fail "default data dir not logged: $(cat "$T/out")"
+    rc=0
+    as_nobody env XDG_DATA_HOME="$U/xdg" HOME="$U/home" "$QFS_BIN" -f "$U/mnt" >"$T/out" 2>&1 || rc=$?
+    grep -q "data directory: $U/xdg/quorumfs (default)" "$T/out" || fail "XDG_DATA_HOME not used"
 fi
 echo "ok"
