@@ -347,6 +347,25 @@ START_TEST(unlinked_open_file_stays_readable)
 }
 END_TEST
 
+START_TEST(orphan_reaped_at_restart)
+{
+    size_t len = 1 << 20;
+    uint8_t *data = malloc(len);
+    fill_random(data, len, 11);
+    uint64_t ino = mkfile("gone");
+    write_all(ino, 0, data, len, 1 << 20);
+    ck_assert_int_eq(core_flush(core, ino), 0);
+    ck_assert_uint_gt(stats().chunks, 0);
+    ck_assert_int_eq(core_unlink(core, &root, 1, "gone"), 0);
+    core_close(core); /* as if the daemon died with the file open */
+    open_core(0);
+    struct stat st;
+    ck_assert_int_eq(core_getattr(core, ino, &st), -ENOENT);
+    wait_freed(0, 1);
+    free(data);
+}
+END_TEST
+
 START_TEST(nonroot_write_clears_setuid)
 {
     struct stat st, in = {.st_mode = 06755};
@@ -418,6 +437,7 @@ int main(void)
     tcase_add_test(tc, unlinked_open_file_stays_readable);
     tcase_add_test(tc, nonroot_write_clears_setuid);
     tcase_add_test(tc, relatime_on_close);
+    tcase_add_test(tc, orphan_reaped_at_restart);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
