@@ -30,6 +30,7 @@ struct qfs_fuse {
     double attr_timeout;      /* seconds the kernel may cache attributes */
     double entry_timeout;     /* seconds the kernel may cache names */
     bool writeback_cache;     /* ask the kernel to cache writes (-o writeback) */
+    const char *mountpoint;   /* absolute; for the readahead window at init */
     struct fuse_bufpool pool; /* read / readdir / xattr reply buffers */
 };
 

@@ -111,7 +111,8 @@ static int start(struct mount_options *o, const char *data_dir, bool is_default)
 {
     struct qfs_fuse q = {.attr_timeout = ENTRY_TIMEOUT,
                          .entry_timeout = ENTRY_TIMEOUT,
-                         .writeback_cache = o->writeback != 0};
+                         .writeback_cache = o->writeback != 0,
+                         .mountpoint = o->cmd.mountpoint};
     char log_path[PATH_MAX];
     int ready_fd = -1, status;
 
