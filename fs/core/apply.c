@@ -1,5 +1,7 @@
 #include "fs/core/apply_internal.h"
 
+#include "common/log.h"
+
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -116,4 +118,26 @@ int apply_cmd(struct meta_store *ms, MDB_txn *txn, const struct cmd *c, struct a
         return 0;
     }
     return meta_err(mdb_txn_commit(child));
+}
+
+int apply_batch(struct meta_store *ms, const struct apply_item *items, int n, uint64_t *applied)
+{
+    MDB_txn *txn = NULL;
+    int rc = meta_txn_write(ms, &txn);
+    if (rc)
+        txn = NULL;
+    for (int i = 0; i < n && !rc; i++)
+        rc = apply_cmd(ms, txn, items[i].cmd, items[i].res);
+    if (!rc)
+        rc = meta_counter_put(ms, txn, "applied", *applied + (uint64_t)n);
+    if (!rc)
+        rc = meta_err(mdb_txn_commit(txn));
+    else if (txn)
+        mdb_txn_abort(txn);
+    if (rc) {
+        log_error("apply: batch of %d commands not committed: %s", n, strerror(-rc));
+        return rc;
+    }
+    *applied += (uint64_t)n;
+    return 0;
 }

@@ -27,4 +27,17 @@ struct apply_result {
  * whole batch must be aborted. */
 int apply_cmd(struct meta_store *ms, MDB_txn *txn, const struct cmd *c, struct apply_result *res);
 
+/* One decided batch: cmds[i] in log order, results into res[i]. */
+struct apply_item {
+    const struct cmd *cmd;
+    struct apply_result *res;
+};
+
+/* Applies n commands in ONE write transaction together with the new applied
+ * index (*applied + n), and commits it (one fsync pair: group commit).
+ * Returns 0 (results in each res) or -errno when the batch could not be
+ * committed (nothing of it is applied; *applied is unchanged). Used by the
+ * local sequencer, and by the Paxos learner in a cluster. */
+int apply_batch(struct meta_store *ms, const struct apply_item *items, int n, uint64_t *applied);
+
 #endif

@@ -38,7 +38,7 @@ void core_cmd_init(struct core *c, struct cmd *cmd, uint8_t op, const struct cor
 
 int core_submit(struct core *c, const struct cmd *cmd, struct apply_result *res)
 {
-    int rc = sequencer_submit(c->seq, cmd, res);
+    int rc = c->order->submit(c->order_impl, cmd, res);
     return rc ? rc : res->err;
 }
 
@@ -125,6 +125,8 @@ static int open_stores(struct core *c)
         rc = bufpool_init(&c->batch_bufs, CORE_BATCH_BYTES, 2);
     if (!rc)
         rc = sequencer_start(c->ms, gc_collect, c->gc, &c->seq);
+    c->order = &sequencer_ops;
+    c->order_impl = c->seq;
     return rc;
 }
 
@@ -195,7 +197,7 @@ int core_stats(struct core *c, struct core_stats *out)
 {
     struct chunk_store_stats cs;
     memset(out, 0, sizeof(*out));
-    out->applied = sequencer_applied(c->seq);
+    out->applied = c->order->applied(c->order_impl);
     out->chunks_put = __atomic_load_n(&c->chunks_put, __ATOMIC_RELAXED);
     out->chunks_freed = gc_deleted(c->gc);
     pthread_mutex_lock(&c->stg.lock);

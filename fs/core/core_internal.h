@@ -25,7 +25,9 @@ struct core {
     struct chunk_store *cs;
     struct chunk_cache *cc; /* verified chunks for reads and re-cutting */
     struct gc *gc;
-    struct sequencer *seq;
+    struct sequencer *seq;           /* the local log (single-node mode) */
+    const struct orderer_ops *order; /* how commands are ordered: local or cluster */
+    void *order_impl;
     struct staging stg;
     struct bufpool chunk_bufs; /* CORE_CHUNK_BUF bytes: re-cut windows, old chunks */
     struct bufpool batch_bufs; /* CORE_BATCH_BYTES: chunks on their way to the store */

@@ -31,25 +31,12 @@ struct sequencer {
 };
 
 /* Applies the batch in one transaction; each waiter gets rc and its result. */
-static void apply_batch(struct sequencer *s, struct waiter **batch, int n, uint64_t *applied)
+static void apply_waiters(struct sequencer *s, struct waiter **batch, int n, uint64_t *applied)
 {
-    MDB_txn *txn = NULL;
-    int rc = meta_txn_write(s->ms, &txn);
-    uint64_t next = *applied;
-    for (int i = 0; i < n && !rc; i++) {
-        rc = apply_cmd(s->ms, txn, batch[i]->c, batch[i]->res);
-        next++;
-    }
-    if (!rc)
-        rc = meta_counter_put(s->ms, txn, "applied", next);
-    if (!rc)
-        rc = meta_err(mdb_txn_commit(txn));
-    else if (txn)
-        mdb_txn_abort(txn);
-    if (rc)
-        log_error("apply: batch of %d commands not committed: %s", n, strerror(-rc));
-    else
-        *applied = next;
+    struct apply_item items[SEQ_BATCH_MAX];
+    for (int i = 0; i < n; i++)
+        items[i] = (struct apply_item){batch[i]->c, batch[i]->res};
+    int rc = apply_batch(s->ms, items, n, applied);
     for (int i = 0; i < n; i++)
         batch[i]->rc = rc;
 }
@@ -79,7 +66,7 @@ static void *apply_thread(void *arg)
         int n = take_batch(s, batch);
         uint64_t applied = s->applied;
         pthread_mutex_unlock(&s->lock);
-        apply_batch(s, batch, n, &applied);
+        apply_waiters(s, batch, n, &applied);
         pthread_mutex_lock(&s->lock);
         s->applied = applied;
         for (int i = 0; i < n; i++)
@@ -176,3 +163,15 @@ uint64_t sequencer_applied(struct sequencer *s)
     pthread_mutex_unlock(&s->lock);
     return v;
 }
+
+static int ops_submit(void *impl, const struct cmd *c, struct apply_result *res)
+{
+    return sequencer_submit(impl, c, res);
+}
+
+static uint64_t ops_applied(void *impl)
+{
+    return sequencer_applied(impl);
+}
+
+const struct orderer_ops sequencer_ops = {ops_submit, ops_applied};

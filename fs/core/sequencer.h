@@ -22,7 +22,17 @@
 
 #define SEQ_BATCH_MAX 256
 
+/* What the core asks of whoever orders its commands, and nothing more: the
+ * local sequencer below implements it; a cluster supplies a Paxos proposer
+ * whose learner feeds decided batches to apply_batch() (apply.h) and wakes
+ * the proposing caller with the result its command got. */
+struct orderer_ops {
+    int (*submit)(void *impl, const struct cmd *c, struct apply_result *res);
+    uint64_t (*applied)(void *impl);
+};
+
 struct sequencer;
+extern const struct orderer_ops sequencer_ops; /* impl: a struct sequencer */
 
 /* Called on the apply thread after each committed batch (e.g. the GC). */
 typedef void (*seq_after_fn)(void *ctx);

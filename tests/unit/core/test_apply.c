@@ -493,6 +493,7 @@ int main(void)
 {
     Suite *s = suite_create("apply");
     TCase *tc = tcase_create("apply");
+    tcase_set_timeout(tc, 120);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, create_ops);
     tcase_add_test(tc, links_and_removal);

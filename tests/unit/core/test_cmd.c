@@ -164,6 +164,7 @@ int main(void)
 {
     Suite *s = suite_create("cmd");
     TCase *tc = tcase_create("codec");
+    tcase_set_timeout(tc, 60);
     tcase_add_test(tc, round_trip_every_op);
     tcase_add_test(tc, malformed_rejected);
     tcase_add_test(tc, random_bytes_never_crash);
