@@ -115,7 +115,7 @@ static int collect(void *ctx, const struct core_dirent *e, const struct stat *st
 }
 
 /* Fills directory dir with n entries e0..e(n-1) straight through apply, in
- * one transaction (the FUSE-free fast path for building a fixture). */
+ * few transactions (the FUSE-free fast path for building a fixture). */
 static void fill_dir_direct(uint64_t dir_ino, int n)
 {
     struct meta_store *ms;
@@ -134,6 +134,10 @@ static void fill_dir_direct(uint64_t dir_ino, int n)
         c.namelen = (uint32_t)strlen(name);
         ck_assert_int_eq(apply_cmd(ms, txn, &c, &res), 0);
         ck_assert_int_eq(res.err, 0);
+        if (i % 2000 == 1999) { /* transactions of a batch's size, not one giant */
+            ck_assert_int_eq(mdb_txn_commit(txn), 0);
+            ck_assert_int_eq(meta_txn_write(ms, &txn), 0);
+        }
     }
     ck_assert_int_eq(mdb_txn_commit(txn), 0);
     meta_store_close(ms);
@@ -247,7 +251,7 @@ END_TEST
 
 START_TEST(single_thread_creates)
 {
-    int n = sanitized() ? 50 : 150;
+    int n = sanitized() ? 50 : 100;
     char name[32];
     struct stat st;
     double t0 = now_s();
@@ -266,15 +270,21 @@ int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
     Suite *s = suite_create("core_ns");
-    TCase *tc = tcase_create("ns");
-    tcase_set_timeout(tc, 200);
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, basic_namespace);
-    tcase_add_test(tc, readdir_stable_under_unlink);
-    tcase_add_test(tc, big_directory_one_pass);
-    tcase_add_test(tc, concurrent_creates);
-    tcase_add_test(tc, single_thread_creates);
-    suite_add_tcase(s, tc);
+    const struct {
+        const char *name;
+        const TTest *test;
+    } tests[] = {
+        {"basic", basic_namespace},          {"readdir_stable", readdir_stable_under_unlink},
+        {"big_dir", big_directory_one_pass}, {"concurrent", concurrent_creates},
+        {"single", single_thread_creates},
+    };
+    for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+        TCase *tc = tcase_create(tests[i].name);
+        tcase_set_timeout(tc, 120);
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, tests[i].test);
+        suite_add_tcase(s, tc);
+    }
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
