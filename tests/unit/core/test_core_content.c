@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -366,6 +367,55 @@ START_TEST(orphan_reaped_at_restart)
 }
 END_TEST
 
+struct worker {
+    int id, rounds, failed;
+};
+
+/* Each worker rewrites its own file with shared and private content, then
+ * reads it back; shared chunks are dropped and re-referenced constantly, so
+ * the GC runs against in-flight commits all the time. */
+static void *worker_run(void *arg)
+{
+    struct worker *w = arg;
+    size_t len = 300000;
+    uint8_t *data = malloc(len), *got = malloc(len);
+    char name[16];
+    snprintf(name, sizeof(name), "w%d", w->id);
+    for (int r = 0; r < w->rounds && !w->failed; r++) {
+        struct stat st;
+        fill_random(data, len, (uint64_t)(r % 3)); /* shared between workers */
+        fill_random(data + 1000 * w->id, 1000, 1000 + (uint64_t)w->id);
+        if (core_mknod(core, &root, 1, name, S_IFREG | 0644, 0, &st) ||
+            core_file_open(core, st.st_ino, O_RDWR) ||
+            core_write(core, &root, st.st_ino, 0, data, len) != (ssize_t)len ||
+            core_file_release(core, st.st_ino) || core_file_open(core, st.st_ino, O_RDONLY) ||
+            core_read(core, st.st_ino, 0, got, len) != (ssize_t)len ||
+            memcmp(got, data, len) != 0 || core_file_release(core, st.st_ino) ||
+            core_unlink(core, &root, 1, name))
+            w->failed = r + 1;
+    }
+    free(data);
+    free(got);
+    return NULL;
+}
+
+START_TEST(concurrent_writers_and_gc)
+{
+    enum { N = 4 };
+    pthread_t t[N];
+    struct worker w[N];
+    for (int i = 0; i < N; i++) {
+        w[i] = (struct worker){i, sanitized() ? 5 : 12, 0};
+        pthread_create(&t[i], NULL, worker_run, &w[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        ck_assert_msg(w[i].failed == 0, "worker %d failed in round %d", i, w[i].failed);
+    }
+    wait_freed(0, 1); /* everything unlinked: the store empties */
+}
+END_TEST
+
 START_TEST(nonroot_write_clears_setuid)
 {
     struct stat st, in = {.st_mode = 06755};
@@ -438,6 +488,7 @@ int main(void)
     tcase_add_test(tc, nonroot_write_clears_setuid);
     tcase_add_test(tc, relatime_on_close);
     tcase_add_test(tc, orphan_reaped_at_restart);
+    tcase_add_test(tc, concurrent_writers_and_gc);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
