@@ -183,6 +183,39 @@ START_TEST(test_format_mismatch_is_eproto)
 }
 END_TEST
 
+/* The chunk-corrupt tool (its path in $CHUNK_CORRUPT, set by meson) damages
+ * the chunk it names, and a get of it is then -EIO. */
+START_TEST(test_chunk_corrupt_tool)
+{
+    const char *tool = getenv("CHUNK_CORRUPT");
+    ck_assert_ptr_nonnull(tool);
+    struct chunk_store *cs;
+    struct chunk_ref c[NSIZES];
+    char cmd[512], line[128], want[SHA256_HEX_LEN + 1];
+    uint32_t len;
+    make_set(c, 21);
+    ck_assert_int_eq(chunk_store_open(dir, &cs), 0);
+    ck_assert_int_eq(chunk_store_put_batch(cs, c, NSIZES), 0);
+    chunk_store_close(cs);
+    sha256_hex(c[6].hash, want);
+    snprintf(cmd, sizeof(cmd), "'%s' '%s' %s", tool, dir, want);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_nonnull(fgets(line, sizeof(line), p));
+    ck_assert_int_eq(pclose(p), 0);
+    line[strcspn(line, "\n")] = '\0';
+    ck_assert_str_eq(line, want);
+    snprintf(cmd, sizeof(cmd), "'%s' '%s' >/dev/null 2>&1", tool, dir); /* first chunk */
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "'%s' '%s' %064d >/dev/null 2>&1", tool, dir, 0);
+    ck_assert_int_ne(system(cmd), 0); /* no such chunk */
+    ck_assert_int_eq(chunk_store_open(dir, &cs), 0);
+    ck_assert_int_eq(chunk_store_get(cs, c[6].hash, out, CHUNK_MAX, &len), -EIO);
+    assert_reads_back(cs, &c[7]);
+    chunk_store_close(cs);
+}
+END_TEST
+
 /* What put_batch acknowledged survives the writer being killed at once. */
 START_TEST(test_put_survives_sigkill)
 {
@@ -292,6 +325,7 @@ int main(void)
     tcase_add_test(tc, test_corrupt_piece_is_eio);
     tcase_add_test(tc, test_format_mismatch_is_eproto);
     tcase_add_test(tc, test_put_survives_sigkill);
+    tcase_add_test(tc, test_chunk_corrupt_tool);
     tcase_add_test(tc, test_map_grows_under_readers);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
