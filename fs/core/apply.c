@@ -120,20 +120,53 @@ int apply_cmd(struct meta_store *ms, MDB_txn *txn, const struct cmd *c, struct a
     return meta_err(mdb_txn_commit(child));
 }
 
-int apply_batch(struct meta_store *ms, const struct apply_item *items, int n, uint64_t *applied)
+/* Applies the batch in txn. nested: each command in its own nested
+ * transaction (a failed one leaves no trace). Without nesting a command that
+ * fails after writing would leave a half-done change, so the first failure
+ * returns 1 and the caller redoes the whole batch nested: same results, as
+ * apply is deterministic. Failures are rare; nested transactions cost LMDB
+ * a 2 MiB dirty list each. */
+static int apply_all(struct meta_store *ms, MDB_txn *txn, const struct apply_item *items, int n,
+                     bool nested)
 {
-    MDB_txn *txn = NULL;
+    for (int i = 0; i < n; i++) {
+        if (nested) {
+            int rc = apply_cmd(ms, txn, items[i].cmd, items[i].res);
+            if (rc)
+                return rc;
+            continue;
+        }
+        struct apply_ctx a = {ms, txn, items[i].cmd, items[i].res};
+        memset(a.res, 0, sizeof(*a.res));
+        a.res->err = dispatch(&a);
+        if (a.res->err)
+            return 1;
+    }
+    return 0;
+}
+
+static int try_batch(struct meta_store *ms, const struct apply_item *items, int n, uint64_t applied,
+                     bool nested)
+{
+    MDB_txn *txn;
     int rc = meta_txn_write(ms, &txn);
     if (rc)
-        txn = NULL;
-    for (int i = 0; i < n && !rc; i++)
-        rc = apply_cmd(ms, txn, items[i].cmd, items[i].res);
+        return rc;
+    rc = apply_all(ms, txn, items, n, nested);
     if (!rc)
-        rc = meta_counter_put(ms, txn, "applied", *applied + (uint64_t)n);
-    if (!rc)
-        rc = meta_err(mdb_txn_commit(txn));
-    else if (txn)
+        rc = meta_counter_put(ms, txn, "applied", applied + (uint64_t)n);
+    if (rc) {
         mdb_txn_abort(txn);
+        return rc;
+    }
+    return meta_err(mdb_txn_commit(txn));
+}
+
+int apply_batch(struct meta_store *ms, const struct apply_item *items, int n, uint64_t *applied)
+{
+    int rc = try_batch(ms, items, n, *applied, false);
+    if (rc == 1)
+        rc = try_batch(ms, items, n, *applied, true);
     if (rc) {
         log_error("apply: batch of %d commands not committed: %s", n, strerror(-rc));
         return rc;

@@ -34,7 +34,8 @@ struct apply_item {
 };
 
 /* Applies n commands in ONE write transaction together with the new applied
- * index (*applied + n), and commits it (one fsync pair: group commit).
+ * index (*applied + n), and commits it (one fsync pair: group commit). The
+ * results are exactly apply_cmd()'s, one after the other.
  * Returns 0 (results in each res) or -errno when the batch could not be
  * committed (nothing of it is applied; *applied is unchanged). Used by the
  * local sequencer, and by the Paxos learner in a cluster. */

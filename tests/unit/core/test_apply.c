@@ -489,6 +489,37 @@ START_TEST(deterministic)
 }
 END_TEST
 
+START_TEST(batch_with_failures_matches_one_by_one)
+{
+    /* a batch where some commands fail: every result, and the store, must be
+     * exactly those of applying them one at a time */
+    init_root(ms);
+    static const char *n[] = {"a", "b", "a", "c", "b", "d"};
+    struct cmd cmds[6];
+    struct apply_result res[6];
+    struct apply_item items[6];
+    for (int i = 0; i < 6; i++) {
+        cmds[i] = base(i == 4 ? CMD_UNLINK : CMD_MKNOD, 0, 0);
+        cmds[i].ino = 1;
+        cmds[i].name = n[i];
+        cmds[i].namelen = 1;
+        cmds[i].mode = S_IFREG | 0600;
+        items[i] = (struct apply_item){&cmds[i], &res[i]};
+    }
+    cmds[5].ino = 4242; /* no such parent */
+    uint64_t applied = 7;
+    ck_assert_int_eq(apply_batch(ms, items, 6, &applied), 0);
+    ck_assert_uint_eq(applied, 13);
+    int want[] = {0, 0, -EEXIST, 0, 0, -ENOENT};
+    for (int i = 0; i < 6; i++)
+        ck_assert_int_eq(res[i].err, want[i]);
+    ck_assert_int_eq(lookup(1, "a", NULL), 0);
+    ck_assert_int_eq(lookup(1, "b", NULL), -ENOENT);
+    ck_assert_int_eq(lookup(1, "c", NULL), 0);
+    ck_assert_uint_eq(res[3].attr.ino, res[1].attr.ino + 1); /* numbers as one by one */
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("apply");
@@ -503,6 +534,7 @@ int main(void)
     tcase_add_test(tc, xattr_rules);
     tcase_add_test(tc, refcounts_and_gc_queue);
     tcase_add_test(tc, deterministic);
+    tcase_add_test(tc, batch_with_failures_matches_one_by_one);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

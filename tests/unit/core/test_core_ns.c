@@ -114,32 +114,35 @@ static int collect(void *ctx, const struct core_dirent *e, const struct stat *st
     return 0;
 }
 
-/* Fills directory dir with n entries e0..e(n-1) straight through apply, in
- * few transactions (the FUSE-free fast path for building a fixture). */
+/* Fills directory dir with n entries e0..e(n-1) straight through
+ * apply_batch() in batches of 256 (the FUSE-free fast path for a fixture). */
 static void fill_dir_direct(uint64_t dir_ino, int n)
 {
+    enum { B = 256 };
     struct meta_store *ms;
-    char path[4096], name[32];
+    char path[4096];
+    static char names[B][16];
+    struct cmd cmds[B];
+    struct apply_result res[B];
+    struct apply_item items[B];
     snprintf(path, sizeof(path), "%s/meta", dir);
     core_close(core);
     ck_assert_int_eq(meta_store_open(path, &ms), 0);
-    MDB_txn *txn;
-    ck_assert_int_eq(meta_txn_write(ms, &txn), 0);
-    for (int i = 0; i < n; i++) {
-        struct cmd c = {.op = CMD_MKNOD, .ino = dir_ino, .mode = S_IFREG | 0644};
-        struct apply_result res;
-        c.time.sec = 1;
-        snprintf(name, sizeof(name), "e%d", i);
-        c.name = name;
-        c.namelen = (uint32_t)strlen(name);
-        ck_assert_int_eq(apply_cmd(ms, txn, &c, &res), 0);
-        ck_assert_int_eq(res.err, 0);
-        if (i % 2000 == 1999) { /* transactions of a batch's size, not one giant */
-            ck_assert_int_eq(mdb_txn_commit(txn), 0);
-            ck_assert_int_eq(meta_txn_write(ms, &txn), 0);
+    uint64_t applied = 0;
+    for (int i = 0; i < n; i += B) {
+        int k = n - i < B ? n - i : B;
+        for (int j = 0; j < k; j++) {
+            snprintf(names[j], sizeof(names[j]), "e%d", i + j);
+            cmds[j] = (struct cmd){.op = CMD_MKNOD, .ino = dir_ino, .mode = S_IFREG | 0644};
+            cmds[j].time.sec = 1;
+            cmds[j].name = names[j];
+            cmds[j].namelen = (uint32_t)strlen(names[j]);
+            items[j] = (struct apply_item){&cmds[j], &res[j]};
         }
+        ck_assert_int_eq(apply_batch(ms, items, k, &applied), 0);
+        for (int j = 0; j < k; j++)
+            ck_assert_int_eq(res[j].err, 0);
     }
-    ck_assert_int_eq(mdb_txn_commit(txn), 0);
     meta_store_close(ms);
     struct core_config cfg = {.data_dir = dir};
     ck_assert_int_eq(core_open(&cfg, &core), 0);
