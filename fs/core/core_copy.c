@@ -32,6 +32,13 @@ static int take(void *ctx, const struct meta_extent *e)
     int rc = gc_pin(f->c->gc, x.hash); /* until the command is applied */
     if (rc)
         return rc;
+    /* The source may have dropped it since our snapshot and the GC deleted
+     * it before the pin: then the snapshot is stale, start again. */
+    rc = chunk_store_has(f->c->cs, x.hash);
+    if (rc != 1) {
+        gc_unpin(f->c->gc, x.hash);
+        return rc < 0 ? rc : -EAGAIN;
+    }
     cmd_extent_put(f->exts, f->n++, &x);
     f->reached = to;
     return 0;
@@ -73,8 +80,10 @@ static int copy_segment(struct cfr *f, MDB_txn *txn, uint64_t ino_in, uint64_t i
     if (!rc)
         rc = core_submit_after_commit(f->c, ino_out, &cmd, &res);
     unpin(f);
-    f->dst += f->reached - f->src;
-    f->src = f->reached;
+    if (!rc) {
+        f->dst += f->reached - f->src;
+        f->src = f->reached;
+    }
     return rc;
 }
 
@@ -92,27 +101,50 @@ static int check_files(MDB_txn *txn, struct core *c, uint64_t ino_in, uint64_t i
     return S_ISREG(in->mode) && S_ISREG(out.mode) ? 0 : -EINVAL;
 }
 
-ssize_t core_copy_file_range(struct core *c, const struct core_cred *cr, uint64_t ino_in,
-                             uint64_t off_in, uint64_t ino_out, uint64_t off_out, size_t len)
+/* Copies what is left of f's range; -EAGAIN when the snapshot went stale. */
+static int copy_from_snapshot(struct core *c, const struct core_cred *cr, uint64_t ino_in,
+                              uint64_t ino_out, struct cfr *f)
 {
-    int rc = core_commit_ino(c, ino_in);
+    MDB_txn *txn;
+    int rc = meta_txn_read(c->ms, &txn);
+    if (rc)
+        return rc;
+    while (!rc && f->src < f->end)
+        rc = copy_segment(f, txn, ino_in, ino_out, cr);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+static int copy_length(struct core *c, uint64_t ino_in, uint64_t off_in, uint64_t ino_out,
+                       uint64_t off_out, size_t len, uint64_t *n)
+{
     MDB_txn *txn;
     struct meta_inode in;
-    if (!rc)
-        rc = meta_txn_read(c->ms, &txn);
+    int rc = meta_txn_read(c->ms, &txn);
     if (rc)
         return rc;
     rc = check_files(txn, c, ino_in, ino_out, &in);
-    uint64_t n = !rc && off_in < in.size ? in.size - off_in : 0;
-    n = n < len ? n : len;
-    if (!rc && ino_in == ino_out && off_in < off_out + n && off_out < off_in + n)
-        rc = -EINVAL;
-    struct cfr f = {c, off_in, off_out, off_in + n, malloc(CFR_EXTENTS * CMD_EXTENT_LEN), 0, 0};
-    if (!rc && !f.exts)
-        rc = -ENOMEM;
-    while (!rc && f.src < f.end)
-        rc = copy_segment(&f, txn, ino_in, ino_out, cr);
     mdb_txn_abort(txn);
+    *n = !rc && off_in < in.size ? in.size - off_in : 0;
+    *n = *n < len ? *n : len;
+    if (!rc && ino_in == ino_out && off_in < off_out + *n && off_out < off_in + *n)
+        rc = -EINVAL;
+    return rc;
+}
+
+ssize_t core_copy_file_range(struct core *c, const struct core_cred *cr, uint64_t ino_in,
+                             uint64_t off_in, uint64_t ino_out, uint64_t off_out, size_t len)
+{
+    uint64_t n;
+    int rc = core_commit_ino(c, ino_in);
+    if (!rc)
+        rc = copy_length(c, ino_in, off_in, ino_out, off_out, len, &n);
+    if (rc)
+        return rc;
+    struct cfr f = {c, off_in, off_out, off_in + n, malloc(CFR_EXTENTS * CMD_EXTENT_LEN), 0, 0};
+    rc = f.exts ? -EAGAIN : -ENOMEM;
+    for (int tries = 0; rc == -EAGAIN && tries < 5; tries++)
+        rc = copy_from_snapshot(c, cr, ino_in, ino_out, &f);
     free(f.exts);
     return rc ? rc : (ssize_t)n;
 }
