@@ -77,6 +77,10 @@ int core_readdir(struct core *c, uint64_t ino, uint64_t cookie, bool plus, core_
         return rc;
     struct rd_ctx r = {c, txn, plus, fn, ctx};
     rc = meta_inode_get(c->ms, txn, ino, &dir);
+    if (rc == -ENOENT) { /* removed while open: lists nothing, as Linux does */
+        mdb_txn_abort(txn);
+        return 0;
+    }
     if (!rc && !S_ISDIR(dir.mode))
         rc = -ENOTDIR;
     int stop = 0;
