@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/aged-store.sh [BUILD_DIR] - the chunk store aging benchmark.
-# In one run, for the piece layout quorumfs uses and for a naive reference
-# (one LMDB value per chunk, a multi-page overflow run each): write the live
+# In one run, for the piece layout quorumfs uses (pieces of 4 overflow pages),
+# for 1-page pieces, and for a naive reference (one LMDB value per chunk, a
+# multi-page overflow run of its own size each): write the live
 # set into a fresh store, then write and delete CHURN x the live set in files
 # of mixed sizes (1 KiB .. 32 MiB, log-uniform; deleting a file deletes its
 # chunks, as GC does), then alternate put batches between the aged store and
@@ -44,11 +45,13 @@ run() { # layout deletes label
     echo "$out" | row "$3"
     cold+=$(echo "$out" | grep '^cold' | tr '\n' ' ' || true)
 }
-run pieces files "pieces (quorumfs)"
-run naive files "naive value (ref)"
+run pieces files "4-page pieces (ours)"
+run pieces1 files "1-page pieces"
+run naive files "one value/chunk (ref)"
 if [ "${QFS_AGED_STRESS:-0}" = 1 ]; then
-    run pieces chunks "pieces, chunk deletes"
-    run naive chunks "naive, chunk deletes"
+    run pieces chunks "4-page, chunk deletes"
+    run pieces1 chunks "1-page, chunk deletes"
+    run naive chunks "1 value, chunk deletes"
 fi
 echo "$cpu" | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
     printf "chunker (FastCDC): %s MB/s, mean chunk %s KiB; SHA-256 (EVP): %s MB/s\n",

@@ -3,11 +3,12 @@
  *
  *   bench-store cpu
  *       chunker and SHA-256 throughput on 256 MiB of random bytes (one core).
- *   bench-store aging pieces|naive DIR LIVE_MIB CHURN_FACTOR
+ *   bench-store aging pieces|piecesN|naive DIR LIVE_MIB CHURN_FACTOR [files|chunks]
  *       write LIVE_MIB of mixed-size chunks into a fresh store (timed), then
  *       write and delete CHURN_FACTOR x LIVE_MIB keeping the live set constant,
  *       then time writes again (with the same churn); prints one line of
  *       key=value: put MB/s fresh and aged, their ratio, file and live size.
+ *       pieces: the store's default piece size; piecesN: N pages per piece.
  * Only store calls are timed (generating and hashing the chunks is not).
  */
 #include "bench/store/naive_store.h"
@@ -159,7 +160,7 @@ static int64_t n_file(void *s)
 
 static void close_backend(const char *layout, struct backend *b)
 {
-    if (!strcmp(layout, "pieces"))
+    if (!strncmp(layout, "pieces", 6))
         chunk_store_close(b->impl);
     else
         naive_store_close(b->impl);
@@ -167,9 +168,13 @@ static void close_backend(const char *layout, struct backend *b)
 
 static int open_backend(const char *layout, const char *dir, struct backend *b)
 {
-    if (!strcmp(layout, "pieces")) {
+    if (!strncmp(layout, "pieces", 6)) { /* "pieces" or "piecesN": N pages per piece */
+        struct chunk_store_opts o = {.piece_pages = (uint32_t)atoi(layout + 6)};
+        struct chunk_store *cs;
         *b = (struct backend){NULL, p_put, p_del, p_get, p_file};
-        return chunk_store_open(dir, (struct chunk_store **)&b->impl);
+        int rc = chunk_store_open_opts(dir, &o, &cs);
+        b->impl = cs;
+        return rc;
     }
     if (!strcmp(layout, "naive")) {
         *b = (struct backend){NULL, n_put, n_del, n_get, n_file};
@@ -298,7 +303,7 @@ int main(int argc, char **argv)
     if ((argc == 6 || argc == 7) && !strcmp(argv[1], "aging"))
         return aging(argv[2], argv[3], strtoull(argv[4], NULL, 10) << 20, atoi(argv[5]),
                      argc == 7 && !strcmp(argv[6], "chunks"));
-    fprintf(stderr, "usage: bench-store cpu | aging pieces|naive DIR LIVE_MIB CHURN_FACTOR "
+    fprintf(stderr, "usage: bench-store cpu | aging pieces|piecesN|naive DIR LIVE_MIB CHURN_FACTOR "
                     "[files|chunks]\n");
     return 2;
 }

@@ -10,9 +10,9 @@
  *                 exists iff this record does; it is written in the same txn
  *                 as its pieces. Ids are never reused.
  *  - DB "pieces": u64 BE id || u32 BE index -> bytes [index * piece, ...) of
- *                 the chunk, at most "piece" bytes, so every piece fits in one
- *                 page. Ids grow, so new pieces are appended at the end of
- *                 the tree (MDB_APPEND) instead of splitting random leaves.
+ *                 the chunk, at most "piece" bytes: a piece fills a fixed
+ *                 small number of overflow pages exactly. Ids grow, so new pieces are appended at
+ * the end of the tree (MDB_APPEND) instead of splitting random leaves.
  */
 #ifndef QFS_FS_CHUNK_CHUNK_FORMAT_H
 #define QFS_FS_CHUNK_CHUNK_FORMAT_H
@@ -33,8 +33,14 @@
 #define CHUNK_META_BYTES  "bytes"
 #define CHUNK_META_NEXT   "next_id"
 
-/* LMDB's page header: an overflow page holds page size - this many bytes. */
+/* LMDB's page header: an overflow run of n pages holds n * page size - this
+ * many bytes. */
 #define CHUNK_LMDB_PAGEHDR 16u
+
+/* Pages per piece of a new store (its piece size is recorded in "piece"):
+ * docs/on-disk-chunks.md has the measurements behind 4. */
+#define CHUNK_PIECE_PAGES     4u
+#define CHUNK_PIECE_MAX_PAGES 16u
 
 #define CHUNK_PIECE_KEY_LEN 12
 #define CHUNK_RECORD_LEN    12

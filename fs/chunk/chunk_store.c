@@ -158,8 +158,18 @@ static int format_new(struct chunk_store *cs, MDB_txn *txn, uint32_t piece)
     return rc;
 }
 
-/* Creates the DBs and format records, or checks them: 0, -EPROTO or -errno. */
-static int format_check(struct chunk_store *cs, uint32_t page_piece)
+/* A piece fills a whole number of overflow pages exactly (an overflow run
+ * carries one page header): 1..CHUNK_PIECE_MAX_PAGES pages of psize. */
+static int piece_ok(uint32_t piece, uint32_t psize)
+{
+    uint32_t pages = (piece + CHUNK_LMDB_PAGEHDR) / psize;
+    return (piece + CHUNK_LMDB_PAGEHDR) % psize == 0 && pages >= 1 &&
+           pages <= CHUNK_PIECE_MAX_PAGES;
+}
+
+/* Creates the DBs and format records (with pieces of new_piece bytes), or
+ * checks them: 0, -EPROTO or -errno. */
+static int format_check(struct chunk_store *cs, uint32_t psize, uint32_t new_piece)
 {
     MDB_txn *txn;
     int rc = mdb_txn_begin(cs->env, NULL, 0, &txn);
@@ -179,7 +189,7 @@ static int format_check(struct chunk_store *cs, uint32_t page_piece)
         if (!rc && st.ms_entries)
             rc = MDB_INCOMPATIBLE; /* chunks without a format record */
         else if (!rc)
-            rc = format_new(cs, txn, page_piece);
+            rc = format_new(cs, txn, new_piece);
         if (!rc)
             rc = mdb_txn_commit(txn);
         else
@@ -195,9 +205,10 @@ static int format_check(struct chunk_store *cs, uint32_t page_piece)
         mdb_txn_abort(txn);
     if (rc)
         return lmdb_errno(rc);
-    if (version != CHUNK_FORMAT_VERSION || piece == 0 || piece > page_piece) {
-        log_error("chunk store %s: format %u piece %u, this build reads format %u piece <= %u",
-                  cs->path, version, piece, CHUNK_FORMAT_VERSION, page_piece);
+    if (version != CHUNK_FORMAT_VERSION || !piece_ok(piece, psize)) {
+        log_error("chunk store %s: format %u piece %u, this build reads format %u with pieces "
+                  "of whole %u-byte pages",
+                  cs->path, version, piece, CHUNK_FORMAT_VERSION, psize);
         return -EPROTO;
     }
     cs->piece = piece;
@@ -266,7 +277,10 @@ int chunk_store_open_opts(const char *dir, const struct chunk_store_opts *opts,
     }
     MDB_stat st;
     mdb_env_stat(cs->env, &st);
-    rc = format_check(cs, st.ms_psize - CHUNK_LMDB_PAGEHDR);
+    uint32_t pages = opts && opts->piece_pages ? opts->piece_pages : CHUNK_PIECE_PAGES;
+    rc = pages <= CHUNK_PIECE_MAX_PAGES
+             ? format_check(cs, st.ms_psize, pages * st.ms_psize - CHUNK_LMDB_PAGEHDR)
+             : -EINVAL;
     if (rc) {
         mdb_env_close(cs->env);
         free(cs);
@@ -500,7 +514,7 @@ static int space_check(struct chunk_store *cs, uint64_t need)
     if (statvfs(cs->path, &vfs) < 0)
         return 0; /* cannot tell: let the write itself fail */
     uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
-    need += need / 32 + DISK_RESERVE; /* page headers, leaves, branches */
+    need += need / 16 + DISK_RESERVE; /* last pieces' spare pages, leaves, branches */
     if (avail >= need)
         return 0;
     MDB_stat st;

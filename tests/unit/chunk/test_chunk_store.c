@@ -21,7 +21,8 @@ static char dir[96];  /* per test, inside root */
 static uint8_t *bufs; /* NSIZES chunks of CHUNK_MAX bytes each */
 static uint8_t *out;
 
-static const uint32_t sizes[] = {0, 1, 4079, 4080, 4081, 8160, 65543, CHUNK_MAX};
+/* Around the piece sizes of 1-page (4080) and 4-page (16368) pieces. */
+static const uint32_t sizes[] = {0, 1, 4080, 4081, 16368, 32737, 65543, CHUNK_MAX};
 #define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
 
 static void setup_root(void)
@@ -112,6 +113,32 @@ START_TEST(test_round_trip)
 }
 END_TEST
 
+/* Stores of 1..16-page pieces work alike; the piece size of an existing
+ * store is its own, whatever a later open asks for. */
+START_TEST(test_piece_sizes)
+{
+    static const uint32_t pages[] = {1, 2, 16};
+    for (size_t p = 0; p < 3; p++) {
+        char sub[128];
+        struct chunk_store *cs;
+        struct chunk_store_opts o = {.piece_pages = pages[p]};
+        struct chunk_ref c[NSIZES];
+        snprintf(sub, sizeof(sub), "%s/p%u", dir, pages[p]);
+        make_set(c, 40 + p);
+        ck_assert_int_eq(chunk_store_open_opts(sub, &o, &cs), 0);
+        ck_assert_int_eq(chunk_store_put_batch(cs, c, NSIZES), 0);
+        chunk_store_close(cs);
+        ck_assert_int_eq(chunk_store_open(sub, &cs), 0); /* default would be 4 */
+        for (size_t i = 0; i < NSIZES; i++)
+            assert_reads_back(cs, &c[i]);
+        chunk_store_close(cs);
+    }
+    struct chunk_store *cs;
+    struct chunk_store_opts bad = {.piece_pages = 17};
+    ck_assert_int_eq(chunk_store_open_opts(dir, &bad, &cs), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_duplicates_in_one_batch)
 {
     struct chunk_store *cs;
@@ -175,6 +202,8 @@ START_TEST(test_format_mismatch_is_eproto)
     ck_assert_int_eq(chunk_store_open(dir, &cs), -EPROTO);
     ck_assert_int_eq(corrupt_set_meta_u32(dir, CHUNK_META_FORMAT, CHUNK_FORMAT_VERSION), 0);
     ck_assert_int_eq(corrupt_set_meta_u32(dir, CHUNK_META_PIECE, 8000), 0);
+    ck_assert_int_eq(chunk_store_open(dir, &cs), -EPROTO);
+    ck_assert_int_eq(corrupt_set_meta_u32(dir, CHUNK_META_PIECE, 17 * 4096 - 16), 0);
     ck_assert_int_eq(chunk_store_open(dir, &cs), -EPROTO);
     ck_assert_int_eq(corrupt_set_meta_u32(dir, CHUNK_META_PIECE, 4080), 0);
     ck_assert_int_eq(chunk_store_open(dir, &cs), 0);
@@ -321,6 +350,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_round_trip);
+    tcase_add_test(tc, test_piece_sizes);
     tcase_add_test(tc, test_duplicates_in_one_batch);
     tcase_add_test(tc, test_corrupt_piece_is_eio);
     tcase_add_test(tc, test_format_mismatch_is_eproto);
