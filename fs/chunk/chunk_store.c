@@ -631,12 +631,26 @@ static int put_step(struct chunk_store *cs, MDB_txn *txn, const void *arg, size_
     return rc;
 }
 
+/* Payload bytes of the chunks not stored yet (all of them on error). */
+static uint64_t absent_bytes(struct chunk_store *cs, const struct chunk_ref *chunks, size_t n)
+{
+    uint64_t need = 0;
+    for (size_t i = 0; i < n; i++)
+        if (chunk_store_has(cs, chunks[i].hash) != 1)
+            need += chunks[i].len;
+    return need;
+}
+
 int chunk_store_put_batch(struct chunk_store *cs, const struct chunk_ref *chunks, size_t n)
 {
     uint64_t need = 0;
     for (size_t i = 0; i < n; i++)
         need += chunks[i].len;
     int rc = space_check(cs, need);
+    if (rc == ENOSPC) { /* short of space: do chunks already stored make it fit? */
+        need = absent_bytes(cs, chunks, n);
+        rc = need ? space_check(cs, need) : 0;
+    }
     if (!rc)
         rc = write_txn(cs, put_step, chunks, n, need);
     if (rc && rc != ENOSPC) /* a full disk is the caller's to report */
