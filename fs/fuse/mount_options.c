@@ -2,6 +2,7 @@
 #include "fs/fuse/mount_options.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,22 @@ static int add_defaults(struct mount_options *o)
     return fuse_opt_insert_arg(&o->args, 1, opts) == 0 ? 0 : -ENOMEM;
 }
 
+/* The daemon chdir()s to "/": a relative pid file is made absolute now. */
+static int absolute_pid_file(struct mount_options *o)
+{
+    char cwd[PATH_MAX], *abs;
+
+    if (!o->pid_file || o->pid_file[0] == '/')
+        return 0;
+    if (!getcwd(cwd, sizeof(cwd)) || asprintf(&abs, "%s/%s", cwd, o->pid_file) < 0) {
+        fprintf(stderr, "quorumfs: cannot resolve --pid-file %s\n", o->pid_file);
+        return -EINVAL;
+    }
+    free(o->pid_file);
+    o->pid_file = abs;
+    return 0;
+}
+
 int mount_options_parse(int argc, char **argv, struct mount_options *o)
 {
     memset(o, 0, sizeof(*o));
@@ -80,6 +97,8 @@ int mount_options_parse(int argc, char **argv, struct mount_options *o)
         fprintf(stderr, "quorumfs: empty data directory\n");
         return -EINVAL;
     }
+    if (absolute_pid_file(o) != 0)
+        return -EINVAL;
     return add_defaults(o);
 }
 

@@ -17,7 +17,8 @@ done
 grep -q " $MNT " /proc/self/mountinfo && fail "a bad command line mounted"
 
 step "background: returns only once mounted"
-"$QFS_BIN" --data "$DATA" --pid-file "$T/pid" "$MNT" 2>"$T/out" || fail "daemon start: $(cat "$T/out")"
+# (a relative --pid-file: the daemon chdir()s to / after forking)
+(cd "$T" && "$QFS_BIN" --data "$DATA" --pid-file pid "$MNT" 2>"$T/out") || fail "daemon start: $(cat "$T/out")"
 grep -q " $MNT " /proc/self/mountinfo || fail "parent returned before the mount was up"
 QFS_PID=$(cat "$T/pid")
 CLEANUP_HOOKS+=("kill $QFS_PID 2>/dev/null")
