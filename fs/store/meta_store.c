@@ -9,8 +9,9 @@
 #include <sys/stat.h>
 
 /* Virtual size only: LMDB without MDB_WRITEMAP grows the file as it writes. */
-#define META_MAPSIZE ((size_t)1 << 40)
-#define META_MAXDBS  32
+#define META_MAPSIZE     ((size_t)1 << 40)
+#define META_MAPSIZE_MIN ((size_t)1 << 30)
+#define META_MAXDBS      32
 
 static const char *const db_names[META_DB_COUNT] = {
     "meta",     "inodes", "symlinks", "dirents", "cookies",
@@ -90,6 +91,25 @@ static int open_dbs(struct meta_store *ms)
     return meta_err(mdb_txn_commit(txn));
 }
 
+static int env_open(struct meta_store *ms, const char *dir, size_t mapsize)
+{
+    int rc = meta_err(mdb_env_create(&ms->env));
+    if (rc)
+        return rc;
+    rc = meta_err(mdb_env_set_mapsize(ms->env, mapsize));
+    if (!rc)
+        rc = meta_err(mdb_env_set_maxdbs(ms->env, META_MAXDBS));
+    if (!rc)
+        rc = meta_err(mdb_env_set_maxreaders(ms->env, 512));
+    if (!rc)
+        rc = meta_err(mdb_env_open(ms->env, dir, MDB_NOTLS, 0600));
+    if (rc) {
+        mdb_env_close(ms->env);
+        ms->env = NULL;
+    }
+    return rc;
+}
+
 int meta_store_open(const char *dir, struct meta_store **out)
 {
     if (mkdir(dir, 0700) && errno != EEXIST)
@@ -97,23 +117,18 @@ int meta_store_open(const char *dir, struct meta_store **out)
     struct meta_store *ms = calloc(1, sizeof(*ms));
     if (!ms)
         return -ENOMEM;
-    int rc = meta_err(mdb_env_create(&ms->env));
-    if (rc) {
-        free(ms);
-        return rc;
-    }
-    rc = meta_err(mdb_env_set_mapsize(ms->env, META_MAPSIZE));
-    if (!rc)
-        rc = meta_err(mdb_env_set_maxdbs(ms->env, META_MAXDBS));
-    if (!rc)
-        rc = meta_err(mdb_env_set_maxreaders(ms->env, 512));
-    if (!rc)
-        rc = meta_err(mdb_env_open(ms->env, dir, MDB_NOTLS, 0600));
+    /* The largest map the address space allows (a ulimit -v or a sanitizer
+     * may refuse 1 TiB); the map bounds the store, not memory use. */
+    size_t mapsize = META_MAPSIZE;
+    int rc;
+    while ((rc = env_open(ms, dir, mapsize)) == -ENOMEM && mapsize > META_MAPSIZE_MIN)
+        mapsize /= 4;
     if (!rc)
         rc = open_dbs(ms);
     if (rc) {
         log_error("meta store %s: %s", dir, strerror(-rc));
-        mdb_env_close(ms->env);
+        if (ms->env)
+            mdb_env_close(ms->env);
         free(ms);
         return rc;
     }
