@@ -9,9 +9,10 @@
  *    -EPROTO and nothing is changed.
  *  - maxdbs leaves room for the cluster (Paxos state, membership, de-dup):
  *    other modules open their own named DBs through meta_store_env().
- *  - The map is sized far beyond any disk (LMDB only grows the file as pages
- *    are used), so MDB_MAP_FULL never happens in practice; a full disk
- *    surfaces as -ENOSPC from the commit and leaves the last commit intact.
+ *  - The map is as large as the address space grants (1 TiB, or less under
+ *    a ulimit or a sanitizer; LMDB only grows the file as pages are used).
+ *    A full map or a full disk surfaces as -ENOSPC from the commit and
+ *    leaves the last commit intact.
  */
 #ifndef QFS_FS_STORE_META_STORE_H
 #define QFS_FS_STORE_META_STORE_H
