@@ -5,7 +5,7 @@
 SRC=$T/src
 mkdir -p "$SRC"
 mkdir -p "$SRC/linux"
-cp -a /usr/include/linux/[a-m]* "$SRC/linux/"
+cp -a /usr/include/linux/[a-f]* "$SRC/linux/"
 cp -a /usr/include/linux/types.h "$SRC/linux/"
 [ "$SANITIZED" = 1 ] || cp -a /usr/include/fuse3 /usr/share/doc/libfuse3-dev "$SRC/"
 ln -s linux/types.h "$SRC/link-to-types"
