@@ -115,16 +115,16 @@ static int collect(void *ctx, const struct core_dirent *e, const struct stat *st
 }
 
 /* Fills directory dir with n entries e0..e(n-1) straight through
- * apply_batch() in batches of 256 (the FUSE-free fast path for a fixture). */
+ * apply_batch() in batches of 2,000 (the FUSE-free fast path for a fixture). */
 static void fill_dir_direct(uint64_t dir_ino, int n)
 {
-    enum { B = 256 };
+    enum { B = 2000 };
     struct meta_store *ms;
     char path[4096];
     static char names[B][16];
-    struct cmd cmds[B];
-    struct apply_result res[B];
-    struct apply_item items[B];
+    static struct cmd cmds[B];
+    static struct apply_result res[B];
+    static struct apply_item items[B];
     snprintf(path, sizeof(path), "%s/meta", dir);
     core_close(core);
     ck_assert_int_eq(meta_store_open(path, &ms), 0);
