@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/aged-store.sh [BUILD_DIR] - the chunk store aging benchmark.
-# In one run, for the piece layout quorumfs uses (pieces of 4 overflow pages),
-# for 1-page pieces, and for a naive reference (one LMDB value per chunk, a
+# In one run, for the piece layout quorumfs uses (pieces of 16 overflow pages),
+# for 4- and 1-page pieces, and for a naive reference (one LMDB value per chunk, a
 # multi-page overflow run of its own size each): write the live
 # set into a fresh store, then write and delete CHURN x the live set in files
 # of mixed sizes (1 KiB .. 32 MiB, log-uniform; deleting a file deletes its
@@ -45,11 +45,13 @@ run() { # layout deletes label
     echo "$out" | row "$3"
     cold+=$(echo "$out" | grep '^cold' | tr '\n' ' ' || true)
 }
-run pieces files "4-page pieces (ours)"
+run pieces files "16-page pieces (ours)"
+run pieces4 files "4-page pieces"
 run pieces1 files "1-page pieces"
 run naive files "one value/chunk (ref)"
 if [ "${QFS_AGED_STRESS:-0}" = 1 ]; then
-    run pieces chunks "4-page, chunk deletes"
+    run pieces chunks "16-page, chunk deletes"
+    run pieces4 chunks "4-page, chunk deletes"
     run pieces1 chunks "1-page, chunk deletes"
     run naive chunks "1 value, chunk deletes"
 fi

@@ -38,8 +38,8 @@
 #define CHUNK_LMDB_PAGEHDR 16u
 
 /* Pages per piece of a new store (its piece size is recorded in "piece"):
- * docs/on-disk-chunks.md has the measurements behind 4. */
-#define CHUNK_PIECE_PAGES     4u
+ * docs/on-disk-chunks.md has the measurements behind 16. */
+#define CHUNK_PIECE_PAGES     16u
 #define CHUNK_PIECE_MAX_PAGES 16u
 
 #define CHUNK_PIECE_KEY_LEN 12

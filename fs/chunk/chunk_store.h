@@ -6,8 +6,8 @@
  *  - A chunk is never returned unless its bytes hash to its name; a
  *    mismatch is -EIO (and logged with the hash), never wrong data.
  *  - A put is durable when it returns (one LMDB commit, with sync, per batch).
- *  - LMDB never has to find a run longer than a few pages: chunks are kept
- *    as pieces of one fixed size (4 overflow pages by default), so every
+ *  - LMDB never has to find a run longer than 16 pages: chunks are kept
+ *    as pieces of one fixed size (16 overflow pages by default), so every
  *    freed piece fits any future piece and the store neither slows down nor
  *    grows much as it ages (docs/on-disk-chunks.md has the measurements).
  *  - The LMDB map grows as needed; a full disk is -ENOSPC and loses nothing
@@ -46,7 +46,7 @@ int chunk_store_open(const char *dir, struct chunk_store **out);
 struct chunk_store_opts {
     uint64_t map_initial; /* first LMDB map size; 0: 1 GiB (grows as needed anyway) */
     int no_readahead;     /* 1: MDB_NORDAHEAD; default 0 = OS readahead (measured faster) */
-    uint32_t piece_pages; /* pages per piece of a NEW store, 1..16; 0: the default (4) */
+    uint32_t piece_pages; /* pages per piece of a NEW store, 1..16; 0: the default (16) */
 };
 /* chunk_store_open with options (tests use a tiny map to exercise growth). */
 int chunk_store_open_opts(const char *dir, const struct chunk_store_opts *opts,

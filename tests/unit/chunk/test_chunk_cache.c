@@ -140,7 +140,7 @@ START_TEST(test_failed_loads_not_cached)
     uint8_t absent[SHA256_LEN], named[SHA256_LEN];
     memset(absent, 0x42, sizeof(absent));
     chunk_store_close(cs);
-    ck_assert_int_eq(corrupt_chunk(dir, refs[2].hash, 2, named), 0);
+    ck_assert_int_eq(corrupt_chunk(dir, refs[2].hash, 0, named), 0);
     ck_assert_int_eq(chunk_store_open(dir, &cs), 0);
     ck_assert_int_eq(chunk_cache_new(cs, 1u << 20, &cc), 0);
     ck_assert_int_eq(chunk_cache_get(cc, absent, &v), -ENOENT);

@@ -21,8 +21,8 @@ static char dir[96];  /* per test, inside root */
 static uint8_t *bufs; /* NSIZES chunks of CHUNK_MAX bytes each */
 static uint8_t *out;
 
-/* Around the piece sizes of 1-page (4080) and 4-page (16368) pieces. */
-static const uint32_t sizes[] = {0, 1, 4080, 4081, 16368, 32737, 65543, CHUNK_MAX};
+/* Around the piece sizes of 1-, 4- and 16-page pieces (4080, 16368, 65520). */
+static const uint32_t sizes[] = {0, 1, 4081, 16369, 65520, 65543, 131041, CHUNK_MAX};
 #define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
 
 static void setup_root(void)
@@ -117,7 +117,7 @@ END_TEST
  * store is its own, whatever a later open asks for. */
 START_TEST(test_piece_sizes)
 {
-    static const uint32_t pages[] = {1, 2, 16};
+    static const uint32_t pages[] = {1, 4, 7};
     for (size_t p = 0; p < 3; p++) {
         char sub[128];
         struct chunk_store *cs;
@@ -128,7 +128,7 @@ START_TEST(test_piece_sizes)
         ck_assert_int_eq(chunk_store_open_opts(sub, &o, &cs), 0);
         ck_assert_int_eq(chunk_store_put_batch(cs, c, NSIZES), 0);
         chunk_store_close(cs);
-        ck_assert_int_eq(chunk_store_open(sub, &cs), 0); /* default would be 4 */
+        ck_assert_int_eq(chunk_store_open(sub, &cs), 0); /* default would be 16 */
         for (size_t i = 0; i < NSIZES; i++)
             assert_reads_back(cs, &c[i]);
         chunk_store_close(cs);
@@ -167,7 +167,7 @@ START_TEST(test_corrupt_piece_is_eio)
     ck_assert_int_eq(chunk_store_put_batch(cs, c, NSIZES), 0);
     chunk_store_close(cs);
 
-    ck_assert_int_eq(corrupt_chunk(dir, c[6].hash, 3, named), 0);
+    ck_assert_int_eq(corrupt_chunk(dir, c[6].hash, 1, named), 0);
     ck_assert(memcmp(named, c[6].hash, SHA256_LEN) == 0);
     ck_assert_int_eq(corrupt_chunk(dir, NULL, 0, first), 0);
     ck_assert_int_eq(corrupt_drop_piece(dir, c[5].hash, 1), 0);
