@@ -6,9 +6,10 @@
  *  - A chunk is never returned unless its bytes hash to its name; a
  *    mismatch is -EIO (and logged with the hash), never wrong data.
  *  - A put is durable when it returns (one LMDB commit, with sync, per batch).
- *  - LMDB never has to find a run of contiguous free pages: chunks are kept
- *    as single-overflow-page pieces (see docs/ARCHITECTURE.md), so the store
- *    neither slows down nor grows as it ages through writes and deletes.
+ *  - LMDB never has to find a run longer than 16 pages: chunks are kept
+ *    as pieces of one fixed size (16 overflow pages by default), so every
+ *    freed piece fits any future piece and the store neither slows down nor
+ *    grows much as it ages (docs/on-disk-chunks.md has the measurements).
  *  - The LMDB map grows as needed; a full disk is -ENOSPC and loses nothing
  *    already committed.
  * Reference counting is not done here: the metadata store counts references;
@@ -41,6 +42,15 @@ struct chunk_store_stats {
 /* Opens (creating if needed) the environment in directory dir; checks the
  * format version and fails with -EPROTO on a mismatch. */
 int chunk_store_open(const char *dir, struct chunk_store **out);
+
+struct chunk_store_opts {
+    uint64_t map_initial; /* first LMDB map size; 0: 1 GiB (grows as needed anyway) */
+    int no_readahead;     /* 1: MDB_NORDAHEAD; default 0 = OS readahead (measured faster) */
+    uint32_t piece_pages; /* pages per piece of a NEW store, 1..16; 0: the default (16) */
+};
+/* chunk_store_open with options (tests use a tiny map to exercise growth). */
+int chunk_store_open_opts(const char *dir, const struct chunk_store_opts *opts,
+                          struct chunk_store **out);
 void chunk_store_close(struct chunk_store *cs);
 
 /* Stores n chunks (already hashed by the caller; the store re-checks nothing
@@ -56,9 +66,12 @@ int chunk_store_get(struct chunk_store *cs, const uint8_t hash[SHA256_LEN], uint
 /* 1 if present, 0 if not, or -errno. Does not verify. */
 int chunk_store_has(struct chunk_store *cs, const uint8_t hash[SHA256_LEN]);
 
+/* The stored length of a chunk (to size a buffer before a get): 0, -ENOENT
+ * or -errno. Does not verify. */
+int chunk_store_size(struct chunk_store *cs, const uint8_t hash[SHA256_LEN], uint32_t *len);
+
 /* Deletes chunks (absent ones are ignored) in one durable commit. */
-int chunk_store_delete_batch(struct chunk_store *cs, const uint8_t (*hashes)[SHA256_LEN],
-                             size_t n);
+int chunk_store_delete_batch(struct chunk_store *cs, const uint8_t (*hashes)[SHA256_LEN], size_t n);
 
 int chunk_store_stats(struct chunk_store *cs, struct chunk_store_stats *out);
 

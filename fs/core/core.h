@@ -131,13 +131,23 @@ int core_flush(struct core *c, uint64_t ino);
 int core_fsync(struct core *c, uint64_t ino, bool datasync);
 int core_file_release(struct core *c, uint64_t ino);
 /* mode: 0, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE. */
-int core_fallocate(struct core *c, const struct core_cred *cr, uint64_t ino, int mode,
-                   uint64_t off, uint64_t len);
+int core_fallocate(struct core *c, const struct core_cred *cr, uint64_t ino, int mode, uint64_t off,
+                   uint64_t len);
 /* Shares whole chunks where the ranges allow it (no bytes copied), copies the
  * ragged edges. Returns bytes copied. */
 ssize_t core_copy_file_range(struct core *c, const struct core_cred *cr, uint64_t ino_in,
                              uint64_t off_in, uint64_t ino_out, uint64_t off_out, size_t len);
 /* SEEK_DATA / SEEK_HOLE over committed + staged content. */
 int64_t core_lseek(struct core *c, uint64_t ino, int64_t off, int whence);
+
+/* Counters for tests, benchmarks and `qfs status` (added by the core). */
+struct core_stats {
+    uint64_t applied;      /* index of the last applied command */
+    uint64_t chunks_put;   /* chunks handed to the chunk store by content commits */
+    uint64_t chunks_freed; /* chunks the GC deleted */
+    uint64_t chunks;       /* distinct chunks stored now */
+    uint64_t staged_bytes; /* memory holding uncommitted writes now */
+};
+int core_stats(struct core *c, struct core_stats *out);
 
 #endif

@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# bench/fs-bench.sh [BUILD_DIR] - the filesystem benchmark: the same
+# workloads, in one run, on (a) a raw directory of the data disk, (b) libfuse's
+# passthrough_ll example (compiled here from /usr/share/doc/libfuse3-dev),
+# (c) quorumfs; prints a table with the quorumfs/passthrough_ll ratios and
+# their targets, then the bytes committed by small edits of a 1 GiB file,
+# then bench/aged-store.sh if it exists.
+# Needs root (drop_caches, mounts), fio, /dev/fuse.
+# Environment: QFS_BENCH_SIZE (default 1G), QFS_BENCH_RUNTIME (20 s),
+#   QFS_BENCH_FILES (20000), QFS_BENCH_JOBS (8 metadata workers for the
+#   second metadata row: group commit only shows under concurrency), QFS_BENCH_DIR (parent of the scratch dir,
+#   default /var/tmp: the data disk), QFS_BENCH_OPTS (extra quorumfs options),
+#   QFS_BENCH_PERF=1 (perf-record quorumfs during its run, print the top).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+SIZE=${QFS_BENCH_SIZE:-1G}
+RT=${QFS_BENCH_RUNTIME:-20}
+NFILES=${QFS_BENCH_FILES:-20000}
+JOBS=${QFS_BENCH_JOBS:-8}
+QFS=$build/fs/fuse/quorumfs
+META=$build/bench/fs/fs_meta_bench
+WAIT=$build/tests/integration/qfs_wait
+EX=/usr/share/doc/libfuse3-dev/examples
+for f in "$QFS" "$META" "$WAIT"; do
+    [ -x "$f" ] || { echo "missing $f: build first (ninja -C $build)" >&2; exit 1; }
+done
+command -v fio >/dev/null || { echo "fio is not installed" >&2; exit 1; }
+
+W=$(mktemp -d "${QFS_BENCH_DIR:-/var/tmp}/qfs-bench.XXXXXX")
+PIDS=()
+MNTS=()
+cleanup() {
+    set +e
+    for m in "${MNTS[@]}"; do fusermount3 -u "$m" 2>/dev/null || umount -l "$m"; done
+    for p in "${PIDS[@]}"; do "$WAIT" exit "$p" 20 || kill -9 "$p"; done
+    rm -rf "$W"
+}
+trap cleanup EXIT
+
+mount_bg() { # mountpoint command...: starts a FUSE daemon, waits for the mount
+    local mnt=$1
+    shift
+    mkdir -p "$mnt"
+    "$@" >>"$W/daemons.log" 2>&1 &
+    PIDS+=($!)
+    MNTS+=("$mnt")
+    "$WAIT" mounted "$mnt" $! 30 || { cat "$W/daemons.log" >&2; exit 1; }
+}
+
+drop_caches() {
+    sync
+    echo 3 >/proc/sys/vm/drop_caches
+}
+
+# fio_run FILE RW BS [fio options...]: prints MiB/s for bs=1M, IOPS otherwise.
+fio_run() {
+    local file=$1 rw=$2 bs=$3
+    shift 3
+    fio --name=b --filename="$file" --rw="$rw" --bs="$bs" --size="$SIZE" --ioengine=psync \
+        --output-format=json "$@" 2>/dev/null |
+        python3 -c '
+import json, sys
+j = json.load(sys.stdin)["jobs"][0]
+side = j["write"] if j["write"]["io_bytes"] > 0 else j["read"]
+print("%.0f" % (side["bw_bytes"] / 1048576 if sys.argv[1] == "1M" else side["iops"]))' "$bs"
+}
+
+# run_all NAME DIR: every workload on DIR; results in $W/res.NAME.*
+run_all() {
+    local name=$1 dir=$2
+    echo "  $name: sequential write" >&2
+    fio_run "$dir/seq.dat" write 1M --end_fsync=1 --refill_buffers >"$W/res.$name.seqw"
+    drop_caches
+    echo "  $name: sequential read (caches dropped)" >&2
+    fio_run "$dir/seq.dat" read 1M >"$W/res.$name.seqr"
+    echo "  $name: random 4 KiB write (${RT} s)" >&2
+    fio_run "$dir/seq.dat" randwrite 4k --time_based --runtime="$RT" --end_fsync=1 \
+        --refill_buffers >"$W/res.$name.randw"
+    drop_caches
+    echo "  $name: random 4 KiB read (${RT} s)" >&2
+    fio_run "$dir/seq.dat" randread 4k --time_based --runtime="$RT" >"$W/res.$name.randr"
+    echo "  $name: metadata ($NFILES files, $BATCH at a time)" >&2
+    mkdir -p "$dir/meta" "$dir/metaj"
+    "$META" "$dir/meta" "$NFILES" "$BATCH" | awk '{print $4}' >"$W/res.$name.meta"
+    echo "  $name: metadata, $JOBS workers" >&2
+    "$META" "$dir/metaj" "$NFILES" "$BATCH" "$JOBS" | awk '{print $4}' >"$W/res.$name.metaj"
+}
+
+# Payload bytes in the chunk store (chunk format 1: DB "meta", key "bytes", u64 LE).
+chunk_bytes() {
+    mdb_dump -s meta "$1" | python3 -c '
+import sys
+lines = [l.strip() for l in sys.stdin]
+body = lines[lines.index("HEADER=END") + 1:lines.index("DATA=END")]
+kv = dict(zip(body[0::2], body[1::2]))
+v = kv.get(b"bytes".hex())
+print(int.from_bytes(bytes.fromhex(v), "little") if v else -1)'
+}
+
+# Waits (up to 60 s) until the chunk store's byte count stops changing:
+# the garbage collector frees deleted files' chunks in the background.
+settle() {
+    local last=-2 cur end=$((SECONDS + 60))
+    while cur=$(chunk_bytes "$1") && [ "$cur" != "$last" ] && [ $SECONDS -lt $end ]; do
+        last=$cur
+        sleep 1
+    done
+}
+
+disk_writes() { # bytes the daemon sent to storage so far
+    awk '/^write_bytes/ {print $2}' "/proc/$1/io"
+}
+
+# Bytes committed by small edits of a 1 GiB file: new chunk payload (the
+# store's byte count right after the fsync, before GC drops replaced chunks)
+# and everything the daemon wrote to disk for it (chunks + LMDB pages).
+edit_costs() { # mountpoint data-dir daemon-pid
+    local f=$1/edit.dat b0 b1 b1s b2 w0 w1 w1s w2
+    dd if=/dev/urandom of="$f" bs=1M count=1024 conv=fsync status=none
+    settle "$2/chunks"
+    b0=$(chunk_bytes "$2/chunks")
+    w0=$(disk_writes "$3")
+    head -c 4096 /dev/urandom | dd of="$f" bs=4096 oflag=append conv=notrunc,fsync status=none
+    b1=$(chunk_bytes "$2/chunks")
+    w1=$(disk_writes "$3")
+    settle "$2/chunks"
+    b1s=$(chunk_bytes "$2/chunks")
+    w1s=$(disk_writes "$3")
+    printf x | dd of="$f" bs=1 seek=$((512 << 20)) conv=notrunc,fsync status=none
+    b2=$(chunk_bytes "$2/chunks")
+    w2=$(disk_writes "$3")
+    # "new chunk bytes" is net: once GC has dropped the replaced chunk, a
+    # same-size replacement shows 0; "daemon disk writes" counts everything.
+    printf '%-34s %16s %18s\n' "edit of a 1 GiB file" "net chunk bytes" "daemon disk writes"
+    printf '%-34s %16s %18s\n' "append 4 KiB" $((b1 - b0)) $((w1 - w0))
+    printf '%-34s %16s %18s\n' "overwrite 1 byte in the middle" $((b2 - b1s)) $((w2 - w1s))
+}
+
+echo "fs-bench: size $SIZE, random runs ${RT} s, $NFILES files; scratch $W" >&2
+cc -O2 -o "$W/passthrough_ll" "$EX/passthrough_ll.c" -I"$EX" \
+    $(pkg-config --cflags --libs fuse3) -lpthread
+mkdir -p "$W/raw" "$W/ptsrc"
+# passthrough_ll holds one O_PATH fd per live inode: raise the soft limit to
+# the hard one, and run the metadata workload in batches that fit under it.
+ulimit -n "$(ulimit -Hn)"
+BATCH=$(($(ulimit -Hn) / 2))
+mount_bg "$W/ptmnt" "$W/passthrough_ll" -f -o source="$W/ptsrc" "$W/ptmnt"
+# shellcheck disable=SC2086
+mount_bg "$W/qmnt" "$QFS" -f --data "$W/qdata" ${QFS_BENCH_OPTS:-} "$W/qmnt"
+QPID=${PIDS[1]}
+
+run_all raw "$W/raw"
+run_all passthrough_ll "$W/ptmnt"
+if [ "${QFS_BENCH_PERF:-0}" = 1 ]; then
+    perf record -g -o "$W/perf.data" -p "$QPID" >/dev/null 2>&1 &
+    PERF=$!
+fi
+run_all quorumfs "$W/qmnt"
+if [ -n "${PERF:-}" ]; then
+    kill -INT "$PERF"
+    wait "$PERF" || true
+    perf report -i "$W/perf.data" --no-children --sort symbol --stdio 2>/dev/null |
+        grep -v '^#' | grep '%' | head -25 >"$W/perf.top"
+fi
+rm -f "$W/raw/seq.dat" "$W/ptsrc/seq.dat" "$W/qmnt/seq.dat"
+
+row() { # label key unit target
+    local r p q
+    r=$(cat "$W/res.raw.$2")
+    p=$(cat "$W/res.passthrough_ll.$2")
+    q=$(cat "$W/res.quorumfs.$2")
+    python3 -c '
+import sys
+label, unit, target, r, p, q = sys.argv[1:]
+ratio = float(q) / float(p) if float(p) > 0 else 0
+ok = "ok" if ratio >= float(target) else "BELOW"
+print("%-26s %-6s %10s %14s %10s %8.2fx %7s  %s" % (label, unit, r, p, q, ratio, ">=" + target, ok))' \
+        "$1" "$3" "$4" "$r" "$p" "$q"
+}
+
+echo
+printf '%-26s %-6s %10s %14s %10s %9s %7s\n' workload unit raw passthrough_ll quorumfs "q/pt" target
+row "seq write 1M, end_fsync" seqw MiB/s 0.7
+row "seq read 1M, cold" seqr MiB/s 0.7
+row "random write 4K" randw IOPS 0.5
+row "random read 4K, cold" randr IOPS 0.5
+row "create+stat+unlink" meta ops/s 0.5
+row "  same, $JOBS workers" metaj ops/s 0.5
+echo
+edit_costs "$W/qmnt" "$W/qdata" "$QPID"
+if [ -s "$W/perf.top" ]; then
+    echo
+    echo "perf: top symbols in the quorumfs daemon during its run"
+    cat "$W/perf.top"
+fi
+if [ -x bench/aged-store.sh ]; then
+    echo
+    bench/aged-store.sh "$build"
+fi

@@ -1,0 +1,709 @@
+/*
+ * The chunk environment. Layout: fs/chunk/chunk_format.h and
+ * docs/on-disk-chunks.md. Why pieces: docs/ARCHITECTURE.md.
+ */
+#include "fs/chunk/chunk_store.h"
+
+#include "common/bytes.h"
+#include "common/log.h"
+#include "fs/chunk/chunk_format.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#define MAP_INITIAL  (1ull << 30)
+#define MAX_READERS  256
+#define TXN_POOL_MAX 32
+
+/* A reset read txn and its renewable cursor on "pieces", kept for reuse so
+ * a get allocates nothing (MDB_NOTLS: any thread may renew it). */
+struct reader {
+    MDB_txn *txn;
+    MDB_cursor *cur;
+};
+
+struct chunk_store {
+    MDB_env *env;
+    MDB_dbi meta, chunks, pieces;
+    uint32_t piece; /* piece payload size, from the "piece" meta record */
+    char path[PATH_MAX];
+    /*
+     * map_lock is held shared by every thread for as long as it has a txn
+     * (read or write) active, and exclusively by a writer that grows the map:
+     * mdb_env_set_mapsize() requires that no txn of this process is active.
+     * Writer-preferring, so a resize is not starved by a stream of reads.
+     * It also guards map_size.
+     */
+    pthread_rwlock_t map_lock;
+    uint64_t map_size;
+    pthread_mutex_t pool_lock; /* guards pool and npool */
+    struct reader pool[TXN_POOL_MAX];
+    int npool;
+};
+
+static int lmdb_errno(int rc)
+{
+    switch (rc) {
+    case 0:
+        return 0;
+    case MDB_NOTFOUND:
+        return -ENOENT;
+    case MDB_MAP_FULL:
+        return -ENOSPC;
+    case MDB_TXN_FULL:
+        return -E2BIG;
+    case MDB_READERS_FULL:
+        return -EAGAIN;
+    case MDB_VERSION_MISMATCH:
+    case MDB_INVALID:
+    case MDB_INCOMPATIBLE:
+        return -EPROTO;
+    default:
+        return rc > 0 ? -rc : -EIO;
+    }
+}
+
+/* ---- read transactions ---- */
+
+static int reader_begin(struct chunk_store *cs, struct reader *r)
+{
+    pthread_rwlock_rdlock(&cs->map_lock);
+    pthread_mutex_lock(&cs->pool_lock);
+    int pooled = cs->npool > 0;
+    if (pooled)
+        *r = cs->pool[--cs->npool];
+    pthread_mutex_unlock(&cs->pool_lock);
+    int rc;
+    if (pooled) {
+        rc = mdb_txn_renew(r->txn);
+        if (!rc)
+            rc = mdb_cursor_renew(r->txn, r->cur);
+    } else {
+        rc = mdb_txn_begin(cs->env, NULL, MDB_RDONLY, &r->txn);
+        if (!rc) {
+            rc = mdb_cursor_open(r->txn, cs->pieces, &r->cur);
+            if (rc)
+                mdb_txn_abort(r->txn);
+        }
+    }
+    if (rc) {
+        if (pooled) {
+            mdb_cursor_close(r->cur);
+            mdb_txn_abort(r->txn);
+        }
+        pthread_rwlock_unlock(&cs->map_lock);
+        log_error("chunk store: cannot start a read txn: %s", mdb_strerror(rc));
+    }
+    return lmdb_errno(rc);
+}
+
+static void reader_end(struct chunk_store *cs, struct reader *r)
+{
+    mdb_txn_reset(r->txn);
+    pthread_mutex_lock(&cs->pool_lock);
+    int keep = cs->npool < TXN_POOL_MAX;
+    if (keep)
+        cs->pool[cs->npool++] = *r;
+    pthread_mutex_unlock(&cs->pool_lock);
+    if (!keep) {
+        mdb_cursor_close(r->cur);
+        mdb_txn_abort(r->txn);
+    }
+    pthread_rwlock_unlock(&cs->map_lock);
+}
+
+/* ---- open / close ---- */
+
+static int meta_get_u32(MDB_txn *txn, MDB_dbi dbi, const char *name, uint32_t *out)
+{
+    MDB_val k = {strlen(name), (void *)name}, v;
+    int rc = mdb_get(txn, dbi, &k, &v);
+    if (rc)
+        return rc;
+    if (v.mv_size != 4)
+        return MDB_CORRUPTED;
+    *out = get_u32(v.mv_data);
+    return 0;
+}
+
+static int meta_put(MDB_txn *txn, MDB_dbi dbi, const char *name, const uint8_t *val, size_t len)
+{
+    MDB_val k = {strlen(name), (void *)name}, v = {len, (void *)val};
+    return mdb_put(txn, dbi, &k, &v, 0);
+}
+
+/* Writes the meta records of a new store. */
+static int format_new(struct chunk_store *cs, MDB_txn *txn, uint32_t piece)
+{
+    uint8_t b[8];
+    put_u32(b, CHUNK_FORMAT_VERSION);
+    int rc = meta_put(txn, cs->meta, CHUNK_META_FORMAT, b, 4);
+    put_u32(b, piece);
+    if (!rc)
+        rc = meta_put(txn, cs->meta, CHUNK_META_PIECE, b, 4);
+    put_u64(b, 0);
+    if (!rc)
+        rc = meta_put(txn, cs->meta, CHUNK_META_BYTES, b, 8);
+    put_u64(b, 1);
+    if (!rc)
+        rc = meta_put(txn, cs->meta, CHUNK_META_NEXT, b, 8);
+    cs->piece = piece;
+    return rc;
+}
+
+/* A piece fills a whole number of overflow pages exactly (an overflow run
+ * carries one page header): 1..CHUNK_PIECE_MAX_PAGES pages of psize. */
+static int piece_ok(uint32_t piece, uint32_t psize)
+{
+    uint32_t pages = (piece + CHUNK_LMDB_PAGEHDR) / psize;
+    return (piece + CHUNK_LMDB_PAGEHDR) % psize == 0 && pages >= 1 &&
+           pages <= CHUNK_PIECE_MAX_PAGES;
+}
+
+/* Creates the DBs and format records (with pieces of new_piece bytes), or
+ * checks them: 0, -EPROTO or -errno. */
+static int format_check(struct chunk_store *cs, uint32_t psize, uint32_t new_piece)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(cs->env, NULL, 0, &txn);
+    if (rc)
+        return lmdb_errno(rc);
+    rc = mdb_dbi_open(txn, CHUNK_DB_META, MDB_CREATE, &cs->meta);
+    if (!rc)
+        rc = mdb_dbi_open(txn, CHUNK_DB_CHUNKS, MDB_CREATE, &cs->chunks);
+    if (!rc)
+        rc = mdb_dbi_open(txn, CHUNK_DB_PIECES, MDB_CREATE, &cs->pieces);
+    uint32_t version = 0, piece = 0;
+    if (!rc)
+        rc = meta_get_u32(txn, cs->meta, CHUNK_META_FORMAT, &version);
+    if (rc == MDB_NOTFOUND) {
+        MDB_stat st;
+        rc = mdb_stat(txn, cs->chunks, &st);
+        if (!rc && st.ms_entries)
+            rc = MDB_INCOMPATIBLE; /* chunks without a format record */
+        else if (!rc)
+            rc = format_new(cs, txn, new_piece);
+        if (!rc)
+            rc = mdb_txn_commit(txn);
+        else
+            mdb_txn_abort(txn);
+        return lmdb_errno(rc);
+    }
+    if (!rc)
+        rc = meta_get_u32(txn, cs->meta, CHUNK_META_PIECE, &piece);
+    /* commit, not abort: an aborted txn would close the DB handles it opened */
+    if (!rc)
+        rc = mdb_txn_commit(txn);
+    else
+        mdb_txn_abort(txn);
+    if (rc)
+        return lmdb_errno(rc);
+    if (version != CHUNK_FORMAT_VERSION || !piece_ok(piece, psize)) {
+        log_error("chunk store %s: format %u piece %u, this build reads format %u with pieces "
+                  "of whole %u-byte pages",
+                  cs->path, version, piece, CHUNK_FORMAT_VERSION, psize);
+        return -EPROTO;
+    }
+    cs->piece = piece;
+    return 0;
+}
+
+/* Generous start (the map is address space, not disk), never below twice
+ * the existing data file. */
+static uint64_t initial_map_size(const char *dir, uint64_t size)
+{
+    char file[PATH_MAX + 16];
+    struct stat st;
+    snprintf(file, sizeof(file), "%s/data.mdb", dir);
+    if (stat(file, &st) == 0 && (uint64_t)st.st_size * 2 > size)
+        size = (uint64_t)st.st_size * 2;
+    return size;
+}
+
+static int env_open(struct chunk_store *cs, const char *dir, uint64_t map_initial, int no_readahead)
+{
+    int rc = mdb_env_create(&cs->env);
+    if (rc)
+        return lmdb_errno(rc);
+    cs->map_size = initial_map_size(dir, map_initial ? map_initial : MAP_INITIAL);
+    rc = mdb_env_set_maxdbs(cs->env, 3);
+    if (!rc)
+        rc = mdb_env_set_maxreaders(cs->env, MAX_READERS);
+    if (!rc)
+        rc = mdb_env_set_mapsize(cs->env, cs->map_size);
+    if (!rc)
+        rc = mdb_env_open(cs->env, dir, MDB_NOTLS | (no_readahead ? MDB_NORDAHEAD : 0), 0600);
+    int dead = 0;
+    if (!rc)
+        rc = mdb_reader_check(cs->env, &dead); /* slots of killed processes */
+    if (rc) {
+        log_error("chunk store %s: %s", dir, mdb_strerror(rc));
+        mdb_env_close(cs->env);
+        return lmdb_errno(rc);
+    }
+    MDB_envinfo info;
+    mdb_env_info(cs->env, &info);
+    cs->map_size = info.me_mapsize;
+    return 0;
+}
+
+int chunk_store_open(const char *dir, struct chunk_store **out)
+{
+    return chunk_store_open_opts(dir, NULL, out);
+}
+
+int chunk_store_open_opts(const char *dir, const struct chunk_store_opts *opts,
+                          struct chunk_store **out)
+{
+    if (strlen(dir) >= PATH_MAX)
+        return -ENAMETOOLONG;
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        return -errno;
+    struct chunk_store *cs = calloc(1, sizeof(*cs));
+    if (!cs)
+        return -ENOMEM;
+    snprintf(cs->path, sizeof(cs->path), "%s", dir);
+    int rc = env_open(cs, dir, opts ? opts->map_initial : 0, opts ? opts->no_readahead : 0);
+    if (rc) {
+        free(cs);
+        return rc;
+    }
+    MDB_stat st;
+    mdb_env_stat(cs->env, &st);
+    uint32_t pages = opts && opts->piece_pages ? opts->piece_pages : CHUNK_PIECE_PAGES;
+    rc = pages <= CHUNK_PIECE_MAX_PAGES
+             ? format_check(cs, st.ms_psize, pages * st.ms_psize - CHUNK_LMDB_PAGEHDR)
+             : -EINVAL;
+    if (rc) {
+        mdb_env_close(cs->env);
+        free(cs);
+        return rc;
+    }
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&cs->map_lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    pthread_mutex_init(&cs->pool_lock, NULL);
+    *out = cs;
+    return 0;
+}
+
+void chunk_store_close(struct chunk_store *cs)
+{
+    if (!cs)
+        return;
+    for (int i = 0; i < cs->npool; i++) {
+        mdb_cursor_close(cs->pool[i].cur);
+        mdb_txn_abort(cs->pool[i].txn);
+    }
+    mdb_env_close(cs->env);
+    pthread_mutex_destroy(&cs->pool_lock);
+    pthread_rwlock_destroy(&cs->map_lock);
+    free(cs);
+}
+
+/* ---- reads ---- */
+
+/* Copies the pieces of a chunk of length len into buf: -EIO if one is
+ * missing or has the wrong size. */
+static int read_pieces(struct chunk_store *cs, struct reader *r, uint64_t id, uint8_t *buf,
+                       uint32_t len)
+{
+    uint8_t key[CHUNK_PIECE_KEY_LEN];
+    chunk_piece_key(key, id, 0);
+    MDB_val k = {sizeof(key), key}, v;
+    MDB_cursor_op op = MDB_SET_KEY;
+    uint32_t off = 0;
+    for (uint32_t i = 0; off < len; i++, op = MDB_NEXT) {
+        int rc = mdb_cursor_get(r->cur, &k, &v, op);
+        if (rc && rc != MDB_NOTFOUND)
+            return lmdb_errno(rc);
+        uint32_t want = len - off < cs->piece ? len - off : cs->piece;
+        chunk_piece_key(key, id, i);
+        if (rc || k.mv_size != sizeof(key) || memcmp(k.mv_data, key, sizeof(key)) ||
+            v.mv_size != want)
+            return -EIO;
+        memcpy(buf + off, v.mv_data, want);
+        off += want;
+    }
+    return 0;
+}
+
+/* The chunks record of hash: its id and length. */
+static int record_get(struct chunk_store *cs, MDB_txn *txn, const uint8_t *hash, uint64_t *id,
+                      uint32_t *len)
+{
+    MDB_val k = {SHA256_LEN, (void *)hash}, v;
+    int rc = mdb_get(txn, cs->chunks, &k, &v);
+    if (rc)
+        return rc;
+    if (v.mv_size != CHUNK_RECORD_LEN)
+        return MDB_CORRUPTED;
+    chunk_record_get(v.mv_data, id, len);
+    return 0;
+}
+
+static int verify(const uint8_t *hash, const uint8_t *buf, uint32_t len)
+{
+    uint8_t d[SHA256_LEN];
+    int rc = sha256(buf, len, d);
+    if (rc)
+        return rc;
+    return memcmp(d, hash, SHA256_LEN) ? -EIO : 0;
+}
+
+int chunk_store_get(struct chunk_store *cs, const uint8_t hash[SHA256_LEN], uint8_t *buf,
+                    size_t cap, uint32_t *len)
+{
+    struct reader r;
+    int rc = reader_begin(cs, &r);
+    if (rc)
+        return rc;
+    uint64_t id;
+    rc = lmdb_errno(record_get(cs, r.txn, hash, &id, len));
+    if (!rc && *len > cap)
+        rc = -ENOBUFS;
+    else if (!rc)
+        rc = read_pieces(cs, &r, id, buf, *len);
+    reader_end(cs, &r);
+    if (!rc)
+        rc = verify(hash, buf, *len);
+    if (rc == -EIO) {
+        char hex[SHA256_HEX_LEN + 1];
+        sha256_hex(hash, hex);
+        log_error("chunk %s in %s is corrupt (pieces or bytes do not match its hash)", hex,
+                  cs->path);
+    }
+    return rc;
+}
+
+int chunk_store_size(struct chunk_store *cs, const uint8_t hash[SHA256_LEN], uint32_t *len)
+{
+    struct reader r;
+    int rc = reader_begin(cs, &r);
+    if (rc)
+        return rc;
+    uint64_t id;
+    rc = record_get(cs, r.txn, hash, &id, len);
+    reader_end(cs, &r);
+    return lmdb_errno(rc);
+}
+
+int chunk_store_has(struct chunk_store *cs, const uint8_t hash[SHA256_LEN])
+{
+    uint32_t len;
+    int rc = chunk_store_size(cs, hash, &len);
+    if (rc == -ENOENT)
+        return 0;
+    return rc ? rc : 1;
+}
+
+int chunk_store_stats(struct chunk_store *cs, struct chunk_store_stats *out)
+{
+    struct reader r;
+    int rc = reader_begin(cs, &r);
+    if (rc)
+        return rc;
+    MDB_stat st;
+    MDB_val k = {strlen(CHUNK_META_BYTES), CHUNK_META_BYTES}, v;
+    rc = mdb_stat(r.txn, cs->chunks, &st);
+    if (!rc)
+        rc = mdb_get(r.txn, cs->meta, &k, &v);
+    if (!rc && v.mv_size != 8)
+        rc = MDB_CORRUPTED;
+    if (!rc) {
+        out->chunks = st.ms_entries;
+        out->bytes = get_u64(v.mv_data);
+        out->map_bytes = cs->map_size;
+    }
+    reader_end(cs, &r);
+    if (rc)
+        return lmdb_errno(rc);
+    char file[PATH_MAX + 16];
+    struct stat fst;
+    snprintf(file, sizeof(file), "%s/data.mdb", cs->path);
+    if (stat(file, &fst) < 0)
+        return -errno;
+    out->file_bytes = (uint64_t)fst.st_size;
+    return 0;
+}
+
+/* ---- writes ---- */
+
+#define MAP_MAX (1ull << 44)
+
+/* Doubles the map unless another writer already grew it past seen. */
+static int map_grow(struct chunk_store *cs, uint64_t seen)
+{
+    int rc = 0;
+    uint64_t size;
+    pthread_rwlock_wrlock(&cs->map_lock);
+    if (cs->map_size == seen) {
+        rc = seen * 2 > MAP_MAX ? MDB_MAP_FULL : mdb_env_set_mapsize(cs->env, seen * 2);
+        if (!rc)
+            cs->map_size = seen * 2;
+    }
+    size = cs->map_size;
+    pthread_rwlock_unlock(&cs->map_lock);
+    if (rc)
+        log_error("chunk store %s: cannot grow the map past %llu bytes: %s", cs->path,
+                  (unsigned long long)seen, mdb_strerror(rc));
+    else
+        log_info("chunk store %s: map is %llu bytes", cs->path, (unsigned long long)size);
+    return rc;
+}
+
+/*
+ * LMDB reports a short write as EIO, and a file system that runs out of space
+ * mid-write (tmpfs, or ext4 near full) gives exactly that. A failed commit
+ * while the file system has less free space than the batch needs is a full
+ * disk: ENOSPC for the writer.
+ */
+static int disk_full_errno(struct chunk_store *cs, int rc, uint64_t need)
+{
+    struct statvfs vfs;
+    if (rc != EIO || statvfs(cs->path, &vfs) < 0)
+        return rc;
+    uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+    return avail < need + (1u << 20) ? ENOSPC : rc;
+}
+
+/*
+ * Deleting needs pages too (copied leaves, the free-list record), so a put
+ * must leave this much disk free: a delete batch of up to ~1000 chunks then
+ * always fits on a full disk, and space comes back for the next puts.
+ */
+#define DISK_RESERVE (2ull << 20)
+
+/* Pages on LMDB's free list (FREE_DBI is dbi 0; each record is an IDL whose
+ * first word is its length), i.e. space inside the file a put can reuse. */
+static uint64_t free_list_pages(struct chunk_store *cs)
+{
+    struct reader r;
+    if (reader_begin(cs, &r))
+        return 0;
+    MDB_cursor *cur;
+    uint64_t pages = 0;
+    if (!mdb_cursor_open(r.txn, 0, &cur)) {
+        MDB_val k, v;
+        for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            size_t n;
+            memcpy(&n, v.mv_data, sizeof(n));
+            pages += n;
+        }
+        mdb_cursor_close(cur);
+    }
+    reader_end(cs, &r);
+    return pages;
+}
+
+/* 0 if a put of `need` payload bytes leaves DISK_RESERVE free, else ENOSPC;
+ * the free list is only counted when the disk itself is short. */
+static int space_check(struct chunk_store *cs, uint64_t need)
+{
+    struct statvfs vfs;
+    if (statvfs(cs->path, &vfs) < 0)
+        return 0; /* cannot tell: let the write itself fail */
+    uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+    need += need / 16 + DISK_RESERVE; /* last pieces' spare pages, leaves, branches */
+    if (avail >= need)
+        return 0;
+    MDB_stat st;
+    mdb_env_stat(cs->env, &st);
+    return avail + free_list_pages(cs) * st.ms_psize >= need ? 0 : ENOSPC;
+}
+
+/* A write step: LMDB return codes (MDB_* or positive errno). */
+typedef int (*write_fn)(struct chunk_store *cs, MDB_txn *txn, const void *arg, size_t n);
+
+/* Runs fn in one write txn and commits it (with sync); on MDB_MAP_FULL the
+ * txn is aborted, the map grown and fn run again: fn must be idempotent. */
+static int write_txn(struct chunk_store *cs, write_fn fn, const void *arg, size_t n, uint64_t need)
+{
+    for (;;) {
+        pthread_rwlock_rdlock(&cs->map_lock);
+        uint64_t seen = cs->map_size;
+        MDB_txn *txn;
+        int rc = mdb_txn_begin(cs->env, NULL, 0, &txn);
+        if (!rc) {
+            rc = fn(cs, txn, arg, n);
+            if (rc)
+                mdb_txn_abort(txn);
+            else
+                rc = mdb_txn_commit(txn);
+        }
+        pthread_rwlock_unlock(&cs->map_lock);
+        if (rc != MDB_MAP_FULL)
+            return disk_full_errno(cs, rc, need);
+        rc = map_grow(cs, seen);
+        if (rc)
+            return rc;
+    }
+}
+
+static int meta_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *out)
+{
+    MDB_val k = {strlen(name), (void *)name}, v;
+    int rc = mdb_get(txn, dbi, &k, &v);
+    if (rc)
+        return rc;
+    if (v.mv_size != 8)
+        return MDB_CORRUPTED;
+    *out = get_u64(v.mv_data);
+    return 0;
+}
+
+static int meta_put_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t value)
+{
+    uint8_t b[8];
+    put_u64(b, value);
+    return meta_put(txn, dbi, name, b, 8);
+}
+
+/* The running totals a write txn updates once at its end. */
+struct write_totals {
+    int64_t bytes;    /* payload bytes added (or removed, negative) */
+    uint64_t next_id; /* the next chunk id */
+};
+
+static int totals_load(struct chunk_store *cs, MDB_txn *txn, struct write_totals *t)
+{
+    t->bytes = 0;
+    return meta_get_u64(txn, cs->meta, CHUNK_META_NEXT, &t->next_id);
+}
+
+static int totals_save(struct chunk_store *cs, MDB_txn *txn, const struct write_totals *t)
+{
+    uint64_t bytes;
+    int rc = meta_get_u64(txn, cs->meta, CHUNK_META_BYTES, &bytes);
+    if (!rc)
+        rc = meta_put_u64(txn, cs->meta, CHUNK_META_BYTES, bytes + (uint64_t)t->bytes);
+    if (!rc)
+        rc = meta_put_u64(txn, cs->meta, CHUNK_META_NEXT, t->next_id);
+    return rc;
+}
+
+/* Puts one chunk unless present, under a new id: ids only grow, so its
+ * pieces are appended at the end of the pieces tree, not inserted. */
+static int put_one(struct chunk_store *cs, MDB_txn *txn, const struct chunk_ref *c,
+                   struct write_totals *t)
+{
+    MDB_val k = {SHA256_LEN, (void *)c->hash}, v;
+    int rc = mdb_get(txn, cs->chunks, &k, &v);
+    if (rc != MDB_NOTFOUND)
+        return rc; /* 0: already stored */
+    uint64_t id = t->next_id++;
+    uint8_t rec[CHUNK_RECORD_LEN];
+    chunk_record_put(rec, id, c->len);
+    v = (MDB_val){sizeof(rec), rec};
+    rc = mdb_put(txn, cs->chunks, &k, &v, 0);
+    uint8_t key[CHUNK_PIECE_KEY_LEN];
+    uint32_t off = 0;
+    for (uint32_t i = 0; !rc && off < c->len; i++) {
+        uint32_t n = c->len - off < cs->piece ? c->len - off : cs->piece;
+        chunk_piece_key(key, id, i);
+        MDB_val pk = {sizeof(key), key}, pv = {n, (void *)(c->data + off)};
+        rc = mdb_put(txn, cs->pieces, &pk, &pv, MDB_APPEND);
+        off += n;
+    }
+    t->bytes += c->len;
+    return rc;
+}
+
+static int put_step(struct chunk_store *cs, MDB_txn *txn, const void *arg, size_t n)
+{
+    const struct chunk_ref *chunks = arg;
+    struct write_totals t;
+    int rc = totals_load(cs, txn, &t);
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = put_one(cs, txn, &chunks[i], &t);
+    if (!rc && t.bytes)
+        rc = totals_save(cs, txn, &t);
+    return rc;
+}
+
+/* Payload bytes of the chunks not stored yet (all of them on error). */
+static uint64_t absent_bytes(struct chunk_store *cs, const struct chunk_ref *chunks, size_t n)
+{
+    uint64_t need = 0;
+    for (size_t i = 0; i < n; i++)
+        if (chunk_store_has(cs, chunks[i].hash) != 1)
+            need += chunks[i].len;
+    return need;
+}
+
+int chunk_store_put_batch(struct chunk_store *cs, const struct chunk_ref *chunks, size_t n)
+{
+    uint64_t need = 0;
+    for (size_t i = 0; i < n; i++)
+        need += chunks[i].len;
+    int rc = space_check(cs, need);
+    if (rc == ENOSPC) { /* short of space: do chunks already stored make it fit? */
+        need = absent_bytes(cs, chunks, n);
+        rc = need ? space_check(cs, need) : 0;
+    }
+    if (!rc)
+        rc = write_txn(cs, put_step, chunks, n, need);
+    if (rc && rc != ENOSPC) /* a full disk is the caller's to report */
+        log_error("chunk store %s: put of %zu chunks failed: %s", cs->path, n, mdb_strerror(rc));
+    return lmdb_errno(rc);
+}
+
+static int delete_one(struct chunk_store *cs, MDB_txn *txn, const uint8_t *hash,
+                      struct write_totals *t)
+{
+    uint64_t id;
+    uint32_t len;
+    int rc = record_get(cs, txn, hash, &id, &len);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    MDB_val k = {SHA256_LEN, (void *)hash};
+    if (!rc)
+        rc = mdb_del(txn, cs->chunks, &k, NULL);
+    uint8_t key[CHUNK_PIECE_KEY_LEN];
+    for (uint32_t i = 0; !rc && (uint64_t)i * cs->piece < len; i++) {
+        chunk_piece_key(key, id, i);
+        MDB_val pk = {sizeof(key), key};
+        rc = mdb_del(txn, cs->pieces, &pk, NULL);
+        if (rc == MDB_NOTFOUND)
+            rc = 0; /* a damaged chunk is still deleted */
+    }
+    t->bytes -= len;
+    return rc;
+}
+
+static int delete_step(struct chunk_store *cs, MDB_txn *txn, const void *arg, size_t n)
+{
+    const uint8_t(*hashes)[SHA256_LEN] = arg;
+    struct write_totals t;
+    int rc = totals_load(cs, txn, &t);
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = delete_one(cs, txn, hashes[i], &t);
+    if (!rc)
+        rc = totals_save(cs, txn, &t); /* even unchanged: see delete_batch */
+    return rc;
+}
+
+int chunk_store_delete_batch(struct chunk_store *cs, const uint8_t (*hashes)[SHA256_LEN], size_t n)
+{
+    int rc = write_txn(cs, delete_step, hashes, n, 0);
+    /*
+     * LMDB reuses a page only once the txn that freed it is older than the
+     * previous one; a second small commit makes the pages freed above
+     * reusable by the very next put, which matters most on a full disk.
+     */
+    if (!rc)
+        rc = write_txn(cs, delete_step, hashes, 0, 0);
+    if (rc)
+        log_error("chunk store %s: delete of %zu chunks failed: %s", cs->path, n, mdb_strerror(rc));
+    return lmdb_errno(rc);
+}

@@ -1,0 +1,44 @@
+/*
+ * apply.h - the deterministic state machine: one command against the store.
+ *
+ * apply_cmd() reads nothing but the command and the transaction: no clock,
+ * no randomness, no node-local state. The same commands in the same order
+ * give the same store on every node. Validation happens here (EEXIST,
+ * ENOENT, ENOTEMPTY ...); a failed command changes nothing (it runs in a
+ * nested transaction that is aborted) and its error is the caller's result.
+ */
+#ifndef QFS_FS_CORE_APPLY_H
+#define QFS_FS_CORE_APPLY_H
+
+#include "fs/core/cmd.h"
+#include "fs/store/meta_inode.h"
+#include "fs/store/meta_store.h"
+
+#include <stdbool.h>
+
+struct apply_result {
+    int err;                /* the command's result: 0 or -errno */
+    bool has_attr;          /* attr is valid */
+    struct meta_inode attr; /* the inode created or changed */
+};
+
+/* Applies c inside txn (the batch's write transaction). Returns 0 with the
+ * command's own result in *res, or -errno when txn itself failed and the
+ * whole batch must be aborted. */
+int apply_cmd(struct meta_store *ms, MDB_txn *txn, const struct cmd *c, struct apply_result *res);
+
+/* One decided batch: cmds[i] in log order, results into res[i]. */
+struct apply_item {
+    const struct cmd *cmd;
+    struct apply_result *res;
+};
+
+/* Applies n commands in ONE write transaction together with the new applied
+ * index (*applied + n), and commits it (one fsync pair: group commit). The
+ * results are exactly apply_cmd()'s, one after the other.
+ * Returns 0 (results in each res) or -errno when the batch could not be
+ * committed (nothing of it is applied; *applied is unchanged). Used by the
+ * local sequencer, and by the Paxos learner in a cluster. */
+int apply_batch(struct meta_store *ms, const struct apply_item *items, int n, uint64_t *applied);
+
+#endif

@@ -1,0 +1,307 @@
+#include "fs/core/cmd.h"
+
+#include "common/bytes.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* A bounded cursor over a buffer: any overrun sets err and stops writing. */
+struct cur {
+    uint8_t *w;
+    const uint8_t *r;
+    size_t pos, cap;
+    int err;
+};
+
+static int room(struct cur *c, size_t n)
+{
+    if (c->err || n > c->cap - c->pos) {
+        if (!c->err)
+            c->err = c->w ? -ENOBUFS : -EPROTO;
+        return 0;
+    }
+    return 1;
+}
+
+static void w8(struct cur *c, uint8_t v)
+{
+    if (room(c, 1))
+        c->w[c->pos++] = v;
+}
+static void w32(struct cur *c, uint32_t v)
+{
+    if (room(c, 4))
+        put_u32(c->w + c->pos, v), c->pos += 4;
+}
+static void w64(struct cur *c, uint64_t v)
+{
+    if (room(c, 8))
+        put_u64(c->w + c->pos, v), c->pos += 8;
+}
+static void wbytes(struct cur *c, const void *p, size_t n)
+{
+    if (n && room(c, n))
+        memcpy(c->w + c->pos, p, n), c->pos += n;
+}
+static uint8_t r8(struct cur *c)
+{
+    return room(c, 1) ? c->r[c->pos++] : 0;
+}
+static uint32_t r32(struct cur *c)
+{
+    uint32_t v = 0;
+    if (room(c, 4))
+        v = get_u32(c->r + c->pos), c->pos += 4;
+    return v;
+}
+static uint64_t r64(struct cur *c)
+{
+    uint64_t v = 0;
+    if (room(c, 8))
+        v = get_u64(c->r + c->pos), c->pos += 8;
+    return v;
+}
+static const uint8_t *rbytes(struct cur *c, size_t n)
+{
+    const uint8_t *p = NULL;
+    if (room(c, n))
+        p = c->r + c->pos, c->pos += n;
+    return p;
+}
+
+static void wtime(struct cur *c, const struct meta_time *t)
+{
+    w64(c, (uint64_t)t->sec);
+    w32(c, t->nsec);
+}
+static void rtime(struct cur *c, struct meta_time *t)
+{
+    t->sec = (int64_t)r64(c);
+    t->nsec = r32(c);
+    if (t->nsec >= 1000000000u && !c->err)
+        c->err = -EINVAL;
+}
+
+/* Length-prefixed bytes; max bounds the length on both sides. */
+static void wstr(struct cur *c, const void *p, uint32_t n)
+{
+    w32(c, n);
+    wbytes(c, p, n);
+}
+static const uint8_t *rstr(struct cur *c, uint32_t *n, uint32_t min, uint32_t max)
+{
+    *n = r32(c);
+    if (!c->err && (*n < min || *n > max))
+        c->err = -EINVAL;
+    return c->err ? NULL : rbytes(c, *n);
+}
+
+/* Fields per op: which of the optional fields an op carries. */
+enum {
+    F_INO = 1 << 0,
+    F_NAME = 1 << 1,
+    F_INO2 = 1 << 2,
+    F_NAME2 = 1 << 3,
+    F_MODE = 1 << 4,
+    F_RDEV = 1 << 5,
+    F_DATA = 1 << 6,
+    F_FLAGS = 1 << 7,
+    F_SETATTR = 1 << 8,
+    F_CONTENT = 1 << 9,
+    F_ATIME = 1 << 10,
+};
+
+static const uint16_t op_fields[CMD_OP_END] = {
+    [CMD_INIT] = F_MODE,
+    [CMD_MKNOD] = F_INO | F_NAME | F_MODE | F_RDEV,
+    [CMD_MKDIR] = F_INO | F_NAME | F_MODE,
+    [CMD_SYMLINK] = F_INO | F_NAME | F_DATA,
+    [CMD_LINK] = F_INO | F_INO2 | F_NAME2,
+    [CMD_UNLINK] = F_INO | F_NAME | F_FLAGS,
+    [CMD_RMDIR] = F_INO | F_NAME | F_FLAGS,
+    [CMD_RENAME] = F_INO | F_NAME | F_INO2 | F_NAME2 | F_FLAGS,
+    [CMD_SETATTR] = F_INO | F_FLAGS | F_SETATTR,
+    [CMD_SETXATTR] = F_INO | F_NAME | F_DATA | F_FLAGS,
+    [CMD_REMOVEXATTR] = F_INO | F_NAME,
+    [CMD_CONTENT] = F_INO | F_FLAGS | F_CONTENT,
+    [CMD_ATIME] = F_INO | F_ATIME,
+    [CMD_REAP] = F_INO,
+};
+
+static uint32_t data_max(uint8_t op)
+{
+    return op == CMD_SYMLINK ? CMD_TARGET_MAX : CMD_VALUE_MAX;
+}
+
+size_t cmd_encoded_size(const struct cmd *c)
+{
+    return 64 + 4 * CMD_MAX_GROUPS + 2 * (4 + CMD_NAME_MAX) + 4 + c->datalen + 96 +
+           (size_t)c->n_ranges * CMD_RANGE_LEN + (size_t)c->n_ext * CMD_EXTENT_LEN;
+}
+
+static void encode_header(struct cur *w, const struct cmd *c)
+{
+    w8(w, CMD_VERSION);
+    w8(w, c->op);
+    w64(w, c->origin);
+    w64(w, c->req_id);
+    wtime(w, &c->time);
+    w32(w, c->cred.uid);
+    w32(w, c->cred.gid);
+    w32(w, c->cred.ngroups);
+    for (uint32_t i = 0; i < c->cred.ngroups && i < CMD_MAX_GROUPS; i++)
+        w32(w, c->cred.groups[i]);
+}
+
+static void encode_body(struct cur *w, const struct cmd *c, uint16_t f)
+{
+    if (f & F_INO)
+        w64(w, c->ino);
+    if (f & F_NAME)
+        wstr(w, c->name, c->namelen);
+    if (f & F_INO2)
+        w64(w, c->ino2);
+    if (f & F_NAME2)
+        wstr(w, c->name2, c->name2len);
+    if (f & F_MODE)
+        w32(w, c->mode);
+    if (f & F_RDEV)
+        w64(w, c->rdev);
+    if (f & F_DATA)
+        wstr(w, c->data, c->datalen);
+    if (f & F_FLAGS)
+        w32(w, c->flags);
+    if (f & F_SETATTR) {
+        w32(w, c->mode);
+        w32(w, c->uid);
+        w32(w, c->gid);
+        w64(w, c->size);
+        wtime(w, &c->atime);
+        wtime(w, &c->mtime);
+    }
+    if (f & F_ATIME)
+        wtime(w, &c->atime);
+    if (f & F_CONTENT) {
+        w64(w, c->min_size);
+        w32(w, c->n_ranges);
+        wbytes(w, c->ranges, (size_t)c->n_ranges * CMD_RANGE_LEN);
+        w32(w, c->n_ext);
+        wbytes(w, c->extents, (size_t)c->n_ext * CMD_EXTENT_LEN);
+    }
+}
+
+int cmd_encode(const struct cmd *c, uint8_t *buf, size_t cap)
+{
+    if (c->op == 0 || c->op >= CMD_OP_END || c->cred.ngroups > CMD_MAX_GROUPS ||
+        c->namelen > CMD_NAME_MAX || c->name2len > CMD_NAME_MAX || c->datalen > data_max(c->op) ||
+        c->n_ranges > CMD_MAX_RANGES || c->n_ext > CMD_MAX_EXTENTS)
+        return -EINVAL;
+    struct cur w = {.w = buf, .cap = cap};
+    encode_header(&w, c);
+    encode_body(&w, c, op_fields[c->op]);
+    return w.err ? w.err : (int)w.pos;
+}
+
+static void decode_header(struct cur *r, struct cmd *c)
+{
+    if (r8(r) != CMD_VERSION && !r->err)
+        r->err = -EPROTO;
+    c->op = r8(r);
+    if (!r->err && (c->op == 0 || c->op >= CMD_OP_END))
+        r->err = -EPROTO;
+    c->origin = r64(r);
+    c->req_id = r64(r);
+    rtime(r, &c->time);
+    c->cred.uid = r32(r);
+    c->cred.gid = r32(r);
+    c->cred.ngroups = r32(r);
+    if (!r->err && c->cred.ngroups > CMD_MAX_GROUPS)
+        r->err = -EINVAL;
+    for (uint32_t i = 0; i < c->cred.ngroups && !r->err; i++)
+        c->cred.groups[i] = r32(r);
+}
+
+static const uint8_t *rarray(struct cur *r, uint32_t *n, uint32_t max, size_t elem)
+{
+    *n = r32(r);
+    if (!r->err && *n > max)
+        r->err = -EINVAL;
+    return r->err ? NULL : rbytes(r, (size_t)*n * elem);
+}
+
+static void decode_body(struct cur *r, struct cmd *c, uint16_t f)
+{
+    if (f & F_INO)
+        c->ino = r64(r);
+    if (f & F_NAME)
+        c->name = (const char *)rstr(r, &c->namelen, 1, CMD_NAME_MAX);
+    if (f & F_INO2)
+        c->ino2 = r64(r);
+    if (f & F_NAME2)
+        c->name2 = (const char *)rstr(r, &c->name2len, 1, CMD_NAME_MAX);
+    if (f & F_MODE)
+        c->mode = r32(r);
+    if (f & F_RDEV)
+        c->rdev = r64(r);
+    if (f & F_DATA)
+        c->data = rstr(r, &c->datalen, c->op == CMD_SYMLINK ? 1 : 0, data_max(c->op));
+    if (f & F_FLAGS)
+        c->flags = r32(r);
+    if (f & F_SETATTR) {
+        c->mode = r32(r);
+        c->uid = r32(r);
+        c->gid = r32(r);
+        c->size = r64(r);
+        rtime(r, &c->atime);
+        rtime(r, &c->mtime);
+    }
+    if (f & F_ATIME)
+        rtime(r, &c->atime);
+    if (f & F_CONTENT) {
+        c->min_size = r64(r);
+        c->ranges = rarray(r, &c->n_ranges, CMD_MAX_RANGES, CMD_RANGE_LEN);
+        c->extents = rarray(r, &c->n_ext, CMD_MAX_EXTENTS, CMD_EXTENT_LEN);
+    }
+}
+
+int cmd_decode(const uint8_t *buf, size_t len, struct cmd *c)
+{
+    struct cur r = {.r = buf, .cap = len};
+    memset(c, 0, sizeof(*c));
+    decode_header(&r, c);
+    if (!r.err)
+        decode_body(&r, c, op_fields[c->op]);
+    if (!r.err && r.pos != len)
+        r.err = -EPROTO;
+    return r.err;
+}
+
+void cmd_range_put(uint8_t *raw, uint32_t i, uint64_t start, uint64_t end)
+{
+    put_u64(raw + (size_t)i * CMD_RANGE_LEN, start);
+    put_u64(raw + (size_t)i * CMD_RANGE_LEN + 8, end);
+}
+
+void cmd_range_get(const struct cmd *c, uint32_t i, uint64_t *start, uint64_t *end)
+{
+    *start = get_u64(c->ranges + (size_t)i * CMD_RANGE_LEN);
+    *end = get_u64(c->ranges + (size_t)i * CMD_RANGE_LEN + 8);
+}
+
+void cmd_extent_put(uint8_t *raw, uint32_t i, const struct meta_extent *e)
+{
+    uint8_t *p = raw + (size_t)i * CMD_EXTENT_LEN;
+    put_u64(p, e->off);
+    put_u32(p + 8, e->coff);
+    put_u32(p + 12, e->len);
+    memcpy(p + 16, e->hash, SHA256_LEN);
+}
+
+void cmd_extent_get(const struct cmd *c, uint32_t i, struct meta_extent *e)
+{
+    const uint8_t *p = c->extents + (size_t)i * CMD_EXTENT_LEN;
+    e->off = get_u64(p);
+    e->coff = get_u32(p + 8);
+    e->len = get_u32(p + 12);
+    memcpy(e->hash, p + 16, SHA256_LEN);
+}

@@ -1,0 +1,209 @@
+/* core.c - opening and closing the filesystem, command plumbing. */
+#include "fs/chunk/chunker.h"
+#include "fs/core/core_internal.h"
+
+#include "common/log.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_STAGING_LIMIT ((size_t)256 << 20)
+#define ORPHAN_ROUND          256
+#define CHUNK_CACHE_BYTES     ((size_t)64 << 20)
+
+void core_cmd_init(struct core *c, struct cmd *cmd, uint8_t op, const struct core_cred *cr)
+{
+    struct timespec ts;
+    memset(cmd, 0, sizeof(*cmd));
+    clock_gettime(CLOCK_REALTIME, &ts);
+    cmd->op = op;
+    cmd->origin = c->node_id;
+    cmd->req_id = __atomic_add_fetch(&c->next_req, 1, __ATOMIC_RELAXED);
+    cmd->time.sec = ts.tv_sec;
+    cmd->time.nsec = (uint32_t)ts.tv_nsec;
+    if (cr) {
+        cmd->cred.uid = cr->uid;
+        cmd->cred.gid = cr->gid;
+        cmd->cred.ngroups = cr->ngroups < CMD_MAX_GROUPS ? cr->ngroups : CMD_MAX_GROUPS;
+        for (uint32_t i = 0; i < cmd->cred.ngroups; i++)
+            cmd->cred.groups[i] = cr->groups[i];
+    }
+}
+
+int core_submit(struct core *c, const struct cmd *cmd, struct apply_result *res)
+{
+    int rc = c->order->submit(c->order_impl, cmd, res);
+    return rc ? rc : res->err;
+}
+
+void core_attr_to_stat(const struct meta_inode *in, struct stat *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->st_ino = in->ino;
+    st->st_mode = in->mode;
+    st->st_nlink = in->nlink;
+    st->st_uid = in->uid;
+    st->st_gid = in->gid;
+    st->st_rdev = in->rdev;
+    st->st_size = (off_t)in->size;
+    st->st_blksize = 4096;
+    st->st_blocks = (blkcnt_t)((in->alloc + 511) / 512);
+    st->st_atim.tv_sec = in->atime.sec;
+    st->st_atim.tv_nsec = in->atime.nsec;
+    st->st_mtim.tv_sec = in->mtime.sec;
+    st->st_mtim.tv_nsec = in->mtime.nsec;
+    st->st_ctim.tv_sec = in->ctime.sec;
+    st->st_ctim.tv_nsec = in->ctime.nsec;
+}
+
+/* Orphans left by a crash or an unmount while files were open: nothing can
+ * have them open now. */
+static int reap_orphans(struct core *c)
+{
+    uint64_t inos[ORPHAN_ROUND];
+    int n;
+    do {
+        MDB_txn *txn;
+        int rc = meta_txn_read(c->ms, &txn);
+        if (rc)
+            return rc;
+        n = meta_orphan_list(c->ms, txn, inos, ORPHAN_ROUND);
+        mdb_txn_abort(txn);
+        if (n < 0)
+            return n;
+        for (int i = 0; i < n; i++) {
+            struct cmd cmd;
+            struct apply_result res;
+            core_cmd_init(c, &cmd, CMD_REAP, NULL);
+            cmd.ino = inos[i];
+            rc = core_submit(c, &cmd, &res);
+            if (rc)
+                return rc;
+        }
+    } while (n == ORPHAN_ROUND);
+    return 0;
+}
+
+static int init_root(struct core *c)
+{
+    struct cmd cmd;
+    struct apply_result res;
+    struct core_cred cr = {.uid = getuid(), .gid = getgid()};
+    core_cmd_init(c, &cmd, CMD_INIT, &cr);
+    cmd.mode = 0755;
+    int rc = core_submit(c, &cmd, &res);
+    return rc ? rc : reap_orphans(c);
+}
+
+static int open_stores(struct core *c)
+{
+    char path[PATH_MAX];
+    if (mkdir(c->cfg.data_dir, 0700) && errno != EEXIST)
+        return -errno;
+    if (snprintf(path, sizeof(path), "%s/meta", c->cfg.data_dir) >= (int)sizeof(path))
+        return -ENAMETOOLONG;
+    int rc = meta_store_open(path, &c->ms);
+    if (rc)
+        return rc;
+    snprintf(path, sizeof(path), "%s/chunks", c->cfg.data_dir);
+    rc = chunk_store_open(path, &c->cs);
+    if (!rc)
+        rc = chunk_cache_new(c->cs, CHUNK_CACHE_BYTES, &c->cc);
+    if (!rc)
+        rc = gc_open(c->ms, c->cs, &c->gc);
+    if (!rc)
+        rc = staging_init(&c->stg, c->cfg.staging_limit);
+    if (!rc)
+        rc = bufpool_init(&c->chunk_bufs, CORE_CHUNK_BUF, 16);
+    if (!rc)
+        rc = bufpool_init(&c->batch_bufs, CORE_BATCH_BYTES, 2);
+    if (!rc)
+        rc = sequencer_start(c->ms, gc_collect, c->gc, &c->seq);
+    c->order = &sequencer_ops;
+    c->order_impl = c->seq;
+    return rc;
+}
+
+int core_open(const struct core_config *cfg, struct core **out)
+{
+    struct core *c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    c->cfg = *cfg;
+    if (!c->cfg.staging_limit)
+        c->cfg.staging_limit = DEFAULT_STAGING_LIMIT;
+    c->cfg.data_dir = strdup(cfg->data_dir);
+    int rc = c->cfg.data_dir ? open_stores(c) : -ENOMEM;
+    if (!rc)
+        rc = init_root(c);
+    if (rc) {
+        log_error("core: cannot open %s: %s", cfg->data_dir, strerror(-rc));
+        core_close(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+/* Commits what is still staged (files not released before unmount). */
+static void commit_all(struct core *c)
+{
+    for (int i = 0; i < STG_BUCKETS; i++) {
+        for (;;) {
+            pthread_mutex_lock(&c->stg.lock);
+            struct sfile *sf = c->stg.table[i];
+            while (sf && sf->n == 0)
+                sf = sf->next;
+            uint64_t ino = sf ? sf->ino : 0;
+            pthread_mutex_unlock(&c->stg.lock);
+            if (!sf || core_commit_ino(c, ino))
+                break;
+        }
+    }
+}
+
+void core_close(struct core *c)
+{
+    if (!c)
+        return;
+    if (c->seq) {
+        commit_all(c);
+        sequencer_stop(c->seq);
+    }
+    if (c->seq)
+        gc_collect(c->gc);
+    if (c->gc)
+        gc_close(c->gc);
+    if (c->stg.limit) {
+        staging_destroy(&c->stg);
+        bufpool_destroy(&c->chunk_bufs);
+        bufpool_destroy(&c->batch_bufs);
+    }
+    if (c->cc)
+        chunk_cache_free(c->cc);
+    chunk_store_close(c->cs);
+    meta_store_close(c->ms);
+    free((char *)c->cfg.data_dir);
+    free(c);
+}
+
+int core_stats(struct core *c, struct core_stats *out)
+{
+    struct chunk_store_stats cs;
+    memset(out, 0, sizeof(*out));
+    out->applied = c->order->applied(c->order_impl);
+    out->chunks_put = __atomic_load_n(&c->chunks_put, __ATOMIC_RELAXED);
+    out->chunks_freed = gc_deleted(c->gc);
+    pthread_mutex_lock(&c->stg.lock);
+    out->staged_bytes = c->stg.staged_bytes;
+    pthread_mutex_unlock(&c->stg.lock);
+    int rc = chunk_store_stats(c->cs, &cs);
+    out->chunks = cs.chunks;
+    return rc;
+}

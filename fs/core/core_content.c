@@ -1,0 +1,164 @@
+/* core_content.c - open/write/flush/release, fallocate, copy_file_range, lseek. */
+#include "fs/core/core_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static int get_inode(struct core *c, uint64_t ino, struct meta_inode *in)
+{
+    MDB_txn *txn;
+    int rc = meta_txn_read(c->ms, &txn);
+    if (rc)
+        return rc;
+    rc = meta_inode_get(c->ms, txn, ino, in);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int core_file_open(struct core *c, uint64_t ino, int flags)
+{
+    struct meta_inode in;
+    (void)flags;
+    int rc = get_inode(c, ino, &in);
+    if (rc)
+        return rc;
+    if (S_ISDIR(in.mode))
+        return -EISDIR;
+    return staging_open(&c->stg, ino) ? 0 : -ENOMEM;
+}
+
+struct fill_ctx {
+    struct core *c;
+    uint64_t ino;
+};
+
+static int fill_committed(void *ctx, uint64_t off, uint8_t *dst, size_t len)
+{
+    struct fill_ctx *f = ctx;
+    MDB_txn *txn;
+    int rc = meta_txn_read(f->c->ms, &txn);
+    if (rc)
+        return rc;
+    rc = core_read_committed(f->c, txn, f->ino, off, dst, len);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+ssize_t core_write(struct core *c, const struct core_cred *cr, uint64_t ino, uint64_t off,
+                   const void *buf, size_t size)
+{
+    if (off + size < off || off + size > (uint64_t)INT64_MAX)
+        return -EFBIG;
+    struct sfile *sf = staging_ref(&c->stg, ino, true);
+    if (!sf)
+        return -ENOMEM;
+    struct fill_ctx f = {c, ino};
+    pthread_rwlock_wrlock(&sf->lock);
+    int rc = staging_write(&c->stg, sf, off, buf, size, fill_committed, &f);
+    if (!rc && cr && cr->uid != 0)
+        sf->kill_suid = true;
+    /* This writer pays for passing the bound; a write to an inode nobody has
+     * open (no release will come to commit it) commits at once. */
+    if (!rc && (staging_over_limit(&c->stg) || !staging_is_open(&c->stg, ino)))
+        rc = core_commit_staged(c, sf);
+    pthread_rwlock_unlock(&sf->lock);
+    staging_unref(&c->stg, sf);
+    return rc ? rc : (ssize_t)size;
+}
+
+static int submit_atime(struct core *c, uint64_t ino);
+
+/* flush comes with every close(): the place for a pending atime update. */
+int core_flush(struct core *c, uint64_t ino)
+{
+    int rc = core_commit_ino(c, ino);
+    struct sfile *sf = staging_ref(&c->stg, ino, false);
+    if (sf && __atomic_exchange_n(&sf->atime_due, false, __ATOMIC_ACQ_REL))
+        submit_atime(c, ino);
+    staging_unref(&c->stg, sf);
+    return rc;
+}
+
+int core_fsync(struct core *c, uint64_t ino, bool datasync)
+{
+    (void)datasync; /* every commit is durable: chunks first, then the command */
+    return core_commit_ino(c, ino);
+}
+
+static int submit_simple(struct core *c, uint8_t op, uint64_t ino, const struct meta_time *t)
+{
+    struct cmd cmd;
+    struct apply_result res;
+    core_cmd_init(c, &cmd, op, NULL);
+    cmd.ino = ino;
+    if (t)
+        cmd.atime = *t;
+    return core_submit(c, &cmd, &res);
+}
+
+int core_file_release(struct core *c, uint64_t ino)
+{
+    struct sfile *sf = staging_ref(&c->stg, ino, false);
+    if (!sf)
+        return 0;
+    pthread_rwlock_wrlock(&sf->lock);
+    int rc = core_commit_staged(c, sf);
+    bool atime = __atomic_exchange_n(&sf->atime_due, false, __ATOMIC_ACQ_REL);
+    pthread_rwlock_unlock(&sf->lock);
+    uint32_t left = staging_close(&c->stg, sf);
+    staging_unref(&c->stg, sf);
+    struct meta_inode in;
+    if (left || get_inode(c, ino, &in))
+        return rc;
+    if (in.nlink == 0) {
+        submit_simple(c, CMD_REAP, ino, NULL);
+    } else if (atime) {
+        submit_atime(c, ino);
+    }
+    return rc;
+}
+
+static int submit_atime(struct core *c, uint64_t ino)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct meta_time t = {ts.tv_sec, (uint32_t)ts.tv_nsec};
+    return submit_simple(c, CMD_ATIME, ino, &t);
+}
+
+int core_fallocate(struct core *c, const struct core_cred *cr, uint64_t ino, int mode, uint64_t off,
+                   uint64_t len)
+{
+    struct meta_inode in;
+    uint8_t range[CMD_RANGE_LEN];
+    if (len == 0 || off + len < off)
+        return -EINVAL;
+    int rc = get_inode(c, ino, &in);
+    if (rc)
+        return rc;
+    if (!S_ISREG(in.mode))
+        return S_ISDIR(in.mode) ? -EISDIR : -ENODEV;
+    struct cmd cmd;
+    core_cmd_init(c, &cmd, CMD_CONTENT, cr);
+    cmd.ino = ino;
+    if (mode == 0) {
+        cmd.min_size = off + len; /* space is not reserved: holes cost nothing */
+    } else if (mode == FALLOC_FL_KEEP_SIZE) {
+        return 0;
+    } else if (mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)) {
+        cmd_range_put(range, 0, off, off + len);
+        cmd.n_ranges = 1;
+        cmd.ranges = range;
+        cmd.flags = CMD_CONTENT_MTIME;
+    } else {
+        return -EOPNOTSUPP;
+    }
+    struct apply_result res;
+    return core_submit_after_commit(c, ino, &cmd, &res);
+}

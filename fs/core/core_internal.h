@@ -1,0 +1,59 @@
+/*
+ * core_internal.h - the state behind struct core, shared by the core_*.c
+ * files (private to fs/core).
+ */
+#ifndef QFS_FS_CORE_CORE_INTERNAL_H
+#define QFS_FS_CORE_CORE_INTERNAL_H
+
+#include "fs/chunk/chunk_cache.h"
+#include "fs/chunk/chunk_store.h"
+#include "fs/core/apply.h"
+#include "fs/core/bufpool.h"
+#include "fs/core/cmd.h"
+#include "fs/core/core.h"
+#include "fs/core/gc.h"
+#include "fs/core/sequencer.h"
+#include "fs/core/staging.h"
+#include "fs/store/meta_store.h"
+
+#define CORE_CHUNK_BUF   (2 * 256 * 1024)   /* two CHUNK_MAX: a sliding window */
+#define CORE_BATCH_BYTES ((size_t)16 << 20) /* chunk bytes per put (one fsync) */
+
+struct core {
+    struct core_config cfg;
+    struct meta_store *ms;
+    struct chunk_store *cs;
+    struct chunk_cache *cc; /* verified chunks for reads and re-cutting */
+    struct gc *gc;
+    struct sequencer *seq;           /* the local log (single-node mode) */
+    const struct orderer_ops *order; /* how commands are ordered: local or cluster */
+    void *order_impl;
+    struct staging stg;
+    struct bufpool chunk_bufs; /* CORE_CHUNK_BUF bytes: re-cut windows, old chunks */
+    struct bufpool batch_bufs; /* CORE_BATCH_BYTES: chunks on their way to the store */
+    uint64_t node_id;
+    uint64_t next_req;   /* atomic */
+    uint64_t chunks_put; /* atomic: chunks handed to the chunk store (tests, bench) */
+};
+
+/* Fills the header fields of a command: op, origin, request id, time, cred. */
+void core_cmd_init(struct core *c, struct cmd *cmd, uint8_t op, const struct core_cred *cr);
+/* Submits and waits; returns the command's result (0 or -errno). */
+int core_submit(struct core *c, const struct cmd *cmd, struct apply_result *res);
+void core_attr_to_stat(const struct meta_inode *in, struct stat *st);
+
+/* Reads committed content [off, off+len) into buf (zeros for holes and past
+ * the committed size). -EIO if a chunk fails verification. */
+int core_read_committed(struct core *c, MDB_txn *txn, uint64_t ino, uint64_t off, uint8_t *buf,
+                        size_t len);
+/* Commits sf's staged bytes (sf->lock held for writing). */
+int core_commit_staged(struct core *c, struct sfile *sf);
+/* Commits ino's staged bytes, then submits cmd, holding ino's staging lock
+ * throughout: cmd (truncate, utimens, punch ...) is ordered after the writes
+ * before it and before any write after it. */
+int core_submit_after_commit(struct core *c, uint64_t ino, const struct cmd *cmd,
+                             struct apply_result *res);
+/* Commits ino's staged bytes if any (takes the lock itself). */
+int core_commit_ino(struct core *c, uint64_t ino);
+
+#endif

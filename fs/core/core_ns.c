@@ -1,0 +1,221 @@
+/* core_ns.c - namespace operations: lookups run here, mutations are commands. */
+#include "fs/core/core_internal.h"
+#include "fs/store/meta_dir.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int name_ok(const char *name, size_t *len)
+{
+    *len = strnlen(name, META_NAME_MAX + 1);
+    if (*len == 0)
+        return -ENOENT;
+    return *len > META_NAME_MAX ? -ENAMETOOLONG : 0;
+}
+
+int core_getattr(struct core *c, uint64_t ino, struct stat *st)
+{
+    MDB_txn *txn;
+    struct meta_inode in;
+    int rc = meta_txn_read(c->ms, &txn);
+    if (rc)
+        return rc;
+    rc = meta_inode_get(c->ms, txn, ino, &in);
+    mdb_txn_abort(txn);
+    if (rc)
+        return rc;
+    struct sfile *sf = staging_ref(&c->stg, ino, false);
+    if (sf) {
+        pthread_rwlock_rdlock(&sf->lock);
+        if (sf->staged_end > in.size)
+            in.size = sf->staged_end;
+        pthread_rwlock_unlock(&sf->lock);
+        staging_unref(&c->stg, sf);
+    }
+    core_attr_to_stat(&in, st);
+    return 0;
+}
+
+int core_lookup(struct core *c, uint64_t parent, const char *name, struct stat *st)
+{
+    size_t len;
+    int rc = name_ok(name, &len);
+    if (rc)
+        return rc;
+    MDB_txn *txn;
+    struct meta_dirent e;
+    struct meta_inode dir;
+    rc = meta_txn_read(c->ms, &txn);
+    if (rc)
+        return rc;
+    rc = meta_inode_get(c->ms, txn, parent, &dir);
+    if (!rc && !S_ISDIR(dir.mode))
+        rc = -ENOTDIR;
+    if (!rc)
+        rc = meta_dirent_get(c->ms, txn, parent, name, len, &e);
+    mdb_txn_abort(txn);
+    return rc ? rc : core_getattr(c, e.child, st);
+}
+
+static int submit_attr(struct core *c, struct cmd *cmd, struct stat *st)
+{
+    struct apply_result res;
+    int rc = core_submit(c, cmd, &res);
+    if (!rc && st && res.has_attr)
+        core_attr_to_stat(&res.attr, st);
+    return rc;
+}
+
+static int create(struct core *c, const struct core_cred *cr, uint8_t op, uint64_t parent,
+                  const char *name, mode_t mode, dev_t rdev, const char *target, struct stat *st)
+{
+    size_t len;
+    int rc = name_ok(name, &len);
+    if (rc)
+        return rc;
+    struct cmd cmd;
+    core_cmd_init(c, &cmd, op, cr);
+    cmd.ino = parent;
+    cmd.name = name;
+    cmd.namelen = (uint32_t)len;
+    cmd.mode = (uint32_t)mode;
+    cmd.rdev = (uint64_t)rdev;
+    if (target) {
+        size_t tl = strnlen(target, CMD_TARGET_MAX + 1);
+        if (tl == 0 || tl > CMD_TARGET_MAX)
+            return tl ? -ENAMETOOLONG : -ENOENT;
+        cmd.data = (const uint8_t *)target;
+        cmd.datalen = (uint32_t)tl;
+    }
+    return submit_attr(c, &cmd, st);
+}
+
+int core_mknod(struct core *c, const struct core_cred *cr, uint64_t parent, const char *name,
+               mode_t mode, dev_t rdev, struct stat *st)
+{
+    if ((mode & S_IFMT) == 0)
+        mode |= S_IFREG;
+    return create(c, cr, CMD_MKNOD, parent, name, mode, rdev, NULL, st);
+}
+
+int core_mkdir(struct core *c, const struct core_cred *cr, uint64_t parent, const char *name,
+               mode_t mode, struct stat *st)
+{
+    return create(c, cr, CMD_MKDIR, parent, name, mode, 0, NULL, st);
+}
+
+int core_symlink(struct core *c, const struct core_cred *cr, uint64_t parent, const char *name,
+                 const char *target, struct stat *st)
+{
+    return create(c, cr, CMD_SYMLINK, parent, name, 0, 0, target, st);
+}
+
+int core_link(struct core *c, const struct core_cred *cr, uint64_t ino, uint64_t newparent,
+              const char *newname, struct stat *st)
+{
+    size_t len;
+    int rc = name_ok(newname, &len);
+    if (rc)
+        return rc;
+    struct cmd cmd;
+    core_cmd_init(c, &cmd, CMD_LINK, cr);
+    cmd.ino = ino;
+    cmd.ino2 = newparent;
+    cmd.name2 = newname;
+    cmd.name2len = (uint32_t)len;
+    rc = submit_attr(c, &cmd, st);
+    if (!rc && st)
+        return core_getattr(c, ino, st); /* with the staged size */
+    return rc;
+}
+
+/* CMD_KEEP_ORPHAN when the entry's inode is open here (its last link may go
+ * while it is still read or written through an open file). */
+static uint32_t keep_flag(struct core *c, uint64_t parent, const char *name, size_t len)
+{
+    MDB_txn *txn;
+    struct meta_dirent e;
+    if (meta_txn_read(c->ms, &txn))
+        return CMD_KEEP_ORPHAN;
+    int rc = meta_dirent_get(c->ms, txn, parent, name, len, &e);
+    mdb_txn_abort(txn);
+    return rc == 0 && !staging_is_open(&c->stg, e.child) ? 0 : CMD_KEEP_ORPHAN;
+}
+
+static int remove_name(struct core *c, const struct core_cred *cr, uint8_t op, uint64_t parent,
+                       const char *name)
+{
+    size_t len;
+    int rc = name_ok(name, &len);
+    if (rc)
+        return rc;
+    struct cmd cmd;
+    struct apply_result res;
+    core_cmd_init(c, &cmd, op, cr);
+    cmd.ino = parent;
+    cmd.name = name;
+    cmd.namelen = (uint32_t)len;
+    cmd.flags = keep_flag(c, parent, name, len);
+    return core_submit(c, &cmd, &res);
+}
+
+int core_unlink(struct core *c, const struct core_cred *cr, uint64_t parent, const char *name)
+{
+    return remove_name(c, cr, CMD_UNLINK, parent, name);
+}
+
+int core_rmdir(struct core *c, const struct core_cred *cr, uint64_t parent, const char *name)
+{
+    return remove_name(c, cr, CMD_RMDIR, parent, name);
+}
+
+int core_rename(struct core *c, const struct core_cred *cr, uint64_t parent, const char *name,
+                uint64_t newparent, const char *newname, unsigned int flags)
+{
+    size_t len, len2;
+    int rc = name_ok(name, &len);
+    if (!rc)
+        rc = name_ok(newname, &len2);
+    if (rc)
+        return rc;
+    if (flags & CMD_KEEP_ORPHAN)
+        return -EINVAL;
+    struct cmd cmd;
+    struct apply_result res;
+    core_cmd_init(c, &cmd, CMD_RENAME, cr);
+    cmd.ino = parent;
+    cmd.name = name;
+    cmd.namelen = (uint32_t)len;
+    cmd.ino2 = newparent;
+    cmd.name2 = newname;
+    cmd.name2len = (uint32_t)len2;
+    cmd.flags = flags | keep_flag(c, newparent, newname, len2);
+    return core_submit(c, &cmd, &res);
+}
+
+ssize_t core_readlink(struct core *c, uint64_t ino, char *buf, size_t cap)
+{
+    MDB_txn *txn;
+    size_t full;
+    int rc = meta_txn_read(c->ms, &txn);
+    if (rc)
+        return rc;
+    rc = meta_symlink_get(c->ms, txn, ino, buf, cap, &full);
+    if (rc == -ENOENT) {
+        struct meta_inode in;
+        rc = meta_inode_get(c->ms, txn, ino, &in) ? -ENOENT : -EINVAL;
+    }
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int core_statfs(struct core *c, struct statvfs *st)
+{
+    /* Space is the data directory's file system's: both stores live there. */
+    memset(st, 0, sizeof(*st));
+    if (statvfs(c->cfg.data_dir, st))
+        return -errno;
+    st->f_namemax = META_NAME_MAX;
+    return 0;
+}

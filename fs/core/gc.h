@@ -1,0 +1,34 @@
+/*
+ * gc.h - deletes chunks no chunk map references any more, and pins the
+ * chunks of commits in flight so that it never deletes one of them.
+ *
+ * Apply queues a chunk in the GC DB when its count reaches zero (same
+ * transaction). gc_collect() runs on the apply thread after a batch commits:
+ * for each queued chunk still unreferenced and not pinned, it deletes it from
+ * the chunk store, then removes it from the queue. A writer pins every chunk
+ * it is about to put (before the put) until its content command is applied:
+ * a put that found the chunk already present is therefore never undone by
+ * a collection racing with it (the pin check and the delete happen under
+ * the pin lock). Deleting is idempotent, so a crash anywhere is harmless.
+ */
+#ifndef QFS_FS_CORE_GC_H
+#define QFS_FS_CORE_GC_H
+
+#include "fs/chunk/chunk_store.h"
+#include "fs/store/meta_store.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct gc;
+
+int gc_open(struct meta_store *ms, struct chunk_store *cs, struct gc **out);
+void gc_close(struct gc *g);
+int gc_pin(struct gc *g, const uint8_t hash[SHA256_LEN]);
+void gc_unpin(struct gc *g, const uint8_t hash[SHA256_LEN]);
+/* One collection (a seq_after_fn); failures are logged and retried later. */
+void gc_collect(void *g);
+/* Chunks deleted since open (for tests and status). */
+uint64_t gc_deleted(struct gc *g);
+
+#endif

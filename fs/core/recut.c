@@ -1,0 +1,359 @@
+/*
+ * recut.c - committing staged bytes: re-cut only around the dirty ranges.
+ *
+ * For each dirty region, cutting starts at the old extent that contains the
+ * region's first byte and runs over the new content (old chunks overlaid
+ * with staged bytes) until a cut lands on an old extent boundary (or a hole)
+ * past the region's end. Holes end a run: no chunk ever holds hole bytes.
+ * The replaced ranges and the new extents become one content command.
+ */
+#include "fs/chunk/chunker.h"
+#include "fs/core/core_internal.h"
+#include "fs/core/putter.h"
+
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PUT_BATCH    256 /* chunks per chunk_store_put_batch (one fsync) */
+#define WIN_CAP      (2 * CHUNK_MAX)
+#define EXT_FLUSH_AT (CMD_MAX_EXTENTS - 20000)
+
+struct recut {
+    struct core *c;
+    struct sfile *sf;
+    MDB_txn *txn;
+    uint64_t ino, size; /* size: the new file size */
+    uint8_t *win;       /* win[ws, ws + have) = bytes [p, p + have) of the new content */
+    size_t ws, have;
+    uint64_t p;
+    uint8_t *cbuf; /* the old chunk last read */
+    uint8_t chash[SHA256_LEN];
+    bool cvalid;
+    struct meta_extent cur; /* the old extent last looked up */
+    bool cur_valid;
+    struct chunk_ref batch[2][PUT_BATCH]; /* filling batch[cur]; the other may be in flight */
+    uint8_t *bbuf[2]; /* CORE_BATCH_BYTES each: a batch's chunks, back to back */
+    int bcur;
+    size_t nb, bused;
+    struct putter put;
+    uint8_t *ranges, *exts; /* command arrays (raw) */
+    uint32_t n_ranges, n_ext, cap_ranges, cap_ext;
+    uint32_t n_pinned; /* extents [0, n_pinned) hold a pin */
+};
+
+/* Bytes of the new content available at pos (pointer in *ptr), 0 at a hole
+ * or the end, or -errno. */
+static ssize_t src_at(struct recut *r, uint64_t pos, const uint8_t **ptr)
+{
+    uint64_t next_staged;
+    if (pos >= r->size)
+        return 0;
+    size_t n = staging_at(r->sf, pos, ptr, &next_staged);
+    if (n)
+        return (ssize_t)(n < r->size - pos ? n : r->size - pos);
+    if (!r->cur_valid || pos < r->cur.off || pos >= r->cur.off + r->cur.len) {
+        int rc = meta_map_find(r->c->ms, r->txn, r->ino, pos, &r->cur);
+        r->cur_valid = rc == 0;
+        if (rc)
+            return rc == -ENOENT ? 0 : rc;
+    }
+    if (!r->cvalid || memcmp(r->chash, r->cur.hash, SHA256_LEN) != 0) {
+        r->cvalid = false;
+        int rc = chunk_cache_read(r->c->cc, r->cur.hash, 0, r->cbuf, CHUNK_MAX);
+        if (rc < 0)
+            return rc == -ENOENT ? -EIO : rc;
+        if ((uint64_t)r->cur.coff + r->cur.len > (uint64_t)rc)
+            return -EIO;
+        memcpy(r->chash, r->cur.hash, SHA256_LEN);
+        r->cvalid = true;
+    }
+    *ptr = r->cbuf + r->cur.coff + (pos - r->cur.off);
+    uint64_t avail = r->cur.off + r->cur.len - pos;
+    if (next_staged - pos < avail)
+        avail = next_staged - pos;
+    return (ssize_t)avail;
+}
+
+/* Tops the window up to CHUNK_MAX; *eof when a hole or the end came first. */
+static int fill(struct recut *r, bool *eof)
+{
+    *eof = false;
+    if (r->ws + CHUNK_MAX > WIN_CAP) { /* compact rarely, not per chunk */
+        memmove(r->win, r->win + r->ws, r->have);
+        r->ws = 0;
+    }
+    while (r->have < CHUNK_MAX) {
+        const uint8_t *ptr;
+        ssize_t n = src_at(r, r->p + r->have, &ptr);
+        if (n < 0)
+            return (int)n;
+        if (n == 0) {
+            *eof = true;
+            break;
+        }
+        size_t take = (size_t)n < CHUNK_MAX - r->have ? (size_t)n : CHUNK_MAX - r->have;
+        memcpy(r->win + r->ws + r->have, ptr, take);
+        r->have += take;
+    }
+    return 0;
+}
+
+static int grow(uint8_t **arr, uint32_t *cap, uint32_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    uint32_t ncap = *cap ? *cap * 2 : 64;
+    while (ncap < need)
+        ncap *= 2;
+    uint8_t *n = realloc(*arr, (size_t)ncap * elem);
+    if (!n)
+        return -ENOMEM;
+    *arr = n;
+    *cap = ncap;
+    return 0;
+}
+
+/* Hands the filling batch to the putter and switches buffers; with final,
+ * also waits until every batch is durable. */
+static int flush_batch(struct recut *r, bool final)
+{
+    int rc = 0;
+    if (r->nb) {
+        rc = putter_start(&r->put, r->batch[r->bcur], r->nb);
+        __atomic_add_fetch(&r->c->chunks_put, r->nb, __ATOMIC_RELAXED);
+        r->bcur ^= 1;
+        r->nb = 0;
+        r->bused = 0;
+        if (!rc && !r->bbuf[r->bcur] && !(r->bbuf[r->bcur] = bufpool_get(&r->c->batch_bufs)))
+            rc = -ENOMEM;
+    }
+    if (final) {
+        int wrc = putter_wait(&r->put);
+        rc = rc ? rc : wrc;
+    }
+    return rc;
+}
+
+/* Emits win[0, len) as a new chunk at r->p and slides the window. */
+static int emit(struct recut *r, size_t len)
+{
+    struct meta_extent e = {.off = r->p, .coff = 0, .len = (uint32_t)len};
+    const uint8_t *chunk = r->win + r->ws;
+    int rc = sha256(chunk, len, e.hash);
+    if (!rc)
+        rc = grow(&r->exts, &r->cap_ext, r->n_ext + 1, CMD_EXTENT_LEN);
+    if (!rc)
+        rc = gc_pin(r->c->gc, e.hash); /* before the put: see gc.h */
+    if (rc)
+        return rc;
+    cmd_extent_put(r->exts, r->n_ext++, &e);
+    r->n_pinned = r->n_ext;
+    if (r->bused + len > CORE_BATCH_BYTES && (rc = flush_batch(r, false)))
+        return rc;
+    struct chunk_ref *ref = &r->batch[r->bcur][r->nb];
+    memcpy(r->bbuf[r->bcur] + r->bused, chunk, len);
+    *ref = (struct chunk_ref){.data = r->bbuf[r->bcur] + r->bused, .len = (uint32_t)len};
+    memcpy(ref->hash, e.hash, SHA256_LEN);
+    r->bused += len;
+    if (++r->nb == PUT_BATCH && (rc = flush_batch(r, false)))
+        return rc;
+    r->ws += len;
+    r->have -= len;
+    r->p += len;
+    return 0;
+}
+
+/* An old extent starts at pos, or pos is in a hole of the old map. */
+static int old_boundary(struct recut *r, uint64_t pos)
+{
+    struct meta_extent e;
+    int rc = meta_map_find(r->c->ms, r->txn, r->ino, pos, &e);
+    if (rc == -ENOENT)
+        return 1;
+    return rc ? rc : e.off == pos;
+}
+
+/* The next dirty region at or after block *bi: contiguous staged bytes. */
+static bool next_region(const struct sfile *sf, size_t *bi, uint64_t *ds, uint64_t *de)
+{
+    while (*bi < sf->n && sf->blocks[*bi].lo == sf->blocks[*bi].hi)
+        (*bi)++;
+    if (*bi >= sf->n)
+        return false;
+    const struct sblock *b = &sf->blocks[*bi];
+    *ds = b->idx * STG_BLOCK + b->lo;
+    *de = b->idx * STG_BLOCK + b->hi;
+    for ((*bi)++; *bi < sf->n; (*bi)++) {
+        b = &sf->blocks[*bi];
+        if (b->idx * STG_BLOCK + b->lo != *de || b->lo == b->hi)
+            break;
+        *de = b->idx * STG_BLOCK + b->hi;
+    }
+    return true;
+}
+
+/* Re-cuts one dirty region [ds, de) (absorbing later regions it runs into)
+ * and records the replaced range. */
+static int recut_region(struct recut *r, size_t *bi, uint64_t ds, uint64_t de)
+{
+    struct meta_extent e;
+    int rc = meta_map_find(r->c->ms, r->txn, r->ino, ds, &e);
+    if (rc && rc != -ENOENT)
+        return rc;
+    uint64_t start = rc == 0 ? e.off : ds;
+    r->p = start;
+    r->ws = r->have = 0;
+    for (;;) {
+        bool eof;
+        rc = fill(r, &eof);
+        if (rc)
+            return rc;
+        if (r->have == 0)
+            break;
+        size_t cut = chunker_next_cut(r->win + r->ws, r->have, eof);
+        rc = emit(r, cut && cut <= r->have ? cut : r->have);
+        if (rc)
+            return rc;
+        for (;;) { /* absorb the regions this chunk reached */
+            size_t b2 = *bi;
+            uint64_t ns, ne;
+            if (!next_region(r->sf, &b2, &ns, &ne) || ns >= r->p)
+                break;
+            *bi = b2;
+            de = ne > de ? ne : de;
+        }
+        if (r->p >= de && (rc = old_boundary(r, r->p)) != 0) {
+            if (rc < 0)
+                return rc;
+            break;
+        }
+    }
+    if (r->p <= start)
+        return 0;
+    rc = grow(&r->ranges, &r->cap_ranges, r->n_ranges + 1, CMD_RANGE_LEN);
+    if (!rc)
+        cmd_range_put(r->ranges, r->n_ranges++, start, r->p);
+    return rc;
+}
+
+static void unpin_all(struct recut *r)
+{
+    for (uint32_t i = 0; i < r->n_pinned; i++) {
+        struct meta_extent e;
+        struct cmd view = {.extents = r->exts};
+        cmd_extent_get(&view, i, &e);
+        gc_unpin(r->c->gc, e.hash);
+    }
+    r->n_pinned = 0;
+}
+
+/* Proposes what has been cut so far as one content command. */
+static int submit(struct recut *r)
+{
+    int rc = flush_batch(r, true);
+    if (!rc && r->n_ranges) {
+        /* CLUSTER HOOK: the chunks just put must be durable on a majority
+         * of nodes before this command is proposed. */
+        struct cmd cmd;
+        struct apply_result res;
+        core_cmd_init(r->c, &cmd, CMD_CONTENT, NULL);
+        cmd.ino = r->ino;
+        cmd.flags = CMD_CONTENT_MTIME | (r->sf->kill_suid ? CMD_CONTENT_KILL_SUID : 0);
+        cmd.min_size = r->size;
+        cmd.n_ranges = r->n_ranges;
+        cmd.ranges = r->ranges;
+        cmd.n_ext = r->n_ext;
+        cmd.extents = r->exts;
+        rc = core_submit(r->c, &cmd, &res);
+    }
+    unpin_all(r);
+    r->n_ranges = r->n_ext = 0;
+    return rc;
+}
+
+static int recut_all(struct recut *r)
+{
+    size_t bi = 0;
+    uint64_t ds, de;
+    int rc = 0;
+    while (!rc && next_region(r->sf, &bi, &ds, &de)) {
+        rc = recut_region(r, &bi, ds, de);
+        if (!rc && r->n_ext > EXT_FLUSH_AT)
+            rc = submit(r);
+    }
+    return rc ? rc : submit(r);
+}
+
+static void recut_free(struct recut *r)
+{
+    unpin_all(r);
+    if (r->txn)
+        mdb_txn_abort(r->txn);
+    bufpool_put(&r->c->chunk_bufs, r->win);
+    bufpool_put(&r->c->chunk_bufs, r->cbuf);
+    putter_destroy(&r->put); /* before the buffers it may still read */
+    bufpool_put(&r->c->batch_bufs, r->bbuf[0]);
+    bufpool_put(&r->c->batch_bufs, r->bbuf[1]);
+    free(r->ranges);
+    free(r->exts);
+}
+
+int core_commit_staged(struct core *c, struct sfile *sf)
+{
+    if (sf->n == 0)
+        return 0;
+    struct recut r = {.c = c, .sf = sf, .ino = sf->ino};
+    struct meta_inode in;
+    int rc = meta_txn_read(c->ms, &r.txn);
+    if (rc)
+        return rc;
+    rc = meta_inode_get(c->ms, r.txn, sf->ino, &in);
+    r.size = !rc && in.size > sf->staged_end ? in.size : sf->staged_end;
+    r.win = bufpool_get(&c->chunk_bufs);
+    r.cbuf = bufpool_get(&c->chunk_bufs);
+    r.bbuf[0] = bufpool_get(&c->batch_bufs);
+    putter_init(&r.put, c->cs);
+    if (!rc && (!r.win || !r.cbuf || !r.bbuf[0]))
+        rc = -ENOMEM;
+    if (!rc)
+        rc = recut_all(&r);
+    recut_free(&r);
+    if (rc)
+        log_warn("commit of inode %llu failed: %s", (unsigned long long)sf->ino, strerror(-rc));
+    else
+        staging_clear(&c->stg, sf);
+    return rc;
+}
+
+int core_commit_ino(struct core *c, uint64_t ino)
+{
+    struct sfile *sf = staging_ref(&c->stg, ino, false);
+    if (!sf)
+        return 0;
+    pthread_rwlock_wrlock(&sf->lock);
+    int rc = core_commit_staged(c, sf);
+    pthread_rwlock_unlock(&sf->lock);
+    staging_unref(&c->stg, sf);
+    return rc;
+}
+
+int core_submit_after_commit(struct core *c, uint64_t ino, const struct cmd *cmd,
+                             struct apply_result *res)
+{
+    struct sfile *sf = staging_ref(&c->stg, ino, false);
+    int rc = 0;
+    if (sf) {
+        pthread_rwlock_wrlock(&sf->lock);
+        rc = core_commit_staged(c, sf);
+    }
+    if (!rc)
+        rc = core_submit(c, cmd, res);
+    if (sf) {
+        pthread_rwlock_unlock(&sf->lock);
+        staging_unref(&c->stg, sf);
+    }
+    return rc;
+}

@@ -1,0 +1,81 @@
+/*
+ * staging.h - per-inode staging of written bytes until they are committed.
+ *
+ * Each open inode has one struct sfile (counted opens + temporary refs).
+ * Written bytes live in STG_BLOCK-sized blocks from a shared pool, sorted
+ * by file offset; a block holds one contiguous staged range [lo, hi) (a
+ * write that would leave a gap inside a block first fills the gap with the
+ * committed bytes, through the caller's fill function). Staged bytes are
+ * what this node reads until they are committed and the blocks cleared.
+ *
+ * Locking: stg->lock guards the table, refs and opens, and staged_bytes;
+ * sf->lock (rwlock) guards an sfile's blocks and flags: writers and
+ * committers hold it for writing, readers for reading.
+ */
+#ifndef QFS_FS_CORE_STAGING_H
+#define QFS_FS_CORE_STAGING_H
+
+#include "fs/core/bufpool.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STG_BLOCK   (64u * 1024)
+#define STG_BUCKETS 1024
+
+struct sblock {
+    uint64_t idx;    /* file offset / STG_BLOCK */
+    uint32_t lo, hi; /* staged bytes within the block */
+    uint8_t *data;
+};
+
+struct sfile {
+    uint64_t ino;
+    uint32_t opens, refs; /* under stg->lock */
+    pthread_rwlock_t lock;
+    struct sblock *blocks; /* sorted by idx; under lock */
+    size_t n, cap;
+    uint64_t staged_end; /* end of the last staged byte, 0 if none */
+    bool kill_suid;      /* a non-root writer staged bytes */
+    bool atime_due;      /* a read wants an atime update at flush (atomic) */
+    struct sfile *next;  /* hash chain, under stg->lock */
+};
+
+struct staging {
+    pthread_mutex_t lock;
+    struct sfile *table[STG_BUCKETS];
+    size_t staged_bytes; /* blocks lent out, in bytes */
+    size_t limit;
+    struct bufpool pool;
+};
+
+int staging_init(struct staging *stg, size_t limit);
+void staging_destroy(struct staging *stg);
+
+/* A reference to ino's sfile (created when create is set), or NULL. */
+struct sfile *staging_ref(struct staging *stg, uint64_t ino, bool create);
+void staging_unref(struct staging *stg, struct sfile *sf);
+/* Open counting; staging_close returns the opens left. */
+struct sfile *staging_open(struct staging *stg, uint64_t ino);
+uint32_t staging_close(struct staging *stg, struct sfile *sf);
+/* Is ino open on this node? */
+bool staging_is_open(struct staging *stg, uint64_t ino);
+
+/* Fills [off, off+len) of the file with its committed bytes. */
+typedef int (*stg_fill_fn)(void *ctx, uint64_t off, uint8_t *dst, size_t len);
+/* Stages a write (sf->lock held for writing). */
+int staging_write(struct staging *stg, struct sfile *sf, uint64_t off, const uint8_t *buf,
+                  size_t len, stg_fill_fn fill, void *ctx);
+/* Copies staged bytes over buf = file[off, off+len) (lock held). */
+void staging_overlay(const struct sfile *sf, uint64_t off, uint8_t *buf, size_t len);
+/* Staged run at pos: pointer and length until the run ends, or 0 if pos is
+ * not staged (then *next_start = the first staged byte after pos, or
+ * UINT64_MAX). */
+size_t staging_at(const struct sfile *sf, uint64_t pos, const uint8_t **p, uint64_t *next_start);
+/* Drops every staged block (after a commit). */
+void staging_clear(struct staging *stg, struct sfile *sf);
+bool staging_over_limit(struct staging *stg);
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * fuse_fs.h - the FUSE low-level driver: state shared by its handler files.
+ *
+ * The driver is a thin translation of FUSE requests onto fs/core/core.h:
+ * every handler builds the caller's credentials from the request, calls one
+ * core_* function, and replies with its attributes or its negative errno.
+ * Inode numbers are the core's own (stable, never reused), so lookup counts
+ * need no bookkeeping and forget is a no-op.
+ *
+ * Each handler file registers its handlers in a struct fuse_lowlevel_ops:
+ * fuse_ops_ns.c (namespace), fuse_ops_dir.c (directory listing),
+ * fuse_ops_io.c (file content), fuse_ops_xattr.c (extended attributes),
+ * fuse_init.c (capabilities negotiated at mount).
+ */
+#ifndef QFS_FS_FUSE_FUSE_FS_H
+#define QFS_FS_FUSE_FUSE_FS_H
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+
+#include <errno.h>
+#include <stdbool.h>
+
+#include "fs/core/core.h"
+#include "fs/fuse/fuse_bufpool.h"
+
+/* Immutable after mount, except the buffer pool (which has its own lock). */
+struct qfs_fuse {
+    struct core *core;
+    double attr_timeout;      /* seconds the kernel may cache attributes */
+    double entry_timeout;     /* seconds the kernel may cache names */
+    bool writeback_cache;     /* ask the kernel to cache writes (-o writeback) */
+    const char *mountpoint;   /* absolute; for the readahead window at init */
+    struct fuse_bufpool pool; /* read / readdir / xattr reply buffers */
+};
+
+static inline struct qfs_fuse *qfs_of(fuse_req_t req)
+{
+    return fuse_req_userdata(req);
+}
+
+/* Replies with an entry for st (or the error rc < 0). */
+void qfs_reply_entry(fuse_req_t req, int rc, const struct stat *st);
+/* Fills e for st with the mount's timeouts. */
+void qfs_fill_entry(const struct qfs_fuse *q, const struct stat *st, struct fuse_entry_param *e);
+
+void fuse_ops_ns_register(struct fuse_lowlevel_ops *ops);
+void fuse_ops_dir_register(struct fuse_lowlevel_ops *ops);
+void fuse_ops_io_register(struct fuse_lowlevel_ops *ops);
+void fuse_ops_xattr_register(struct fuse_lowlevel_ops *ops);
+void fuse_init_register(struct fuse_lowlevel_ops *ops);
+
+#endif

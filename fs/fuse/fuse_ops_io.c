@@ -1,0 +1,209 @@
+/*
+ * fuse_ops_io.c - file content: create/open/release, read/write,
+ * flush/fsync, fallocate, copy_file_range, lseek.
+ *
+ * Writes are staged by the core and committed on flush, fsync and release.
+ * Opens keep the kernel's page cache (keep_cache): every change to a file's
+ * content goes through this mount, which keeps that cache coherent (in a
+ * cluster, remote commits invalidate it). O_DIRECT opens bypass it.
+ */
+#include "fs/fuse/fuse_cred.h"
+#include "fs/fuse/fuse_fs.h"
+
+#include <fcntl.h>
+
+#include "common/log.h"
+
+/* O_TRUNC reaches us (FUSE_CAP_ATOMIC_O_TRUNC): truncate as part of open. */
+static int open_truncate(struct qfs_fuse *q, fuse_req_t req, fuse_ino_t ino)
+{
+    struct fuse_cred c;
+    struct stat in = {.st_size = 0}, st;
+
+    fuse_cred_get(req, false, &c);
+    int rc = core_setattr(q->core, &c.cr, ino, &in, CORE_SET_SIZE, &st);
+    fuse_cred_put(&c);
+    return rc;
+}
+
+/* Opens ino for fi's flags and sets the reply's caching flags. */
+static int io_open_ino(struct qfs_fuse *q, fuse_req_t req, fuse_ino_t ino,
+                       struct fuse_file_info *fi, bool truncate)
+{
+    int rc;
+
+    if (truncate && (fi->flags & O_TRUNC)) {
+        rc = open_truncate(q, req, ino);
+        if (rc < 0)
+            return rc;
+    }
+    rc = core_file_open(q->core, ino, fi->flags);
+    if (rc < 0)
+        return rc;
+    fi->fh = 0;
+    if (fi->flags & O_DIRECT)
+        fi->direct_io = 1;
+    else
+        fi->keep_cache = 1;
+    return 0;
+}
+
+static void io_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    int rc = io_open_ino(qfs_of(req), req, ino, fi, true);
+
+    if (rc < 0)
+        fuse_reply_err(req, -rc);
+    else if (fuse_reply_open(req, fi) != 0)
+        core_file_release(qfs_of(req)->core, ino); /* the opener was interrupted */
+}
+
+static void io_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                      struct fuse_file_info *fi)
+{
+    struct qfs_fuse *q = qfs_of(req);
+    struct fuse_entry_param e;
+    struct fuse_cred c;
+    struct stat st;
+    bool existed = false;
+
+    fuse_cred_get(req, (mode & S_ISGID) != 0, &c);
+    int rc = core_mknod(q->core, &c.cr, parent, name, S_IFREG | (mode & 07777), 0, &st);
+    fuse_cred_put(&c);
+    if (rc == -EEXIST && !(fi->flags & O_EXCL)) {
+        /* Created by another opener since the kernel's lookup: open it. */
+        rc = core_lookup(q->core, parent, name, &st);
+        existed = true;
+    }
+    if (rc == 0)
+        rc = io_open_ino(q, req, st.st_ino, fi, existed);
+    if (rc == 0 && existed && (fi->flags & O_TRUNC))
+        rc = core_getattr(q->core, st.st_ino, &st);
+    if (rc < 0) {
+        fuse_reply_err(req, -rc);
+        return;
+    }
+    qfs_fill_entry(q, &st, &e);
+    if (fuse_reply_create(req, &e, fi) != 0)
+        core_file_release(q->core, st.st_ino);
+}
+
+static void io_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                    struct fuse_file_info *fi)
+{
+    struct qfs_fuse *q = qfs_of(req);
+    void *buf = fuse_bufpool_get(&q->pool, size);
+
+    (void)fi;
+    if (!buf) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    ssize_t n = core_read(q->core, ino, (uint64_t)off, buf, size);
+    if (n < 0)
+        fuse_reply_err(req, (int)-n);
+    else
+        fuse_reply_buf(req, buf, (size_t)n);
+    fuse_bufpool_put(&q->pool, buf, size);
+}
+
+static void io_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+                     struct fuse_file_info *fi)
+{
+    struct fuse_cred c;
+
+    (void)fi;
+    fuse_cred_get(req, false, &c);
+    ssize_t n = core_write(qfs_of(req)->core, &c.cr, ino, (uint64_t)off, buf, size);
+    fuse_cred_put(&c);
+    if (n < 0)
+        fuse_reply_err(req, (int)-n);
+    else
+        fuse_reply_write(req, (size_t)n);
+}
+
+static void io_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    (void)fi;
+    fuse_reply_err(req, -core_flush(qfs_of(req)->core, ino));
+}
+
+static void io_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+    (void)fi;
+    fuse_reply_err(req, -core_fsync(qfs_of(req)->core, ino, datasync != 0));
+}
+
+static void io_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    int rc = core_file_release(qfs_of(req)->core, ino);
+
+    (void)fi;
+    if (rc < 0) /* nobody is left to tell: close() already returned */
+        log_error("fuse: release of inode %llu failed: %d", (unsigned long long)ino, rc);
+    fuse_reply_err(req, 0);
+}
+
+static void io_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
+                         struct fuse_file_info *fi)
+{
+    struct fuse_cred c;
+
+    (void)fi;
+    if (off < 0 || len <= 0) {
+        fuse_reply_err(req, EINVAL);
+        return;
+    }
+    fuse_cred_get(req, false, &c);
+    int rc = core_fallocate(qfs_of(req)->core, &c.cr, ino, mode, (uint64_t)off, (uint64_t)len);
+    fuse_cred_put(&c);
+    fuse_reply_err(req, -rc);
+}
+
+static void io_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+                               struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
+                               struct fuse_file_info *fi_out, size_t len, int flags)
+{
+    struct fuse_cred c;
+
+    (void)fi_in;
+    (void)fi_out;
+    if (flags != 0) {
+        fuse_reply_err(req, EINVAL);
+        return;
+    }
+    fuse_cred_get(req, false, &c);
+    ssize_t n = core_copy_file_range(qfs_of(req)->core, &c.cr, ino_in, (uint64_t)off_in, ino_out,
+                                     (uint64_t)off_out, len);
+    fuse_cred_put(&c);
+    if (n < 0)
+        fuse_reply_err(req, (int)-n);
+    else
+        fuse_reply_write(req, (size_t)n);
+}
+
+static void io_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+                     struct fuse_file_info *fi)
+{
+    (void)fi;
+    int64_t r = core_lseek(qfs_of(req)->core, ino, off, whence);
+
+    if (r < 0)
+        fuse_reply_err(req, (int)-r);
+    else
+        fuse_reply_lseek(req, r);
+}
+
+void fuse_ops_io_register(struct fuse_lowlevel_ops *ops)
+{
+    ops->open = io_open;
+    ops->create = io_create;
+    ops->read = io_read;
+    ops->write = io_write;
+    ops->flush = io_flush;
+    ops->fsync = io_fsync;
+    ops->release = io_release;
+    ops->fallocate = io_fallocate;
+    ops->copy_file_range = io_copy_file_range;
+    ops->lseek = io_lseek;
+}

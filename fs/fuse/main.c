@@ -1,0 +1,169 @@
+/*
+ * main.c - the quorumfs daemon: parse options, open the core, mount, serve
+ * FUSE requests until unmounted or signalled, then close the core (which
+ * commits staged content). See mount_options.h for the command line.
+ *
+ * Exit status: 0 after a clean unmount, 1 if mounting or serving failed,
+ * 2 for a bad command line.
+ */
+#include "fs/fuse/daemon.h"
+#include "fs/fuse/data_dir.h"
+#include "fs/fuse/fuse_fs.h"
+#include "fs/fuse/mount_options.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+#define ENTRY_TIMEOUT 3600.0 /* one node: every change passes through the kernel */
+
+static void write_pid_file(const char *path)
+{
+    FILE *f = path ? fopen(path, "w") : NULL;
+
+    if (path && !f) {
+        log_warn("cannot write pid file %s: %s", path, strerror(errno));
+        return;
+    }
+    if (f) {
+        fprintf(f, "%ld\n", (long)getpid());
+        fclose(f);
+    }
+}
+
+static int serve(struct fuse_session *se, const struct mount_options *o)
+{
+    if (o->cmd.singlethread)
+        return fuse_session_loop(se);
+    struct fuse_loop_config *lc = fuse_loop_cfg_create();
+    if (!lc)
+        return -ENOMEM;
+    fuse_loop_cfg_set_clone_fd(lc, (unsigned)o->cmd.clone_fd);
+    fuse_loop_cfg_set_max_threads(lc, o->cmd.max_threads);
+    if (o->cmd.max_idle_threads != UINT_MAX) /* UINT_MAX: not given */
+        fuse_loop_cfg_set_idle_threads(lc, o->cmd.max_idle_threads);
+    int rc = fuse_session_loop_mt(se, lc);
+    fuse_loop_cfg_destroy(lc);
+    return rc;
+}
+
+/* Mounts, reports readiness, serves, unmounts. Returns the exit status. */
+static int run_mounted(struct fuse_session *se, const struct mount_options *o, int ready_fd)
+{
+    if (fuse_set_signal_handlers(se) != 0) {
+        daemon_ready(ready_fd, 1);
+        return 1;
+    }
+    if (fuse_session_mount(se, o->cmd.mountpoint) != 0) {
+        log_error("cannot mount at %s", o->cmd.mountpoint);
+        fuse_remove_signal_handlers(se);
+        daemon_ready(ready_fd, 1);
+        return 1;
+    }
+    write_pid_file(o->pid_file);
+    log_info("mounted at %s (pid %ld)", o->cmd.mountpoint, (long)getpid());
+    daemon_ready(ready_fd, 0);
+    int rc = serve(se, o);
+    fuse_session_unmount(se);
+    fuse_remove_signal_handlers(se);
+    log_info("unmounted %s", o->cmd.mountpoint);
+    return rc < 0 ? 1 : 0;
+}
+
+/* Starts the core (after any fork: it runs threads), then the mount. */
+static int run(struct fuse_session *se, struct qfs_fuse *q, const struct mount_options *o,
+               const char *data_dir, int ready_fd)
+{
+    struct core_config cfg = {.data_dir = data_dir, .atime_mode = o->atime};
+    int rc = core_open(&cfg, &q->core);
+
+    if (rc < 0) {
+        log_error("cannot open the store in %s: %s", data_dir, strerror(-rc));
+        daemon_ready(ready_fd, 1);
+        return 1;
+    }
+    int status = run_mounted(se, o, ready_fd);
+    core_close(q->core);
+    if (o->pid_file)
+        unlink(o->pid_file);
+    return status;
+}
+
+static struct fuse_session *new_session(struct mount_options *o, struct qfs_fuse *q)
+{
+    struct fuse_lowlevel_ops ops;
+
+    memset(&ops, 0, sizeof(ops));
+    fuse_init_register(&ops);
+    fuse_ops_ns_register(&ops);
+    fuse_ops_dir_register(&ops);
+    fuse_ops_io_register(&ops);
+    fuse_ops_xattr_register(&ops);
+    return fuse_session_new(&o->args, &ops, sizeof(ops), q);
+}
+
+static int start(struct mount_options *o, const char *data_dir, bool is_default)
+{
+    struct qfs_fuse q = {.attr_timeout = ENTRY_TIMEOUT,
+                         .entry_timeout = ENTRY_TIMEOUT,
+                         .writeback_cache = o->writeback != 0,
+                         .mountpoint = o->cmd.mountpoint};
+    char log_path[PATH_MAX];
+    int ready_fd = -1, status;
+
+    struct fuse_session *se = new_session(o, &q);
+    if (!se)
+        return 2; /* libfuse said which option it did not know */
+    snprintf(log_path, sizeof(log_path), "%s/quorumfs.log", data_dir);
+    if (!o->cmd.foreground) {
+        fprintf(stderr, "quorumfs: data directory %s%s, log %s\n", data_dir,
+                is_default ? " (default)" : "", log_path);
+        int rc = daemon_start(log_path, &ready_fd);
+        if (rc < 0) {
+            log_error("cannot fork: %s", strerror(-rc));
+            fuse_session_destroy(se);
+            return 1;
+        }
+    }
+    log_info("data directory: %s%s", data_dir, is_default ? " (default)" : "");
+    fuse_bufpool_init(&q.pool, 1u << 20);
+    status = run(se, &q, o, data_dir, ready_fd);
+    fuse_session_destroy(se);
+    fuse_bufpool_destroy(&q.pool);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    struct mount_options o;
+    char *data_dir = NULL;
+    bool is_default;
+    int status;
+
+    if (mount_options_parse(argc, argv, &o) != 0) {
+        mount_options_free(&o);
+        return 2;
+    }
+    if (o.help || o.version) {
+        if (o.help)
+            mount_options_usage(argv[0]);
+        else
+            printf("quorumfs %s (libfuse %s)\n", QFS_VERSION, fuse_pkgversion());
+        mount_options_free(&o);
+        return 0;
+    }
+    log_setup("quorumfs", o.cmd.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+    if (data_dir_resolve(o.data_dir, &data_dir, &is_default) != 0) {
+        mount_options_free(&o);
+        return 1;
+    }
+    status = start(&o, data_dir, is_default);
+    free(data_dir);
+    mount_options_free(&o);
+    return status;
+}

@@ -1,0 +1,40 @@
+/*
+ * mount_options.h - the daemon's command line.
+ *
+ *   quorumfs [options] MOUNTPOINT
+ *     --data DIR | -o data=DIR   data directory (default: see data_dir.h)
+ *     -o noatime|relatime|strictatime   atime policy (kept by the core)
+ *     -o writeback               let the kernel cache writes (writeback cache)
+ *     --pid-file FILE            write the daemon's PID there once mounted
+ *     -f  foreground   -d  debug (implies -f)   -s  single-threaded
+ *     --help  --version          and every libfuse -o option
+ *
+ * Our own options are removed from args; what remains goes to
+ * fuse_session_new(), which rejects unknown ones.
+ */
+#ifndef QFS_FS_FUSE_MOUNT_OPTIONS_H
+#define QFS_FS_FUSE_MOUNT_OPTIONS_H
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+
+#include <stdbool.h>
+
+#include "fs/core/core.h"
+
+struct mount_options {
+    struct fuse_args args;        /* for fuse_session_new() */
+    struct fuse_cmdline_opts cmd; /* mountpoint, foreground, debug, ... */
+    char *data_dir;               /* as given, or NULL for the default */
+    char *pid_file;               /* or NULL */
+    enum core_atime_mode atime;
+    int writeback;
+    bool help, version;
+};
+
+/* 0, or -EINVAL after printing what is wrong to stderr. */
+int mount_options_parse(int argc, char **argv, struct mount_options *o);
+void mount_options_usage(const char *prog);
+void mount_options_free(struct mount_options *o);
+
+#endif

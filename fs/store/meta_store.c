@@ -1,0 +1,150 @@
+#include "fs/store/meta_store.h"
+
+#include "common/bytes.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Virtual size only: LMDB without MDB_WRITEMAP grows the file as it writes. */
+#define META_MAPSIZE     ((size_t)1 << 40)
+#define META_MAPSIZE_MIN ((size_t)1 << 30)
+#define META_MAXDBS      32
+
+static const char *const db_names[META_DB_COUNT] = {
+    "meta",     "inodes", "symlinks", "dirents", "cookies",
+    "chunkmap", "refs",   "gc",       "xattrs",  "orphans",
+};
+
+int meta_err(int rc)
+{
+    if (rc == 0)
+        return 0;
+    if (rc == MDB_NOTFOUND)
+        return -ENOENT;
+    if (rc == MDB_MAP_FULL)
+        return -ENOSPC;
+    if (rc > 0)
+        return -rc;
+    return -EIO;
+}
+
+int meta_txn_read(struct meta_store *ms, MDB_txn **txn)
+{
+    return meta_err(mdb_txn_begin(ms->env, NULL, MDB_RDONLY, txn));
+}
+
+int meta_txn_write(struct meta_store *ms, MDB_txn **txn)
+{
+    return meta_err(mdb_txn_begin(ms->env, NULL, 0, txn));
+}
+
+int meta_counter_get(struct meta_store *ms, MDB_txn *txn, const char *key, uint64_t *v)
+{
+    MDB_val k = {strlen(key), (void *)key}, d;
+    int rc = mdb_get(txn, ms->dbi[META_DB_META], &k, &d);
+    if (rc == MDB_NOTFOUND) {
+        *v = 0;
+        return 0;
+    }
+    if (rc)
+        return meta_err(rc);
+    if (d.mv_size != 8)
+        return -EPROTO;
+    *v = get_u64(d.mv_data);
+    return 0;
+}
+
+int meta_counter_put(struct meta_store *ms, MDB_txn *txn, const char *key, uint64_t v)
+{
+    uint8_t buf[8];
+    put_u64(buf, v);
+    MDB_val k = {strlen(key), (void *)key}, d = {8, buf};
+    return meta_err(mdb_put(txn, ms->dbi[META_DB_META], &k, &d, 0));
+}
+
+/* Creates the DBs and checks (or writes, on a fresh store) the version. */
+static int open_dbs(struct meta_store *ms)
+{
+    MDB_txn *txn;
+    int rc = meta_txn_write(ms, &txn);
+    if (rc)
+        return rc;
+    for (int i = 0; i < META_DB_COUNT && !rc; i++)
+        rc = meta_err(mdb_dbi_open(txn, db_names[i], MDB_CREATE, &ms->dbi[i]));
+    uint64_t version = 0;
+    if (!rc)
+        rc = meta_counter_get(ms, txn, "version", &version);
+    if (!rc && version == 0)
+        rc = meta_counter_put(ms, txn, "version", META_FORMAT_VERSION);
+    else if (!rc && version != META_FORMAT_VERSION) {
+        log_error("meta store: format version %llu, this build reads %d",
+                  (unsigned long long)version, META_FORMAT_VERSION);
+        rc = -EPROTO;
+    }
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return meta_err(mdb_txn_commit(txn));
+}
+
+static int env_open(struct meta_store *ms, const char *dir, size_t mapsize)
+{
+    int rc = meta_err(mdb_env_create(&ms->env));
+    if (rc)
+        return rc;
+    rc = meta_err(mdb_env_set_mapsize(ms->env, mapsize));
+    if (!rc)
+        rc = meta_err(mdb_env_set_maxdbs(ms->env, META_MAXDBS));
+    if (!rc)
+        rc = meta_err(mdb_env_set_maxreaders(ms->env, 512));
+    if (!rc)
+        rc = meta_err(mdb_env_open(ms->env, dir, MDB_NOTLS, 0600));
+    if (rc) {
+        mdb_env_close(ms->env);
+        ms->env = NULL;
+    }
+    return rc;
+}
+
+int meta_store_open(const char *dir, struct meta_store **out)
+{
+    if (mkdir(dir, 0700) && errno != EEXIST)
+        return -errno;
+    struct meta_store *ms = calloc(1, sizeof(*ms));
+    if (!ms)
+        return -ENOMEM;
+    /* The largest map the address space allows (a ulimit -v or a sanitizer
+     * may refuse 1 TiB); the map bounds the store, not memory use. */
+    size_t mapsize = META_MAPSIZE;
+    int rc;
+    while ((rc = env_open(ms, dir, mapsize)) == -ENOMEM && mapsize > META_MAPSIZE_MIN)
+        mapsize /= 4;
+    if (!rc)
+        rc = open_dbs(ms);
+    if (rc) {
+        log_error("meta store %s: %s", dir, strerror(-rc));
+        if (ms->env)
+            mdb_env_close(ms->env);
+        free(ms);
+        return rc;
+    }
+    *out = ms;
+    return 0;
+}
+
+void meta_store_close(struct meta_store *ms)
+{
+    if (!ms)
+        return;
+    mdb_env_close(ms->env);
+    free(ms);
+}
+
+MDB_env *meta_store_env(struct meta_store *ms)
+{
+    return ms->env;
+}

@@ -1,0 +1,61 @@
+/*
+ * meta_store.h - the metadata LMDB environment (DATA/meta/) and its named
+ * databases. The schema (keys, values, version) is docs/on-disk-meta.md.
+ *
+ * Invariants:
+ *  - One writer: only the apply thread opens write transactions on the
+ *    filesystem DBs; readers use their own read-only transactions.
+ *  - The format version in the "meta" DB is checked on open; a mismatch is
+ *    -EPROTO and nothing is changed.
+ *  - maxdbs leaves room for the cluster (Paxos state, membership, de-dup):
+ *    other modules open their own named DBs through meta_store_env().
+ *  - The map is as large as the address space grants (1 TiB, or less under
+ *    a ulimit or a sanitizer; LMDB only grows the file as pages are used).
+ *    A full map or a full disk surfaces as -ENOSPC from the commit and
+ *    leaves the last commit intact.
+ */
+#ifndef QFS_FS_STORE_META_STORE_H
+#define QFS_FS_STORE_META_STORE_H
+
+#include <lmdb.h>
+#include <stdint.h>
+
+#define META_FORMAT_VERSION 1
+
+enum meta_db {
+    META_DB_META = 0, /* "version", "next_ino", "applied" */
+    META_DB_INODES,   /* ino BE -> inode record */
+    META_DB_SYMLINKS, /* ino BE -> target bytes */
+    META_DB_DIRENTS,  /* parent BE + name -> child, type, cookie */
+    META_DB_COOKIES,  /* parent BE + cookie BE -> child, type, name */
+    META_DB_CHUNKMAP, /* ino BE + file offset BE -> hash, chunk offset, length */
+    META_DB_REFS,     /* hash -> reference count */
+    META_DB_GC,       /* hash -> (empty): chunks whose count reached zero */
+    META_DB_XATTRS,   /* ino BE + name -> value */
+    META_DB_ORPHANS,  /* ino BE -> (empty): nlink 0, kept while open */
+    META_DB_COUNT
+};
+
+struct meta_store {
+    MDB_env *env;
+    MDB_dbi dbi[META_DB_COUNT];
+};
+
+/* Opens (creating if needed) dir as the metadata environment. */
+int meta_store_open(const char *dir, struct meta_store **out);
+void meta_store_close(struct meta_store *ms);
+/* For modules that keep their own named DBs in this environment. */
+MDB_env *meta_store_env(struct meta_store *ms);
+
+/* Maps an LMDB or errno result to a negative errno (MDB_NOTFOUND -> -ENOENT,
+ * MDB_MAP_FULL -> -ENOSPC, other LMDB codes -> -EIO). */
+int meta_err(int rc);
+
+int meta_txn_read(struct meta_store *ms, MDB_txn **txn);
+int meta_txn_write(struct meta_store *ms, MDB_txn **txn);
+
+/* Counters in the "meta" DB: 0 when absent. */
+int meta_counter_get(struct meta_store *ms, MDB_txn *txn, const char *key, uint64_t *v);
+int meta_counter_put(struct meta_store *ms, MDB_txn *txn, const char *key, uint64_t v);
+
+#endif

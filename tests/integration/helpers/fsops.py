@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""fsops.py - system calls the shell cannot make, for the integration tests.
+
+Each subcommand exits 0 when the behaviour is right; on a failing system
+call it prints the errno name (e.g. ENOTEMPTY) and exits 1.
+  rename2 noreplace|exchange A B   renameat2 with the flag
+  append FILE                      two O_APPEND writers interleave, nothing lost
+  mmap FILE                        shared writable mapping reaches the file
+  copy-range SRC DST               copy_file_range the whole file; prints bytes
+  seek-hole FILE                   SEEK_DATA/SEEK_HOLE agree with a sparse layout
+  names DIR                        255-byte name ok, 256 -> ENAMETOOLONG
+  deep DIR                         relative paths as deep as PATH_MAX work
+  workload DIR LOG                 write+fsync forever, log each acknowledged size
+  verify DIR LOG                   every acknowledged byte is there
+"""
+import ctypes
+import errno
+import hashlib
+import mmap
+import os
+import sys
+
+libc = ctypes.CDLL(None, use_errno=True)
+RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2
+AT_FDCWD = -100
+
+
+def die(msg):
+    print(msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def oserr(e):
+    die(errno.errorcode.get(e.errno, str(e.errno)) + f" ({str(e)[:200]})")
+
+
+def rename2(flag, a, b):
+    fl = {"noreplace": RENAME_NOREPLACE, "exchange": RENAME_EXCHANGE}[flag]
+    r = libc.renameat2(AT_FDCWD, a.encode(), AT_FDCWD, b.encode(), fl)
+    if r != 0:
+        e = ctypes.get_errno()
+        die(errno.errorcode.get(e, str(e)))
+
+
+def append(path):
+    a = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    b = os.open(path, os.O_WRONLY | os.O_APPEND)
+    recs = []
+    for i in range(200):
+        rec = (f"{'A' if i % 2 else 'B'}{i:05d}" + "x" * (i % 37) + "\n").encode()
+        os.write(a if i % 2 else b, rec)
+        recs.append(rec)
+    os.close(a)
+    os.close(b)
+    with open(path, "rb") as f:
+        got = f.read()
+    if got != b"".join(recs):
+        die(f"O_APPEND lost or reordered data: {len(got)} bytes")
+
+
+def mmap_shared(path):
+    size = 3 * 4096 + 100
+    with open(path, "wb") as f:
+        f.write(b"\0" * size)
+    fd = os.open(path, os.O_RDWR)
+    m = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+    for i in range(0, size, 512):
+        m[i:i + 8] = b"%08d" % i
+    m.flush()
+    m.close()
+    os.fsync(fd)
+    os.close(fd)
+    with open(path, "rb") as f:
+        data = f.read()
+    for i in range(0, size, 512):
+        if data[i:i + 8] != b"%08d" % i:
+            die(f"mmap write at {i} not in the file")
+
+
+def copy_range(src, dst):
+    fi = os.open(src, os.O_RDONLY)
+    fo = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    left = os.fstat(fi).st_size
+    total = 0
+    try:
+        while left > 0:
+            n = os.copy_file_range(fi, fo, left)
+            if n == 0:
+                break
+            total += n
+            left -= n
+    except OSError as e:
+        oserr(e)
+    os.close(fi)
+    os.close(fo)
+    print(total)
+
+
+def seek_hole(path):
+    """Layout written by the test: data [0,64K), hole to 4M, data [4M,4M+64K)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        d0 = os.lseek(fd, 0, os.SEEK_DATA)
+        h0 = os.lseek(fd, 0, os.SEEK_HOLE)
+        d1 = os.lseek(fd, h0, os.SEEK_DATA)
+    except OSError as e:
+        oserr(e)
+    if d0 != 0 or not (65536 <= h0 <= 4 << 20) or not (h0 < d1 <= 4 << 20):
+        die(f"SEEK_DATA/SEEK_HOLE: data {d0}, hole {h0}, next data {d1}")
+
+
+def names(d):
+    ok = os.path.join(d, "n" * 255)
+    with open(ok, "w") as f:
+        f.write("x")
+    if os.path.basename(ok) not in os.listdir(d):
+        die("255-byte name not listed")
+    try:
+        open(os.path.join(d, "m" * 256), "w")
+    except OSError as e:
+        if e.errno != errno.ENAMETOOLONG:
+            oserr(e)
+        return
+    die("256-byte name was accepted")
+
+
+def deep(d):
+    """Builds a chain of 200-byte directory names by relative steps until the
+    absolute path passes PATH_MAX, then opens a file by a relative path of
+    almost PATH_MAX bytes from the top."""
+    os.chdir(d)
+    comp = "d" * 200
+    depth = (len(d) + 4200) // (len(comp) + 1) + 1
+    for _ in range(depth):
+        os.mkdir(comp)
+        os.chdir(comp)
+    with open("leaf", "w") as f:
+        f.write("deep")
+    os.chdir(d)
+    rel_depth = 4000 // (len(comp) + 1)
+    rel = "/".join([comp] * rel_depth)
+    with open(os.path.join(rel, "probe"), "w") as f:
+        f.write("p")
+    with open(os.path.join(rel, "probe")) as f:
+        if f.read() != "p":
+            die("deep relative file lost")
+    os.chdir(d)
+    for _ in range(depth):
+        os.chdir(comp)
+    with open("leaf") as f:
+        if f.read() != "deep":
+            die("leaf beyond PATH_MAX lost")
+
+
+def block(name, i, n):
+    """Deterministic content: file name, offset index."""
+    seed = hashlib.sha256(f"{name}:{i}".encode()).digest()
+    return (seed * (n // len(seed) + 1))[:n]
+
+
+def workload(d, log):
+    lf = open(log, "a")
+    i = 0
+    while True:
+        name = f"f{i % 4}"
+        path = os.path.join(d, name)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+            size = os.fstat(fd).st_size
+            n = 4096 * (1 + i % 50)
+            os.pwrite(fd, block(name, size, n), size)
+            os.fsync(fd)
+            os.close(fd)
+        except OSError:
+            return  # the daemon is gone
+        lf.write(f"{name} {size} {n}\n")
+        lf.flush()
+        os.fsync(lf.fileno())
+        i += 1
+
+
+def verify(d, log):
+    acked = {}
+    with open(log) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) != 3:
+                continue  # a torn last line was never acknowledged
+            name, off, n = parts[0], int(parts[1]), int(parts[2])
+            acked.setdefault(name, []).append((off, n))
+    total = 0
+    for name, recs in acked.items():
+        with open(os.path.join(d, name), "rb") as f:
+            for off, n in recs:
+                f.seek(off)
+                if f.read(n) != block(name, off, n):
+                    die(f"{name}: fsync'd bytes at {off}+{n} lost or wrong")
+                total += n
+    print(total)
+
+
+def main():
+    cmd, args = sys.argv[1], sys.argv[2:]
+    fns = {"rename2": rename2, "append": append, "mmap": mmap_shared,
+           "copy-range": copy_range, "seek-hole": seek_hole, "names": names,
+           "deep": deep, "workload": workload, "verify": verify}
+    try:
+        fns[cmd](*args)
+    except OSError as e:
+        oserr(e)
+
+
+if __name__ == "__main__":
+    main()
