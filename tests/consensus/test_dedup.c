@@ -1,7 +1,7 @@
 /* Unit tests of the de-dup window (consensus/dedup.h). */
 #include "consensus/dedup.h"
 
-#include <check.h>
+#include "tests/check_run.h"
 #include <string.h>
 
 START_TEST(test_first_time_then_duplicate)
@@ -61,9 +61,5 @@ int main(void)
     tcase_add_test(tc, test_window_slides);
     tcase_add_test(tc, test_encode_roundtrip);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run(s);
 }

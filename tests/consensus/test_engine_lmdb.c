@@ -6,7 +6,7 @@
 #include "consensus/engine.h"
 #include "consensus/persist_lmdb.h"
 
-#include <check.h>
+#include "tests/check_run.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,9 +131,5 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_single_node_commits_and_restarts);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run(s);
 }

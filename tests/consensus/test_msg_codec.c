@@ -3,7 +3,7 @@
 
 #include "consensus/rng.h"
 
-#include <check.h>
+#include "tests/check_run.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,9 +171,5 @@ int main(void)
     tcase_add_test(tc, test_oversized_is_refused);
     tcase_add_test(tc, test_garbage_never_crashes);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run(s);
 }

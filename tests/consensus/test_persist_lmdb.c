@@ -7,7 +7,7 @@
 
 #include "common/bytes.h"
 
-#include <check.h>
+#include "tests/check_run.h"
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -203,9 +203,5 @@ int main(void)
     tcase_add_test(tc, test_version_mismatch_refused);
     tcase_add_test(tc, test_sigkill_loses_nothing_acknowledged);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run(s);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/check_run.h"
 #include "tests/fault/linhistory.h"
 
 enum { A, B, C };
@@ -276,9 +277,6 @@ int main(void)
 {
     Suite *s = suite_create("lincheck");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int failed;
-
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, model_errnos);
     tcase_add_test(tc, sequential);
@@ -288,9 +286,5 @@ int main(void)
     tcase_add_test(tc, long_history);
     tcase_add_test(tc, parse_format);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run(s);
 }

@@ -4,7 +4,7 @@
 
 #include "common/bytes.h"
 
-#include <check.h>
+#include "tests/check_run.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,9 +244,5 @@ int main(void)
     tcase_add_test(tc, test_fetch_resp);
     tcase_add_test(tc, test_random_input);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run(s);
 }

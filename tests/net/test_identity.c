@@ -5,7 +5,7 @@
 
 #include "common/sha256.h"
 
-#include <check.h>
+#include "tests/check_run.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,9 +211,5 @@ int main(void)
     tcase_add_test(tc, test_config_bad);
     tcase_add_test(tc, test_config_load);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run(s);
 }

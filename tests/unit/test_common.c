@@ -2,7 +2,7 @@
 #include "common/bytes.h"
 #include "common/sha256.h"
 
-#include <check.h>
+#include "tests/check_run.h"
 #include <string.h>
 
 START_TEST(test_sha256_known_vector)
@@ -41,9 +41,5 @@ int main(void)
     tcase_add_test(tc, test_sha256_known_vector);
     tcase_add_test(tc, test_bytes_roundtrip);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run(s);
 }

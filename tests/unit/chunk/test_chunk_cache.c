@@ -5,7 +5,7 @@
 #include "tests/unit/chunk/chunk_testutil.h"
 #include "tests/unit/chunk/corrupt.h"
 
-#include <check.h>
+#include "tests/check_run.h"
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -236,9 +236,5 @@ int main(void)
     tcase_add_test(tc, test_failed_loads_not_cached);
     tcase_add_test(tc, test_concurrent_readers);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run(s);
 }

@@ -5,7 +5,7 @@
 #include "fs/chunk/chunker.h"
 #include "tests/unit/chunk/chunk_testutil.h"
 
-#include <check.h>
+#include "tests/check_run.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,9 +106,5 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_full_disk_then_space_freed);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run(s);
 }

@@ -6,7 +6,7 @@
 #include "tests/unit/chunk/chunk_testutil.h"
 #include "tests/unit/chunk/corrupt.h"
 
-#include <check.h>
+#include "tests/check_run.h"
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -358,9 +358,5 @@ int main(void)
     tcase_add_test(tc, test_chunk_corrupt_tool);
     tcase_add_test(tc, test_map_grows_under_readers);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run(s);
 }

@@ -2,7 +2,7 @@
  * locality of edits and resynchronization after an insertion. */
 #include "fs/chunk/chunker.h"
 
-#include <check.h>
+#include "tests/check_run.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -188,9 +188,5 @@ int main(void)
     tcase_add_test(tc, test_edit_is_local);
     tcase_add_test(tc, test_resync_after_insert);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run(s);
 }

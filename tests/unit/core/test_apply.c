@@ -6,7 +6,7 @@
 #include "fs/store/meta_map.h"
 #include "helpers.h"
 
-#include <check.h>
+#include "tests/check_run.h"
 #include <errno.h>
 #include <linux/fs.h>
 #include <stdio.h>
@@ -536,9 +536,5 @@ int main(void)
     tcase_add_test(tc, deterministic);
     tcase_add_test(tc, batch_with_failures_matches_one_by_one);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run(s);
 }

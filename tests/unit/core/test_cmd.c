@@ -1,7 +1,7 @@
 /* Command codec: round trips of every op, and malformed input. */
 #include "fs/core/cmd.h"
 
-#include <check.h>
+#include "tests/check_run.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,9 +169,5 @@ int main(void)
     tcase_add_test(tc, malformed_rejected);
     tcase_add_test(tc, random_bytes_never_crash);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run(s);
 }

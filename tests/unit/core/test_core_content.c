@@ -3,7 +3,7 @@
 #include "fs/core/core.h"
 #include "helpers.h"
 
-#include <check.h>
+#include "tests/check_run.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -490,9 +490,5 @@ int main(void)
     tcase_add_test(tc, orphan_reaped_at_restart);
     tcase_add_test(tc, concurrent_writers_and_gc);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run(s);
 }

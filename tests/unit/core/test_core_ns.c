@@ -4,7 +4,7 @@
 #include "fs/core/core.h"
 #include "helpers.h"
 
-#include <check.h>
+#include "tests/check_run.h"
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -288,9 +288,5 @@ int main(void)
         tcase_add_test(tc, tests[i].test);
         suite_add_tcase(s, tc);
     }
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run(s);
 }

@@ -4,7 +4,7 @@
 #include "fs/core/core.h"
 #include "helpers.h"
 
-#include <check.h>
+#include "tests/check_run.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -112,9 +112,5 @@ int main(void)
     tcase_set_timeout(tc, 200);
     tcase_add_test(tc, fsynced_bytes_survive_sigkill);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run(s);
 }
