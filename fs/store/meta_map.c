@@ -181,18 +181,7 @@ int meta_map_remove_range(struct meta_store *ms, MDB_txn *txn, uint64_t ino, uin
 int meta_ref_get(struct meta_store *ms, MDB_txn *txn, const uint8_t hash[SHA256_LEN],
                  uint64_t *count)
 {
-    MDB_val k = {SHA256_LEN, (void *)hash}, d;
-    int rc = mdb_get(txn, ms->dbi[META_DB_REFS], &k, &d);
-    if (rc == MDB_NOTFOUND) {
-        *count = 0;
-        return 0;
-    }
-    if (rc)
-        return meta_err(rc);
-    if (d.mv_size != 8)
-        return -EPROTO;
-    *count = get_u64(d.mv_data);
-    return 0;
+    return meta_get_u64(txn, ms->dbi[META_DB_REFS], hash, SHA256_LEN, count);
 }
 
 int meta_ref_adjust(struct meta_store *ms, MDB_txn *txn, const uint8_t hash[SHA256_LEN], int delta)

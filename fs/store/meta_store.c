@@ -41,10 +41,10 @@ int meta_txn_write(struct meta_store *ms, MDB_txn **txn)
     return meta_err(mdb_txn_begin(ms->env, NULL, 0, txn));
 }
 
-int meta_counter_get(struct meta_store *ms, MDB_txn *txn, const char *key, uint64_t *v)
+int meta_get_u64(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t keylen, uint64_t *v)
 {
-    MDB_val k = {strlen(key), (void *)key}, d;
-    int rc = mdb_get(txn, ms->dbi[META_DB_META], &k, &d);
+    MDB_val k = {keylen, (void *)key}, d;
+    int rc = mdb_get(txn, dbi, &k, &d);
     if (rc == MDB_NOTFOUND) {
         *v = 0;
         return 0;
@@ -55,6 +55,11 @@ int meta_counter_get(struct meta_store *ms, MDB_txn *txn, const char *key, uint6
         return -EPROTO;
     *v = get_u64(d.mv_data);
     return 0;
+}
+
+int meta_counter_get(struct meta_store *ms, MDB_txn *txn, const char *key, uint64_t *v)
+{
+    return meta_get_u64(txn, ms->dbi[META_DB_META], key, strlen(key), v);
 }
 
 int meta_counter_put(struct meta_store *ms, MDB_txn *txn, const char *key, uint64_t v)

@@ -54,6 +54,10 @@ int meta_err(int rc);
 int meta_txn_read(struct meta_store *ms, MDB_txn **txn);
 int meta_txn_write(struct meta_store *ms, MDB_txn **txn);
 
+/* Reads a u64 value (LE) stored under key in dbi: 0 when absent, -EPROTO when
+ * the value is not 8 bytes. Counters and reference counts use it. */
+int meta_get_u64(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t keylen, uint64_t *v);
+
 /* Counters in the "meta" DB: 0 when absent. */
 int meta_counter_get(struct meta_store *ms, MDB_txn *txn, const char *key, uint64_t *v);
 int meta_counter_put(struct meta_store *ms, MDB_txn *txn, const char *key, uint64_t v);
