@@ -63,7 +63,7 @@ static ssize_t read_locked(struct core *c, struct sfile *sf, uint64_t ino, uint6
                            size_t size)
 {
     MDB_txn *txn;
-    struct meta_inode in;
+    struct meta_inode in = {0};
     int rc = meta_txn_read(c->ms, &txn);
     if (rc)
         return rc;
