@@ -10,6 +10,13 @@
  * a put that found the chunk already present is therefore never undone by
  * a collection racing with it (the pin check and the delete happen under
  * the pin lock). Deleting is idempotent, so a crash anywhere is harmless.
+ *
+ * Running on the apply thread is what makes the refcount check valid: no
+ * command applies between reading a count of zero and the delete. A writer
+ * unpins once its command applied, so a collector on another thread could see
+ * zero, lose the race to that command, and delete a live chunk. Moving GC off
+ * the apply thread (it costs that thread up to three synced commits per round)
+ * needs the count re-read under the pin lock in a fresh read transaction.
  */
 #ifndef QFS_FS_CORE_GC_H
 #define QFS_FS_CORE_GC_H
