@@ -17,6 +17,8 @@ static const char *const type_names[FT_MAX_ + 1] = {
     [FT_FETCH_REQ] = "fetch-req",
     [FT_FETCH_RESP] = "fetch-resp",
     [FT_CLUSTER] = "cluster",
+    [FT_SNAP_REQ] = "snap-req",
+    [FT_SNAP_DATA] = "snap-data",
 };
 
 const char *frame_type_name(unsigned type)
@@ -50,6 +52,10 @@ uint32_t frame_max_payload(unsigned type)
         return MSG_FETCH_RESP_HDR_LEN + NET_CHUNK_MAX;
     case FT_CLUSTER:
         return NET_CLUSTER_MAX;
+    case FT_SNAP_REQ:
+        return NET_SNAP_REQ_MAX;
+    case FT_SNAP_DATA:
+        return NET_SNAP_DATA_MAX;
     default:
         return 0;
     }

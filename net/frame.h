@@ -27,6 +27,10 @@
 #define NET_CONSENSUS_MAX (4u * 1024 * 1024)
 /* Largest node-glue message (fs/cluster/cluster_msg.h). */
 #define NET_CLUSTER_MAX 256u
+/* Snapshot transfer (fs/cluster/snapshot_msg.h): a request, and pieces of a
+ * metadata snapshot of at most 1 MiB each behind a 30-byte header. */
+#define NET_SNAP_REQ_MAX  32u
+#define NET_SNAP_DATA_MAX (64u + 1024 * 1024)
 /* Largest payload of any frame: a push batch of chunk data plus its index. */
 #define FRAME_PAYLOAD_MAX (4u * 1024 * 1024 + 64u * 1024)
 
@@ -41,8 +45,10 @@ enum frame_type {
     FT_HAVE_ANSWER = 8,
     FT_FETCH_REQ = 9,
     FT_FETCH_RESP = 10,
-    FT_CLUSTER = 11, /* node glue: read index, status reports (fs/cluster/cluster_msg.h) */
-    FT_MAX_ = 11,
+    FT_CLUSTER = 11,   /* node glue: read index, status reports (fs/cluster/cluster_msg.h) */
+    FT_SNAP_REQ = 12,  /* bulk: send me a metadata snapshot (fs/cluster/snapshot_msg.h) */
+    FT_SNAP_DATA = 13, /* bulk: one piece of it, or why not */
+    FT_MAX_ = 13,
 };
 
 struct frame_hdr {

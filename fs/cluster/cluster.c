@@ -3,6 +3,7 @@
  * callbacks, and the status snapshot. See cluster.h for the threads.
  */
 #include "fs/cluster/cluster_internal.h"
+#include "fs/cluster/snapshot.h"
 #include "fs/core/core_cluster.h"
 
 #include "common/log.h"
@@ -40,6 +41,8 @@ static int on_frame(void *ctx, int peer, int chan, unsigned type, uint16_t flags
         return pax_on_frame(cl, peer, p, len);
     if (type == FT_CLUSTER)
         return node_msgs_on_frame(cl, peer, p, len);
+    if (type == FT_SNAP_REQ || type == FT_SNAP_DATA)
+        return snapshot_on_frame(cl->snap, peer, type, p, len);
     if (repl_handles(type))
         return repl_on_frame(cl->repl, peer, chan, type, flags, p, len);
     return -EPROTO;
@@ -49,6 +52,7 @@ static void on_peer(void *ctx, int peer, int chan, bool up)
 {
     struct cluster *cl = ctx;
     repl_on_peer(cl->repl, peer, chan, up);
+    snapshot_on_peer(cl->snap, peer, chan, up);
 }
 
 /* A per-node counter bumped at every start, so request ids never repeat
@@ -157,6 +161,8 @@ static int start_all(struct cluster *cl)
     rc = persist_lmdb_open(&cl->persist, meta_store_env(core_meta_store(cl->core)));
     if (!rc)
         rc = apply_loop_start(cl);
+    if (!rc) /* before the transport: frames and peer events reach it */
+        rc = snapshot_start(cl, &cl->snap);
     if (!rc)
         rc = start_net(cl);
     if (!rc)
@@ -198,10 +204,12 @@ void cluster_stop(struct cluster *cl)
         core_commit_all(cl->core);
     if (cl->repl)
         repl_detach(cl->repl);
+    snapshot_stop(cl->snap); /* while the transport and the apply thread run */
     pax_stop(cl);
     apply_loop_stop(cl);
     if (cl->net)
         net_stop(cl->net);
+    snapshot_free(cl->snap);
     if (cl->repl)
         repl_destroy(cl->repl);
     if (cl->persist)

@@ -52,6 +52,19 @@ struct cl_decided {
     uint8_t *data;
 };
 
+/* A job the apply thread runs between two batches, so that no command
+ * applies concurrently: a snapshot install (snapshot.c). run() replaces the
+ * state and sets *applied to the index it now stands at. */
+struct cl_install {
+    int (*run)(void *arg, uint64_t *applied);
+    void *arg;
+    bool (*cancelled)(void *cancel_arg); /* polled while waiting: true withdraws it if not
+                                            started yet */
+    void *cancel_arg;
+    int rc;
+    bool started, done; /* under ap_lock */
+};
+
 /* A FUSE thread waiting for its command; lives on its stack. */
 struct cl_waiter {
     struct cl_waiter *next;
@@ -82,6 +95,7 @@ struct cluster {
     int wake_fd;              /* eventfd: something for the Paxos thread */
     struct engine *eng;       /* pax only */
     uint64_t applied_told;    /* pax only: last index given to engine_set_applied */
+    uint64_t snap_told;       /* pax only: last index given to engine_install_snapshot */
     uint64_t last_report_us;  /* pax only */
     pthread_mutex_t pax_lock; /* guards the fields below up to pax_stop */
     pthread_cond_t prop_space;
@@ -101,9 +115,10 @@ struct cluster {
     /* apply thread */
     pthread_t apply_thread;
     bool apply_started;
-    pthread_mutex_t ap_lock; /* guards dq*, applied, delivered, ap_stop, halted */
-    pthread_cond_t ap_work;  /* entries queued or stop */
-    pthread_cond_t ap_done;  /* applied moved */
+    pthread_mutex_t ap_lock; /* guards dq*, applied, delivered, ap_stop, halted, install,
+                                snap_idx */
+    pthread_cond_t ap_work;  /* entries queued, an install or stop */
+    pthread_cond_t ap_done;  /* applied moved, or an install finished */
     struct cl_decided dq[CL_DECIDED_MAX];
     uint32_t dq_head, dq_n;
     size_t dq_bytes;
@@ -112,6 +127,11 @@ struct cluster {
     bool ap_stop, halted;
     struct dedup_table dedup; /* apply only; persisted with each batch */
     int since_gc;             /* apply only */
+
+    struct cl_install *install; /* ap_lock: a snapshot install waiting for or on the apply thread */
+    uint64_t snap_idx;          /* ap_lock: last snapshot installed (for the Paxos thread) */
+
+    struct snapshot *snap; /* snapshot transfers (snapshot.h) */
 
     /* waiting proposers */
     pthread_mutex_t w_lock; /* guards waiters and every waiter's fields */
@@ -140,6 +160,11 @@ int apply_loop_start(struct cluster *cl);
 void apply_loop_stop(struct cluster *cl);
 /* Paxos thread: queue a decided entry (0, or -EAGAIN: full, offer it again). */
 int apply_loop_offer(struct cluster *cl, uint64_t slot, const struct cons_entry *e);
+/* Any thread but the apply thread: runs job there and waits for it. Then the
+ * applied index is job's, queued entries at or below it are dropped, the
+ * dedup table is reloaded from the store and the Paxos thread is told.
+ * 0, the job's error, -ECANCELED (withdrawn) or -ESHUTDOWN (applying stopped). */
+int apply_loop_install(struct cluster *cl, struct cl_install *job);
 
 /* Proposers (orderer.c). */
 extern const struct orderer_ops cluster_orderer_ops;

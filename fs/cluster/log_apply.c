@@ -88,11 +88,17 @@ struct batch {
     int nw;
 };
 
-static bool take(struct cluster *cl, struct batch *b)
+/* 1: a batch to apply, 2: an install to run (snapshot.c), 0: stop. */
+static int take(struct cluster *cl, struct batch *b)
 {
     pthread_mutex_lock(&cl->ap_lock);
-    while (!cl->dq_n && !cl->ap_stop)
+    while (!cl->dq_n && !cl->ap_stop && !cl->install)
         pthread_cond_wait(&cl->ap_work, &cl->ap_lock);
+    if (cl->install && !cl->ap_stop) {
+        cl->install->started = true;
+        pthread_mutex_unlock(&cl->ap_lock);
+        return 2;
+    }
     b->n = 0;
     while (cl->dq_n && b->n < CL_APPLY_BATCH) {
         b->d[b->n++] = cl->dq[cl->dq_head];
@@ -210,6 +216,72 @@ static bool apply_one(struct cluster *cl, struct batch *b)
     }
 }
 
+/* Snapshot install (cluster_internal.h): the store now stands at the job's
+ * index, so entries queued at or below it are stale, and the dedup table is
+ * the snapshot's. false: the store changed but its dedup table cannot be
+ * read, so applying must stop (it would no longer be at-most-once). */
+static bool run_install(struct cluster *cl)
+{
+    struct cl_install *job = cl->install; /* stays until done is set */
+    uint64_t idx = 0;
+    int rc = job->run(job->arg, &idx);
+    int lrc = 0;
+    if (!rc) {
+        memset(&cl->dedup, 0, sizeof(cl->dedup));
+        lrc = dedup_load(cl);
+        if (lrc)
+            log_error("cluster: cannot read the installed snapshot's de-duplication table: %s; "
+                      "applying stops here",
+                      strerror(-lrc));
+    }
+    pthread_mutex_lock(&cl->ap_lock);
+    if (!rc) {
+        for (; cl->dq_n && cl->dq[cl->dq_head].slot <= idx; cl->dq_n--) {
+            cl->dq_bytes -= cl->dq[cl->dq_head].len;
+            free(cl->dq[cl->dq_head].data);
+            cl->dq_head = (cl->dq_head + 1) % CL_DECIDED_MAX;
+        }
+        cl->applied = cl->snap_idx = idx;
+        if (cl->delivered < idx)
+            cl->delivered = idx;
+    }
+    job->rc = rc ? rc : lrc;
+    job->done = true;
+    cl->install = NULL;
+    pthread_cond_broadcast(&cl->ap_done);
+    pthread_mutex_unlock(&cl->ap_lock);
+    if (!rc && cl->hooks.applied)
+        cl->hooks.applied(cl->hooks.ctx, idx);
+    pax_wake(cl);
+    return lrc == 0;
+}
+
+int apply_loop_install(struct cluster *cl, struct cl_install *job)
+{
+    job->started = job->done = false;
+    pthread_mutex_lock(&cl->ap_lock);
+    while (cl->install && !cl->ap_stop && !cl->halted) /* one at a time */
+        cl_timedwait(&cl->ap_done, &cl->ap_lock, 100);
+    int rc = cl->ap_stop || cl->halted ? -ESHUTDOWN : 0;
+    if (!rc) {
+        cl->install = job;
+        pthread_cond_signal(&cl->ap_work);
+    }
+    while (!rc && !job->done) {
+        bool gone = cl->ap_stop || cl->halted || job->cancelled(job->cancel_arg);
+        if (gone && !job->started) {
+            cl->install = NULL;
+            rc = cl->ap_stop || cl->halted ? -ESHUTDOWN : -ECANCELED;
+            break;
+        }
+        cl_timedwait(&cl->ap_done, &cl->ap_lock, 100);
+    }
+    if (!rc)
+        rc = job->rc;
+    pthread_mutex_unlock(&cl->ap_lock);
+    return rc;
+}
+
 static void *apply_main(void *arg)
 {
     struct cluster *cl = arg;
@@ -218,15 +290,18 @@ static void *apply_main(void *arg)
         log_error("cluster: no memory for the apply thread");
         return NULL;
     }
-    while (take(cl, b)) {
-        if (!apply_one(cl, b)) {
-            for (int i = 0; i < b->n; i++)
+    for (int what; (what = take(cl, b));) {
+        bool ok = what == 2 ? run_install(cl) : apply_one(cl, b);
+        if (!ok) {
+            for (int i = 0; what == 1 && i < b->n; i++)
                 free(b->d[i].data);
             pthread_mutex_lock(&cl->ap_lock);
             cl->halted = true;
             pthread_mutex_unlock(&cl->ap_lock);
             break;
         }
+        if (what == 2)
+            continue;
         pthread_mutex_lock(&cl->ap_lock);
         bool idle = cl->dq_n == 0;
         pthread_mutex_unlock(&cl->ap_lock);

@@ -8,6 +8,7 @@
  * up in the inbox and go to the engine together, which is the group commit.
  */
 #include "fs/cluster/cluster_internal.h"
+#include "fs/cluster/snapshot.h"
 
 #include "common/log.h"
 
@@ -109,12 +110,25 @@ static void host_proposal_done(void *ctx, uint64_t req_id, int64_t slot_or_err)
         waiters_retry(ctx, req_id);
 }
 
+/* A peer truncated slots this node needs: fetch its snapshot (snapshot.h). */
 static void host_need_snapshot(void *ctx, uint32_t peer, uint64_t log_start)
 {
     struct cluster *cl = ctx;
-    log_error("cluster: node %s truncated its log below slot %llu that this node still needs; "
-              "this node cannot catch up from the log (snapshot transfer is not implemented)",
-              peer < cl->mem.n ? cl->mem.human[peer] : "?", (unsigned long long)log_start);
+    snapshot_need(cl->snap, peer, log_start);
+}
+
+/* Test knob: QFS_TEST_LOG_RETAIN=N keeps at most N applied slots (and a ring
+ * just large enough, see check_config() in consensus/engine.c), so a test
+ * can put a node beyond the log's reach with few commands. */
+static void test_log_retain(struct cons_params *p)
+{
+    const char *v = getenv("QFS_TEST_LOG_RETAIN");
+    long n = v ? strtol(v, NULL, 10) : 0;
+    if (n <= 0 || n > (long)p->retain)
+        return;
+    p->retain = (uint32_t)n;
+    p->log_cap = p->retain + 2 * p->batch_max * p->inflight_max + 1024;
+    log_warn("cluster: test knob QFS_TEST_LOG_RETAIN: the log keeps %u applied slots", p->retain);
 }
 
 static int create_engine(struct cluster *cl, uint64_t applied)
@@ -122,6 +136,7 @@ static int create_engine(struct cluster *cl, uint64_t applied)
     struct engine_config ec = {.self = cl->mem.self, .n_nodes = cl->mem.n, .applied = applied};
     cons_params_default(&ec.params);
     ec.params.propose_timeout_us = 2000000;
+    test_log_retain(&ec.params);
     ec.rng_seed = cl_now_us() ^ ((uint64_t)getpid() << 32) ^ cl->mem.self;
     struct cons_host host = {.ctx = cl,
                              .send = host_send,
@@ -190,8 +205,14 @@ static int feed_proposals(struct cluster *cl, uint64_t now)
 static int feed_applied(struct cluster *cl, uint64_t now)
 {
     pthread_mutex_lock(&cl->ap_lock);
-    uint64_t applied = cl->applied;
+    uint64_t applied = cl->applied, snap = cl->snap_idx;
     pthread_mutex_unlock(&cl->ap_lock);
+    if (snap > cl->snap_told) { /* a snapshot was installed (snapshot.c) */
+        cl->snap_told = snap;
+        int rc = engine_install_snapshot(cl->eng, snap, now);
+        if (rc)
+            return rc;
+    }
     if (applied == cl->applied_told)
         return 0;
     cl->applied_told = applied;
