@@ -185,7 +185,9 @@ static void finish(struct cluster *cl, struct batch *b, uint64_t applied)
  * the entries are decided and cannot be skipped). false: applying stopped. */
 static bool apply_one(struct cluster *cl, struct batch *b)
 {
-    const struct apply_extra extra = {dedup_write, cl};
+    /* The Paxos log is durable: a batch lost to a power cut is applied again
+     * from it, so its commit need not sync LMDB's meta page (apply.h). */
+    const struct apply_extra extra = {dedup_write, cl, MDB_NOMETASYNC};
     for (;;) {
         struct dedup_table before = cl->dedup;
         if (prepare(cl, b))
