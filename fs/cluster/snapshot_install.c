@@ -20,6 +20,9 @@ struct install {
     struct cluster *cl;
     MDB_env *env; /* the snapshot, read-only */
     uint64_t idx; /* its applied index */
+    MDB_txn *w;   /* the install's write transaction on the live environment */
+    MDB_dbi gc;   /* its GC queue */
+    int err;      /* first error of queue_dead() */
 };
 
 static int open_snapshot(const char *path, MDB_env **out)
@@ -90,14 +93,14 @@ static void entry_changed(struct install *x, const MDB_val *k)
                          k->mv_size - 8);
 }
 
-/* Calls fn for each key of db in a that b lacks (or, with changed, holds
- * with another value). */
-static int diff_db(MDB_txn *a, MDB_txn *b, const char *db, bool changed, changed_fn fn,
-                   struct install *x)
+/* Calls fn for each key of db_a in a that db_b in b lacks (or, with
+ * changed, holds with another value). */
+static int diff_db(MDB_txn *a, const char *db_a, MDB_txn *b, const char *db_b, bool changed,
+                   changed_fn fn, struct install *x)
 {
     MDB_dbi da, dbb;
     MDB_cursor *c;
-    if (mdb_dbi_open(a, db, 0, &da) || mdb_dbi_open(b, db, 0, &dbb))
+    if (mdb_dbi_open(a, db_a, 0, &da) || mdb_dbi_open(b, db_b, 0, &dbb))
         return -EPROTO;
     int rc = mdb_cursor_open(a, da, &c);
     if (rc)
@@ -114,17 +117,39 @@ static int diff_db(MDB_txn *a, MDB_txn *b, const char *db, bool changed, changed
     return rc == MDB_NOTFOUND ? 0 : meta_err(rc);
 }
 
+static void queue_dead(struct install *x, const MDB_val *hash)
+{
+    MDB_val none = {0, NULL};
+    if (!x->err)
+        x->err = meta_err(mdb_put(x->w, x->gc, (MDB_val *)hash, &none, 0));
+}
+
+/* Chunks this node holds for the old state that the new one does not
+ * reference (counted, or dead and not collected yet) go to the GC queue,
+ * which deletes them once they are unreferenced and unpinned: otherwise
+ * nothing would ever collect them. */
+static int queue_dropped_chunks(struct install *x, MDB_txn *old, MDB_txn *snap)
+{
+    const char *refs = meta_copy_fs_dbs[META_DB_REFS], *gc = meta_copy_fs_dbs[META_DB_GC];
+    int rc = meta_err(mdb_dbi_open(x->w, gc, 0, &x->gc));
+    if (!rc)
+        rc = diff_db(old, refs, snap, refs, false, queue_dead, x);
+    if (!rc)
+        rc = diff_db(old, gc, snap, refs, false, queue_dead, x);
+    return rc ? rc : x->err;
+}
+
 /* The kernel may cache any inode or entry of the old state (old) that the
  * new one (snap) changed, and negative entries for names it added. */
 static void report_changes(struct install *x, MDB_txn *old, MDB_txn *snap)
 {
     const char *inodes = meta_copy_fs_dbs[META_DB_INODES];
     const char *dirents = meta_copy_fs_dbs[META_DB_DIRENTS];
-    int rc = diff_db(old, snap, inodes, true, inode_changed, x);
+    int rc = diff_db(old, inodes, snap, inodes, true, inode_changed, x);
     if (!rc)
-        rc = diff_db(old, snap, dirents, true, entry_changed, x);
+        rc = diff_db(old, dirents, snap, dirents, true, entry_changed, x);
     if (!rc)
-        rc = diff_db(snap, old, dirents, false, entry_changed, x);
+        rc = diff_db(snap, dirents, old, dirents, false, entry_changed, x);
     if (rc) /* the kernel's cache timeouts bound the staleness */
         log_warn("cluster: cannot list what the snapshot changed: %s", strerror(-rc));
 }
@@ -142,9 +167,12 @@ static int install_run(void *arg, uint64_t *applied)
         return rc;
     rc = meta_txn_read(ms, &old); /* the state the kernel may have cached */
     if (!rc)
-        rc = meta_txn_write(ms, &w);
+        rc = meta_txn_write(ms, &w); /* a synced commit: the log below idx is gone */
+    x->w = w;
     if (!rc)
         rc = meta_copy_dbs(snap, w, meta_copy_fs_dbs, META_DB_COUNT);
+    if (!rc)
+        rc = queue_dropped_chunks(x, old, snap);
     if (!rc)
         rc = meta_err(mdb_txn_commit(w));
     else if (w)
@@ -160,7 +188,7 @@ static int install_run(void *arg, uint64_t *applied)
 
 int snapshot_install(struct cluster *cl, const char *path, bool (*cancelled)(void *), void *arg)
 {
-    struct install x = {cl, NULL, 0};
+    struct install x = {.cl = cl};
     int rc = open_snapshot(path, &x.env);
     if (!rc)
         rc = read_header(x.env, &x.idx);
