@@ -58,15 +58,20 @@ stop_node() {
         echo "node $x (${PID[$x]}) did not exit after unmount; killing it" >&2
         kill -9 "${PID[$x]}" 2>/dev/null || true
     fi
-    wait "${PID[$x]}" 2>/dev/null || true
+    local st=0
+    wait "${PID[$x]}" 2>/dev/null || st=$?
     PID[$x]=
+    [ $st -eq 0 ] || echo "node $x exited with status $st" >&2
+    return $st
 }
 
 cleanup() {
     local rc=$? x
     set +e
     cd /
-    for x in "${NODES[@]}"; do stop_node "$x"; done
+    for x in "${NODES[@]}"; do
+        stop_node "$x" || [ $rc -ne 0 ] || rc=1 # a sanitizer report, a crash at exit
+    done
     if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
         for x in "${NODES[@]}"; do
             echo "---- node $x log (last 25 lines) ----" >&2
@@ -165,7 +170,7 @@ wait_until "$SECS" test -d "$A/after" || fail "a does not see c's mkdir"
 wait_until "$SECS" same_tree || fail "trees differ after c's mkdir"
 
 step "stop c; more operations; restart c: a second snapshot, at startup"
-stop_node c
+stop_node c || fail "c did not exit cleanly"
 for i in $(seq 1 $((OPS / 4))); do
     mkdir "$A/r$i"
     mv "$A/r$i" "$B/s$i"
