@@ -155,10 +155,14 @@ static void serve(struct snapshot *s)
     }
     log_info("cluster: sending a metadata snapshot (%llu bytes, applied %llu) to %s",
              (unsigned long long)total, (unsigned long long)mine, peer_name(s, peer));
+    uint64_t t0 = cl_now_us();
     rc = stream(s, peer, xfer, fd, total);
     close(fd);
     if (rc)
         log_warn("cluster: snapshot to %s stopped: %s", peer_name(s, peer), strerror(-rc));
+    else
+        log_info("cluster: snapshot queued for %s in %llu ms", peer_name(s, peer),
+                 (unsigned long long)(cl_now_us() - t0) / 1000);
 }
 
 static int write_all(int fd, const uint8_t *p, size_t n, uint64_t off)
