@@ -4,6 +4,7 @@
 #include "fs/core/apply_internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -45,10 +46,13 @@ static void kill_suid(struct meta_inode *in)
 void apply_content_changed(struct apply_ctx *a, struct meta_inode *in)
 {
     const struct cmd *c = a->c;
+    /* Only CONTENT encodes a tag: a SETATTR's tag field, set or not on the
+     * proposer, is not what the other nodes apply. */
+    const char *tag = c->op == CMD_CONTENT ? c->tag : "";
     in->content_ver++;
-    /* A command without a tag keeps the tag only if the node is the same. */
-    if (c->tag[0] || in->content_origin != c->origin)
-        memcpy(in->content_tag, c->tag, sizeof(in->content_tag));
+    /* Without a tag, the old tag stays only if the node is the same. */
+    if (tag[0] || in->content_origin != c->origin)
+        snprintf(in->content_tag, sizeof(in->content_tag), "%s", tag);
     in->content_origin = c->origin;
 }
 
