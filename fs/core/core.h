@@ -48,6 +48,7 @@ struct core_config {
     const char *node_tag;            /* this node in conflict copy names: the first 7
                                         characters of its node ID; NULL = "local".
                                         Must outlive the core. */
+    bool cluster; /* commands are ordered by a cluster (core_cluster.h), not locally */
 };
 
 /* Who asks: from the FUSE request (fuse_req_ctx, fuse_req_getgroups). */
