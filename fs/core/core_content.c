@@ -30,7 +30,11 @@ int core_file_open(struct core *c, uint64_t ino, int flags)
         return rc;
     if (S_ISDIR(in.mode))
         return -EISDIR;
-    return staging_open(&c->stg, ino) ? 0 : -ENOMEM;
+    struct sfile *sf = staging_open(&c->stg, ino);
+    if (!sf)
+        return -ENOMEM;
+    staging_keep_hint(&c->stg, sf); /* the lookup before this open named it */
+    return 0;
 }
 
 struct fill_ctx {

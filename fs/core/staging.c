@@ -294,6 +294,14 @@ static void hint_load(struct staging *stg, struct sfile *sf)
     pthread_mutex_unlock(&stg->hint_lock);
 }
 
+void staging_keep_hint(struct staging *stg, struct sfile *sf)
+{
+    if (pthread_rwlock_trywrlock(&sf->lock) != 0)
+        return;
+    hint_load(stg, sf);
+    pthread_rwlock_unlock(&sf->lock);
+}
+
 void staging_base(struct staging *stg, struct sfile *sf, uint64_t ver)
 {
     sf->base_ver = ver;

@@ -105,6 +105,10 @@ bool staging_over_limit(struct staging *stg);
 /* This node saw ino as parent/name (a regular file). */
 void staging_hint_set(struct staging *stg, uint64_t ino, uint64_t parent, const char *name,
                       size_t len);
+/* Copies the table's hint for sf->ino into sf (at open: a long-open file
+ * keeps it even if the table's slot is reused); skipped while a writer or
+ * committer holds sf->lock, which then loads it itself. */
+void staging_keep_hint(struct staging *stg, struct sfile *sf);
 /* Staging of sf starts from content version ver (sf->lock held for writing);
  * also picks up sf's name hint. */
 void staging_base(struct staging *stg, struct sfile *sf, uint64_t ver);

@@ -4,6 +4,7 @@
 #include "fs/core/apply.h"
 #include "fs/core/core.h"
 #include "fs/core/core_internal.h"
+#include "fs/core/staging.h"
 #include "fs/store/meta_conflict.h"
 #include "fs/store/meta_dir.h"
 #include "fs/store/meta_map.h"
@@ -935,6 +936,41 @@ START_TEST(remote_commit_during_staging)
 }
 END_TEST
 
+/* The writer side's bookkeeping: base version and name hint per file. */
+START_TEST(staging_keeps_base_and_hint)
+{
+    struct staging stg;
+    struct cmd c;
+    ck_assert_int_eq(staging_init(&stg, 1 << 20), 0);
+    staging_hint_set(&stg, 5, 1, "old.txt", 7);
+    staging_hint_set(&stg, 5, 2, "doc.txt", 7); /* the newest sighting wins */
+    struct sfile *sf = staging_open(&stg, 5);
+    ck_assert_ptr_nonnull(sf);
+    staging_keep_hint(&stg, sf);
+    staging_hint_set(&stg, 5 + STG_HINTS, 3, "other", 5); /* reuses the slot */
+    pthread_rwlock_wrlock(&sf->lock);
+    memset(&c, 0, sizeof(c));
+    staging_fill_cmd(&stg, sf, &c);
+    ck_assert_uint_eq(c.flags & CMD_CONTENT_BASE, 0); /* nothing staged: no base */
+    ck_assert_uint_eq(c.hint_parent, 2);
+    ck_assert_uint_eq(c.hint_namelen, 7);
+    ck_assert_mem_eq(c.hint_name, "doc.txt", 7);
+    staging_base(&stg, sf, 41);
+    staging_hint_set(&stg, 5, 4, "renamed.txt", 11); /* renamed here meanwhile */
+    memset(&c, 0, sizeof(c));
+    staging_fill_cmd(&stg, sf, &c);
+    ck_assert_uint_eq(c.flags & CMD_CONTENT_BASE, CMD_CONTENT_BASE);
+    ck_assert_uint_eq(c.base_ver, 41);
+    ck_assert_uint_eq(c.hint_parent, 4);
+    ck_assert_mem_eq(c.hint_name, "renamed.txt", 11);
+    staging_clear(&stg, sf); /* committed: the next write takes a new base */
+    ck_assert(!sf->base_valid);
+    pthread_rwlock_unlock(&sf->lock);
+    ck_assert_uint_eq(staging_close(&stg, sf), 0);
+    staging_destroy(&stg);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("conflict");
@@ -953,6 +989,7 @@ int main(void)
     tcase_add_test(tc, codec_carries_base_hint_tag);
     tcase_add_test(tc, long_names_are_shortened);
     tcase_add_test(tc, deterministic);
+    tcase_add_test(tc, staging_keeps_base_and_hint);
     suite_add_tcase(s, tc);
     TCase *tcc = tcase_create("core");
     tcase_add_checked_fixture(tcc, core_setup, core_teardown);
