@@ -63,8 +63,9 @@ static uint32_t utf8_cut(const char *s, uint32_t len, uint32_t max)
 }
 
 /* Writes NAME.conflict-STAMP-TAG[SUFFIX][.EXT] into out (META_NAME_MAX + 1),
- * shortening NAME to fit (EXT too if it alone does not). The extension is the last
- * '.', as Syncthing (Go's filepath.Ext) takes it. Returns the length. */
+ * shortening NAME to fit (EXT too if it alone does not). EXT is the last
+ * '.' and what follows, as Syncthing (Go's filepath.Ext) takes it. Returns
+ * the length. */
 static uint32_t copy_name(char *out, const char *name, uint32_t len, const char *st,
                           const char *tag, const char *suffix)
 {
