@@ -245,6 +245,7 @@ int apply_conflict_copy(struct apply_ctx *a, const struct meta_inode *in)
     memcpy(cf.copy_tag, in->content_tag, sizeof(cf.copy_tag));
     memcpy(cf.win_tag, c->tag, sizeof(cf.win_tag));
     cf.time = c->time;
+    a->res->copy_parent = p.parent;
     return meta_conflict_put(a->ms, a->txn, &cf);
 }
 
