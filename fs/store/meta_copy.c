@@ -3,10 +3,12 @@
 #include <errno.h>
 
 const char *const meta_copy_fs_dbs[META_DB_COUNT] = {
-    [META_DB_META] = "meta",       [META_DB_INODES] = "inodes",   [META_DB_SYMLINKS] = "symlinks",
-    [META_DB_DIRENTS] = "dirents", [META_DB_COOKIES] = "cookies", [META_DB_CHUNKMAP] = "chunkmap",
-    [META_DB_REFS] = "refs",       [META_DB_GC] = "gc",           [META_DB_XATTRS] = "xattrs",
-    [META_DB_ORPHANS] = "orphans",
+    [META_DB_META] = "meta",           [META_DB_INODES] = "inodes",
+    [META_DB_SYMLINKS] = "symlinks",   [META_DB_DIRENTS] = "dirents",
+    [META_DB_COOKIES] = "cookies",     [META_DB_CHUNKMAP] = "chunkmap",
+    [META_DB_REFS] = "refs",           [META_DB_GC] = "gc",
+    [META_DB_XATTRS] = "xattrs",       [META_DB_ORPHANS] = "orphans",
+    [META_DB_CONFLICTS] = "conflicts",
 };
 
 /* Appends every record of src_dbi (already sorted by key) to dst_dbi. */
@@ -59,6 +61,8 @@ static int copy_one(MDB_txn *src, MDB_txn *dst, const char *name)
 int meta_copy_dbs(MDB_txn *src, MDB_txn *dst, const char *const *names, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
+        if (!names[i]) /* NULL would name LMDB's main DB, which lists all the others */
+            return -EINVAL;
         int rc = copy_one(src, dst, names[i]);
         if (rc)
             return rc;

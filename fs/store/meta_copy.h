@@ -28,7 +28,8 @@ extern const char *const meta_copy_fs_dbs[META_DB_COUNT];
 
 /* Empties each of names[0..n) in dst (created if absent), then copies every
  * record of the same-named DB of src into it. src may be a read-only
- * transaction of another environment. 0 or a negative errno (meta_err). */
+ * transaction of another environment. 0 or a negative errno (meta_err;
+ * -EINVAL for a NULL name or a DB whose flags differ). */
 int meta_copy_dbs(MDB_txn *src, MDB_txn *dst, const char *const *names, size_t n);
 
 #endif

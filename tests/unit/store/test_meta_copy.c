@@ -74,6 +74,7 @@ START_TEST(test_names_match_meta_store)
     ck_assert_int_eq(meta_txn_read(ms, &t), 0);
     for (int i = 0; i < META_DB_COUNT; i++) {
         MDB_dbi d;
+        ck_assert_ptr_nonnull(meta_copy_fs_dbs[i]); /* a DB added to enum meta_db */
         ck_assert_int_eq(mdb_dbi_open(t, meta_copy_fs_dbs[i], 0, &d), 0);
         ck_assert_uint_eq(d, ms->dbi[i]); /* the same handle: the same name */
     }
@@ -169,6 +170,13 @@ START_TEST(test_copy_refuses_dupsort)
     ck_assert_int_eq(meta_txn_write(src, &t), 0);
     ck_assert_int_eq(mdb_dbi_open(t, "multi", MDB_CREATE | MDB_DUPSORT, &dup), 0);
     ck_assert_int_eq(mdb_txn_commit(t), 0);
+    static const char *const null_name[] = {NULL};
+    MDB_txn *s0, *d0;
+    ck_assert_int_eq(meta_txn_read(src, &s0), 0);
+    ck_assert_int_eq(meta_txn_write(dst, &d0), 0);
+    ck_assert_int_eq(meta_copy_dbs(s0, d0, null_name, 1), -EINVAL);
+    mdb_txn_abort(d0);
+    mdb_txn_abort(s0);
     static const char *const names[] = {"inodes", "multi"};
     MDB_txn *s, *d;
     ck_assert_int_eq(meta_txn_read(src, &s), 0);
