@@ -11,6 +11,7 @@
 #include "fs/core/bufpool.h"
 #include "fs/core/cmd.h"
 #include "fs/core/core.h"
+#include "fs/core/core_remote.h"
 #include "fs/core/gc.h"
 #include "fs/core/sequencer.h"
 #include "fs/core/staging.h"
@@ -34,6 +35,8 @@ struct core {
     uint64_t node_id;
     uint64_t next_req;   /* atomic */
     uint64_t chunks_put; /* atomic: chunks handed to the chunk store (tests, bench) */
+    struct core_remote remote;
+    bool has_remote; /* set before serving (core_remote.h) */
 };
 
 /* Fills the header fields of a command: op, origin, request id, time, cred. */

@@ -9,6 +9,7 @@
  */
 #include "fs/chunk/chunker.h"
 #include "fs/core/core_internal.h"
+#include "fs/core/core_remote_int.h"
 #include "fs/core/putter.h"
 
 #include "common/log.h"
@@ -62,7 +63,7 @@ static ssize_t src_at(struct recut *r, uint64_t pos, const uint8_t **ptr)
     }
     if (!r->cvalid || memcmp(r->chash, r->cur.hash, SHA256_LEN) != 0) {
         r->cvalid = false;
-        int rc = chunk_cache_read(r->c->cc, r->cur.hash, 0, r->cbuf, CHUNK_MAX);
+        int rc = core_chunk_read(r->c, r->cur.hash, 0, r->cbuf, CHUNK_MAX);
         if (rc < 0)
             return rc == -ENOENT ? -EIO : rc;
         if ((uint64_t)r->cur.coff + r->cur.len > (uint64_t)rc)
@@ -254,9 +255,11 @@ static void unpin_all(struct recut *r)
 static int submit(struct recut *r)
 {
     int rc = flush_batch(r, true);
+    /* The chunks just put must be durable on a majority before the command
+     * is proposed (one call for the whole batch; a no-op on a single node). */
+    if (!rc && r->n_ranges)
+        rc = core_replicate_extents(r->c, r->exts, r->n_ext);
     if (!rc && r->n_ranges) {
-        /* CLUSTER HOOK: the chunks just put must be durable on a majority
-         * of nodes before this command is proposed. */
         struct cmd cmd;
         struct apply_result res;
         core_cmd_init(r->c, &cmd, CMD_CONTENT, NULL);
