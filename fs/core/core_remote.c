@@ -1,12 +1,11 @@
 /*
  * core_remote.c - the core's side of chunks moving between nodes: the
- * replication step before a content command is proposed, the fetch fallback
- * of the read paths, and the stores the cluster side works on.
+ * replication step before a content command is proposed and the fetch
+ * fallback of the read paths.
  */
 #include "fs/chunk/chunker.h"
 #include "fs/core/core_internal.h"
 #include "fs/core/core_remote_int.h"
-#include "fs/core/core_stores.h"
 
 #include "common/log.h"
 
@@ -20,21 +19,6 @@ void core_set_remote(struct core *c, const struct core_remote *r)
     c->has_remote = true;
     /* A peer may push a chunk ahead of the commit that references it. */
     gc_set_grace(c->gc, GC_GRACE_DEFAULT_MS);
-}
-
-struct meta_store *core_meta_store(struct core *c)
-{
-    return c->ms;
-}
-
-struct chunk_store *core_chunk_store(struct core *c)
-{
-    return c->cs;
-}
-
-struct gc *core_gc(struct core *c)
-{
-    return c->gc;
 }
 
 int core_replicate_extents(struct core *c, const uint8_t *raw, uint32_t n)

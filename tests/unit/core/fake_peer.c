@@ -3,7 +3,7 @@
 
 #include "fs/chunk/chunk_store.h"
 #include "fs/chunk/chunker.h"
-#include "fs/core/core_stores.h"
+#include "fs/core/core_cluster.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
 #include "fake_peer.h"
 #include "fs/chunk/chunk_store.h"
 #include "fs/core/core.h"
-#include "fs/core/core_stores.h"
+#include "fs/core/core_cluster.h"
 #include "helpers.h"
 #include "tests/unit/chunk/corrupt.h"
 
