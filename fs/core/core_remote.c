@@ -44,16 +44,28 @@ int core_replicate_extents(struct core *c, const uint8_t *raw, uint32_t n)
     return rc;
 }
 
+/* A corrupt copy must go before a fetch (the store skips chunks already
+ * present), unless a concurrent reader has replaced it meanwhile: 0 when buf
+ * now holds a good local copy, 1 when the chunk must be fetched, or -errno. */
+static int drop_corrupt(struct core *c, const uint8_t *hash, uint8_t *buf, uint32_t *len)
+{
+    int rc = chunk_store_get(c->cs, hash, buf, CHUNK_MAX, len);
+    if (rc == 0 || (rc != -EIO && rc != -ENOENT))
+        return rc;
+    if (rc == -EIO && (rc = chunk_store_delete_batch(c->cs, (const uint8_t(*)[SHA256_LEN])hash, 1)))
+        return rc;
+    return 1;
+}
+
 /* Gets a good copy of chunk hash from a peer into buf (CHUNK_MAX bytes),
  * stored here and cached; why: the local store's -ENOENT or -EIO. */
 static int fetch_chunk(struct core *c, const uint8_t *hash, int why, uint8_t *buf, uint32_t *len)
 {
     char hex[SHA256_HEX_LEN + 1];
     sha256_hex(hash, hex);
-    /* The store skips chunks already present: a corrupt copy must go first. */
     if (why == -EIO) {
-        int rc = chunk_store_delete_batch(c->cs, (const uint8_t(*)[SHA256_LEN])hash, 1);
-        if (rc)
+        int rc = drop_corrupt(c, hash, buf, len);
+        if (rc <= 0)
             return rc;
     }
     int rc = c->remote.fetch(c->remote.ctx, hash, buf, CHUNK_MAX, len);

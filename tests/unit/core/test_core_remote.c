@@ -4,6 +4,7 @@
 #include "fs/chunk/chunk_store.h"
 #include "fs/core/core.h"
 #include "fs/core/core_cluster.h"
+#include "fs/core/gc.h"
 #include "helpers.h"
 #include "tests/unit/chunk/corrupt.h"
 
@@ -153,6 +154,11 @@ START_TEST(corrupt_chunk_fetched_again)
     char path[4096];
     snprintf(path, sizeof(path), "%s/chunks", dir);
     ck_assert_int_eq(corrupt_chunk(path, peer.chunks[1].hash, 0, bad), 0);
+    open_core(false); /* without a remote: EIO, and the bad copy stays */
+    uint8_t *all = malloc(FILE_LEN);
+    ck_assert_int_eq(core_read(core, ino, 0, all, FILE_LEN), -EIO);
+    free(all);
+    core_close(core);
     open_core(true);
     expect(ino, data, FILE_LEN);
     ck_assert_int_eq(peer.fetch_calls, 1);
@@ -200,6 +206,26 @@ START_TEST(unreachable_peers_fail_the_read)
 }
 END_TEST
 
+START_TEST(cluster_gc_waits_for_the_grace_period)
+{
+    uint8_t *data = malloc(FILE_LEN);
+    struct stat st;
+    committed_file(data, 8);
+    ck_assert_int_eq(core_unlink(core, &root, 1, "f"), 0);
+    ck_assert_int_eq(core_mkdir(core, &root, 1, "d1", 0755, &st), 0); /* a collection ran */
+    struct core_stats cs;
+    ck_assert_int_eq(core_stats(core, &cs), 0);
+    ck_assert_uint_eq(cs.chunks_freed, 0); /* a peer may still push them for a commit */
+    ck_assert_int_eq(chunk_store_has(core_chunk_store(core), peer.chunks[0].hash), 1);
+    gc_set_grace(core_gc(core), 0);
+    ck_assert_int_eq(core_mkdir(core, &root, 1, "d2", 0755, &st), 0);
+    ck_assert_int_eq(core_stats(core, &cs), 0);
+    ck_assert_uint_eq(cs.chunks_freed, peer.n);
+    ck_assert_int_eq(chunk_store_has(core_chunk_store(core), peer.chunks[0].hash), 0);
+    free(data);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("core_remote");
@@ -212,6 +238,7 @@ int main(void)
     tcase_add_test(tc, corrupt_chunk_fetched_again);
     tcase_add_test(tc, recut_fetches_old_chunks);
     tcase_add_test(tc, unreachable_peers_fail_the_read);
+    tcase_add_test(tc, cluster_gc_waits_for_the_grace_period);
     suite_add_tcase(s, tc);
     return check_run(s);
 }
