@@ -81,6 +81,9 @@ void chunk_sync_note(struct chunk_sync *s, const struct cmd *c)
         }
         struct meta_extent e;
         cmd_extent_get(c, i, &e);
+        struct ent *last = &s->q[(s->q_head + s->q_n + s->cfg.queue_cap - 1) % s->cfg.queue_cap];
+        if (s->q_n && !memcmp(last->hash, e.hash, SHA256_LEN))
+            continue; /* runs of one chunk (zeros, repeated blocks) */
         struct ent *d = &s->q[(s->q_head + s->q_n++) % s->cfg.queue_cap];
         memcpy(d->hash, e.hash, SHA256_LEN);
         d->len = e.coff + e.len;

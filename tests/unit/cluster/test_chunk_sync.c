@@ -259,6 +259,12 @@ START_TEST(only_remote_content_noted)
     c.op = CMD_CONTENT;
     chunk_sync_note(sync_, &c);
     ck_assert_uint_eq(stats().queued, 3);
+    struct meta_extent e = {.off = 0, .len = 100}; /* a run of one chunk: queued once */
+    memcpy(e.hash, chunks[9].hash, 32);
+    for (uint32_t i = 0; i < 3; i++, e.off += 100)
+        cmd_extent_put(raw, i, &e);
+    chunk_sync_note(sync_, &c);
+    ck_assert_uint_eq(stats().queued, 4);
 }
 END_TEST
 
