@@ -10,13 +10,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PIN_BUCKETS 4096
-#define GC_ROUND    256
+#define PIN_BUCKETS    4096
+#define GC_ROUND       256
+#define GC_PASS_ROUNDS 16 /* per call, with a grace period */
 
 struct pin {
     uint8_t hash[SHA256_LEN];
     uint32_t count;
     struct pin *next;
+};
+
+/* What one pass over the queue needs besides the hashes. */
+struct pass {
+    uint64_t now_ms, grace_ms;
+    uint8_t after[SHA256_LEN]; /* the last hash listed */
+    bool started;
 };
 
 struct gc {
@@ -28,15 +36,10 @@ struct gc {
     uint64_t grace_ms; /* atomic */
     /* The collector's own (gc_collect's caller: the apply thread) */
     struct gc_dead dead;
-    uint64_t next_pass_ms; /* with a grace: no full pass before then */
+    struct pass pass; /* the pass in progress, when in_pass */
+    bool in_pass;
+    uint64_t next_pass_ms; /* with a grace: no new pass before then */
     uint64_t deleted;      /* written by the collector only; read racily for stats */
-};
-
-/* What one pass over the queue needs besides the hashes. */
-struct pass {
-    uint64_t now_ms, grace_ms;
-    uint8_t after[SHA256_LEN]; /* the last hash listed */
-    bool started;
 };
 
 static struct pin **bucket(struct gc *g, const uint8_t *hash)
@@ -237,27 +240,38 @@ static int collect_round(struct gc *g, struct pass *p, uint8_t (*h)[SHA256_LEN])
     return rc ? rc : n;
 }
 
-/* Without a grace, every commit may queue chunks to delete at once; with
- * one, nothing can go sooner than grace after it was queued, so passes every
- * quarter of it cost the apply thread little and delay deletions little. */
+/* Without a grace, every commit may queue chunks to delete at once, and a
+ * call drains the queue. With one, nothing can go sooner than grace after it
+ * was queued, so a pass starts every quarter of it, and a call does at most
+ * GC_PASS_ROUNDS rounds of it: entries left waiting cost the apply thread
+ * little, whatever their number. */
 void gc_collect(void *arg)
 {
     struct gc *g = arg;
-    struct pass p = {.now_ms = gc_now_ms(), .grace_ms = __atomic_load_n(&g->grace_ms, 0)};
-    if (p.grace_ms && p.now_ms < g->next_pass_ms)
+    uint64_t now = gc_now_ms(), grace = __atomic_load_n(&g->grace_ms, __ATOMIC_RELAXED);
+    if (!g->in_pass && grace && now < g->next_pass_ms)
         return;
     uint8_t(*h)[SHA256_LEN] = malloc(GC_ROUND * SHA256_LEN);
     if (!h)
         return;
-    int rc;
-    while ((rc = collect_round(g, &p, h)) == GC_ROUND)
-        ;
+    if (!g->in_pass)
+        g->pass = (struct pass){.started = false};
+    g->in_pass = true;
+    g->pass.now_ms = now;
+    g->pass.grace_ms = grace;
+    int rc, rounds = 0;
+    do
+        rc = collect_round(g, &g->pass, h);
+    while (rc == GC_ROUND && (!grace || ++rounds < GC_PASS_ROUNDS));
+    free(h);
+    if (rc == GC_ROUND)
+        return; /* the pass goes on at the next call */
     if (rc < 0)
         log_warn("gc: collection failed (%s); retried after the next commit", strerror(-rc));
     else
         gc_dead_next_pass(&g->dead);
-    g->next_pass_ms = p.now_ms + p.grace_ms / 4;
-    free(h);
+    g->in_pass = false;
+    g->next_pass_ms = now + grace / 4;
 }
 
 int gc_open(struct meta_store *ms, struct chunk_store *cs, struct gc **out)

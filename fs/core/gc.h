@@ -20,7 +20,8 @@
  * are in memory) and not touched within it; the touch check and the delete
  * happen under the pin lock. So a chunk a peer was told is stored here stays
  * for a grace period after that, which is assumed to cover the time from
- * push to commit. Passes run at most every grace/4.
+ * push to commit. A pass over the queue starts at most every grace/4 and
+ * spreads over several calls when the queue is long.
  *
  * Running on the apply thread is what makes the refcount check valid: no
  * command applies between reading a count of zero and the delete. A writer
