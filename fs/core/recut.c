@@ -255,8 +255,9 @@ static void unpin_all(struct recut *r)
 static int submit(struct recut *r)
 {
     int rc = flush_batch(r, true);
-    /* The chunks just put must be durable on a majority before the command
-     * is proposed (one call for the whole batch; a no-op on a single node). */
+    /* CLUSTER HOOK (core_remote.h): the chunks just put must be durable on
+     * a majority before the command is proposed; one call for the batch,
+     * a no-op on a single node. */
     if (!rc && r->n_ranges)
         rc = core_replicate_extents(r->c, r->exts, r->n_ext);
     if (!rc && r->n_ranges) {
