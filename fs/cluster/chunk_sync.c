@@ -70,7 +70,7 @@ static void schedule_rescan(struct chunk_sync *s, uint64_t at_ms)
 void chunk_sync_note(struct chunk_sync *s, const struct cmd *c)
 {
     if (c->op != CMD_CONTENT || c->n_ext == 0 ||
-        (s->cfg.self_origin && c->origin == s->cfg.self_origin))
+        (s->cfg.skip_self && c->origin == s->cfg.self_origin))
         return;
     pthread_mutex_lock(&s->lock);
     bool was_empty = s->q_n == 0;

@@ -45,7 +45,8 @@ struct chunk_sync_config {
     struct chunk_store *cs; /* where chunks must be */
     chunk_sync_pull_fn pull;
     void *pull_ctx;
-    uint64_t self_origin; /* commands from this origin are not noted (0: none) */
+    bool skip_self;       /* true: commands whose origin is self_origin are not noted */
+    uint64_t self_origin; /* this node's cmd.origin (its chunks are pushed from here) */
     size_t queue_cap;     /* 0: 65536 hashes */
     size_t retry_cap;     /* 0: 4096 hashes */
     int backoff_min_ms;   /* 0: 100 */

@@ -88,12 +88,14 @@ static void wait_idle(uint64_t min_scans)
     }
 }
 
-static void start_sync(size_t queue_cap, uint64_t self)
+/* self: this node's origin, or -1 to note every command. */
+static void make_sync(size_t queue_cap, int64_t self)
 {
     struct chunk_sync_config cfg = {.ms = ms,
                                     .cs = cs,
                                     .pull = fake_pull,
-                                    .self_origin = self,
+                                    .skip_self = self >= 0,
+                                    .self_origin = self >= 0 ? (uint64_t)self : 0,
                                     .queue_cap = queue_cap,
                                     .backoff_min_ms = 5,
                                     .backoff_max_ms = 20,
@@ -159,7 +161,7 @@ static int present(int from, int to)
 START_TEST(noted_chunks_pulled)
 {
     uint8_t raw[N_CHUNKS * CMD_EXTENT_LEN];
-    start_sync(0, 0);
+    make_sync(0, -1);
     ck_assert_int_eq(chunk_sync_start(sync_), 0);
     wait_idle(1);
     ck_assert_int_eq(chunk_store_put_batch(cs, &chunks[0], 1), 0); /* one pushed already */
@@ -182,7 +184,7 @@ END_TEST
 START_TEST(retried_until_peers_answer)
 {
     uint8_t raw[5 * CMD_EXTENT_LEN];
-    start_sync(0, 0);
+    make_sync(0, -1);
     ck_assert_int_eq(chunk_sync_start(sync_), 0);
     wait_idle(1);
     pthread_mutex_lock(&peer.lock);
@@ -218,7 +220,7 @@ START_TEST(startup_scan_finds_missing)
     reference(0, 10);
     for (int i = 0; i < 4; i++) /* stored before the restart */
         ck_assert_int_eq(chunk_store_put_batch(cs, &chunks[i], 1), 0);
-    start_sync(0, 0);
+    make_sync(0, -1);
     ck_assert(stats().scanning == false);
     ck_assert_int_eq(chunk_sync_start(sync_), 0);
     wait_idle(1);
@@ -233,7 +235,7 @@ END_TEST
 START_TEST(overflow_falls_back_to_rescan)
 {
     uint8_t raw[N_CHUNKS * CMD_EXTENT_LEN];
-    start_sync(4, 0);
+    make_sync(4, -1);
     ck_assert_int_eq(chunk_sync_start(sync_), 0);
     wait_idle(1);
     reference(0, N_CHUNKS);
@@ -248,10 +250,10 @@ END_TEST
 START_TEST(only_remote_content_noted)
 {
     uint8_t raw[3 * CMD_EXTENT_LEN];
-    start_sync(0, 7); /* not started: the queue stays as noted */
-    struct cmd c = content_cmd(raw, 0, 3, 7);
+    make_sync(0, 0); /* no worker: the queue stays as noted */
+    struct cmd c = content_cmd(raw, 0, 3, 0);
     chunk_sync_note(sync_, &c);
-    ck_assert_uint_eq(stats().queued, 0); /* our own commit: pushed from here */
+    ck_assert_uint_eq(stats().queued, 0); /* our own commit (origin 0): pushed from here */
     c.op = CMD_SETATTR;
     c.origin = 2;
     chunk_sync_note(sync_, &c);
