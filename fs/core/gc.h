@@ -15,13 +15,16 @@
  * pushes a chunk before the commit that references it is applied here, so
  * it has count zero until then. The push receiver touches every chunk it
  * stores or finds present, BEFORE it looks (the same order as pin-then-put),
- * and a queued chunk is deleted only once it has been seen unreferenced by
- * the passes of a whole grace period (since this process started: touches
- * are in memory) and not touched within it; the touch check and the delete
- * happen under the pin lock. So a chunk a peer was told is stored here stays
- * for a grace period after that, which is assumed to cover the time from
- * push to commit. A pass over the queue starts at most every grace/4 and
- * spreads over several calls when the queue is long.
+ * and a queued chunk is deleted only once the passes of a whole grace
+ * period have seen it unreferenced and it was not touched within it; the
+ * touch check and the delete happen under the pin lock. Both are kept in
+ * memory, so after a restart every queued chunk waits a whole grace period
+ * again. So a chunk a peer was told is stored here stays for a grace period
+ * after that, which is assumed to cover the time from push to commit. A
+ * pass over the queue starts at most every grace/4 and spreads over several
+ * calls when the queue is long. (The read path also deletes a chunk that
+ * fails its hash before fetching a good copy, core_remote.c: bytes no one
+ * can use.)
  *
  * Running on the apply thread is what makes the refcount check valid: no
  * command applies between reading a count of zero and the delete. A writer
