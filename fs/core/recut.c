@@ -18,9 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PUT_BATCH    256 /* chunks per chunk_store_put_batch (one fsync) */
-#define WIN_CAP      (2 * CHUNK_MAX)
-#define EXT_FLUSH_AT (CMD_MAX_EXTENTS - 20000)
+#define PUT_BATCH        256 /* chunks per chunk_store_put_batch (one fsync) */
+#define WIN_CAP          (2 * CHUNK_MAX)
+#define EXT_FLUSH_AT     (CMD_MAX_EXTENTS - 20000)
+#define CMD_HEADER_SLACK 2048 /* header, name hint, credentials */
 
 struct recut {
     struct core *c;
@@ -196,8 +197,29 @@ static bool next_region(const struct sfile *sf, size_t *bi, uint64_t *ds, uint64
     return true;
 }
 
+static int submit(struct recut *r);
+
+/* The command being built is as large as the orderer takes (a cluster's
+ * log entries are bounded: core_set_orderer's cmd_max). */
+static bool command_full(const struct recut *r)
+{
+    size_t bytes = (size_t)r->n_ext * CMD_EXTENT_LEN + (size_t)r->n_ranges * CMD_RANGE_LEN;
+    return r->n_ext > EXT_FLUSH_AT || (r->c->cmd_max && bytes + CMD_HEADER_SLACK > r->c->cmd_max);
+}
+
+static int add_range(struct recut *r, uint64_t start, uint64_t end)
+{
+    int rc = grow(&r->ranges, &r->cap_ranges, r->n_ranges + 1, CMD_RANGE_LEN);
+    if (!rc)
+        cmd_range_put(r->ranges, r->n_ranges++, start, end);
+    return rc;
+}
+
 /* Re-cuts one dirty region [ds, de) (absorbing later regions it runs into)
- * and records the replaced range. */
+ * and records the replaced range. A region too large for one command is
+ * proposed in pieces that end on new chunk boundaries; each piece replaces
+ * [start, p), trimming the old extent that straddles p, so every
+ * intermediate state is a consistent file. */
 static int recut_region(struct recut *r, size_t *bi, uint64_t ds, uint64_t de)
 {
     struct meta_extent e;
@@ -216,6 +238,12 @@ static int recut_region(struct recut *r, size_t *bi, uint64_t ds, uint64_t de)
             break;
         size_t cut = chunker_next_cut(r->win + r->ws, r->have, eof);
         rc = emit(r, cut && cut <= r->have ? cut : r->have);
+        if (!rc && command_full(r) && r->p > start) {
+            rc = add_range(r, start, r->p);
+            if (!rc)
+                rc = submit(r);
+            start = r->p;
+        }
         if (rc)
             return rc;
         for (;;) { /* absorb the regions this chunk reached */
@@ -232,12 +260,7 @@ static int recut_region(struct recut *r, size_t *bi, uint64_t ds, uint64_t de)
             break;
         }
     }
-    if (r->p <= start)
-        return 0;
-    rc = grow(&r->ranges, &r->cap_ranges, r->n_ranges + 1, CMD_RANGE_LEN);
-    if (!rc)
-        cmd_range_put(r->ranges, r->n_ranges++, start, r->p);
-    return rc;
+    return r->p > start ? add_range(r, start, r->p) : 0;
 }
 
 static void unpin_all(struct recut *r)
@@ -289,7 +312,7 @@ static int recut_all(struct recut *r)
     int rc = 0;
     while (!rc && next_region(r->sf, &bi, &ds, &de)) {
         rc = recut_region(r, &bi, ds, de);
-        if (!rc && r->n_ext > EXT_FLUSH_AT)
+        if (!rc && command_full(r))
             rc = submit(r);
     }
     return rc ? rc : submit(r);
