@@ -13,8 +13,8 @@
  * environment (never the Paxos state, which is this node's own), readers
  * see the old tree until it commits, the engine is told the new index, and
  * the kernel's caches of what differs are invalidated. Chunks the new
- * state references and this node lacks are fetched afterwards (chunk sync,
- * or a read of a missing chunk).
+ * state references and this node lacks are then pulled by a chunk sync
+ * rescan (or fetched by a read that needs one first).
  *
  * Invariants: one transfer at a time per node, served or fetched, on the
  * module's own thread (the network thread only copies a piece into a

@@ -204,9 +204,12 @@ int snapshot_install(struct cluster *cl, const char *path, bool (*cancelled)(voi
     }
     if (x.env)
         mdb_env_close(x.env);
-    if (!rc)
-        log_info("cluster: installed a metadata snapshot at index %llu (this node was at %llu); "
-                 "missing chunks are fetched as they are found",
-                 (unsigned long long)x.idx, (unsigned long long)was);
-    return rc;
+    if (rc)
+        return rc;
+    log_info("cluster: installed a metadata snapshot at index %llu (this node was at %llu); "
+             "a scan now pulls the chunks it references that are missing here",
+             (unsigned long long)x.idx, (unsigned long long)was);
+    if (cl->sync) /* chunk sync notes only applied commands: the snapshot needs a scan */
+        chunk_sync_rescan(cl->sync);
+    return 0;
 }

@@ -4,8 +4,9 @@
 # RETAIN applied slots (QFS_TEST_LOG_RETAIN). Node c is frozen (SIGSTOP)
 # while a and b make many more metadata changes than that; once c runs
 # again it must install a peer's snapshot (its log says so), converge to
-# a's tree (names, types, sizes, modes), forget what was removed meanwhile,
-# and accept mutations again.
+# a's tree (names, types, modes, sizes and content, whose chunks it pulls
+# after the install), forget what was removed meanwhile, and accept
+# mutations again. Then the same across a restart of c.
 # Environment: QFS_BIN (quorumfs), QFS_CLI (qfs), QFS_WAIT (qfs_wait);
 # QFS_SANITIZED=1 under ASan (fewer operations, longer deadlines).
 set -euo pipefail
@@ -139,16 +140,23 @@ done
 
 step "thaw c; it must install a snapshot and converge"
 kill -CONT "${PID[c]}"
-tree() { # tree ROOT: one line per entry: path, type, size (files), mode
+tree() { # tree ROOT: one line per entry: path, type and mode, size and content hash (files)
     python3 - "$1" <<'PY'
-import os, stat, sys
+import hashlib, os, stat, sys
 root = sys.argv[1]
 for d, dirs, files in os.walk(root):
     for n in sorted(dirs + files):
         p = os.path.join(d, n)
         st = os.lstat(p)
-        size = st.st_size if stat.S_ISREG(st.st_mode) else 0
-        print(os.path.relpath(p, root), oct(st.st_mode), size)
+        size, h = 0, "-"
+        if stat.S_ISREG(st.st_mode):
+            size = st.st_size
+            try:
+                with open(p, "rb") as f:
+                    h = hashlib.sha256(f.read()).hexdigest()[:16]
+            except OSError as e:  # a chunk not pulled yet: a difference, not a crash
+                h = "read-error-%d" % e.errno
+        print(os.path.relpath(p, root), oct(st.st_mode), size, h)
 PY
 }
 same_tree() { [ "$(tree "$A")" = "$(tree "$C")" ]; }
