@@ -202,15 +202,14 @@ void cluster_stop(struct cluster *cl)
     if (cl->repl)
         repl_detach(cl->repl);
     snapshot_stop(cl->snap); /* while the transport, chunk sync and the apply thread run */
-    if (cl->sync) {
+    if (cl->sync) /* freed below: the apply and Paxos threads note and report until they stop */
         chunk_sync_stop(cl->sync);
-        chunk_sync_destroy(cl->sync);
-    }
     pax_stop(cl);
     apply_loop_stop(cl);
     if (cl->net)
         net_stop(cl->net);
     snapshot_free(cl->snap);
+    chunk_sync_destroy(cl->sync);
     if (cl->repl)
         repl_destroy(cl->repl);
     if (cl->persist)

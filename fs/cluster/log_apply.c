@@ -171,8 +171,8 @@ static void report_changes(struct cluster *cl, const struct batch *b)
 
 static void finish(struct cluster *cl, struct batch *b, uint64_t applied)
 {
+    report_changes(cl, b); /* first: it reads results that live on the waiters' stacks */
     waiters_finish(cl, b->ws, b->nw, 0);
-    report_changes(cl, b);
     for (int i = 0; i < b->n; i++)
         if (b->items[i].cmd)
             chunk_sync_note(cl->sync, b->items[i].cmd);

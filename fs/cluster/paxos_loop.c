@@ -37,6 +37,10 @@ void pax_wake(struct cluster *cl)
 int pax_on_frame(struct cluster *cl, int peer, const uint8_t *p, uint32_t len)
 {
     pthread_mutex_lock(&cl->pax_lock);
+    if (cl->pax_stop) { /* the network thread outlives the engine: nobody would free it */
+        pthread_mutex_unlock(&cl->pax_lock);
+        return 0;
+    }
     if (cl->in_bytes + len > CL_INBOX_BYTES) {
         cl->paused |= 1u << peer; /* resumed once the inbox drains */
         pthread_mutex_unlock(&cl->pax_lock);

@@ -48,6 +48,13 @@ wait_until() {
     done
 }
 
+# op CMD...: CMD, retried while it fails (EROFS while a new leader is elected
+# after c stops; its outcome is then unknown, so every CMD is idempotent).
+op() { wait_until "$SECS" "$@" || fail "failed for ${SECS}s: $*"; }
+mv_once() { [ -e "$2" ] || mv "$1" "$2"; }
+rm_once() { [ ! -e "$1" ] || rm -r "$1"; }
+put() { echo "$2" >"$1"; }
+
 stop_node() {
     local x=$1
     [ -n "${PID[$x]:-}" ] || return 0
@@ -77,6 +84,7 @@ cleanup() {
         for x in "${NODES[@]}"; do
             echo "---- node $x log (last 25 lines) ----" >&2
             tail -n 25 "$(logf "$x")" >&2
+            grep -A 40 "ERROR: .*Sanitizer" "$(logf "$x")" >&2 # the report's head, if any
         done
     fi
     rm -rf "$T"
@@ -116,26 +124,26 @@ for x in "${NODES[@]}"; do
     "$QFS_WAIT" mounted "$(mnt "$x")" "${PID[$x]}" 30 || fail "node $x did not mount"
 done
 A=$(mnt a) B=$(mnt b) C=$(mnt c)
-wait_until "$SECS" mkdir "$A/before" || fail "a refuses a mkdir"
+op mkdir -p "$A/before"
 wait_until "$SECS" test -d "$C/before" || fail "c does not see a's mkdir"
-for i in $(seq 1 20); do echo "old $i" >"$A/before/f$i"; done
-mkdir "$A/before/gone" "$A/before/renamed"
+for i in $(seq 1 20); do op put "$A/before/f$i" "old $i"; done
+op mkdir -p "$A/before/gone" "$A/before/renamed"
 wait_until "$SECS" test -d "$C/before/renamed" || fail "c does not see a's tree"
 ls -laR "$C/before" >/dev/null # the kernel of c now caches these entries and attributes
 
 step "freeze c; $OPS metadata operations on a and b"
 kill -STOP "${PID[c]}"
-rmdir "$A/before/gone"
-mv "$A/before/renamed" "$A/before/moved"
-for i in $(seq 1 10); do rm "$A/before/f$i"; done
-chmod 600 "$A/before/f11"
-echo "longer content now" >"$A/before/f12"
-mkdir "$A/new" "$B/newb"
+op rm_once "$A/before/gone"
+op mv_once "$A/before/renamed" "$A/before/moved"
+for i in $(seq 1 10); do op rm_once "$A/before/f$i"; done
+op chmod 600 "$A/before/f11"
+op put "$A/before/f12" "longer content now"
+op mkdir -p "$A/new" "$B/newb"
 for i in $(seq 1 $((OPS / 4))); do
-    echo "$i" >"$A/new/n$i"     # create + content
-    mkdir "$B/newb/d$i"         # from the other node
-    chmod 640 "$A/new/n$i"
-    mv "$B/newb/d$i" "$B/newb/e$i"
+    op put "$A/new/n$i" "$i" # create + content
+    op mkdir -p "$B/newb/d$i" # from the other node
+    op chmod 640 "$A/new/n$i"
+    op mv_once "$B/newb/d$i" "$B/newb/e$i"
 done
 
 step "thaw c; it must install a snapshot and converge"
@@ -173,17 +181,17 @@ fi
 grep -h "snapshot" "$(logf a)" "$(logf b)" "$(logf c)" | sed 's/^/   /'
 
 step "c is a full member again: its mutations reach a"
-wait_until "$SECS" mkdir "$C/after" || fail "c refuses a mkdir after the snapshot"
+wait_until "$SECS" mkdir -p "$C/after" || fail "c refuses a mkdir after the snapshot"
 wait_until "$SECS" test -d "$A/after" || fail "a does not see c's mkdir"
 wait_until "$SECS" same_tree || fail "trees differ after c's mkdir"
 
 step "stop c; more operations; restart c: a second snapshot, at startup"
 stop_node c || fail "c did not exit cleanly"
 for i in $(seq 1 $((OPS / 4))); do
-    mkdir "$A/r$i"
-    mv "$A/r$i" "$B/s$i"
+    op mkdir -p "$A/r$i"
+    op mv_once "$A/r$i" "$B/s$i"
 done
-rm -r "$A/new"
+op rm_once "$A/new"
 QFS_TEST_LOG_RETAIN=$RETAIN "$QFS_BIN" -f -c "$(data c)/node.conf" "$C" >>"$(logf c)" 2>&1 &
 PID[c]=$!
 "$QFS_WAIT" mounted "$C" "${PID[c]}" 30 || fail "node c did not mount again"
