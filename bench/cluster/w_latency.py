@@ -1,0 +1,43 @@
+"""Sync latency: write+close a new 4 KiB file on one node, then poll
+open+read of it on another until the content matches; one file at a time.
+The figure runs from just before A's open() to the first matching read on B.
+"""
+import os
+import time
+
+from timing import percentile, poll_until, read_or_none
+
+
+def measure(src_dir, dst_dir, nfiles, timeout=30):
+    """Sorted latencies (seconds) of nfiles files written in src_dir, seen in dst_dir."""
+    sub = f"lat-{os.getpid()}-{time.monotonic_ns()}"
+    os.mkdir(os.path.join(src_dir, sub))
+    poll_until(lambda: os.path.isdir(os.path.join(dst_dir, sub)), timeout,
+               f"directory {sub} to appear in {dst_dir}")
+    lats = []
+    for i in range(nfiles + 1):  # file 0 warms up and is not counted
+        data = os.urandom(4096)
+        name = os.path.join(sub, f"f{i:05d}")
+        dst = os.path.join(dst_dir, name)
+        t0 = time.perf_counter()
+        with open(os.path.join(src_dir, name), "wb") as f:
+            f.write(data)
+        t1 = poll_until(lambda: read_or_none(dst) == data, timeout, f"{dst} to match")
+        if i:
+            lats.append(t1 - t0)
+    return sorted(lats)
+
+
+def rows(q_lats, st_lats):
+    """Table rows: p50 and p99 of quorumfs (None if not run) against Syncthing."""
+    out = []
+    for p in (50, 99):
+        q = percentile(q_lats, p) * 1e3 if q_lats else None
+        a = percentile(st_lats, p) * 1e3 if st_lats else None
+        target = "< 10 ms, >= 100x" if p == 50 else ""
+        ok = None
+        if p == 50 and q is not None:
+            ok = q < 10 and (a is None or a / q >= 100)
+        out.append(dict(label=f"sync latency 4 KiB, p{p}", unit="ms", q=q, a=a,
+                        anchor="Syncthing", better="lower", target=target, ok=ok))
+    return out
