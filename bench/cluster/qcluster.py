@@ -105,6 +105,30 @@ class QfsCluster:
             self.scratch.stop(n.proc)
 
 
+class SingleNode:
+    """One single-node quorumfs mount standing in for a, b and c: exercises
+    every workload's code on a real mount before the cluster exists, and gives
+    the local floor of each figure. Not a cluster figure."""
+
+    def __init__(self, scratch, build, extra_opts=()):
+        self.scratch = scratch
+        quorumfs, _qfs = find_binaries(build)
+        n = Node("a", scratch.path("qfs-single"), scratch.path("mnt-single"), 0)
+        os.makedirs(n.mnt)
+        n.proc = scratch.spawn("quorumfs-single", [
+            quorumfs, "--data", n.data, "-f", *extra_opts, n.mnt], mountpoint=n.mnt)
+        wait_for(lambda: QfsCluster._mounted(self, n), 30, "the single node to mount")
+        self.nodes = [n] + [Node(x, n.data, n.mnt, 0) for x in NAMES[1:]]
+        for x in self.nodes[1:]:
+            x.proc = n.proc
+
+    def node(self, name):
+        return self.nodes[NAMES.index(name)]
+
+    def stop(self):
+        self.scratch.stop(self.nodes[0].proc)
+
+
 def chunk_bytes(data_dir):
     """Payload bytes in a node's chunk store (chunk format 1: DB "meta", key
     "bytes", u64 LE), read with mdb_dump as an LMDB reader; -1 if unknown."""

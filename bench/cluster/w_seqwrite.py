@@ -1,9 +1,10 @@
 """Sequential write of one large file (random bytes, 1 MiB writes) on A.
 
 quorumfs: close() returning means durable on a majority; "present" on B and C
-means each node's chunk store holds the file's bytes (its payload counter grew
-by the file size, read with mdb_dump every 20 ms), so nothing is fetched on
-demand later. If the counter cannot be read, present = the file reads back
+means each node's chunk store holds the file's bytes (its payload counter,
+read with mdb_dump every 20 ms, grew by as much as A's did by close(), which
+is the file size unless chunks were already stored), so nothing is fetched
+on demand later. If the counter cannot be read, present = the file reads back
 whole (SHA-256 through the mount), which also times the read.
 Syncthing: A's copy is written and closed, B's appears under its final name
 (Syncthing renames its temp file when every block is in) at full size.
@@ -39,19 +40,21 @@ def write_copy(source, dst):
     return t0, time.perf_counter()
 
 
-def quorumfs(cluster, source, timeout=600):
+def quorumfs(cluster, source):
     size = os.path.getsize(source)
     a, others = cluster.nodes[0], cluster.nodes[1:]
-    base = {n.name: chunk_bytes(n.data) for n in others}
+    base = {n.name: chunk_bytes(n.data) for n in cluster.nodes}
     t0, t_major = write_copy(source, os.path.join(a.mnt, "seq.dat"))
+    grown = chunk_bytes(a.data) - base[a.name]
     present = {}
     if all(v >= 0 for v in base.values()):
-        how = "chunk store"
+        how = f"chunk store, {grown / 1e6:.0f} MB new on A"
         pending = list(others)
+        timeout = max(60, 5 * (t_major - t0))  # then "present" shows as TIMEOUT
         end = time.perf_counter() + timeout
         while pending and time.perf_counter() < end:
             for n in list(pending):
-                if chunk_bytes(n.data) - base[n.name] >= size:
+                if chunk_bytes(n.data) - base[n.name] >= grown:
                     present[n.name] = time.perf_counter()
                     pending.remove(n)
             time.sleep(0.02)
@@ -60,7 +63,7 @@ def quorumfs(cluster, source, timeout=600):
         want = sha256_file(source)
         for n in others:
             p = os.path.join(n.mnt, "seq.dat")
-            present[n.name] = poll_until(lambda: sha256_file(p) == want, timeout,
+            present[n.name] = poll_until(lambda: sha256_file(p) == want, 600,
                                          f"{p} to read back whole")
     want = sha256_file(source)
     ok = all(sha256_file(os.path.join(n.mnt, "seq.dat")) == want for n in cluster.nodes)
