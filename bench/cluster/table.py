@@ -39,7 +39,7 @@ def render(rows):
         x = ratio(r)
         verdict = {True: "ok", False: "MISS", None: ""}[r["ok"]]
         cells.append((r["label"], r["unit"], fmt(r["q"]), r["anchor"], fmt(r["a"]),
-                      "-" if x is None else fmt(x) + "x", r["target"], verdict))
+                      "-" if x is None else ("inf" if x == float("inf") else fmt(x) + "x"), r["target"], verdict))
     widths = [max(len(c[i]) for c in cells) for i in range(len(COLS))]
     right = {2, 4, 5}
     lines = []

@@ -5,8 +5,9 @@ the new content in 1 MiB writes, as an editor without a backup copy saves).
 Per edit: the bytes the writing node sent to each peer (kernel TCP counters,
 traffic.py) from just before the edit until the traffic has settled after the
 peer saw the new content, and the time from A's close() returning to B's first
-read of the new content. Peer connections carry heartbeats too: the idle rate
-measured just before is printed so it can be told apart.
+read of the new content. Peer connections carry heartbeats too: each pair's
+idle rate is measured over 2 s before the edits, and idle rate x window is
+subtracted (the raw figures are kept as well).
 """
 import hashlib
 import os
@@ -43,21 +44,21 @@ def _all_bytes(before, after, pids):
     return sum(traffic.sent(before, after, s, d) for s in pids for d in pids if s != d)
 
 
-def settle(pids, quiet=4096, window=0.5, timeout=120):
-    """Waits until the processes exchange fewer than `quiet` bytes in a window."""
+def settle(pids, quiet=64 << 10, window=0.5, timeout=120):
+    """Waits until the processes' traffic is background only: two windows in a
+    row under `quiet` bytes that differ by less than 4 KiB + 25% (heartbeats
+    are steady; a transfer is neither small nor steady)."""
     end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        s1 = traffic.snapshot()
-        time.sleep(window)
-        if _all_bytes(s1, traffic.snapshot(), pids) < quiet:
-            return
-    raise RuntimeError("peer traffic did not settle")
-
-
-def idle_rate(pids, seconds=1.0):
+    last = None
     s1 = traffic.snapshot()
-    time.sleep(seconds)
-    return _all_bytes(s1, traffic.snapshot(), pids) / seconds
+    while time.monotonic() < end:
+        time.sleep(window)
+        s2 = traffic.snapshot()
+        cur = _all_bytes(s1, s2, pids)
+        if last is not None and max(cur, last) < quiet and abs(cur - last) < 4096 + last / 4:
+            return
+        last, s1 = cur, s2
+    raise RuntimeError("peer traffic did not settle")
 
 
 class Edits:
@@ -75,7 +76,11 @@ class Edits:
             poll_until(lambda: _sha(os.path.join(d, self.name)) == want, 300,
                        f"{self.name} to reach {d}")
         settle(self.pids)
-        self.idle = idle_rate(self.pids)
+        s1, t1 = traffic.snapshot(), time.perf_counter()
+        time.sleep(2)
+        s2, t2 = traffic.snapshot(), time.perf_counter()
+        self.idle_all = _all_bytes(s1, s2, self.pids) / (t2 - t1)
+        self.idle = {n: traffic.sent(s1, s2, src_pid, pid) / (t2 - t1) for n, _d, pid in peers}
 
     def _measure(self, edit, check):
         """Runs edit() on the writer; returns dict of times and bytes per peer."""
@@ -88,9 +93,11 @@ class Edits:
         t2 = poll_until(lambda: check(path), 60, f"{path} to show the edit")
         settle(self.pids)
         after = traffic.snapshot()
-        return dict(edit_s=t1 - t0, seen_s=t2 - t1, total=_all_bytes(before, after, self.pids),
-                    sent={n: traffic.sent(before, after, self.src_pid, pid)
-                          for n, _d, pid in self.peers})
+        span = time.perf_counter() - t0
+        raw = {n: traffic.sent(before, after, self.src_pid, pid) for n, _d, pid in self.peers}
+        return dict(edit_s=t1 - t0, seen_s=t2 - t1, span_s=span, raw=raw,
+                    total=_all_bytes(before, after, self.pids),
+                    sent={n: max(0, raw[n] - self.idle[n] * span) for n in raw})
 
     def overwrite_middle(self):
         off = self.size // 2
