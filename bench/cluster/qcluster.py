@@ -3,8 +3,8 @@ itself (no dependency on tools/demo-cluster): `qfs init` per node with a free
 port, every other node appended to node.conf as `peer = ID ADDR`, then
 `quorumfs -c DATA/node.conf -f --pid-file P MOUNTPOINT` per node.
 
-Ready means: all three mounted, and a file created on A (retried while there
-is no quorum yet) reads back on B and C. Nodes are named a, b, c; their data
+Ready means: all three mounted, and a directory made on A (retried while
+there is no quorum yet) shows on B and C. Nodes are named a, b, c; their data
 dirs and mounts live in the scratch dir (the data disk by default).
 """
 import os
@@ -77,25 +77,23 @@ class QfsCluster:
         return is_mounted(n.mnt)
 
     def _wait_quorum(self):
-        probe = b"cluster is up\n"
+        """A directory made on a (retried while there is no quorum yet) shows
+        on b and c: metadata only, so readiness does not depend on content
+        replication, which each workload then checks for itself."""
+        probe = os.path.join(self.nodes[0].mnt, ".bench-ready")
 
-        def create():
+        def mkdir():
             try:
-                with open(os.path.join(self.nodes[0].mnt, ".bench-ready"), "wb") as f:
-                    f.write(probe)
-                return True
+                os.mkdir(probe)
+            except FileExistsError:
+                pass
             except OSError:
                 return False
-
-        def seen(n):
-            try:
-                with open(os.path.join(n.mnt, ".bench-ready"), "rb") as f:
-                    return f.read() == probe
-            except OSError:
-                return False
-        wait_for(create, 60, "a file create on node a to succeed (quorum)", 0.1)
+            return True
+        wait_for(mkdir, 60, "a mkdir on node a to succeed (quorum)", 0.1)
         for n in self.nodes[1:]:
-            wait_for(lambda: seen(n), 60, f"node {n.name} to see node a's file", 0.05)
+            p = os.path.join(n.mnt, ".bench-ready")
+            wait_for(lambda: os.path.isdir(p), 60, f"node {n.name} to see node a's mkdir", 0.05)
 
     def node(self, name):
         return self.nodes[NAMES.index(name)]
