@@ -128,3 +128,9 @@ def install_signal_exits():
         raise SystemExit(128 + signum)
     for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         signal.signal(s, on_signal)
+
+
+def ignore_signals():
+    """For cleanup: a second Ctrl-C must not leave mounts and processes behind."""
+    for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(s, signal.SIG_IGN)

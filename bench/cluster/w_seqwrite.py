@@ -103,7 +103,8 @@ def rows(q, st, rs):
         return r["size"] / r[key] / 1e6 if r and r.get(key) else None
     st_mbs = mbs(st, "peer_s")
     out.append(dict(label="seq write: durable on majority", unit="MB/s", q=mbs(q, "majority_s"),
-                    a=st_mbs, anchor="Syncthing A->B", better="higher", target="", ok=None))
+                    a=mbs(rs, "peer_s"), anchor="rsync --fsync", better="higher", target="",
+                    ok=None))
     ok = None
     if q and st:
         ok = q["all_s"] is not None and q["all_s"] <= st["peer_s"]
