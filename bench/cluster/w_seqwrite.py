@@ -40,10 +40,24 @@ def write_copy(source, dst):
     return t0, time.perf_counter()
 
 
+def _settled_chunk_bytes(nodes, timeout=60):
+    """Every node's chunk payload counter once none has changed for 1 s: the
+    garbage collector has freed what earlier workloads replaced, so it does
+    not eat into the growth this workload waits for."""
+    end = time.monotonic() + timeout
+    last = None
+    while True:
+        cur = {n.name: chunk_bytes(n.data) for n in nodes}
+        if cur == last or time.monotonic() > end:
+            return cur
+        last = cur
+        time.sleep(1)
+
+
 def quorumfs(cluster, source):
     size = os.path.getsize(source)
     a, others = cluster.nodes[0], cluster.nodes[1:]
-    base = {n.name: chunk_bytes(n.data) for n in cluster.nodes}
+    base = _settled_chunk_bytes(cluster.nodes)
     t0, t_major = write_copy(source, os.path.join(a.mnt, "seq.dat"))
     grown = chunk_bytes(a.data) - base[a.name]
     present = {}
