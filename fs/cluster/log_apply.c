@@ -143,7 +143,12 @@ static void report_changes(struct cluster *cl, const struct batch *b)
     for (int i = 0; i < b->n; i++) {
         const struct cmd *c = b->items[i].cmd;
         uint64_t slot = b->d[i].slot;
-        if (!c || b->d[i].origin == cl->mem.self || !h->inode_changed)
+        if (!c || !h->inode_changed)
+            continue;
+        /* a conflict copy appears by apply alone, on the writer's node too */
+        if (b->items[i].res->copy_parent)
+            h->inode_changed(h->ctx, slot, b->items[i].res->copy_parent);
+        if (b->d[i].origin == cl->mem.self)
             continue;
         if (c->ino)
             h->inode_changed(h->ctx, slot, c->ino);
@@ -162,6 +167,9 @@ static void finish(struct cluster *cl, struct batch *b, uint64_t applied)
 {
     waiters_finish(cl, b->ws, b->nw, 0);
     report_changes(cl, b);
+    for (int i = 0; i < b->n; i++)
+        if (b->items[i].cmd)
+            chunk_sync_note(cl->sync, b->items[i].cmd);
     for (int i = 0; i < b->n; i++)
         free(b->d[i].data);
     pthread_mutex_lock(&cl->ap_lock);
