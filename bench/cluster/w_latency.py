@@ -2,10 +2,21 @@
 open+read of it on another until the content matches; one file at a time.
 The figure runs from just before A's open() to the first matching read on B.
 """
+import errno
 import os
 import time
 
 from timing import percentile, poll_until, read_or_none
+
+
+def describe(path, want):
+    """What a reader sees at path, for the error when it never matches."""
+    try:
+        with open(path, "rb") as f:
+            got = f.read()
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+    return f"{len(got)} bytes, {'same' if got == want else 'different'} content"
 
 
 def measure(src_dir, dst_dir, nfiles, timeout=30):
@@ -22,7 +33,11 @@ def measure(src_dir, dst_dir, nfiles, timeout=30):
         t0 = time.perf_counter()
         with open(os.path.join(src_dir, name), "wb") as f:
             f.write(data)
-        t1 = poll_until(lambda: read_or_none(dst) == data, timeout, f"{dst} to match")
+        try:
+            t1 = poll_until(lambda: read_or_none(dst) == data, timeout, f"{dst} to match")
+        except RuntimeError as e:
+            raise RuntimeError(f"{e} (file {i}; B now sees: {describe(dst, data)}; "
+                               f"A sees: {describe(os.path.join(src_dir, name), data)})") from None
         if i:
             lats.append(t1 - t0)
     return sorted(lats)
