@@ -1,6 +1,6 @@
 """The result table. A row is a dict: label, unit, q (quorumfs figure or
-None), a (anchor figure or None), anchor (its name), better ('lower' or
-'higher'), target (text), ok (True/False/None = not judged).
+None), a (anchor figure or None), anchor (its name), better ('lower',
+'higher' or None: no ratio), target (text), ok (True/False/None = not judged).
 
 The ratio column always reads "how many times better quorumfs is than the
 anchor": anchor/quorumfs for times and bytes, quorumfs/anchor for rates.
@@ -23,7 +23,7 @@ def fmt(v):
 
 def ratio(r):
     q, a = r["q"], r["a"]
-    if q is None or a is None or q != q or a != a:
+    if q is None or a is None or q != q or a != a or r["better"] is None:
         return None
     if r["better"] == "lower":
         return a / q if q > 0 else float("inf")
