@@ -29,15 +29,24 @@ expect_rc() {
     [ "$rc" -eq "$want" ] || fail "'$*' exited $rc, not $want: $(cat "$T/out" "$T/err")"
 }
 
-# validate COMMAND: $T/out must be a JSON document of that command per the schema.
+# validate COMMAND [EXPR WANT]: keeps $T/out, which must be a JSON document of
+# that command per the schema (and str(EXPR) on it, the document being d,
+# must be WANT). Checked all at once by validate_all: Python starts once.
 validate() {
-    python3 "$STATUS_DIR/validate_json.py" "$QFS_SCHEMA" "$1" <"$T/out" >/dev/null ||
-        fail "JSON of '$1' does not match the schema: $(head -c 2000 "$T/out")"
+    mkdir -p "$T/json"
+    local n
+    n=$(find "$T/json" -name '*.json' | wc -l)
+    cp "$T/out" "$T/json/$n.json"
+    printf '%s\t%s' "$T/json/$n.json" "$1" >>"$T/json/manifest"
+    [ $# -lt 3 ] || printf '\t%s\t%s' "$2" "$3" >>"$T/json/manifest"
+    printf '\n' >>"$T/json/manifest"
 }
 
-# json_get EXPR: evaluates a Python expression on the document d in $T/out.
-json_get() {
-    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$T/out"
+validate_all() {
+    local py=python3
+    /usr/bin/python3 -c 'import jsonschema' 2>/dev/null && py=/usr/bin/python3
+    "$py" "$STATUS_DIR/validate_json.py" "$QFS_SCHEMA" "$T/json/manifest" ||
+        fail "JSON output does not match docs/qfs-status.schema.json"
 }
 
 # qfs_mount_ctl [options]: mounts, and waits (polling, with a deadline) for the
