@@ -78,6 +78,15 @@ void qfs_node_free(struct qfs_node *n);
  * an error from the daemon is a success here: r->err says it. */
 int qfs_request(struct qfs_node *n, const char *verb, const uint64_t *args, size_t nargs,
                 struct ctl_reply *r);
+/* qfs_request(), and a daemon's error reply is a failure too (told on n->err):
+ * 0 only with a usable reply. */
+int qfs_request_ok(struct qfs_node *n, const char *verb, const uint64_t *args, size_t nargs,
+                   struct ctl_reply *r);
+/* For the commands that take only the common options: parses argv (0, or -1
+ * for a usage error), then qfs_ask() finds the node and asks it one verb.
+ * *r must start zeroed; the caller frees r and n either way. */
+int qfs_common_parse(int argc, char **argv, struct qfs_common *c);
+int qfs_ask(const struct qfs_target *t, struct qfs_node *n, const char *verb, struct ctl_reply *r);
 
 /* `qfs status PATH...` (qfs_paths.c), after status parsed its options. */
 int qfs_status_paths(const struct qfs_target *t, bool json, bool recursive, char **paths, int n);

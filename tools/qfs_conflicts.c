@@ -105,15 +105,10 @@ static void list_text(struct ctl_reply *r)
 
 static int list(const struct conflicts_opts *o)
 {
-    struct qfs_node n;
+    struct qfs_node n = {0};
     struct ctl_reply r = {0};
-    int rc = qfs_node_find(&o->com.target, NULL, &n);
-    if (!rc)
-        rc = qfs_request(&n, "conflicts", NULL, 0, &r);
-    if (!rc && r.err) {
-        fprintf(stderr, "qfs: the daemon could not answer: %s\n", r.message);
-        rc = QFS_EXIT_UNREACHABLE;
-    } else if (!rc && o->com.json) {
+    int rc = qfs_ask(&o->com.target, &n, "conflicts", &r);
+    if (!rc && o->com.json) {
         struct qfs_json j;
         qfs_json_begin(&j, stdout, "conflicts");
         qfs_json_u64(&j, "count", qfs_u64(&r, "conflicts.count"));

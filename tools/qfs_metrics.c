@@ -2,7 +2,6 @@
  * for a node_exporter textfile collector or a scrape wrapper. */
 #include "tools/qfs.h"
 
-#include <getopt.h>
 #include <string.h>
 
 struct metric {
@@ -98,25 +97,17 @@ static void emit_all(FILE *f, struct qfs_json *j, struct ctl_reply *r, const str
 
 int qfs_metrics_main(int argc, char **argv)
 {
-    static const struct option longopts[] = {QFS_COMMON_LONGOPTS, {NULL, 0, NULL, 0}};
     struct qfs_common com = {0};
-    struct qfs_node n;
+    struct qfs_node n = {0};
     struct ctl_reply r = {0};
-    int c, bad = 0;
-    while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1)
-        bad |= !qfs_common_opt(c, optarg, &com);
-    if (bad || com.help || optind < argc) {
+    if (qfs_common_parse(argc, argv, &com) < 0 || com.help) {
         fprintf(com.help ? stdout : stderr,
                 "usage: qfs metrics [-c node.conf | --data DIR] [--json]\n"
                 "Prints the status figures in the Prometheus text format (qfs_up 0 and exit 2\n"
                 "when the daemon does not answer).\n");
         return com.help ? QFS_EXIT_OK : QFS_EXIT_USAGE;
     }
-    int rc = qfs_node_find(&com.target, NULL, &n);
-    if (!rc)
-        rc = qfs_request(&n, "status", NULL, 0, &r);
-    if (!rc && r.err)
-        rc = QFS_EXIT_UNREACHABLE;
+    int rc = qfs_ask(&com.target, &n, "status", &r);
     struct qfs_json j;
     if (com.json) {
         qfs_json_begin(&j, stdout, "metrics");

@@ -30,6 +30,15 @@ int qfs_common_opt(int opt, const char *arg, struct qfs_common *c)
     return 1;
 }
 
+int qfs_common_parse(int argc, char **argv, struct qfs_common *c)
+{
+    static const struct option longopts[] = {QFS_COMMON_LONGOPTS, {NULL, 0, NULL, 0}};
+    int opt, bad = 0;
+    while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1)
+        bad |= !qfs_common_opt(opt, optarg, c);
+    return bad || optind < argc ? -1 : 0;
+}
+
 /* /proc/self/mountinfo escapes space, tab, newline and backslash as \ooo. */
 static void unescape_octal(char *s)
 {

@@ -47,14 +47,9 @@ static int query_batch(struct qfs_pathset *ps, struct qfs_node *node, size_t fro
     struct ctl_reply r;
     for (size_t i = 0; i < n; i++)
         inos[i] = ps->p[from + i].ino;
-    int rc = qfs_request(node, "sync", inos, n, &r);
+    int rc = qfs_request_ok(node, "sync", inos, n, &r);
     if (rc)
         return rc;
-    if (r.err) {
-        fprintf(node->err, "qfs: the daemon could not answer: %s\n", r.message);
-        ctl_reply_free(&r);
-        return QFS_EXIT_UNREACHABLE;
-    }
     uint64_t applied = qfs_u64(&r, "applied");
     /* reported: the oldest view of all batches */
     if (from == 0 || applied < ps->applied)

@@ -139,16 +139,25 @@ static int visit(struct qfs_pathset *ps, FTS *fts, FTSENT *e, bool recursive)
     return add_path(ps, e->fts_path, e->fts_statp) ? QFS_EXIT_NOT_IN_SYNC : 0;
 }
 
-int qfs_pathset_collect(struct qfs_pathset *ps, char **paths, int n, bool recursive)
+/* One root at a time: the paths come out in the order they were given. */
+static int walk(struct qfs_pathset *ps, char *root, bool recursive)
 {
-    memset(ps, 0, sizeof(*ps));
-    FTS *fts = fts_open(paths, FTS_PHYSICAL | FTS_NOCHDIR | FTS_XDEV, files_first);
+    char *roots[2] = {root, NULL};
+    FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR | FTS_XDEV, files_first);
     int rc = fts ? 0 : QFS_EXIT_NOT_IN_SYNC;
-    (void)n; /* paths is NULL-terminated, as fts wants */
     for (FTSENT *e; !rc && (e = fts_read(fts));)
         rc = visit(ps, fts, e, recursive);
     if (fts)
         fts_close(fts);
+    return rc;
+}
+
+int qfs_pathset_collect(struct qfs_pathset *ps, char **paths, int n, bool recursive)
+{
+    int rc = 0;
+    memset(ps, 0, sizeof(*ps));
+    for (int i = 0; !rc && i < n; i++)
+        rc = walk(ps, paths[i], recursive);
     struct dircache d = {0};
     for (size_t i = 0; !rc && i < ps->n; i++)
         if (S_ISREG(ps->p[i].mode) && note_conflicts(&d, &ps->p[i]) < 0)

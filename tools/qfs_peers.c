@@ -1,7 +1,6 @@
 /* qfs peers: the members, with IDs, addresses, connection state and round-trip time. */
 #include "tools/qfs.h"
 
-#include <getopt.h>
 #include <unistd.h>
 
 static void peers_usage(FILE *f)
@@ -28,24 +27,15 @@ static int peers_exit(struct ctl_reply *r)
 
 int qfs_peers_main(int argc, char **argv)
 {
-    static const struct option longopts[] = {QFS_COMMON_LONGOPTS, {NULL, 0, NULL, 0}};
     struct qfs_common com = {0};
-    struct qfs_node n;
+    struct qfs_node n = {0};
     struct ctl_reply r = {0};
-    int c, bad = 0;
-    while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1)
-        bad |= !qfs_common_opt(c, optarg, &com);
-    if (bad || com.help || optind < argc) {
+    if (qfs_common_parse(argc, argv, &com) < 0 || com.help) {
         peers_usage(com.help ? stdout : stderr);
         return com.help ? QFS_EXIT_OK : QFS_EXIT_USAGE;
     }
-    int rc = qfs_node_find(&com.target, NULL, &n);
-    if (!rc)
-        rc = qfs_request(&n, "status", NULL, 0, &r);
-    if (!rc && r.err) {
-        fprintf(stderr, "qfs: the daemon could not answer: %s\n", r.message);
-        rc = QFS_EXIT_UNREACHABLE;
-    } else if (!rc) {
+    int rc = qfs_ask(&com.target, &n, "status", &r);
+    if (!rc) {
         struct qfs_style s;
         qfs_style_init(&s, STDOUT_FILENO);
         rc = peers_exit(&r);

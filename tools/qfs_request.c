@@ -126,3 +126,21 @@ int qfs_request(struct qfs_node *n, const char *verb, const uint64_t *args, size
         ctl_reply_free(r);
     return rc ? QFS_EXIT_UNREACHABLE : 0;
 }
+
+int qfs_request_ok(struct qfs_node *n, const char *verb, const uint64_t *args, size_t nargs,
+                   struct ctl_reply *r)
+{
+    int rc = qfs_request(n, verb, args, nargs, r);
+    if (!rc && r->err) {
+        fprintf(n->err, "qfs: the daemon could not answer: %s\n", r->message);
+        ctl_reply_free(r);
+        rc = QFS_EXIT_UNREACHABLE;
+    }
+    return rc;
+}
+
+int qfs_ask(const struct qfs_target *t, struct qfs_node *n, const char *verb, struct ctl_reply *r)
+{
+    int rc = qfs_node_find(t, NULL, n);
+    return rc ? rc : qfs_request_ok(n, verb, NULL, 0, r);
+}

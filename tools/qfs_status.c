@@ -60,14 +60,9 @@ static int status_once(struct qfs_node *n, const struct status_opts *o, FILE *f,
 {
     struct ctl_reply r;
     struct qfs_verdict v;
-    int rc = qfs_request(n, "status", NULL, 0, &r);
+    int rc = qfs_request_ok(n, "status", NULL, 0, &r);
     if (rc)
         return rc;
-    if (r.err) {
-        fprintf(n->err, "qfs: the daemon could not answer: %s\n", r.message);
-        ctl_reply_free(&r);
-        return QFS_EXIT_UNREACHABLE;
-    }
     qfs_verdict_of(&r, &v);
     if (o->com.json)
         qfs_summary_json(f, &r, &v);

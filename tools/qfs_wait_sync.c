@@ -42,14 +42,9 @@ static int node_check(struct qfs_node *n, const struct qfs_pathset *ps, int *don
                       uint64_t *applied, uint64_t *missing)
 {
     struct ctl_reply r;
-    int rc = qfs_request(n, "status", NULL, 0, &r);
+    int rc = qfs_request_ok(n, "status", NULL, 0, &r);
     if (rc)
         return rc;
-    if (r.err) {
-        fprintf(stderr, "qfs: the daemon could not answer: %s\n", r.message);
-        ctl_reply_free(&r);
-        return QFS_EXIT_UNREACHABLE;
-    }
     *applied = qfs_u64(&r, "applied");
     *missing = qfs_u64(&r, "sync.missing_chunks");
     *done = *applied >= ps->target && *missing == 0;
