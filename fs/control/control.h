@@ -24,6 +24,7 @@
 
 #define CONTROL_IO_TIMEOUT_MS 2000
 
+struct cluster;
 struct core;
 struct control_server;
 
@@ -55,5 +56,7 @@ void control_server_stop(struct control_server *s);
 /* The ops of a single-node mount (no -c): one member, always a quorum,
  * commit index = applied index, read from the core. */
 struct control_ops control_single_node_ops(struct core *core);
+/* The ops of a cluster node (quorumfs -c): fs/cluster/cluster.h. */
+struct control_ops control_cluster_ops(struct cluster *cl);
 
 #endif
