@@ -24,6 +24,7 @@
 struct control_rates {
     int64_t t_ms;       /* monotonic time of the last sample, 0 none */
     uint64_t fetched;   /* fetched_bytes_total then */
+    uint64_t queue;     /* fetch_bytes (still to fetch) then */
     uint64_t pushed;    /* pushed_bytes_total then */
     uint64_t applied;   /* applied index then */
     double fetch_bps;   /* bytes/s fetched from peers */

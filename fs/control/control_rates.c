@@ -12,6 +12,15 @@ static double smooth(double old, uint64_t now, uint64_t then, double secs)
     return old == 0.0 ? inst : RATE_ALPHA * inst + (1.0 - RATE_ALPHA) * old;
 }
 
+/* Bytes fetched since the last sample: the counter when the cluster keeps
+ * one, else how much the queue of bytes still to fetch shrank. */
+static uint64_t fetched_now(const struct control_rates *r, const struct cluster_status *st)
+{
+    if (st->fetched_bytes_total > r->fetched)
+        return st->fetched_bytes_total - r->fetched;
+    return r->queue > st->fetch_bytes ? r->queue - st->fetch_bytes : 0;
+}
+
 void control_sample(struct control_server *s)
 {
     struct control_rates *r = &s->rates;
@@ -22,12 +31,13 @@ void control_sample(struct control_server *s)
     }
     if (r->t_ms > 0 && t > r->t_ms) {
         double secs = (double)(t - r->t_ms) / 1000.0;
-        r->fetch_bps = smooth(r->fetch_bps, s->st.fetched_bytes_total, r->fetched, secs);
+        r->fetch_bps = smooth(r->fetch_bps, fetched_now(r, &s->st), 0, secs);
         r->push_bps = smooth(r->push_bps, s->st.pushed_bytes_total, r->pushed, secs);
         r->apply_per_s = smooth(r->apply_per_s, s->st.applied, r->applied, secs);
     }
     r->t_ms = t;
     r->fetched = s->st.fetched_bytes_total;
+    r->queue = s->st.fetch_bytes;
     r->pushed = s->st.pushed_bytes_total;
     r->applied = s->st.applied;
 }

@@ -50,10 +50,10 @@ validate_all() {
 }
 
 # qfs_mount_ctl [options]: mounts, and waits (polling, with a deadline) for the
-# control socket. The mount source is quorumfs:DATA, as the daemon sets it.
-# A daemon built without the control server makes the test SKIP (77).
+# control socket. A daemon built without the control server makes the test
+# SKIP (77).
 qfs_mount_ctl() {
-    qfs_mount -o "fsname=quorumfs:$DATA" "$@"
+    qfs_mount "$@"
     local i
     for i in $(seq 100); do
         [ -S "$DATA/control.sock" ] && return 0
@@ -61,4 +61,72 @@ qfs_mount_ctl() {
     done
     echo "SKIP: the daemon serves no control socket (fs/fuse/main.c does not start fs/control yet)"
     exit 77
+}
+
+# ---- three nodes on 127.0.0.1: node N (a, b, c) has its data and config in
+# $T/N/data (config $T/N/data/node.conf) and its mount at $T/N/mnt.
+declare -A NODE_PID=()
+
+free_ports() { # N free TCP ports on 127.0.0.1, chosen by the kernel (bind port 0)
+    python3 -c 'import socket,sys
+s=[socket.socket() for _ in range(int(sys.argv[1]))]
+[x.bind(("127.0.0.1", 0)) for x in s]
+print(" ".join(str(x.getsockname()[1]) for x in s))' "$1"
+}
+
+conf() { echo "$T/$1/data/node.conf"; }
+node_id() { awk '/^node-id/ {print $3}' "$(conf "$1")"; }
+
+cluster_up() {
+    local ports n m i=0
+    read -r -a ports <<<"$(free_ports 3)"
+    for n in a b c; do
+        mkdir -p "$T/$n/mnt"
+        qfs init --data "$T/$n/data" --listen "127.0.0.1:${ports[$i]}" >/dev/null 2>&1 ||
+            fail "qfs init $n"
+        i=$((i + 1))
+    done
+    for n in a b c; do
+        for m in a b c; do
+            [ "$n" = "$m" ] || echo "peer = $(node_id "$m") $(awk '/^listen/ {print $3}' "$(conf "$m")")" >>"$(conf "$n")"
+        done
+    done
+    CLEANUP_HOOKS+=("cluster_down")
+    for n in a b c; do
+        "$QFS_BIN" -f -c "$(conf "$n")" "$T/$n/mnt" >>"$T/$n.log" 2>&1 &
+        NODE_PID[$n]=$!
+    done
+    for n in a b c; do
+        "$QFS_WAIT" mounted "$T/$n/mnt" "${NODE_PID[$n]}" 30 || fail "node $n did not mount: $(tail "$T/$n.log")"
+        [ -S "$T/$n/data/control.sock" ] || { echo "SKIP: no control socket"; exit 77; }
+    done
+}
+
+cluster_down() {
+    local n
+    for n in "${!NODE_PID[@]}"; do
+        kill -CONT "${NODE_PID[$n]}" 2>/dev/null
+        fusermount3 -u "$T/$n/mnt" 2>/dev/null || umount -l "$T/$n/mnt" 2>/dev/null
+    done
+    for n in "${!NODE_PID[@]}"; do
+        "$QFS_WAIT" exit "${NODE_PID[$n]}" 20 || kill -9 "${NODE_PID[$n]}" 2>/dev/null
+        wait "${NODE_PID[$n]}" 2>/dev/null
+        unset "NODE_PID[$n]"
+    done
+}
+
+# poll_rc WANT SECONDS cmd...: reruns cmd (output in $T/out, $T/err) until it
+# exits WANT; fails after SECONDS. Between tries it waits 0.1 s on node a's
+# PID, so a node that dies fails the test at once.
+poll_rc() {
+    local want=$1 secs=$2 rc tries
+    shift 2
+    tries=$((secs * 10))
+    while :; do
+        run_rc rc "$@"
+        [ "$rc" -eq "$want" ] && return 0
+        tries=$((tries - 1))
+        [ "$tries" -gt 0 ] || fail "'$*' still exits $rc, not $want, after ${secs}s: $(cat "$T/out" "$T/err")"
+        "$QFS_WAIT" exit "${NODE_PID[a]}" 0.1 && fail "node a exited: $(tail "$T/a.log")"
+    done
 }
