@@ -45,7 +45,7 @@ static int drop(const char *data, const uint8_t hash[SHA256_LEN])
     if (rc)
         return rc;
     rc = chunk_store_has(cs, hash);
-    rc = rc == 1 ? chunk_store_delete_batch(cs, (const uint8_t(*)[SHA256_LEN])hash, 1)
+    rc = rc == 1   ? chunk_store_delete_batch(cs, (const uint8_t(*)[SHA256_LEN])hash, 1)
          : rc == 0 ? -ENOENT
                    : rc;
     chunk_store_close(cs);

@@ -8,6 +8,7 @@
 #include "fs/core/core_internal.h"
 #include "fs/core/core_sync.h"
 #include "fs/store/meta_map.h"
+#include "tests/status/conflicts_double.h"
 #include "tests/unit/core/helpers.h"
 
 #include "tests/check_run.h"
@@ -31,7 +32,9 @@ static const struct core_cred root = {0, 0, 0, 0, NULL};
 
 static void start_server(void)
 {
-    struct control_config cc = {.data_dir = dir, .mountpoint = "/mnt/test", .core = core,
+    struct control_config cc = {.data_dir = dir,
+                                .mountpoint = "/mnt/test",
+                                .core = core,
                                 .ops = control_single_node_ops(core)};
     ck_assert_int_eq(control_server_start(&cc, &srv), 0);
 }
@@ -138,8 +141,7 @@ START_TEST(requests_are_checked)
         "\n\n",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        ck_assert_msg(ctl_req_parse(bad[i], strlen(bad[i]), &r) == -EPROTO, "accepted: %s",
-                      bad[i]);
+        ck_assert_msg(ctl_req_parse(bad[i], strlen(bad[i]), &r) == -EPROTO, "accepted: %s", bad[i]);
     ck_assert_int_eq(ctl_req_parse("qfs-control 2 status\n\n", 22, &r), -EPROTONOSUPPORT);
     size_t len = (size_t)sprintf(big, "qfs-control 1 sync\n");
     for (int i = 0; i <= CTL_ARGS_MAX; i++)
@@ -316,8 +318,8 @@ END_TEST
 START_TEST(stale_socket_replaced_live_one_kept)
 {
     struct control_server *second;
-    struct control_config cc = {.data_dir = dir, .core = core,
-                                .ops = control_single_node_ops(core)};
+    struct control_config cc = {
+        .data_dir = dir, .core = core, .ops = control_single_node_ops(core)};
     ck_assert_int_eq(control_server_start(&cc, &second), -EADDRINUSE);
     control_server_stop(srv);
     srv = NULL;
@@ -350,6 +352,57 @@ START_TEST(directory_paths_from_inodes)
 }
 END_TEST
 
+static uint64_t mkfile(uint64_t parent, const char *name)
+{
+    struct stat st;
+    ck_assert_int_eq(core_mknod(core, &root, parent, name, S_IFREG | 0644, 0, &st), 0);
+    return st.st_ino;
+}
+
+START_TEST(conflicts_listed_with_paths_newest_first)
+{
+    struct stat d;
+    struct ctl_reply r;
+    static struct core_conflict cf[7];
+    static char names[7][64];
+    ck_assert_int_eq(core_mkdir(core, &root, CORE_ROOT_INO, "docs", 0755, &d), 0);
+    uint64_t orig = mkfile(d.st_ino, "a.txt");
+    for (int i = 0; i < 7; i++) {
+        snprintf(names[i], sizeof(names[i]), "a.conflict-20261126-12000%d-BBBBBBB.txt", i);
+        cf[i] = (struct core_conflict){.copy_ino = mkfile(d.st_ino, names[i]),
+                                       .orig_ino = orig,
+                                       .parent = d.st_ino,
+                                       .name = names[i],
+                                       .copy_origin = 0xB,
+                                       .win_origin = 0xA,
+                                       .copy_tag = "BBBBBBB",
+                                       .win_tag = i == 3 ? "" : "AAAAAAA",
+                                       .sec = 1000 + (i * 5) % 7}; /* times out of order */
+    }
+    conflicts_double_set(cf, 7);
+    ck_assert_int_eq(ask("qfs-control 1 status\n\n", &r), 0);
+    ck_assert_str_eq(ctl_get(&r, "conflicts.count"), "7");
+    ck_assert_str_eq(ctl_get(&r, "conflict.0.time"), "1006"); /* newest first */
+    ck_assert_str_eq(ctl_get(&r, "conflict.4.time"), "1002");
+    ck_assert_ptr_null(ctl_get(&r, "conflict.5.copy")); /* five in status */
+    ck_assert_str_eq(ctl_get(&r, "conflict.0.original"), "/docs/a.txt");
+    ctl_reply_free(&r);
+    ck_assert_int_eq(ask("qfs-control 1 conflicts\n\n", &r), 0);
+    ck_assert_str_eq(ctl_get(&r, "conflicts.count"), "7");
+    ck_assert_str_eq(ctl_get(&r, "conflict.6.copy"),
+                     "/docs/a.conflict-20261126-120006-BBBBBBB.txt");
+    ck_assert_str_eq(ctl_get(&r, "conflict.3.writer"), "A"); /* no tag: the origin in hex */
+    ck_assert_str_eq(ctl_get(&r, "conflict.2.writer"), "AAAAAAA");
+    ck_assert_str_eq(ctl_get(&r, "conflict.2.other"), "BBBBBBB");
+    ctl_reply_free(&r);
+    ck_assert_int_eq(core_unlink(core, &root, d.st_ino, "a.txt"), 0);
+    ck_assert_int_eq(ask("qfs-control 1 conflicts\n\n", &r), 0);
+    ck_assert_str_eq(ctl_get(&r, "conflict.0.original"), "/docs/?"); /* gone from beside it */
+    ctl_reply_free(&r);
+    conflicts_double_set(NULL, 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("control");
@@ -368,6 +421,7 @@ int main(void)
     tcase_add_test(t, sync_counts_the_chunks_a_file_lacks);
     tcase_add_test(t, stale_socket_replaced_live_one_kept);
     tcase_add_test(t, directory_paths_from_inodes);
+    tcase_add_test(t, conflicts_listed_with_paths_newest_first);
     suite_add_tcase(s, t);
     return check_run(s);
 }
