@@ -73,8 +73,9 @@ static int status_once(struct qfs_node *n, const struct status_opts *o, FILE *f,
 }
 
 /* Writes a frame over the previous one: home, each line cleared to its end,
- * then the rest of the screen cleared. One write(): no flicker. */
-static void draw(const char *frame, size_t len, bool tty)
+ * then the rest of the screen cleared. One write(): no flicker. Not on a
+ * terminal, frames follow each other (text: a blank line between them). */
+static void draw(const char *frame, size_t len, bool tty, bool blank)
 {
     size_t cap = len * 2 + 64, o = 0;
     char *out = malloc(cap);
@@ -89,7 +90,7 @@ static void draw(const char *frame, size_t len, bool tty)
     }
     if (tty)
         o += (size_t)snprintf(out + o, cap - o, "\033[J");
-    else
+    else if (blank)
         out[o++] = '\n';
     for (size_t w = 0; w < o;) {
         ssize_t n = write(STDOUT_FILENO, out + w, o - w);
@@ -113,7 +114,7 @@ static int frame(struct qfs_node *n, const struct status_opts *o, const struct q
     if (!o->com.json)
         fprintf(f, "%sqfs status --watch  every %gs  %s  (Ctrl-C quits)%s\n", s->dim, o->interval,
                 t, s->off);
-    n->err = f;
+    n->err = o->com.json ? stderr : f; /* JSON lines stay JSON */
     int rc = status_once(n, o, f, s);
     n->err = stderr;
     fclose(f);
@@ -136,7 +137,7 @@ static int watch(struct qfs_node *n, const struct status_opts *o, const struct q
         char *buf = NULL;
         size_t len = 0;
         rc = frame(n, o, s, &buf, &len);
-        draw(buf ? buf : "", buf ? len : 0, tty);
+        draw(buf ? buf : "", buf ? len : 0, tty, !o->com.json);
         free(buf);
         double whole;
         double frac = modf(o->interval, &whole);
