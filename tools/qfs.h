@@ -159,6 +159,14 @@ void qfs_pathset_free(struct qfs_pathset *ps);
  * returns 1; else 0. */
 int qfs_conflict_original(const char *name, char *out, size_t cap);
 
+/* ---- qfs_screen.c ---- */
+
+/* Draws frame (text with colour escapes) over the previous one on the
+ * terminal on stdout: from the top, every line cleared to its end, cut at the
+ * window's width and height (so nothing scrolls), the rest of the screen
+ * cleared, all in one write(): no flicker. */
+void qfs_screen_draw(const char *frame, size_t len);
+
 /* ---- qfs_out.c: output helpers ---- */
 
 /* Colours: only when fd is a terminal and NO_COLOR is unset or empty. */

@@ -1,7 +1,6 @@
 /* qfs status: the one-screen summary (--watch: redrawn in place), or per-path status. */
 #include "tools/qfs.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -72,33 +71,13 @@ static int status_once(struct qfs_node *n, const struct status_opts *o, FILE *f,
     return v.exit_code;
 }
 
-/* Writes a frame over the previous one: home, each line cleared to its end,
- * then the rest of the screen cleared. One write(): no flicker. Not on a
- * terminal, frames follow each other (text: a blank line between them). */
-static void draw(const char *frame, size_t len, bool tty, bool blank)
+/* Not on a terminal, frames follow each other (text: a blank line between). */
+static void append(const char *frame, size_t len, bool blank)
 {
-    size_t cap = len * 2 + 64, o = 0;
-    char *out = malloc(cap);
-    if (!out)
-        return;
-    if (tty)
-        o += (size_t)snprintf(out, cap, "\033[H");
-    for (size_t i = 0; i < len; i++) {
-        if (frame[i] == '\n' && tty)
-            o += (size_t)snprintf(out + o, cap - o, "\033[K");
-        out[o++] = frame[i];
-    }
-    if (tty)
-        o += (size_t)snprintf(out + o, cap - o, "\033[J");
-    else if (blank)
-        out[o++] = '\n';
-    for (size_t w = 0; w < o;) {
-        ssize_t n = write(STDOUT_FILENO, out + w, o - w);
-        if (n <= 0 && errno != EINTR)
-            break;
-        w += n > 0 ? (size_t)n : 0;
-    }
-    free(out);
+    fwrite(frame, 1, len, stdout);
+    if (blank)
+        putchar('\n');
+    fflush(stdout);
 }
 
 /* Renders one frame into memory: a header line, then the status (or why not). */
@@ -129,6 +108,7 @@ static int watch(struct qfs_node *n, const struct status_opts *o, const struct q
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGWINCH);          /* redraw at once for the new size */
     sigprocmask(SIG_BLOCK, &set, NULL); /* taken with sigtimedwait: no handler, no global */
     if (tty)
         (void)!write(STDOUT_FILENO, "\033[?25l\033[H\033[2J", 13); /* hide cursor, clear */
@@ -137,12 +117,16 @@ static int watch(struct qfs_node *n, const struct status_opts *o, const struct q
         char *buf = NULL;
         size_t len = 0;
         rc = frame(n, o, s, &buf, &len);
-        draw(buf ? buf : "", buf ? len : 0, tty, !o->com.json);
+        if (tty)
+            qfs_screen_draw(buf ? buf : "", buf ? len : 0);
+        else
+            append(buf ? buf : "", buf ? len : 0, !o->com.json);
         free(buf);
         double whole;
         double frac = modf(o->interval, &whole);
         struct timespec ts = {(time_t)whole, (long)(frac * 1e9)};
-        if (sigtimedwait(&set, NULL, &ts) >= 0)
+        int sig = sigtimedwait(&set, NULL, &ts);
+        if (sig >= 0 && sig != SIGWINCH)
             break;
     }
     if (tty)
