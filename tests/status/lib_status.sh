@@ -102,15 +102,21 @@ cluster_up() {
     done
 }
 
+# Ends every node by its PID: unmount (or SIGTERM for a node still starting,
+# which then exits before mounting or unmounts itself), wait, kill -9 as a
+# last resort, and never leave a mount behind.
 cluster_down() {
     local n
     for n in "${!NODE_PID[@]}"; do
         kill -CONT "${NODE_PID[$n]}" 2>/dev/null
-        fusermount3 -u "$T/$n/mnt" 2>/dev/null || umount -l "$T/$n/mnt" 2>/dev/null
+        fusermount3 -u "$T/$n/mnt" 2>/dev/null || kill -TERM "${NODE_PID[$n]}" 2>/dev/null
     done
     for n in "${!NODE_PID[@]}"; do
         "$QFS_WAIT" exit "${NODE_PID[$n]}" 20 || kill -9 "${NODE_PID[$n]}" 2>/dev/null
         wait "${NODE_PID[$n]}" 2>/dev/null
+        if grep -q " $T/$n/mnt " /proc/self/mountinfo; then
+            fusermount3 -u "$T/$n/mnt" 2>/dev/null || umount -l "$T/$n/mnt"
+        fi
         unset "NODE_PID[$n]"
     done
 }
