@@ -20,6 +20,7 @@ struct apply_result {
     int err;                /* the command's result: 0 or -errno */
     bool has_attr;          /* attr is valid */
     struct meta_inode attr; /* the inode created or changed */
+    uint64_t copy_parent;   /* a conflict copy was linked in this directory (0: none) */
 };
 
 /* Applies c inside txn (the batch's write transaction). Returns 0 with the

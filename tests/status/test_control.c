@@ -8,7 +8,6 @@
 #include "fs/core/core_internal.h"
 #include "fs/core/core_sync.h"
 #include "fs/store/meta_map.h"
-#include "tests/status/conflicts_double.h"
 #include "tests/unit/core/helpers.h"
 
 #include "tests/check_run.h"
@@ -43,7 +42,7 @@ static void setup(void)
 {
     dir = tmpdir_make("control");
     ck_assert_ptr_nonnull(dir);
-    struct core_config cfg = {.data_dir = dir};
+    struct core_config cfg = {.data_dir = dir, .node_tag = "NODEAAA"};
     ck_assert_int_eq(core_open(&cfg, &core), 0);
     snprintf(sock, sizeof(sock), "%s/control.sock", dir);
     start_server();
@@ -352,54 +351,64 @@ START_TEST(directory_paths_from_inodes)
 }
 END_TEST
 
-static uint64_t mkfile(uint64_t parent, const char *name)
+/* Another node's content commit to ino, forged with origin 0xbeef and tag
+ * REMOTE1, based on version base (as test_conflict.c does): applied while this
+ * node has bytes staged, it makes this node's next commit a conflict. */
+static void remote_commit(uint64_t ino, uint64_t base)
 {
-    struct stat st;
-    ck_assert_int_eq(core_mknod(core, &root, parent, name, S_IFREG | 0644, 0, &st), 0);
-    return st.st_ino;
+    uint8_t remote[5000], range[CMD_RANGE_LEN], ext[CMD_EXTENT_LEN];
+    memset(remote, 'R', sizeof(remote));
+    struct chunk_ref ref = {.data = remote, .len = sizeof(remote)};
+    ck_assert_int_eq(sha256(remote, sizeof(remote), ref.hash), 0);
+    ck_assert_int_eq(chunk_store_put_batch(core->cs, &ref, 1), 0);
+    struct meta_extent e = {.off = 0, .coff = 0, .len = sizeof(remote)};
+    memcpy(e.hash, ref.hash, SHA256_LEN);
+    cmd_range_put(range, 0, 0, sizeof(remote));
+    cmd_extent_put(ext, 0, &e);
+    struct cmd cmd;
+    struct apply_result res;
+    core_cmd_init(core, &cmd, CMD_CONTENT, NULL);
+    cmd.origin = 0xbeef;
+    cmd_set_tag(&cmd, "REMOTE1");
+    cmd.ino = ino;
+    cmd.flags = CMD_CONTENT_MTIME | CMD_CONTENT_BASE;
+    cmd.base_ver = base;
+    cmd.min_size = sizeof(remote);
+    cmd.n_ranges = cmd.n_ext = 1;
+    cmd.ranges = range;
+    cmd.extents = ext;
+    ck_assert_int_eq(core_submit(core, &cmd, &res), 0);
 }
 
-START_TEST(conflicts_listed_with_paths_newest_first)
+START_TEST(a_real_conflict_is_listed_with_paths_and_tags)
 {
     struct stat d;
     struct ctl_reply r;
-    static struct core_conflict cf[7];
-    static char names[7][64];
     ck_assert_int_eq(core_mkdir(core, &root, CORE_ROOT_INO, "docs", 0755, &d), 0);
-    uint64_t orig = mkfile(d.st_ino, "a.txt");
-    for (int i = 0; i < 7; i++) {
-        snprintf(names[i], sizeof(names[i]), "a.conflict-20261126-12000%d-BBBBBBB.txt", i);
-        cf[i] = (struct core_conflict){.copy_ino = mkfile(d.st_ino, names[i]),
-                                       .orig_ino = orig,
-                                       .parent = d.st_ino,
-                                       .name = names[i],
-                                       .copy_origin = 0xB,
-                                       .win_origin = 0xA,
-                                       .copy_tag = "BBBBBBB",
-                                       .win_tag = i == 3 ? "" : "AAAAAAA",
-                                       .sec = 1000 + (i * 5) % 7}; /* times out of order */
-    }
-    conflicts_double_set(cf, 7);
+    uint64_t f = make_file("a.txt", 1000);
+    ck_assert_int_eq(core_rename(core, &root, CORE_ROOT_INO, "a.txt", d.st_ino, "a.txt", 0), 0);
+    ck_assert_int_eq(core_file_open(core, f, O_WRONLY), 0);
+    ck_assert_int_eq(core_write(core, &root, f, 0, "edit", 4), 4); /* staged here */
+    remote_commit(f, 1); /* the other node had seen this node's first commit */
+    ck_assert_int_eq(core_file_release(core, f), 0); /* commits: a conflict */
     ck_assert_int_eq(ask("qfs-control 1 status\n\n", &r), 0);
-    ck_assert_str_eq(ctl_get(&r, "conflicts.count"), "7");
-    ck_assert_str_eq(ctl_get(&r, "conflict.0.time"), "1006"); /* newest first */
-    ck_assert_str_eq(ctl_get(&r, "conflict.4.time"), "1002");
-    ck_assert_ptr_null(ctl_get(&r, "conflict.5.copy")); /* five in status */
+    ck_assert_str_eq(ctl_get(&r, "conflicts.count"), "1");
+    const char *copy = ctl_get(&r, "conflict.0.copy");
+    ck_assert_ptr_nonnull(copy);
+    ck_assert_int_eq(strncmp(copy, "/docs/a.conflict-", 17), 0);
+    ck_assert_str_eq(copy + strlen(copy) - 12, "-REMOTE1.txt");
     ck_assert_str_eq(ctl_get(&r, "conflict.0.original"), "/docs/a.txt");
-    ctl_reply_free(&r);
-    ck_assert_int_eq(ask("qfs-control 1 conflicts\n\n", &r), 0);
-    ck_assert_str_eq(ctl_get(&r, "conflicts.count"), "7");
-    ck_assert_str_eq(ctl_get(&r, "conflict.6.copy"),
-                     "/docs/a.conflict-20261126-120006-BBBBBBB.txt");
-    ck_assert_str_eq(ctl_get(&r, "conflict.3.writer"), "A"); /* no tag: the origin in hex */
-    ck_assert_str_eq(ctl_get(&r, "conflict.2.writer"), "AAAAAAA");
-    ck_assert_str_eq(ctl_get(&r, "conflict.2.other"), "BBBBBBB");
+    ck_assert_str_eq(ctl_get(&r, "conflict.0.writer"), "NODEAAA");
+    ck_assert_str_eq(ctl_get(&r, "conflict.0.other"), "REMOTE1");
+    int64_t t;
+    ck_assert_int_eq(ctl_get_i64(&r, "conflict.0.time", &t), 0);
+    ck_assert_int_ge(t, (int64_t)time(NULL) - 60);
     ctl_reply_free(&r);
     ck_assert_int_eq(core_unlink(core, &root, d.st_ino, "a.txt"), 0);
     ck_assert_int_eq(ask("qfs-control 1 conflicts\n\n", &r), 0);
-    ck_assert_str_eq(ctl_get(&r, "conflict.0.original"), "/docs/?"); /* gone from beside it */
+    ck_assert_str_eq(ctl_get(&r, "conflicts.count"), "1");
+    ck_assert_str_eq(ctl_get(&r, "conflict.0.original"), "/docs/?"); /* no longer beside it */
     ctl_reply_free(&r);
-    conflicts_double_set(NULL, 0);
 }
 END_TEST
 
@@ -421,7 +430,7 @@ int main(void)
     tcase_add_test(t, sync_counts_the_chunks_a_file_lacks);
     tcase_add_test(t, stale_socket_replaced_live_one_kept);
     tcase_add_test(t, directory_paths_from_inodes);
-    tcase_add_test(t, conflicts_listed_with_paths_newest_first);
+    tcase_add_test(t, a_real_conflict_is_listed_with_paths_and_tags);
     suite_add_tcase(s, t);
     return check_run(s);
 }
