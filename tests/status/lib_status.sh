@@ -136,3 +136,18 @@ poll_rc() {
         "$QFS_WAIT" exit "${NODE_PID[a]}" 0.1 && fail "node a exited: $(tail "$T/a.log")"
     done
 }
+
+# poll_out REGEX SECONDS cmd...: reruns cmd until its stdout matches REGEX
+# (grep -E); fails after SECONDS. Paced like poll_rc.
+poll_out() {
+    local re=$1 secs=$2 rc tries
+    shift 2
+    tries=$((secs * 10))
+    while :; do
+        run_rc rc "$@"
+        grep -Eq "$re" "$T/out" && return 0
+        tries=$((tries - 1))
+        [ "$tries" -gt 0 ] || fail "'$*' never printed /$re/ in ${secs}s: $(cat "$T/out" "$T/err")"
+        "$QFS_WAIT" exit "${NODE_PID[a]}" 0.1 && fail "node a exited: $(tail "$T/a.log")"
+    done
+}
