@@ -71,6 +71,10 @@ int qfs_common_opt(int opt, const char *arg, struct qfs_common *c);
  * code on failure, 0 on success. */
 int qfs_node_find(const struct qfs_target *t, const char *path, struct qfs_node *n);
 void qfs_node_free(struct qfs_node *n);
+/* 0 if the quorumfs mount with device dev is served by node n (inode numbers
+ * of paths there are n's); else prints why (naming path) and returns
+ * QFS_EXIT_USAGE. */
+int qfs_node_serves(const struct qfs_node *n, dev_t dev, const char *path);
 
 /* Sends one request and parses the reply into *r (pointing into n->buf).
  * On failure prints one line (a daemon that is not running: how to start

@@ -132,6 +132,22 @@ int qfs_node_find(const struct qfs_target *t, const char *path, struct qfs_node 
     return 0;
 }
 
+int qfs_node_serves(const struct qfs_node *n, dev_t dev, const char *path)
+{
+    char mine[PATH_MAX], theirs[PATH_MAX], a[PATH_MAX], b[PATH_MAX];
+    if (data_dir_of_dev(dev, theirs, sizeof(theirs)) != 0) {
+        fprintf(stderr, "qfs: %s is not inside a quorumfs mount\n", path);
+        return QFS_EXIT_USAGE;
+    }
+    snprintf(mine, sizeof(mine), "%s", n->data_dir);
+    if (!realpath(mine, a) || !realpath(theirs, b) || strcmp(a, b) != 0) {
+        fprintf(stderr, "qfs: %s is in the mount of %s, not of the node asked (%s)\n", path, theirs,
+                n->data_dir);
+        return QFS_EXIT_USAGE;
+    }
+    return 0;
+}
+
 void qfs_node_free(struct qfs_node *n)
 {
     free(n->buf);

@@ -77,7 +77,9 @@ int qfs_status_paths(const struct qfs_target *t, bool json, bool recursive, char
     else
         node.buf = NULL;
     if (!rc) {
-        rc = qfs_pathset_target(&ps, &node);
+        rc = qfs_node_serves(&node, ps.dev, paths[0]);
+        if (!rc)
+            rc = qfs_pathset_target(&ps, &node);
         if (!rc)
             rc = qfs_pathset_query(&ps, &node);
         qfs_node_free(&node);

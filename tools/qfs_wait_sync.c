@@ -139,6 +139,8 @@ int qfs_wait_sync_main(int argc, char **argv)
     int rc = paths ? qfs_pathset_collect(&ps, argv + optind, argc - optind, true) : 0;
     if (!rc)
         rc = qfs_node_find(&o.com.target, paths ? argv[optind] : NULL, &n);
+    if (!rc && paths)
+        rc = qfs_node_serves(&n, ps.dev, argv[optind]);
     if (!rc)
         rc = wait_loop(&n, &ps, &o, paths);
     qfs_node_free(&n);

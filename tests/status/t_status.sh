@@ -30,6 +30,10 @@ expect_rc 0 qfs status --data "$DATA"
 qfs init --data "$T/ident" --listen 127.0.0.1:1 >/dev/null
 sed -i "s|^data = .*|data = $DATA|" "$T/ident/node.conf"
 expect_rc 0 qfs status -c "$T/ident/node.conf"
+expect_rc 3 qfs status --data "$DATA" "$T" # not in that node's mount
+grep -q "is not inside a quorumfs mount" "$T/err" || fail "path outside: $(cat "$T/err")"
+expect_rc 3 qfs wait-sync --data "$T/ident" --timeout 1 "$MNT" # another node's mount
+grep -q "is in the mount of $DATA, not of the node asked" "$T/err" || fail "other node: $(cat "$T/err")"
 cd "$MNT/d"
 
 step "per-path status, recursive, in sync"
