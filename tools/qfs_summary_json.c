@@ -27,6 +27,10 @@ static void json_consensus(struct qfs_json *j, struct ctl_reply *r)
     qfs_json_bool(j, "quorum", qfs_u64(r, "quorum"));
     qfs_json_u64(j, "ballot", qfs_u64(r, "ballot"));
     qfs_json_u64(j, "commit", qfs_u64(r, "commit"));
+    if (ctl_get(r, "read_index"))
+        qfs_json_u64(j, "read_index", qfs_u64(r, "read_index"));
+    else
+        qfs_json_str(j, "read_index", NULL);
     qfs_json_u64(j, "applied", qfs_u64(r, "applied"));
     qfs_json_close(j, '}');
 }

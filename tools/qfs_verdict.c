@@ -54,6 +54,8 @@ void qfs_verdict_of(struct ctl_reply *r, struct qfs_verdict *v)
 {
     char peers[256];
     uint64_t commit = qfs_u64(r, "commit"), applied = qfs_u64(r, "applied");
+    if (qfs_u64(r, "read_index") > commit)
+        commit = qfs_u64(r, "read_index"); /* the leader knows more than this node yet */
     memset(v, 0, sizeof(*v));
     v->eta_s = -1;
     v->missing_chunks = qfs_u64(r, "sync.missing_chunks");
@@ -66,6 +68,15 @@ void qfs_verdict_of(struct ctl_reply *r, struct qfs_verdict *v)
         v->exit_code = QFS_EXIT_UNREACHABLE;
         snprintf(v->text, sizeof(v->text), "no quorum (mutations refused; peers down: %s)",
                  down ? peers : "none known");
+    } else if (ctl_get(r, "read_index_error")) {
+        /* a majority was heard from lately, but the leader did not confirm
+         * the commit index now: this node cannot know it is current */
+        v->kind = QFS_CATCHING_UP;
+        v->word = "catching_up";
+        v->exit_code = QFS_EXIT_NOT_IN_SYNC;
+        snprintf(v->text, sizeof(v->text),
+                 "catching up (commit index unknown: the leader did not answer, %s)",
+                 qfs_str(r, "read_index_error"));
     } else if (v->behind || v->missing_chunks) {
         v->kind = QFS_CATCHING_UP;
         v->word = "catching_up";

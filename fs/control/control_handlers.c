@@ -10,7 +10,8 @@
 #include <unistd.h>
 
 #define READ_INDEX_TIMEOUT_MS 1500
-#define STATUS_CONFLICTS      5 /* the newest few that `qfs status` shows */
+#define STATUS_CONFLICTS      5   /* the newest few that `qfs status` shows */
+#define STATUS_READ_INDEX_MS  500 /* status waits this long for the leader, at most */
 
 static void put_member(struct ctl_buf *b, uint32_t i, const struct cluster_member *m)
 {
@@ -102,6 +103,14 @@ static int h_status(struct control_server *s, const struct ctl_req *r, struct ct
     ctl_put(b, "data_dir", s->data_dir);
     ctl_put(b, "mountpoint", s->mountpoint);
     put_cluster(b, &s->st);
+    /* The leader's commit index as of now: this node's own idea of it can
+     * trail (a node just back from a pause), and "in sync" must not. */
+    uint64_t idx;
+    int ri = s->st.quorum ? s->ops.read_index(s->ops.ctx, &idx, STATUS_READ_INDEX_MS) : -EROFS;
+    if (ri == 0)
+        ctl_put_u64(b, "read_index", idx);
+    else if (s->st.quorum)
+        ctl_put(b, "read_index_error", ctl_errname(ri)); /* quorum claimed, not confirmed */
     put_data(b, all);
     put_rates(b, &s->rates);
     return control_conflicts_put(s->core, b, STATUS_CONFLICTS);

@@ -2,7 +2,10 @@
 # qfs against a real 3-node cluster on 127.0.0.1: in sync on every node of a
 # fresh cluster; degraded (one peer paused with SIGSTOP) and back; no quorum
 # (two peers paused): exit 2 from status, wait-sync and per-path status, and
-# back in sync after SIGCONT. Every --json document validated.
+# back in sync after SIGCONT; a node paused while 200 MiB were written:
+# catching up and its file waiting for chunks, counts down to zero, in sync;
+# a conflict from two writers, listed everywhere and resolved. Every --json
+# document validated.
 . "$(dirname "$0")/lib_status.sh"
 
 cluster_up
@@ -28,8 +31,10 @@ expect_rc 0 qfs status "$T/b/mnt/dir1" # found through b's mount
 
 step "one peer paused: degraded, naming it; back in sync after SIGCONT"
 kill -STOP "${NODE_PID[c]}"
-poll_rc 1 10 qfs status -c "$(conf a)"
-[ "$(head -n1 "$T/out")" = "degraded (peers down: $C7)" ] || fail "degraded: $(head -n1 "$T/out")"
+# (if c led, a's read index times out until a or b is elected: "catching up
+# (commit index unknown ...)", exit 1, meanwhile)
+poll_out "^degraded \(peers down: $C7\)\$" 10 qfs status -c "$(conf a)"
+expect_rc 1 qfs status -c "$(conf a)"
 expect_rc 1 qfs peers -c "$(conf a)"
 grep -q "^$C7 .* down " "$T/out" || fail "peers: $(cat "$T/out")"
 expect_rc 1 qfs status -c "$(conf a)" --json
@@ -59,9 +64,64 @@ for n in a b c; do
     expect_rc 0 qfs wait-sync -c "$(conf "$n")" --timeout 20
 done
 
+step "a node paused while $(scale 200) MiB were written: catching up, counts down to zero, in sync"
+MIB=$(scale 200)
+kill -STOP "${NODE_PID[c]}"
+head -c $((MIB << 20)) /dev/urandom >"$T/a/mnt/big.bin"
+kill -CONT "${NODE_PID[c]}"
+# sample c as fast as it answers, the whole node and the big file, until in sync
+mkdir -p "$T/samples"
+i=0
+while :; do
+    i=$((i + 1))
+    rc=0
+    qfs status -c "$(conf c)" --json >"$T/samples/$i.node.json" 2>/dev/null || rc=$?
+    prc=0
+    qfs status -c "$(conf c)" --json "$T/c/mnt/big.bin" >"$T/samples/$i.path.json" 2>/dev/null || prc=$?
+    [ "$rc" -eq 0 ] && [ "$prc" -eq 0 ] && break
+    [ "$i" -lt 3000 ] || fail "c not in sync after $i samples: $(cat "$T/samples/$i.node.json")"
+done
+python3 - "$T/samples" "$i" <<'PY' || fail "catching up was not seen going down to in sync"
+import json, os, sys
+d, n = sys.argv[1], int(sys.argv[2])
+def load(p):
+    try:
+        return json.load(open(p))
+    except ValueError:
+        return None  # c was not answering yet (no quorum right after SIGCONT)
+nodes = [load(os.path.join(d, "%d.node.json" % k)) for k in range(1, n + 1)]
+paths = [load(os.path.join(d, "%d.path.json" % k)) for k in range(1, n + 1)]
+catching = [x for x in nodes if x and x["verdict"] == "catching_up"]
+waiting = [p for p in paths if p and p["paths"][0]["state"] in ("waiting", "not_applied")]
+assert catching, "no sample said catching up"
+assert max(x["sync"]["missing_chunks"] for x in catching) > 0, "nothing was ever missing"
+assert waiting, "the file was never reported waiting for chunks"
+# once every command is applied, the count only goes down
+applied = [x["sync"]["missing_chunks"] for x in nodes
+           if x and x["consensus"]["read_index"] is not None and x["sync"]["commands_to_apply"] == 0]
+# never "in sync" before the end (c was paused while the file was written)
+assert all(x["verdict"] != "in_sync" for x in nodes[:-1] if x), "in sync too early"
+assert all(a >= b for a, b in zip(applied, applied[1:])), "missing chunks grew: %s" % applied
+assert nodes[-1]["verdict"] == "in_sync" and nodes[-1]["sync"]["missing_chunks"] == 0
+assert paths[-1]["paths"][0]["state"] == "in_sync"
+w = waiting[0]["paths"][0]
+print("%d samples: catching up in %d, first per-path sample waiting: %s (%d of %d chunks missing), max missing %d" % (
+    n, len(catching), w["state"], w["missing_chunks"], w["chunks"],
+    max(x["sync"]["missing_chunks"] for x in catching)))
+PY
+cp "$T/samples/$i.node.json" "$T/out"
+validate status 'd["verdict"]' "in_sync"
+for k in 1 2 3 4 5; do
+    if grep -q '"catching_up"' "$T/samples/$k.node.json" 2>/dev/null; then
+        cp "$T/samples/$k.node.json" "$T/out"
+        validate status 'd["verdict"]' "catching_up"
+        break
+    fi
+done
+cmp "$T/a/mnt/big.bin" "$T/c/mnt/big.bin" || fail "big.bin differs on c"
+rm -f "$T/a/mnt/big.bin"
+
 step "two writers at once: the conflict is listed on every node, then resolved"
-# (metadata only is waited for: chunk transfer between nodes is not on main yet,
-# so wait-sync, which also waits for chunks, would time out on b and c)
 A7=$(node_id a | cut -c1-7)
 echo base >"$T/a/mnt/doc.txt"
 # both write before either closes (a shell's redirections would flush a's
@@ -77,7 +137,7 @@ os.close(a)
 os.close(b)
 PY
 for n in a b c; do
-    poll_out '^/doc.conflict-' 20 qfs conflicts -c "$(conf "$n")"
+    expect_rc 0 qfs wait-sync -c "$(conf "$n")" --timeout 20
     expect_rc 0 qfs conflicts -c "$(conf "$n")" --json
     validate conflicts '(d["count"], d["conflicts"][0]["original"], d["conflicts"][0]["writer"], d["conflicts"][0]["other"])' \
         "(1, '/doc.txt', '$B7', '$A7')"
@@ -88,7 +148,9 @@ run_rc rc qfs status "$T/a/mnt/doc.txt"
 grep -q "conflicted (copy: doc.conflict-[0-9]*-[0-9]*-$A7.txt)" "$T/out" || fail "per path: $(cat "$T/out")"
 expect_rc 0 qfs conflicts --resolve original "$T/a/mnt/doc.txt"
 for n in a b c; do
-    poll_out '^no conflicts$' 20 qfs conflicts -c "$(conf "$n")"
+    expect_rc 0 qfs wait-sync -c "$(conf "$n")" --timeout 20
+    expect_rc 0 qfs conflicts -c "$(conf "$n")"
+    grep -qx "no conflicts" "$T/out" || fail "conflict still listed on $n: $(cat "$T/out")"
     ls "$T/$n/mnt" | grep -q conflict && fail "copy still on $n: $(ls "$T/$n/mnt")"
 done
 
