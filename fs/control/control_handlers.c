@@ -47,26 +47,6 @@ static void put_cluster(struct ctl_buf *b, const struct cluster_status *st)
         put_member(b, i, &st->m[i]);
 }
 
-/* core_sync_all(), rescanned only when something it depends on changed. */
-static int scan(struct control_server *s, const struct core_sync_all **all)
-{
-    struct core_stats cs;
-    int rc = core_stats(s->core, &cs);
-    if (rc)
-        return rc;
-    uint64_t key[3] = {cs.applied, cs.chunks, cs.chunks_freed};
-    if (!s->scan.valid || memcmp(key, s->scan.key, sizeof(key)) != 0) {
-        s->scan.valid = false;
-        rc = core_sync_all(s->core, &s->scan.all);
-        if (rc)
-            return rc;
-        memcpy(s->scan.key, key, sizeof(key));
-        s->scan.valid = true;
-    }
-    *all = &s->scan.all;
-    return 0;
-}
-
 static void put_data(struct ctl_buf *b, const struct core_sync_all *a)
 {
     ctl_put_u64(b, "data.stored_chunks", a->stored_chunks);
@@ -93,7 +73,7 @@ static int h_status(struct control_server *s, const struct ctl_req *r, struct ct
         return -EINVAL;
     int rc = s->ops.get_status(s->ops.ctx, &s->st);
     if (!rc)
-        rc = scan(s, &all);
+        rc = control_scan(s, &all);
     if (rc)
         return rc;
     ctl_put_status(b, 0, NULL);

@@ -25,6 +25,7 @@ struct control_rates {
     int64_t t_ms;       /* monotonic time of the last sample, 0 none */
     uint64_t fetched;   /* fetched_bytes_total then */
     uint64_t queue;     /* fetch_bytes (still to fetch) then */
+    uint64_t missing;   /* the scan's missing_bytes then */
     uint64_t pushed;    /* pushed_bytes_total then */
     uint64_t applied;   /* applied index then */
     double fetch_bps;   /* bytes/s fetched from peers */
@@ -62,6 +63,9 @@ struct control_server {
 };
 
 int64_t control_now_ms(void);
+/* core_sync_all(), rescanned only when something it depends on (applied
+ * index, chunks stored, chunks freed) changed since the last scan. */
+int control_scan(struct control_server *s, const struct core_sync_all **all);
 /* Answers one parsed request into s->reply (status line included). */
 void control_handle(struct control_server *s, const struct ctl_req *r);
 /* Takes a once-a-second sample for the rates. */
