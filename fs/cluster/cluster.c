@@ -193,14 +193,20 @@ void cluster_stop(struct cluster *cl)
         return;
     if (cl->pax_started)
         core_commit_all(cl->core);
+    /* Order: nothing may use what is already gone. The replicator first (it
+     * ends pulls and pushes at once), then the Paxos thread (it reads the
+     * chunk sync's counters for its reports), the apply thread (it notes
+     * into the chunk sync and wakes the Paxos thread), then the rest. */
     if (cl->repl)
         repl_detach(cl->repl);
+    pax_stop(cl);
+    apply_loop_stop(cl);
     if (cl->sync) {
         chunk_sync_stop(cl->sync);
         chunk_sync_destroy(cl->sync);
     }
-    pax_stop(cl);
-    apply_loop_stop(cl);
+    if (cl->wake_fd >= 0)
+        close(cl->wake_fd);
     if (cl->net)
         net_stop(cl->net);
     if (cl->repl)
