@@ -1,4 +1,5 @@
 # lib.sh - sourced by every cluster test: a fresh temp dir holding a fresh
+# shellcheck shell=bash
 # 3-node quorumfs cluster on 127.0.0.1 (nodes a, b, c; mounts $T/a, $T/b,
 # $T/c; data dirs $T/a.data ...; ports asked of the kernel), and an EXIT trap
 # that always unmounts every mount and ends every daemon it started, by PID.
