@@ -16,6 +16,7 @@ static const char *const type_names[FT_MAX_ + 1] = {
     [FT_HAVE_ANSWER] = "have-answer",
     [FT_FETCH_REQ] = "fetch-req",
     [FT_FETCH_RESP] = "fetch-resp",
+    [FT_CLUSTER] = "cluster",
 };
 
 const char *frame_type_name(unsigned type)
@@ -47,6 +48,8 @@ uint32_t frame_max_payload(unsigned type)
         return MSG_LIST_HDR_LEN + MSG_FETCH_MAX * 32;
     case FT_FETCH_RESP:
         return MSG_FETCH_RESP_HDR_LEN + NET_CHUNK_MAX;
+    case FT_CLUSTER:
+        return NET_CLUSTER_MAX;
     default:
         return 0;
     }

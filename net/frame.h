@@ -25,6 +25,8 @@
 #define NET_CHUNK_MAX (256u * 1024)
 /* Largest opaque consensus payload (command batches, snapshot pieces). */
 #define NET_CONSENSUS_MAX (4u * 1024 * 1024)
+/* Largest node-glue message (fs/cluster/cluster_msg.h). */
+#define NET_CLUSTER_MAX 256u
 /* Largest payload of any frame: a push batch of chunk data plus its index. */
 #define FRAME_PAYLOAD_MAX (4u * 1024 * 1024 + 64u * 1024)
 
@@ -39,7 +41,8 @@ enum frame_type {
     FT_HAVE_ANSWER = 8,
     FT_FETCH_REQ = 9,
     FT_FETCH_RESP = 10,
-    FT_MAX_ = 10,
+    FT_CLUSTER = 11, /* node glue: read index, status reports (fs/cluster/cluster_msg.h) */
+    FT_MAX_ = 11,
 };
 
 struct frame_hdr {

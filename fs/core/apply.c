@@ -130,6 +130,8 @@ static int apply_all(struct meta_store *ms, MDB_txn *txn, const struct apply_ite
                      bool nested)
 {
     for (int i = 0; i < n; i++) {
+        if (!items[i].cmd)
+            continue; /* a no-op slot or a duplicate: only the index moves */
         if (nested) {
             int rc = apply_cmd(ms, txn, items[i].cmd, items[i].res);
             if (rc)
@@ -146,13 +148,15 @@ static int apply_all(struct meta_store *ms, MDB_txn *txn, const struct apply_ite
 }
 
 static int try_batch(struct meta_store *ms, const struct apply_item *items, int n, uint64_t applied,
-                     bool nested)
+                     const struct apply_extra *extra, bool nested)
 {
     MDB_txn *txn;
     int rc = meta_txn_write(ms, &txn);
     if (rc)
         return rc;
     rc = apply_all(ms, txn, items, n, nested);
+    if (!rc && extra)
+        rc = extra->write(extra->ctx, txn);
     if (!rc)
         rc = meta_counter_put(ms, txn, "applied", applied + (uint64_t)n);
     if (rc) {
@@ -162,15 +166,21 @@ static int try_batch(struct meta_store *ms, const struct apply_item *items, int 
     return meta_err(mdb_txn_commit(txn));
 }
 
-int apply_batch(struct meta_store *ms, const struct apply_item *items, int n, uint64_t *applied)
+int apply_batch_extra(struct meta_store *ms, const struct apply_item *items, int n,
+                      uint64_t *applied, const struct apply_extra *extra)
 {
-    int rc = try_batch(ms, items, n, *applied, false);
+    int rc = try_batch(ms, items, n, *applied, extra, false);
     if (rc == 1)
-        rc = try_batch(ms, items, n, *applied, true);
+        rc = try_batch(ms, items, n, *applied, extra, true);
     if (rc) {
         log_error("apply: batch of %d commands not committed: %s", n, strerror(-rc));
         return rc;
     }
     *applied += (uint64_t)n;
     return 0;
+}
+
+int apply_batch(struct meta_store *ms, const struct apply_item *items, int n, uint64_t *applied)
+{
+    return apply_batch_extra(ms, items, n, applied, NULL);
 }

@@ -27,10 +27,18 @@ struct apply_result {
  * whole batch must be aborted. */
 int apply_cmd(struct meta_store *ms, MDB_txn *txn, const struct cmd *c, struct apply_result *res);
 
-/* One decided batch: cmds[i] in log order, results into res[i]. */
+/* One decided batch: cmds[i] in log order, results into res[i]. A NULL cmd
+ * (a no-op slot, a duplicate) applies nothing and only counts in the index. */
 struct apply_item {
     const struct cmd *cmd;
     struct apply_result *res;
+};
+
+/* Extra writes in the batch's transaction (e.g. the de-duplication table);
+ * redone with the batch if the batch is retried. */
+struct apply_extra {
+    int (*write)(void *ctx, MDB_txn *txn);
+    void *ctx;
 };
 
 /* Applies n commands in ONE write transaction together with the new applied
@@ -40,5 +48,8 @@ struct apply_item {
  * committed (nothing of it is applied; *applied is unchanged). Used by the
  * local sequencer, and by the Paxos learner in a cluster. */
 int apply_batch(struct meta_store *ms, const struct apply_item *items, int n, uint64_t *applied);
+/* The same with extra writes in the same transaction (extra may be NULL). */
+int apply_batch_extra(struct meta_store *ms, const struct apply_item *items, int n,
+                      uint64_t *applied, const struct apply_extra *extra);
 
 #endif

@@ -1,5 +1,6 @@
 /* core.c - opening and closing the filesystem, command plumbing. */
 #include "fs/chunk/chunker.h"
+#include "fs/core/core_cluster.h"
 #include "fs/core/core_internal.h"
 
 #include "common/log.h"
@@ -123,11 +124,33 @@ static int open_stores(struct core *c)
         rc = bufpool_init(&c->chunk_bufs, CORE_CHUNK_BUF, 16);
     if (!rc)
         rc = bufpool_init(&c->batch_bufs, CORE_BATCH_BYTES, 2);
-    if (!rc)
-        rc = sequencer_start(c->ms, gc_collect, c->gc, &c->seq);
+    if (rc || c->cfg.cluster)
+        return rc; /* the cluster installs its orderer */
+    rc = sequencer_start(c->ms, gc_collect, c->gc, &c->seq);
     c->order = &sequencer_ops;
     c->order_impl = c->seq;
     return rc;
+}
+
+/* The root of a cluster store: identical on every node without consensus
+ * (core_cluster.h). Not a log slot: the applied index stays where it is. */
+static int genesis_root(struct core *c)
+{
+    struct cmd cmd;
+    struct apply_result res;
+    MDB_txn *txn;
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.op = CMD_INIT;
+    cmd.mode = 0755;
+    int rc = meta_txn_write(c->ms, &txn);
+    if (rc)
+        return rc;
+    rc = apply_cmd(c->ms, txn, &cmd, &res);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return meta_err(mdb_txn_commit(txn));
 }
 
 int core_open(const struct core_config *cfg, struct core **out)
@@ -141,7 +164,7 @@ int core_open(const struct core_config *cfg, struct core **out)
     c->cfg.data_dir = strdup(cfg->data_dir);
     int rc = c->cfg.data_dir ? open_stores(c) : -ENOMEM;
     if (!rc)
-        rc = init_root(c);
+        rc = c->cfg.cluster ? genesis_root(c) : init_root(c);
     if (rc) {
         log_error("core: cannot open %s: %s", cfg->data_dir, strerror(-rc));
         core_close(c);
@@ -152,7 +175,7 @@ int core_open(const struct core_config *cfg, struct core **out)
 }
 
 /* Commits what is still staged (files not released before unmount). */
-static void commit_all(struct core *c)
+void core_commit_all(struct core *c)
 {
     for (int i = 0; i < STG_BUCKETS; i++) {
         for (;;) {
@@ -173,7 +196,7 @@ void core_close(struct core *c)
     if (!c)
         return;
     if (c->seq) {
-        commit_all(c);
+        core_commit_all(c);
         sequencer_stop(c->seq);
     }
     if (c->seq)
@@ -197,7 +220,7 @@ int core_stats(struct core *c, struct core_stats *out)
 {
     struct chunk_store_stats cs;
     memset(out, 0, sizeof(*out));
-    out->applied = c->order->applied(c->order_impl);
+    out->applied = c->order ? c->order->applied(c->order_impl) : 0;
     out->chunks_put = __atomic_load_n(&c->chunks_put, __ATOMIC_RELAXED);
     out->chunks_freed = gc_deleted(c->gc);
     pthread_mutex_lock(&c->stg.lock);
@@ -205,5 +228,51 @@ int core_stats(struct core *c, struct core_stats *out)
     pthread_mutex_unlock(&c->stg.lock);
     int rc = chunk_store_stats(c->cs, &cs);
     out->chunks = cs.chunks;
+    return rc;
+}
+
+struct meta_store *core_meta_store(struct core *c)
+{
+    return c->ms;
+}
+
+struct chunk_store *core_chunk_store(struct core *c)
+{
+    return c->cs;
+}
+
+struct gc *core_gc(struct core *c)
+{
+    return c->gc;
+}
+
+void core_set_orderer(struct core *c, const struct orderer_ops *ops, void *impl, uint32_t origin,
+                      uint64_t req_base)
+{
+    c->order = ops;
+    c->order_impl = impl;
+    c->node_id = origin;
+    c->next_req = req_base;
+}
+
+int core_apply_decided(struct core *c, const struct apply_item *items, int n, uint64_t *applied,
+                       const struct apply_extra *extra)
+{
+    return apply_batch_extra(c->ms, items, n, applied, extra);
+}
+
+void core_after_apply(struct core *c)
+{
+    gc_collect(c->gc);
+}
+
+int core_load_applied(struct core *c, uint64_t *applied)
+{
+    MDB_txn *txn;
+    int rc = meta_txn_read(c->ms, &txn);
+    if (rc)
+        return rc;
+    rc = meta_counter_get(c->ms, txn, "applied", applied);
+    mdb_txn_abort(txn);
     return rc;
 }

@@ -45,6 +45,7 @@ struct core_config {
     enum core_atime_mode atime_mode; /* from the mount options */
     size_t staging_limit;            /* bytes staged per node before writers commit early;
                                         0 = default (256 MiB) */
+    bool cluster; /* commands are ordered by a cluster (core_cluster.h), not locally */
 };
 
 /* Who asks: from the FUSE request (fuse_req_ctx, fuse_req_getgroups). */

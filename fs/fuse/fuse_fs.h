@@ -24,9 +24,14 @@
 #include "fs/core/core.h"
 #include "fs/fuse/fuse_bufpool.h"
 
+struct cluster;
+struct inval;
+
 /* Immutable after mount, except the buffer pool (which has its own lock). */
 struct qfs_fuse {
     struct core *core;
+    struct cluster *cluster;  /* NULL for a single-node mount */
+    struct inval *inval;      /* drops kernel caches of remote changes (cluster only) */
     double attr_timeout;      /* seconds the kernel may cache attributes */
     double entry_timeout;     /* seconds the kernel may cache names */
     bool writeback_cache;     /* ask the kernel to cache writes (-o writeback) */
@@ -43,6 +48,13 @@ static inline struct qfs_fuse *qfs_of(fuse_req_t req)
 void qfs_reply_entry(fuse_req_t req, int rc, const struct stat *st);
 /* Fills e for st with the mount's timeouts. */
 void qfs_fill_entry(const struct qfs_fuse *q, const struct stat *st, struct fuse_entry_param *e);
+
+/* Cluster mounts: start/stop the node and its cache invalidation
+ * (mount_cluster.c); before open, catch up with every commit made before it. */
+struct net_config;
+int mount_cluster_start(struct qfs_fuse *q, struct fuse_session *se, const struct net_config *cfg);
+void mount_cluster_stop(struct qfs_fuse *q);
+void mount_cluster_sync(struct qfs_fuse *q);
 
 void fuse_ops_ns_register(struct fuse_lowlevel_ops *ops);
 void fuse_ops_dir_register(struct fuse_lowlevel_ops *ops);

@@ -10,6 +10,7 @@
 #include "fs/fuse/data_dir.h"
 #include "fs/fuse/fuse_fs.h"
 #include "fs/fuse/mount_options.h"
+#include "net/config.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -75,11 +76,12 @@ static int run_mounted(struct fuse_session *se, const struct mount_options *o, i
     return rc < 0 ? 1 : 0;
 }
 
-/* Starts the core (after any fork: it runs threads), then the mount. */
+/* Starts the core and the cluster node (after any fork: they run threads),
+ * then the mount. */
 static int run(struct fuse_session *se, struct qfs_fuse *q, const struct mount_options *o,
-               const char *data_dir, int ready_fd)
+               const char *data_dir, const struct net_config *net, int ready_fd)
 {
-    struct core_config cfg = {.data_dir = data_dir, .atime_mode = o->atime};
+    struct core_config cfg = {.data_dir = data_dir, .atime_mode = o->atime, .cluster = net};
     int rc = core_open(&cfg, &q->core);
 
     if (rc < 0) {
@@ -87,17 +89,42 @@ static int run(struct fuse_session *se, struct qfs_fuse *q, const struct mount_o
         daemon_ready(ready_fd, 1);
         return 1;
     }
+    if (net && mount_cluster_start(q, se, net) != 0) {
+        core_close(q->core);
+        daemon_ready(ready_fd, 1);
+        return 1;
+    }
     int status = run_mounted(se, o, ready_fd);
+    if (net)
+        mount_cluster_stop(q); /* commits what is staged first */
     core_close(q->core);
     if (o->pid_file)
         unlink(o->pid_file);
     return status;
 }
 
-static struct fuse_session *new_session(struct mount_options *o, struct qfs_fuse *q)
+/* The mount's source in /proc/mounts is quorumfs:DATA_DIR, so that `qfs`
+ * run inside a mount finds the node (and its control socket) serving it. */
+static int add_fsname(struct mount_options *o, const char *data_dir)
+{
+    char opt[PATH_MAX * 2 + 32], *p = opt;
+    p += sprintf(p, "-ofsname=quorumfs:");
+    for (const char *d = data_dir; *d; d++) {
+        if (*d == ',' || *d == '\\')
+            *p++ = '\\'; /* libfuse's option escape */
+        *p++ = *d;
+    }
+    *p = '\0';
+    return fuse_opt_insert_arg(&o->args, 1, opt) == 0 ? 0 : -ENOMEM;
+}
+
+static struct fuse_session *new_session(struct mount_options *o, struct qfs_fuse *q,
+                                        const char *data_dir)
 {
     struct fuse_lowlevel_ops ops;
 
+    if (add_fsname(o, data_dir) != 0)
+        return NULL;
     memset(&ops, 0, sizeof(ops));
     fuse_init_register(&ops);
     fuse_ops_ns_register(&ops);
@@ -107,7 +134,8 @@ static struct fuse_session *new_session(struct mount_options *o, struct qfs_fuse
     return fuse_session_new(&o->args, &ops, sizeof(ops), q);
 }
 
-static int start(struct mount_options *o, const char *data_dir, bool is_default)
+static int start(struct mount_options *o, const char *data_dir, bool is_default,
+                 const struct net_config *net)
 {
     struct qfs_fuse q = {.attr_timeout = ENTRY_TIMEOUT,
                          .entry_timeout = ENTRY_TIMEOUT,
@@ -116,7 +144,7 @@ static int start(struct mount_options *o, const char *data_dir, bool is_default)
     char log_path[PATH_MAX];
     int ready_fd = -1, status;
 
-    struct fuse_session *se = new_session(o, &q);
+    struct fuse_session *se = new_session(o, &q, data_dir);
     if (!se)
         return 2; /* libfuse said which option it did not know */
     snprintf(log_path, sizeof(log_path), "%s/quorumfs.log", data_dir);
@@ -132,10 +160,30 @@ static int start(struct mount_options *o, const char *data_dir, bool is_default)
     }
     log_info("data directory: %s%s", data_dir, is_default ? " (default)" : "");
     fuse_bufpool_init(&q.pool, 1u << 20);
-    status = run(se, &q, o, data_dir, ready_fd);
+    status = run(se, &q, o, data_dir, net, ready_fd);
     fuse_session_destroy(se);
     fuse_bufpool_destroy(&q.pool);
     return status;
+}
+
+/* A bad config stops the daemon before anything starts, saying which line. */
+static struct net_config *load_config(const char *path)
+{
+    struct net_config *cfg = malloc(sizeof(*cfg));
+    char err[256];
+
+    if (!cfg)
+        return NULL;
+    int rc = net_config_load(path, cfg, err, sizeof(err));
+    if (rc) {
+        if (rc == -EINVAL)
+            fprintf(stderr, "quorumfs: %s\n", err);
+        else
+            fprintf(stderr, "quorumfs: cannot read %s: %s\n", path, strerror(-rc));
+        free(cfg);
+        return NULL;
+    }
+    return cfg;
 }
 
 int main(int argc, char **argv)
@@ -158,12 +206,19 @@ int main(int argc, char **argv)
         return 0;
     }
     log_setup("quorumfs", o.cmd.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
-    if (data_dir_resolve(o.data_dir, &data_dir, &is_default) != 0) {
+    struct net_config *net = o.config ? load_config(o.config) : NULL;
+    if (o.config && !net) {
+        mount_options_free(&o);
+        return 2;
+    }
+    if (data_dir_resolve(net ? net->data_dir : o.data_dir, &data_dir, &is_default) != 0) {
+        free(net);
         mount_options_free(&o);
         return 1;
     }
-    status = start(&o, data_dir, is_default);
+    status = start(&o, data_dir, is_default && !net, net);
     free(data_dir);
+    free(net);
     mount_options_free(&o);
     return status;
 }

@@ -20,6 +20,10 @@ static const struct fuse_opt qfs_opts[] = {
     OPT("--data=%s", data_dir, 0),
     OPT("--data %s", data_dir, 0),
     OPT("data=%s", data_dir, 0),
+    OPT("-c %s", config, 0),
+    OPT("--config=%s", config, 0),
+    OPT("--config %s", config, 0),
+    OPT("config=%s", config, 0),
     OPT("--pid-file=%s", pid_file, 0),
     OPT("--pid-file %s", pid_file, 0),
     OPT("writeback", writeback, 1),
@@ -49,14 +53,14 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
     return 0;
 }
 
-/* The defaults every mount gets: a name in /proc/mounts, and the kernel
+/* The defaults every mount gets: a type in /proc/mounts (the source,
+ * quorumfs:DATA_DIR, is added once the data directory is known), and the kernel
  * checking permission bits (the core trusts it to). Root mounts serve
  * every user, as a disk would. */
 static int add_defaults(struct mount_options *o)
 {
-    const char *opts = geteuid() == 0
-                           ? "-ofsname=quorumfs,subtype=quorumfs,default_permissions,allow_other"
-                           : "-ofsname=quorumfs,subtype=quorumfs,default_permissions";
+    const char *opts = geteuid() == 0 ? "-osubtype=quorumfs,default_permissions,allow_other"
+                                      : "-osubtype=quorumfs,default_permissions";
     return fuse_opt_insert_arg(&o->args, 1, opts) == 0 ? 0 : -ENOMEM;
 }
 
@@ -93,6 +97,11 @@ int mount_options_parse(int argc, char **argv, struct mount_options *o)
         fprintf(stderr, "quorumfs: missing MOUNTPOINT (try --help)\n");
         return -EINVAL;
     }
+    if (o->config && o->data_dir) {
+        fprintf(stderr, "quorumfs: -c and --data exclude each other (the config names the "
+                        "data directory)\n");
+        return -EINVAL;
+    }
     if (o->data_dir && o->data_dir[0] == '\0') {
         fprintf(stderr, "quorumfs: empty data directory\n");
         return -EINVAL;
@@ -105,8 +114,11 @@ int mount_options_parse(int argc, char **argv, struct mount_options *o)
 void mount_options_usage(const char *prog)
 {
     printf("usage: %s [options] MOUNTPOINT\n\n"
-           "Mounts a quorumfs filesystem (single node) at MOUNTPOINT.\n\n"
+           "Mounts a quorumfs filesystem at MOUNTPOINT: one node of a cluster (-c),\n"
+           "or a single node.\n\n"
            "quorumfs options:\n"
+           "    -c FILE, --config FILE   join the cluster FILE describes (written by\n"
+           "                             `qfs init`; its data directory is used)\n"
            "    --data DIR, -o data=DIR  data directory (default: /var/lib/quorumfs/default\n"
            "                             for root, else $XDG_DATA_HOME/quorumfs or\n"
            "                             ~/.local/share/quorumfs)\n"
@@ -126,5 +138,6 @@ void mount_options_free(struct mount_options *o)
     fuse_opt_free_args(&o->args);
     free(o->cmd.mountpoint);
     free(o->data_dir);
+    free(o->config);
     free(o->pid_file);
 }

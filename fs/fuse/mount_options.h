@@ -2,6 +2,7 @@
  * mount_options.h - the daemon's command line.
  *
  *   quorumfs [options] MOUNTPOINT
+ *     -c FILE | --config FILE    join a cluster (net/config.h); its data dir
  *     --data DIR | -o data=DIR   data directory (default: see data_dir.h)
  *     -o noatime|relatime|strictatime   atime policy (kept by the core)
  *     -o writeback               let the kernel cache writes (writeback cache)
@@ -26,6 +27,7 @@ struct mount_options {
     struct fuse_args args;        /* for fuse_session_new() */
     struct fuse_cmdline_opts cmd; /* mountpoint, foreground, debug, ... */
     char *data_dir;               /* as given, or NULL for the default */
+    char *config;                 /* cluster config file, or NULL: single node */
     char *pid_file;               /* or NULL */
     enum core_atime_mode atime;
     int writeback;

@@ -1,0 +1,253 @@
+/*
+ * cluster.c - starting and stopping a cluster node, the transport's
+ * callbacks, and the status snapshot. See cluster.h for the threads.
+ */
+#include "fs/cluster/cluster_internal.h"
+#include "fs/core/core_cluster.h"
+
+#include "common/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+void cl_timedwait(pthread_cond_t *cond, pthread_mutex_t *lock, int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += (long)ms * 1000000L;
+    ts.tv_sec += ts.tv_nsec / 1000000000L;
+    ts.tv_nsec %= 1000000000L;
+    pthread_cond_timedwait(cond, lock, &ts);
+}
+
+void cluster_missing(struct cluster *cl, uint64_t *chunks, uint64_t *bytes)
+{
+    (void)cl;
+    *chunks = *bytes = 0;
+}
+
+static int on_frame(void *ctx, int peer, int chan, unsigned type, uint16_t flags, const uint8_t *p,
+                    uint32_t len)
+{
+    struct cluster *cl = ctx;
+    if (type == FT_CONSENSUS)
+        return pax_on_frame(cl, peer, p, len);
+    if (type == FT_CLUSTER)
+        return node_msgs_on_frame(cl, peer, p, len);
+    if (repl_handles(type))
+        return repl_on_frame(cl->repl, peer, chan, type, flags, p, len);
+    return -EPROTO;
+}
+
+static void on_peer(void *ctx, int peer, int chan, bool up)
+{
+    struct cluster *cl = ctx;
+    repl_on_peer(cl->repl, peer, chan, up);
+}
+
+/* A per-node counter bumped at every start, so request ids never repeat
+ * across restarts (dedup needs that). Kept beside the stores, not in them:
+ * it is this node's, not replicated state. */
+static int next_boot(const char *data_dir, uint64_t *boot)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 8];
+    snprintf(path, sizeof(path), "%s/boot-count", data_dir);
+    snprintf(tmp, sizeof(tmp), "%s.new", path);
+    FILE *f = fopen(path, "r");
+    unsigned long long v = 0;
+    if (f) {
+        if (fscanf(f, "%llu", &v) != 1)
+            v = 0;
+        fclose(f);
+    }
+    *boot = v + 1;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    char line[32];
+    int n = snprintf(line, sizeof(line), "%llu\n", (unsigned long long)*boot);
+    int rc = write(fd, line, (size_t)n) == n && fsync(fd) == 0 ? 0 : -errno;
+    close(fd);
+    if (!rc && rename(tmp, path) != 0)
+        rc = -errno;
+    return rc;
+}
+
+/* The replicator's view of the chunk store. */
+static int io_has(void *ctx, const uint8_t hash[32])
+{
+    return chunk_store_has(ctx, hash);
+}
+
+static int io_get(void *ctx, const uint8_t hash[32], uint8_t *buf, size_t cap, uint32_t *len)
+{
+    return chunk_store_get(ctx, hash, buf, cap, len);
+}
+
+static int io_put_batch(void *ctx, const struct net_chunk *chunks, size_t n)
+{
+    struct chunk_ref refs[64];
+    for (size_t done = 0; done < n;) {
+        size_t k = n - done < 64 ? n - done : 64;
+        for (size_t i = 0; i < k; i++) {
+            memcpy(refs[i].hash, chunks[done + i].hash, 32);
+            refs[i].data = chunks[done + i].data;
+            refs[i].len = chunks[done + i].len;
+        }
+        int rc = chunk_store_put_batch(ctx, refs, k);
+        if (rc)
+            return rc;
+        done += k;
+    }
+    return 0;
+}
+
+static void init_locks(struct cluster *cl)
+{
+    pthread_mutex_init(&cl->pax_lock, NULL);
+    pthread_cond_init(&cl->prop_space, NULL);
+    pthread_mutex_init(&cl->st_lock, NULL);
+    pthread_mutex_init(&cl->ap_lock, NULL);
+    pthread_cond_init(&cl->ap_work, NULL);
+    pthread_cond_init(&cl->ap_done, NULL);
+    pthread_mutex_init(&cl->w_lock, NULL);
+    pthread_cond_init(&cl->w_cond, NULL);
+    pthread_mutex_init(&cl->ri_lock, NULL);
+    pthread_cond_init(&cl->ri_cond, NULL);
+    for (int i = 0; i < CONS_MAX_NODES; i++)
+        cl->peer_applied[i] = -1;
+    cl->est.leader = -1;
+}
+
+static int start_net(struct cluster *cl)
+{
+    struct repl_options ro;
+    repl_options_default(&ro);
+    cl->io = (struct chunk_io){core_chunk_store(cl->core), io_has, io_get, io_put_batch};
+    int rc = repl_create(&cl->io, &ro, &cl->repl);
+    if (rc)
+        return rc;
+    struct net_options no;
+    net_options_default(&no);
+    struct net_callbacks cb = {.ctx = cl, .on_frame = on_frame, .on_peer = on_peer};
+    rc = net_start(&cl->cfg, &no, &cb, &cl->net);
+    if (rc) {
+        log_error("cluster: cannot start the transport on %s: %s", cl->cfg.listen.str,
+                  strerror(-rc));
+        return rc;
+    }
+    return repl_attach(cl->repl, cl->net);
+}
+
+static int start_all(struct cluster *cl)
+{
+    uint64_t boot;
+    int rc = members_from_config(&cl->cfg, &cl->mem);
+    if (!rc)
+        rc = next_boot(cl->cfg.data_dir, &boot);
+    if (rc)
+        return rc;
+    cl->req_base = cl->next_req = boot << 32;
+    rc = persist_lmdb_open(&cl->persist, meta_store_env(core_meta_store(cl->core)));
+    if (!rc)
+        rc = apply_loop_start(cl);
+    if (!rc)
+        rc = start_net(cl);
+    if (!rc)
+        rc = pax_start(cl, cl->applied);
+    if (rc)
+        return rc;
+    core_set_orderer(cl->core, &cluster_orderer_ops, cl, cl->mem.self, cl->req_base);
+    log_info("cluster: node %u of %u (%s), applied index %llu", cl->mem.self + 1, cl->mem.n,
+             cl->mem.human[cl->mem.self], (unsigned long long)cl->applied);
+    return 0;
+}
+
+int cluster_start(const struct net_config *cfg, struct core *core,
+                  const struct cluster_hooks *hooks, struct cluster **out)
+{
+    struct cluster *cl = calloc(1, sizeof(*cl));
+    if (!cl)
+        return -ENOMEM;
+    cl->core = core;
+    cl->cfg = *cfg;
+    cl->wake_fd = -1;
+    if (hooks)
+        cl->hooks = *hooks;
+    init_locks(cl);
+    int rc = start_all(cl);
+    if (rc) {
+        cluster_stop(cl);
+        return rc;
+    }
+    *out = cl;
+    return 0;
+}
+
+void cluster_stop(struct cluster *cl)
+{
+    if (!cl)
+        return;
+    if (cl->pax_started)
+        core_commit_all(cl->core);
+    if (cl->repl)
+        repl_detach(cl->repl);
+    pax_stop(cl);
+    apply_loop_stop(cl);
+    if (cl->net)
+        net_stop(cl->net);
+    if (cl->repl)
+        repl_destroy(cl->repl);
+    if (cl->persist)
+        persist_lmdb_close(cl->persist);
+    free(cl);
+}
+
+static void fill_member(struct cluster *cl, uint32_t i, struct cluster_status *st)
+{
+    struct cluster_member *m = &st->m[i];
+    snprintf(m->id, sizeof(m->id), "%s", cl->mem.human[i]);
+    snprintf(m->addr, sizeof(m->addr), "%s", cl->mem.addr[i]);
+    m->applied = cl->peer_applied[i];
+    if (i == cl->mem.self) {
+        m->self = m->connected = true;
+        m->applied = (int64_t)st->applied;
+        return;
+    }
+    struct net_peer_info info;
+    m->rtt_us = m->last_seen_ms = -1;
+    if (net_peer_info(cl->net, cl->mem.peer_of[i], &info) == 0) {
+        m->connected = info.alive;
+        m->rtt_us = info.srtt_us;
+        m->last_seen_ms = info.last_seen_ms;
+    }
+}
+
+int cluster_get_status(struct cluster *cl, struct cluster_status *st)
+{
+    memset(st, 0, sizeof(*st));
+    pthread_mutex_lock(&cl->ap_lock);
+    st->applied = cl->applied;
+    pthread_mutex_unlock(&cl->ap_lock);
+    st->n_members = cl->mem.n;
+    st->self = cl->mem.self;
+    cluster_missing(cl, &st->fetch_chunks, &st->fetch_bytes);
+    pthread_mutex_lock(&cl->st_lock);
+    st->leader = cl->est.quorum_ok ? cl->est.leader : -1;
+    st->quorum = cl->est.quorum_ok;
+    st->ballot = cl->est.ballot;
+    st->commit = cl->est.commit;
+    for (uint32_t i = 0; i < cl->mem.n; i++)
+        fill_member(cl, i, st);
+    pthread_mutex_unlock(&cl->st_lock);
+    struct repl_stats rs;
+    repl_get_stats(cl->repl, &rs);
+    st->pushed_bytes_total = rs.bytes_sent;
+    return 0;
+}

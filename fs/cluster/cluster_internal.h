@@ -1,0 +1,167 @@
+/*
+ * cluster_internal.h - the state behind struct cluster, shared by the
+ * fs/cluster/ files (private). Which thread or lock owns each field is
+ * written beside it; "pax" = the Paxos thread, "apply" = the apply thread.
+ */
+#ifndef QFS_FS_CLUSTER_CLUSTER_INTERNAL_H
+#define QFS_FS_CLUSTER_CLUSTER_INTERNAL_H
+
+#include "consensus/dedup.h"
+#include "consensus/engine.h"
+#include "consensus/persist_lmdb.h"
+#include "fs/cluster/cluster.h"
+#include "fs/cluster/members.h"
+#include "fs/core/apply.h"
+#include "net/chunk_io.h"
+#include "net/replicate.h"
+#include "net/transport.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#define CL_INBOX_BYTES   ((size_t)32 << 20) /* consensus frames not yet fed to the engine */
+#define CL_PROPQ         256                /* proposals handed to the Paxos thread */
+#define CL_DECIDED_MAX   4096               /* decided entries waiting to be applied */
+#define CL_DECIDED_BYTES ((size_t)64 << 20)
+#define CL_APPLY_BATCH   256
+#define CL_TICK_MS       10
+#define CL_REPORT_MS     200
+#define CL_SUBMIT_MS     3000 /* a mutation not applied by then returns EROFS */
+
+/* A consensus frame from a peer, copied off the network thread. */
+struct cl_frame {
+    struct cl_frame *next;
+    uint32_t len;
+    uint8_t data[];
+};
+
+/* A proposal on its way to the engine; owns a copy of the bytes. */
+struct cl_prop {
+    uint8_t *buf;
+    uint32_t len;
+    uint64_t req_id;
+};
+
+/* A decided log entry on its way to the apply thread; owns its bytes. */
+struct cl_decided {
+    uint64_t slot;
+    uint32_t origin;
+    uint64_t req_id;
+    uint8_t kind;
+    uint32_t len;
+    uint8_t *data;
+};
+
+/* A FUSE thread waiting for its command; lives on its stack. */
+struct cl_waiter {
+    struct cl_waiter *next;
+    uint64_t req_id;
+    struct apply_result *res;
+    int rc;
+    bool done;    /* applied (rc = 0) or failed */
+    bool claimed; /* the apply thread is applying it: wait, do not leave */
+    bool retry;   /* the engine gave up on it: propose again */
+    bool stale;   /* dedup refused its id as too old: propose again under a new id */
+};
+
+struct cluster {
+    struct core *core;
+    struct members mem;
+    struct net_config cfg;
+    struct cluster_hooks hooks;
+    struct net *net;
+    struct repl *repl;
+    struct chunk_io io;
+    struct persist_lmdb *persist;
+    uint64_t req_base;
+    uint64_t next_req; /* atomic: the last request id handed out */
+
+    /* Paxos thread */
+    pthread_t pax_thread;
+    bool pax_started;
+    int wake_fd;              /* eventfd: something for the Paxos thread */
+    struct engine *eng;       /* pax only */
+    uint64_t applied_told;    /* pax only: last index given to engine_set_applied */
+    uint64_t last_report_us;  /* pax only */
+    pthread_mutex_t pax_lock; /* guards the fields below up to pax_stop */
+    pthread_cond_t prop_space;
+    struct cl_frame *in_head, *in_tail;
+    size_t in_bytes;
+    uint32_t paused; /* bit per transport peer whose frame was refused (-EAGAIN) */
+    struct cl_prop propq[CL_PROPQ];
+    uint32_t prop_head, prop_n;
+    bool pax_stop;
+
+    /* what the engine last said, for every thread */
+    pthread_mutex_t st_lock; /* guards est, peer_applied, peer_missing* */
+    struct engine_status est;
+    int64_t peer_applied[CONS_MAX_NODES];
+    uint64_t peer_missing_chunks[CONS_MAX_NODES], peer_missing_bytes[CONS_MAX_NODES];
+
+    /* apply thread */
+    pthread_t apply_thread;
+    bool apply_started;
+    pthread_mutex_t ap_lock; /* guards dq*, applied, delivered, ap_stop, halted */
+    pthread_cond_t ap_work;  /* entries queued or stop */
+    pthread_cond_t ap_done;  /* applied moved */
+    struct cl_decided dq[CL_DECIDED_MAX];
+    uint32_t dq_head, dq_n;
+    size_t dq_bytes;
+    uint64_t delivered; /* last slot queued (pax writes, under ap_lock) */
+    uint64_t applied;   /* last slot applied and committed */
+    bool ap_stop, halted;
+    struct dedup_table dedup; /* apply only; persisted with each batch */
+    int since_gc;             /* apply only */
+
+    /* waiting proposers */
+    pthread_mutex_t w_lock; /* guards waiters and every waiter's fields */
+    pthread_cond_t w_cond;
+    struct cl_waiter *waiters;
+
+    /* read index */
+    pthread_mutex_t ri_lock; /* guards ri_* */
+    pthread_cond_t ri_cond;
+    uint64_t ri_next, ri_answered, ri_commit;
+    bool ri_ok;
+};
+
+/* Paxos thread (paxos_loop.c). */
+int pax_start(struct cluster *cl, uint64_t applied);
+void pax_stop(struct cluster *cl);
+void pax_wake(struct cluster *cl);
+/* Network thread: a consensus frame (0, or -EAGAIN: inbox full, peer paused). */
+int pax_on_frame(struct cluster *cl, int peer, const uint8_t *p, uint32_t len);
+/* Queues a proposal (copies buf); waits up to timeout_ms for room. */
+int pax_propose(struct cluster *cl, const uint8_t *buf, uint32_t len, uint64_t req_id,
+                int timeout_ms);
+
+/* Apply thread (log_apply.c). */
+int apply_loop_start(struct cluster *cl);
+void apply_loop_stop(struct cluster *cl);
+/* Paxos thread: queue a decided entry (0, or -EAGAIN: full, offer it again). */
+int apply_loop_offer(struct cluster *cl, uint64_t slot, const struct cons_entry *e);
+
+/* Proposers (orderer.c). */
+extern const struct orderer_ops cluster_orderer_ops;
+/* Apply thread: the waiter of this node's req_id, now claimed (or NULL). */
+struct cl_waiter *waiters_claim(struct cluster *cl, uint64_t req_id);
+/* Apply thread: rc 0: applied, results are in; -ESTALE: refused by dedup
+ * (re-proposed under a new id); other rc: released unapplied. */
+void waiters_finish(struct cluster *cl, struct cl_waiter **ws, int n, int rc);
+/* Paxos thread: the engine gave up on req_id (it may retry). */
+void waiters_retry(struct cluster *cl, uint64_t req_id);
+
+/* Node messages (node_msgs.c): network-thread handlers and senders. */
+int node_msgs_on_frame(struct cluster *cl, int peer, const uint8_t *p, uint32_t len);
+void node_msgs_report(struct cluster *cl);
+
+/* Chunks referenced here and not stored yet (0 until chunk sync is wired). */
+void cluster_missing(struct cluster *cl, uint64_t *chunks, uint64_t *bytes);
+/* pthread_cond_timedwait for at most ms milliseconds. */
+void cl_timedwait(pthread_cond_t *cond, pthread_mutex_t *lock, int ms);
+
+/* A copy of what the engine last said. */
+void cl_engine_status(struct cluster *cl, struct engine_status *st);
+uint64_t cl_now_us(void);
+
+#endif

@@ -1,0 +1,269 @@
+/*
+ * log_apply.c - the apply thread of a cluster node: decided entries, in slot
+ * order, applied in batches by the core's deterministic apply function.
+ *
+ * Each batch is one LMDB transaction holding the commands' effects, the new
+ * applied index and the de-duplication table, so a crash never separates a
+ * command from the record that it was applied. A committed entry that this
+ * node cannot decode (a newer command version) stops the applying for good:
+ * skipping it would make this node's state differ from the others'.
+ */
+#include "fs/cluster/cluster_internal.h"
+#include "fs/core/cmd.h"
+#include "fs/core/core_cluster.h"
+
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DEDUP_KEY "dedup"
+
+int apply_loop_offer(struct cluster *cl, uint64_t slot, const struct cons_entry *e)
+{
+    pthread_mutex_lock(&cl->ap_lock);
+    if (slot <= cl->delivered) { /* re-offered after an engine restart */
+        pthread_mutex_unlock(&cl->ap_lock);
+        return 0;
+    }
+    if (cl->dq_n == CL_DECIDED_MAX || cl->dq_bytes + e->len > CL_DECIDED_BYTES) {
+        pthread_mutex_unlock(&cl->ap_lock);
+        return -EAGAIN;
+    }
+    uint8_t *data = e->len ? malloc(e->len) : NULL;
+    if (e->len && !data) {
+        pthread_mutex_unlock(&cl->ap_lock);
+        return -EAGAIN;
+    }
+    if (e->len)
+        memcpy(data, e->data, e->len);
+    cl->dq[(cl->dq_head + cl->dq_n++) % CL_DECIDED_MAX] =
+        (struct cl_decided){slot, e->origin, e->req_id, e->kind, e->len, data};
+    cl->dq_bytes += e->len;
+    cl->delivered = slot;
+    pthread_cond_signal(&cl->ap_work);
+    pthread_mutex_unlock(&cl->ap_lock);
+    return 0;
+}
+
+static int dedup_load(struct cluster *cl)
+{
+    struct meta_store *ms = core_meta_store(cl->core);
+    MDB_txn *txn;
+    int rc = meta_txn_read(ms, &txn);
+    if (rc)
+        return rc;
+    MDB_val k = {strlen(DEDUP_KEY), DEDUP_KEY}, v;
+    rc = mdb_get(txn, ms->dbi[META_DB_META], &k, &v);
+    if (rc == 0 && v.mv_size == DEDUP_ENC_LEN)
+        dedup_decode(&cl->dedup, v.mv_data);
+    else if (rc == 0)
+        rc = -EPROTO;
+    else
+        rc = rc == MDB_NOTFOUND ? 0 : meta_err(rc);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+static int dedup_write(void *ctx, MDB_txn *txn)
+{
+    struct cluster *cl = ctx;
+    struct meta_store *ms = core_meta_store(cl->core);
+    uint8_t enc[DEDUP_ENC_LEN];
+    dedup_encode(&cl->dedup, enc);
+    MDB_val k = {strlen(DEDUP_KEY), DEDUP_KEY}, v = {sizeof(enc), enc};
+    return meta_err(mdb_put(txn, ms->dbi[META_DB_META], &k, &v, 0));
+}
+
+/* One batch being applied (apply thread only). */
+struct batch {
+    int n;
+    struct cl_decided d[CL_APPLY_BATCH];
+    struct cmd cmds[CL_APPLY_BATCH];
+    struct apply_result scratch[CL_APPLY_BATCH];
+    struct apply_item items[CL_APPLY_BATCH];
+    struct cl_waiter *ws[CL_APPLY_BATCH];
+    int nw;
+};
+
+static bool take(struct cluster *cl, struct batch *b)
+{
+    pthread_mutex_lock(&cl->ap_lock);
+    while (!cl->dq_n && !cl->ap_stop)
+        pthread_cond_wait(&cl->ap_work, &cl->ap_lock);
+    b->n = 0;
+    while (cl->dq_n && b->n < CL_APPLY_BATCH) {
+        b->d[b->n++] = cl->dq[cl->dq_head];
+        cl->dq_head = (cl->dq_head + 1) % CL_DECIDED_MAX;
+        cl->dq_n--;
+    }
+    bool go = b->n > 0;
+    pthread_mutex_unlock(&cl->ap_lock);
+    return go;
+}
+
+/* Decodes, de-duplicates and claims waiters. -EPROTO: an entry this node
+ * cannot apply. */
+static int prepare(struct cluster *cl, struct batch *b)
+{
+    b->nw = 0;
+    for (int i = 0; i < b->n; i++) {
+        struct cl_decided *d = &b->d[i];
+        b->items[i] = (struct apply_item){NULL, &b->scratch[i]};
+        if (d->kind != CONS_KIND_CMD)
+            continue;
+        int rc = cmd_decode(d->data, d->len, &b->cmds[i]);
+        if (rc) {
+            log_error("cluster: slot %llu holds a command this node cannot decode (%s); "
+                      "applying stops here: upgrade this node",
+                      (unsigned long long)d->slot, strerror(-rc));
+            return -EPROTO;
+        }
+        struct cl_waiter *w = d->origin == cl->mem.self ? waiters_claim(cl, d->req_id) : NULL;
+        if (!dedup_admit(&cl->dedup, d->origin, d->req_id)) {
+            if (w) /* refused as too old while its proposer still waits: never applied */
+                waiters_finish(cl, &w, 1, -ESTALE);
+            continue;
+        }
+        b->items[i].cmd = &b->cmds[i];
+        if (w) {
+            b->items[i].res = w->res;
+            b->ws[b->nw++] = w;
+        }
+    }
+    return 0;
+}
+
+/* Tells the mount what another node changed, so the kernel drops its caches. */
+static void report_changes(struct cluster *cl, const struct batch *b)
+{
+    const struct cluster_hooks *h = &cl->hooks;
+    for (int i = 0; i < b->n; i++) {
+        const struct cmd *c = b->items[i].cmd;
+        uint64_t slot = b->d[i].slot;
+        if (!c || b->d[i].origin == cl->mem.self || !h->inode_changed)
+            continue;
+        if (c->ino)
+            h->inode_changed(h->ctx, slot, c->ino);
+        if (c->ino2)
+            h->inode_changed(h->ctx, slot, c->ino2);
+        if (b->items[i].res->has_attr && b->items[i].res->attr.ino != c->ino)
+            h->inode_changed(h->ctx, slot, b->items[i].res->attr.ino);
+        if (c->namelen && c->op != CMD_SETXATTR && c->op != CMD_REMOVEXATTR)
+            h->entry_changed(h->ctx, slot, c->ino, c->name, c->namelen);
+        if (c->name2len)
+            h->entry_changed(h->ctx, slot, c->ino2, c->name2, c->name2len);
+    }
+}
+
+static void finish(struct cluster *cl, struct batch *b, uint64_t applied)
+{
+    waiters_finish(cl, b->ws, b->nw, 0);
+    report_changes(cl, b);
+    for (int i = 0; i < b->n; i++)
+        free(b->d[i].data);
+    pthread_mutex_lock(&cl->ap_lock);
+    cl->applied = applied;
+    for (int i = 0; i < b->n; i++)
+        cl->dq_bytes -= b->d[i].len;
+    pthread_cond_broadcast(&cl->ap_done);
+    pthread_mutex_unlock(&cl->ap_lock);
+    if (cl->hooks.applied)
+        cl->hooks.applied(cl->hooks.ctx, applied);
+    pax_wake(cl);
+}
+
+/* Applies one batch until it commits (a full disk is retried every second:
+ * the entries are decided and cannot be skipped). false: applying stopped. */
+static bool apply_one(struct cluster *cl, struct batch *b)
+{
+    const struct apply_extra extra = {dedup_write, cl};
+    for (;;) {
+        struct dedup_table before = cl->dedup;
+        if (prepare(cl, b))
+            return false;
+        pthread_mutex_lock(&cl->ap_lock);
+        uint64_t applied = cl->applied;
+        pthread_mutex_unlock(&cl->ap_lock);
+        int rc = core_apply_decided(cl->core, b->items, b->n, &applied, &extra);
+        if (!rc) {
+            finish(cl, b, applied);
+            return true;
+        }
+        cl->dedup = before;
+        waiters_finish(cl, b->ws, b->nw, rc);
+        log_error("cluster: cannot apply slots %llu..%llu: %s; retrying in 1 s",
+                  (unsigned long long)b->d[0].slot, (unsigned long long)b->d[b->n - 1].slot,
+                  strerror(-rc));
+        pthread_mutex_lock(&cl->ap_lock);
+        struct timespec dl;
+        clock_gettime(CLOCK_REALTIME, &dl);
+        dl.tv_sec += 1;
+        if (!cl->ap_stop)
+            pthread_cond_timedwait(&cl->ap_work, &cl->ap_lock, &dl);
+        bool stop = cl->ap_stop;
+        pthread_mutex_unlock(&cl->ap_lock);
+        if (stop)
+            return false;
+    }
+}
+
+static void *apply_main(void *arg)
+{
+    struct cluster *cl = arg;
+    struct batch *b = malloc(sizeof(*b));
+    if (!b) {
+        log_error("cluster: no memory for the apply thread");
+        return NULL;
+    }
+    while (take(cl, b)) {
+        if (!apply_one(cl, b)) {
+            for (int i = 0; i < b->n; i++)
+                free(b->d[i].data);
+            pthread_mutex_lock(&cl->ap_lock);
+            cl->halted = true;
+            pthread_mutex_unlock(&cl->ap_lock);
+            break;
+        }
+        pthread_mutex_lock(&cl->ap_lock);
+        bool idle = cl->dq_n == 0;
+        pthread_mutex_unlock(&cl->ap_lock);
+        if (idle || ++cl->since_gc >= 16) {
+            cl->since_gc = 0;
+            core_after_apply(cl->core);
+        }
+    }
+    free(b);
+    return NULL;
+}
+
+int apply_loop_start(struct cluster *cl)
+{
+    int rc = dedup_load(cl);
+    if (rc) {
+        log_error("cluster: cannot read the de-duplication table: %s", strerror(-rc));
+        return rc;
+    }
+    rc = core_load_applied(cl->core, &cl->applied);
+    if (rc)
+        return rc;
+    cl->delivered = cl->applied;
+    rc = -pthread_create(&cl->apply_thread, NULL, apply_main, cl);
+    cl->apply_started = rc == 0;
+    return rc;
+}
+
+void apply_loop_stop(struct cluster *cl)
+{
+    pthread_mutex_lock(&cl->ap_lock);
+    cl->ap_stop = true;
+    pthread_cond_broadcast(&cl->ap_work);
+    pthread_mutex_unlock(&cl->ap_lock);
+    if (cl->apply_started)
+        pthread_join(cl->apply_thread, NULL);
+    cl->apply_started = false;
+    for (; cl->dq_n; cl->dq_n--, cl->dq_head = (cl->dq_head + 1) % CL_DECIDED_MAX)
+        free(cl->dq[cl->dq_head].data);
+}

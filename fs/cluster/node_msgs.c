@@ -1,0 +1,132 @@
+/*
+ * node_msgs.c - the node glue's own messages (cluster_msg.h): read-index
+ * requests and answers, and the periodic report of each node's progress
+ * that `qfs status` shows for the other members. Handlers run on the
+ * network thread and never block (net_send with timeout 0).
+ */
+#include "fs/cluster/cluster_internal.h"
+#include "fs/cluster/cluster_msg.h"
+
+#include "common/log.h"
+
+#include <errno.h>
+
+static void send_msg(struct cluster *cl, int peer, const struct cluster_msg *m)
+{
+    uint8_t buf[CLUSTER_MSG_MAX];
+    size_t len = cluster_msg_encode(m, buf);
+    net_send(cl->net, peer, CHAN_CONTROL, FT_CLUSTER, FRAME_F_URGENT, buf, len, 0);
+}
+
+/* Leader side: the commit index now. Answers only while this node leads
+ * with a quorum heard within an election timeout (the lease that makes a
+ * stale leader unlikely to answer; see ARCHITECTURE "Close-to-open"). */
+static void answer_read_index(struct cluster *cl, int peer, uint64_t token)
+{
+    struct engine_status st;
+    cl_engine_status(cl, &st);
+    bool lead = st.role == ROLE_LEADER && st.quorum_ok;
+    struct cluster_msg m = {CM_READ_INDEX_RESP, token, lead ? st.commit : 0, lead};
+    send_msg(cl, peer, &m);
+}
+
+static void read_index_answered(struct cluster *cl, const struct cluster_msg *m)
+{
+    pthread_mutex_lock(&cl->ri_lock);
+    if (m->a > cl->ri_answered && m->a <= cl->ri_next) {
+        cl->ri_answered = m->a;
+        cl->ri_commit = m->b;
+        cl->ri_ok = m->c == 1;
+        pthread_cond_broadcast(&cl->ri_cond);
+    }
+    pthread_mutex_unlock(&cl->ri_lock);
+}
+
+static void report_received(struct cluster *cl, int peer, const struct cluster_msg *m)
+{
+    uint32_t idx = cl->mem.index_of[peer];
+    pthread_mutex_lock(&cl->st_lock);
+    cl->peer_applied[idx] = (int64_t)m->a;
+    cl->peer_missing_chunks[idx] = m->b;
+    cl->peer_missing_bytes[idx] = m->c;
+    pthread_mutex_unlock(&cl->st_lock);
+}
+
+int node_msgs_on_frame(struct cluster *cl, int peer, const uint8_t *p, uint32_t len)
+{
+    struct cluster_msg m;
+    int rc = cluster_msg_decode(p, len, &m);
+    if (rc) {
+        log_warn("cluster: malformed node message from %s (%u bytes)",
+                 cl->mem.human[cl->mem.index_of[peer]], len);
+        return rc; /* closes the connection: a protocol error */
+    }
+    if (m.kind == CM_READ_INDEX_REQ)
+        answer_read_index(cl, peer, m.a);
+    else if (m.kind == CM_READ_INDEX_RESP)
+        read_index_answered(cl, &m);
+    else
+        report_received(cl, peer, &m);
+    return 0;
+}
+
+void node_msgs_report(struct cluster *cl)
+{
+    pthread_mutex_lock(&cl->ap_lock);
+    struct cluster_msg m = {CM_REPORT, cl->applied, 0, 0};
+    pthread_mutex_unlock(&cl->ap_lock);
+    cluster_missing(cl, &m.b, &m.c);
+    for (size_t p = 0; p < cl->cfg.npeers; p++)
+        send_msg(cl, (int)p, &m);
+}
+
+/* Client side of the read index: one request to the leader; answers carry
+ * increasing tokens, and an answer to a later request also serves every
+ * earlier one (its commit index was read after they were sent). */
+int cluster_read_index(struct cluster *cl, int timeout_ms, uint64_t *idx)
+{
+    struct engine_status st;
+    cl_engine_status(cl, &st);
+    if (!st.quorum_ok || st.leader < 0)
+        return -EROFS;
+    if (st.role == ROLE_LEADER) {
+        *idx = st.commit;
+        return 0;
+    }
+    pthread_mutex_lock(&cl->ri_lock);
+    uint64_t token = ++cl->ri_next;
+    pthread_mutex_unlock(&cl->ri_lock);
+    struct cluster_msg m = {CM_READ_INDEX_REQ, token, 0, 0};
+    send_msg(cl, cl->mem.peer_of[st.leader], &m);
+    uint64_t deadline = cl_now_us() + (uint64_t)timeout_ms * 1000u;
+    pthread_mutex_lock(&cl->ri_lock);
+    while (cl->ri_answered < token && cl_now_us() < deadline)
+        cl_timedwait(&cl->ri_cond, &cl->ri_lock, 20);
+    int rc = cl->ri_answered < token ? -ETIMEDOUT : cl->ri_ok ? 0 : -EAGAIN;
+    *idx = cl->ri_commit;
+    pthread_mutex_unlock(&cl->ri_lock);
+    return rc;
+}
+
+int cluster_wait_applied(struct cluster *cl, uint64_t idx, int timeout_ms)
+{
+    uint64_t deadline = cl_now_us() + (uint64_t)timeout_ms * 1000u;
+    pthread_mutex_lock(&cl->ap_lock);
+    while (cl->applied < idx && cl_now_us() < deadline)
+        cl_timedwait(&cl->ap_done, &cl->ap_lock, 20);
+    int rc = cl->applied < idx ? -ETIMEDOUT : 0;
+    pthread_mutex_unlock(&cl->ap_lock);
+    return rc;
+}
+
+int cluster_sync(struct cluster *cl, int timeout_ms, uint64_t *applied)
+{
+    uint64_t idx = 0;
+    int rc = cluster_read_index(cl, timeout_ms, &idx);
+    if (!rc)
+        rc = cluster_wait_applied(cl, idx, timeout_ms);
+    pthread_mutex_lock(&cl->ap_lock);
+    *applied = cl->applied;
+    pthread_mutex_unlock(&cl->ap_lock);
+    return rc;
+}

@@ -1,0 +1,317 @@
+/*
+ * paxos_loop.c - the thread that owns the consensus engine.
+ *
+ * Everything reaches the engine through this thread: frames copied off the
+ * network thread (the inbox), proposals from FUSE threads (the proposal
+ * queue), the apply thread's progress, and time (a tick every CL_TICK_MS).
+ * Persisting is synchronous here: while one save() fsyncs, new frames pile
+ * up in the inbox and go to the engine together, which is the group commit.
+ */
+#include "fs/cluster/cluster_internal.h"
+
+#include "common/log.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t cl_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void pax_wake(struct cluster *cl)
+{
+    uint64_t one = 1;
+    if (write(cl->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        log_warn("cluster: cannot wake the Paxos thread: %s", strerror(errno));
+}
+
+int pax_on_frame(struct cluster *cl, int peer, const uint8_t *p, uint32_t len)
+{
+    pthread_mutex_lock(&cl->pax_lock);
+    if (cl->in_bytes + len > CL_INBOX_BYTES) {
+        cl->paused |= 1u << peer; /* resumed once the inbox drains */
+        pthread_mutex_unlock(&cl->pax_lock);
+        return -EAGAIN;
+    }
+    struct cl_frame *f = malloc(sizeof(*f) + len);
+    if (!f) {
+        pthread_mutex_unlock(&cl->pax_lock);
+        return 0; /* dropped: the engine retransmits */
+    }
+    f->next = NULL;
+    f->len = len;
+    memcpy(f->data, p, len);
+    if (cl->in_tail)
+        cl->in_tail->next = f;
+    else
+        cl->in_head = f;
+    cl->in_tail = f;
+    cl->in_bytes += len;
+    pthread_mutex_unlock(&cl->pax_lock);
+    pax_wake(cl);
+    return 0;
+}
+
+int pax_propose(struct cluster *cl, const uint8_t *buf, uint32_t len, uint64_t req_id,
+                int timeout_ms)
+{
+    uint8_t *copy = malloc(len);
+    if (!copy)
+        return -ENOMEM;
+    memcpy(copy, buf, len);
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += timeout_ms / 1000;
+    dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (dl.tv_nsec >= 1000000000L) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&cl->pax_lock);
+    while (cl->prop_n == CL_PROPQ && !cl->pax_stop)
+        if (pthread_cond_timedwait(&cl->prop_space, &cl->pax_lock, &dl) == ETIMEDOUT)
+            break;
+    if (cl->prop_n == CL_PROPQ || cl->pax_stop) {
+        pthread_mutex_unlock(&cl->pax_lock);
+        free(copy);
+        return -EROFS;
+    }
+    cl->propq[(cl->prop_head + cl->prop_n++) % CL_PROPQ] = (struct cl_prop){copy, len, req_id};
+    pthread_mutex_unlock(&cl->pax_lock);
+    pax_wake(cl);
+    return 0;
+}
+
+/* Engine callbacks (on this thread). */
+static void host_send(void *ctx, uint32_t to, const uint8_t *buf, size_t len)
+{
+    struct cluster *cl = ctx;
+    if (to < cl->mem.n && cl->mem.peer_of[to] >= 0)
+        net_send(cl->net, cl->mem.peer_of[to], CHAN_CONTROL, FT_CONSENSUS, 0, buf, len, 0);
+}
+
+static int host_deliver(void *ctx, uint64_t slot, const struct cons_entry *e)
+{
+    return apply_loop_offer(ctx, slot, e);
+}
+
+static void host_proposal_done(void *ctx, uint64_t req_id, int64_t slot_or_err)
+{
+    if (slot_or_err < 0)
+        waiters_retry(ctx, req_id);
+}
+
+static void host_need_snapshot(void *ctx, uint32_t peer, uint64_t log_start)
+{
+    struct cluster *cl = ctx;
+    log_error("cluster: node %s truncated its log below slot %llu that this node still needs; "
+              "this node cannot catch up from the log (snapshot transfer is not implemented)",
+              peer < cl->mem.n ? cl->mem.human[peer] : "?", (unsigned long long)log_start);
+}
+
+static int create_engine(struct cluster *cl, uint64_t applied)
+{
+    struct engine_config ec = {.self = cl->mem.self, .n_nodes = cl->mem.n, .applied = applied};
+    cons_params_default(&ec.params);
+    ec.params.propose_timeout_us = 2000000;
+    ec.rng_seed = cl_now_us() ^ ((uint64_t)getpid() << 32) ^ cl->mem.self;
+    struct cons_host host = {.ctx = cl,
+                             .send = host_send,
+                             .deliver = host_deliver,
+                             .proposal_done = host_proposal_done,
+                             .need_snapshot = host_need_snapshot,
+                             .persist = &persist_lmdb_ops,
+                             .persist_ctx = cl->persist};
+    return engine_create(&cl->eng, &ec, &host, cl_now_us());
+}
+
+/* Feeds the inbox to the engine; resumes peers that were paused. */
+static int feed_frames(struct cluster *cl, uint64_t now)
+{
+    pthread_mutex_lock(&cl->pax_lock);
+    struct cl_frame *f = cl->in_head;
+    uint32_t paused = cl->paused;
+    cl->in_head = cl->in_tail = NULL;
+    cl->in_bytes = 0;
+    cl->paused = 0;
+    pthread_mutex_unlock(&cl->pax_lock);
+    int rc = 0;
+    while (f) {
+        struct cl_frame *next = f->next;
+        if (!rc)
+            rc = engine_receive(cl->eng, f->data, f->len, now);
+        free(f);
+        f = next;
+    }
+    for (int p = 0; paused; p++, paused >>= 1)
+        if (paused & 1)
+            net_resume(cl->net, p, CHAN_CONTROL);
+    return rc == -EPROTO || rc == -EINVAL ? 0 : rc; /* a bad message is the sender's problem */
+}
+
+/* Hands queued proposals to the engine while it takes them. */
+static int feed_proposals(struct cluster *cl, uint64_t now)
+{
+    for (;;) {
+        pthread_mutex_lock(&cl->pax_lock);
+        if (!cl->prop_n) {
+            pthread_mutex_unlock(&cl->pax_lock);
+            return 0;
+        }
+        struct cl_prop p = cl->propq[cl->prop_head];
+        pthread_mutex_unlock(&cl->pax_lock);
+        int rc = engine_propose(cl->eng, p.buf, p.len, p.req_id, now);
+        if (rc == -EAGAIN)
+            return 0; /* the engine is full: keep it queued */
+        pthread_mutex_lock(&cl->pax_lock);
+        cl->prop_head = (cl->prop_head + 1) % CL_PROPQ;
+        cl->prop_n--;
+        pthread_cond_signal(&cl->prop_space);
+        pthread_mutex_unlock(&cl->pax_lock);
+        free(p.buf);
+        if (rc == -EMSGSIZE || rc == -EINVAL) {
+            log_error("cluster: proposal %llu refused by the engine: %s",
+                      (unsigned long long)p.req_id, strerror(-rc));
+            waiters_retry(cl, p.req_id);
+        } else if (rc < 0) {
+            return rc;
+        }
+    }
+}
+
+static int feed_applied(struct cluster *cl, uint64_t now)
+{
+    pthread_mutex_lock(&cl->ap_lock);
+    uint64_t applied = cl->applied;
+    pthread_mutex_unlock(&cl->ap_lock);
+    if (applied == cl->applied_told)
+        return 0;
+    cl->applied_told = applied;
+    return engine_set_applied(cl->eng, applied, now);
+}
+
+static int turn(struct cluster *cl)
+{
+    uint64_t now = cl_now_us();
+    int rc = feed_frames(cl, now);
+    if (!rc)
+        rc = feed_proposals(cl, now);
+    if (!rc)
+        rc = feed_applied(cl, now);
+    if (!rc)
+        rc = engine_tick(cl->eng, now);
+    struct engine_status st;
+    engine_status(cl->eng, &st);
+    pthread_mutex_lock(&cl->st_lock);
+    cl->est = st;
+    pthread_mutex_unlock(&cl->st_lock);
+    if (now - cl->last_report_us >= CL_REPORT_MS * 1000u) {
+        cl->last_report_us = now;
+        node_msgs_report(cl);
+    }
+    return rc;
+}
+
+/* A failed persist leaves the engine unusable: start again from what is on
+ * disk, exactly as after a crash (decided entries are re-offered; the apply
+ * queue ignores slots it already holds). */
+static void restart_engine(struct cluster *cl, int why)
+{
+    log_error("cluster: consensus engine stopped (%s); restarting it from its log", strerror(-why));
+    engine_destroy(cl->eng);
+    cl->eng = NULL;
+    pthread_mutex_lock(&cl->ap_lock);
+    uint64_t applied = cl->applied;
+    pthread_mutex_unlock(&cl->ap_lock);
+    while (!cl->eng) {
+        int rc = create_engine(cl, applied);
+        if (!rc)
+            break;
+        log_error("cluster: cannot restart the engine: %s (retrying in 1 s)", strerror(-rc));
+        if (poll(NULL, 0, 1000) < 0 && errno != EINTR)
+            break;
+        pthread_mutex_lock(&cl->pax_lock);
+        bool stop = cl->pax_stop;
+        pthread_mutex_unlock(&cl->pax_lock);
+        if (stop)
+            return;
+    }
+    cl->applied_told = applied;
+}
+
+static void *pax_main(void *arg)
+{
+    struct cluster *cl = arg;
+    struct pollfd pfd = {.fd = cl->wake_fd, .events = POLLIN};
+    for (;;) {
+        pthread_mutex_lock(&cl->pax_lock);
+        bool stop = cl->pax_stop;
+        pthread_mutex_unlock(&cl->pax_lock);
+        if (stop || !cl->eng)
+            break;
+        if (poll(&pfd, 1, CL_TICK_MS) > 0) {
+            uint64_t v;
+            if (read(cl->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+                log_warn("cluster: wake read: %s", strerror(errno));
+        }
+        int rc = turn(cl);
+        if (rc < 0)
+            restart_engine(cl, rc);
+    }
+    return NULL;
+}
+
+int pax_start(struct cluster *cl, uint64_t applied)
+{
+    cl->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (cl->wake_fd < 0)
+        return -errno;
+    cl->applied_told = applied;
+    int rc = create_engine(cl, applied);
+    if (rc) {
+        log_error("cluster: cannot start the consensus engine: %s", strerror(-rc));
+        return rc;
+    }
+    rc = -pthread_create(&cl->pax_thread, NULL, pax_main, cl);
+    cl->pax_started = rc == 0;
+    return rc;
+}
+
+void pax_stop(struct cluster *cl)
+{
+    pthread_mutex_lock(&cl->pax_lock);
+    cl->pax_stop = true;
+    pthread_cond_broadcast(&cl->prop_space);
+    pthread_mutex_unlock(&cl->pax_lock);
+    if (cl->pax_started) {
+        pax_wake(cl);
+        pthread_join(cl->pax_thread, NULL);
+        cl->pax_started = false;
+    }
+    engine_destroy(cl->eng);
+    cl->eng = NULL;
+    while (cl->in_head) {
+        struct cl_frame *f = cl->in_head;
+        cl->in_head = f->next;
+        free(f);
+    }
+    for (; cl->prop_n; cl->prop_n--, cl->prop_head = (cl->prop_head + 1) % CL_PROPQ)
+        free(cl->propq[cl->prop_head].buf);
+    if (cl->wake_fd > 0)
+        close(cl->wake_fd);
+}
+
+void cl_engine_status(struct cluster *cl, struct engine_status *st)
+{
+    pthread_mutex_lock(&cl->st_lock);
+    *st = cl->est;
+    pthread_mutex_unlock(&cl->st_lock);
+}

@@ -1,0 +1,64 @@
+/*
+ * mount_cluster.c - a mount that is one node of a cluster: the cluster node
+ * (fs/cluster/cluster.h) plus the invalidation thread that keeps the
+ * kernel's caches true to what the other nodes change.
+ */
+#include "fs/cluster/cluster.h"
+#include "fs/fuse/fuse_fs.h"
+#include "fs/fuse/invalidate.h"
+
+#include "common/log.h"
+
+#include <string.h>
+
+#define OPEN_SYNC_MS  2000 /* an open waits at most this for the leader's index */
+#define OPEN_INVAL_MS 1000
+
+static void on_inode(void *ctx, uint64_t slot, uint64_t ino)
+{
+    inval_inode(ctx, slot, ino);
+}
+
+static void on_entry(void *ctx, uint64_t slot, uint64_t parent, const char *name, size_t len)
+{
+    inval_entry(ctx, slot, parent, name, len);
+}
+
+static void on_applied(void *ctx, uint64_t slot)
+{
+    inval_applied(ctx, slot);
+}
+
+int mount_cluster_start(struct qfs_fuse *q, struct fuse_session *se, const struct net_config *cfg)
+{
+    int rc = inval_start(se, &q->inval);
+    if (rc)
+        return rc;
+    struct cluster_hooks hooks = {q->inval, on_inode, on_entry, on_applied};
+    rc = cluster_start(cfg, q->core, &hooks, &q->cluster);
+    if (rc) {
+        log_error("cannot start the cluster node: %s", strerror(-rc));
+        inval_stop(q->inval);
+        q->inval = NULL;
+    }
+    return rc;
+}
+
+void mount_cluster_stop(struct qfs_fuse *q)
+{
+    cluster_stop(q->cluster);
+    inval_stop(q->inval);
+    q->cluster = NULL;
+    q->inval = NULL;
+}
+
+/* Without a quorum the open goes on with local data: reads keep working. */
+void mount_cluster_sync(struct qfs_fuse *q)
+{
+    uint64_t applied;
+    if (!q->cluster || cluster_sync(q->cluster, OPEN_SYNC_MS, &applied) != 0)
+        return;
+    if (inval_wait(q->inval, applied, OPEN_INVAL_MS) != 0)
+        log_warn("open: kernel cache invalidation is behind (slot %llu)",
+                 (unsigned long long)applied);
+}
