@@ -1,5 +1,5 @@
-# lib.sh - sourced by every cluster test: a fresh temp dir holding a fresh
 # shellcheck shell=bash
+# lib.sh - sourced by every cluster test: a fresh temp dir holding a fresh
 # 3-node quorumfs cluster on 127.0.0.1 (nodes a, b, c; mounts $T/a, $T/b,
 # $T/c; data dirs $T/a.data ...; ports asked of the kernel), and an EXIT trap
 # that always unmounts every mount and ends every daemon it started, by PID.
@@ -22,6 +22,8 @@ if ! "$QFS_BIN" --help 2>&1 | grep -qE -- '(^|[ ,])-c( |,)|--config'; then
 fi
 CT_HELPERS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/helpers
 SANITIZED=${QFS_SANITIZED:-0}
+# The system python: a pyenv shim on PATH costs most of a second per call.
+PY=${QFS_PY:-$(command -v /usr/bin/python3 || command -v python3)}
 NODES=(a b c)
 # Deadline (s) for a change to become visible elsewhere, for elections, catch-up.
 SYNC_SECS=$([ "$SANITIZED" = 1 ] && echo 30 || echo 15)
@@ -55,6 +57,8 @@ scale() {
     fi
 }
 
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
 # wait_until SECS CMD...: polls CMD (every 20 ms) until it succeeds; 1 on timeout.
 wait_until() {
     local secs=$1
@@ -79,7 +83,10 @@ node_umount() {
         kill -CONT "${PID[$x]}" 2>/dev/null || true
         if ! "$QFS_WAIT" exit "${PID[$x]}" 20; then
             echo "daemon $x (${PID[$x]}) did not exit after unmount; killing it" >&2
+            echo "stuck: $(stuck_threads "${PID[$x]}")" >&2
             kill -9 "${PID[$x]}" 2>/dev/null || true
+            "$QFS_WAIT" exit "${PID[$x]}" 5 || fuse_abort "$x"
+            "$QFS_WAIT" exit "${PID[$x]}" 5 || return 1
         fi
         wait "${PID[$x]}" 2>/dev/null || rc=$?
         PID[$x]=
@@ -111,7 +118,7 @@ trap 'exit 130' INT TERM
 cluster_init() {
     local ports x y i=0
     # Bound together, so the three ports differ; released just before use.
-    ports=$(python3 -c 'import socket
+    ports=$("$PY" -c 'import socket
 s = [socket.socket() for _ in range(3)]
 for x in s: x.bind(("127.0.0.1", 0))
 print(" ".join(str(x.getsockname()[1]) for x in s))')
@@ -145,11 +152,55 @@ node_wait_mounted() {
     "$QFS_WAIT" mounted "$(mnt "$1")" "${PID[$1]}" 30 || fail "node $1 did not mount"
 }
 
-# node_kill9 X: kill -9 and reap; the dead mount stays until node_start.
+# fuse_abort X: aborts X's FUSE connection (fusectl), as the kernel does when
+# a daemon's /dev/fuse closes: every request waiting on it fails ENOTCONN.
+fuse_abort() {
+    local dev
+    dev=$(awk -v m="$(mnt "$1")" '$5 == m {print $3}' /proc/self/mountinfo | tail -n 1)
+    [ -n "$dev" ] || return 0
+    [ -d "/sys/fs/fuse/connections/${dev#*:}" ] ||
+        mount -t fusectl none /sys/fs/fuse/connections 2>/dev/null || true
+    echo 1 >"/sys/fs/fuse/connections/${dev#*:}/abort" 2>/dev/null || true
+}
+
+# stuck_threads PID: the threads of PID in uninterruptible sleep, with where.
+stuck_threads() {
+    local t
+    for t in /proc/"$1"/task/*; do
+        [ "$(awk '{print $3}' "$t/stat" 2>/dev/null)" = D ] || continue
+        echo "thread ${t##*/}: $(head -n 3 "$t/stack" 2>/dev/null | awk '{print $2}' | paste -sd' ')"
+    done
+}
+
+# node_kill9 X: kill -9 and reap. A daemon that cannot finish dying (a thread
+# stuck in the kernel keeps /dev/fuse open, so its mount hangs) is a bug:
+# noted with its stuck threads, then its connection is aborted so the test
+# can go on.
 node_kill9() {
     kill -9 "${PID[$1]}"
-    wait "${PID[$1]}" 2>/dev/null || true
+    node_reap "$1"
+}
+node_reap() {
+    local pid=${PID[$1]}
+    if ! "$QFS_WAIT" exit "$pid" 10; then
+        defer_fail "node $1 (PID $pid) did not exit within 10 s of kill -9; stuck: $(stuck_threads "$pid")"
+        fuse_abort "$1"
+        "$QFS_WAIT" exit "$pid" 10 || fail "node $1 does not exit even after its FUSE connection was aborted"
+    fi
+    wait "$pid" 2>/dev/null || true
     PID[$1]=
+}
+
+# defer_fail MSG: a failure that does not stop the test (so that it shows the
+# later ones too); finish fails if there was any.
+DEFERRED=()
+defer_fail() {
+    echo "FAIL (continuing): $*" >&2
+    DEFERRED+=("$*")
+}
+finish() {
+    [ ${#DEFERRED[@]} -eq 0 ] || fail "${#DEFERRED[@]} deferred failure(s): ${DEFERRED[*]}"
+    echo "ok"
 }
 
 # visible_everywhere REL: REL exists on every mounted node.
@@ -195,7 +246,7 @@ tree_cmp() {
     while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
     shift
     for x in "$@"; do roots+=("$(mnt "$x")"); done
-    python3 "$CT_HELPERS/tree.py" "${opts[@]}" "${roots[@]}"
+    "$PY" "$CT_HELPERS/tree.py" "${opts[@]}" "${roots[@]}"
 }
 
 # converge [tree.py options] [-- NODES...]: waits until the trees of the nodes
@@ -233,7 +284,7 @@ leader() {
     for x in "${NODES[@]}"; do
         [ -n "${PID[$x]:-}" ] || continue
         out=$(timeout 5 "$QFS_CLI" status --json -c "$(conf "$x")" 2>/dev/null) || continue
-        out=$(python3 "$CT_HELPERS/leader.py" "${ID[a]}" "${ID[b]}" "${ID[c]}" <<<"$out") || continue
+        out=$("$PY" "$CT_HELPERS/leader.py" "${ID[a]}" "${ID[b]}" "${ID[c]}" <<<"$out") || continue
         case "$out" in 0) echo a ;; 1) echo b ;; 2) echo c ;; *) continue ;; esac
         return 0
     done
@@ -259,7 +310,7 @@ OP=$CT_HELPERS/op.py
 declare -A WPID=()
 writer_start() {
     local x=$1 tag=$2
-    python3 "$CT_HELPERS/writer.py" run "$(mnt "$x")/w" "$tag" "$T/$tag.log" "$T/stop-$tag" &
+    "$PY" "$CT_HELPERS/writer.py" run "$(mnt "$x")/w" "$tag" "$T/$tag.log" "$T/stop-$tag" &
     WPID[$tag]=$!
     CLEANUP_HOOKS+=("writer_stop $tag")
 }
@@ -271,14 +322,14 @@ writer_stop() {
     wait "${WPID[$tag]}" 2>/dev/null || true
     WPID[$tag]=
 }
-acks() { [ -f "$T/$1.log" ] && python3 "$CT_HELPERS/writer.py" acks "$T/$1.log" || echo 0; }
+acks() { [ -f "$T/$1.log" ] && "$PY" "$CT_HELPERS/writer.py" acks "$T/$1.log" || echo 0; }
 acks_above() { [ "$(acks "$1")" -gt "$2" ]; }
 # verify_acked TAG NODE...: every write TAG acknowledged is on those nodes.
 verify_acked() {
     local tag=$1 x
     shift
     for x in "$@"; do
-        python3 "$CT_HELPERS/writer.py" verify "$(mnt "$x")/w" "$tag" "$T/$tag.log" >/dev/null ||
-            fail "acknowledged writes of $tag missing on node $x"
+        "$PY" "$CT_HELPERS/writer.py" verify "$(mnt "$x")/w" "$tag" "$T/$tag.log" >&2 ||
+            defer_fail "acknowledged writes of $tag missing on node $x"
     done
 }

@@ -37,7 +37,7 @@ step "ordered: A closes, then B"
 mkdir "$A/o"
 cp "$T/base" "$A/o/doc.txt"
 wait_until "$SYNC_SECS" cmp "$T/base" "$B/o/doc.txt" || fail "B does not see the base version"
-python3 "$CT_HELPERS/conflict.py" ordered "$A/o/doc.txt" "$B/o/doc.txt" "$T/va" "$T/vb" ||
+"$PY" "$CT_HELPERS/conflict.py" ordered "$A/o/doc.txt" "$B/o/doc.txt" "$T/va" "$T/vb" ||
     fail "a writer failed"
 c=$(check_pair o doc txt "$T/vb" "$T/va")
 id7=${c##*-}
@@ -52,7 +52,7 @@ step "race: A and B close at once"
 mkdir "$A/r"
 cp "$T/base" "$A/r/data.bin"
 wait_until "$SYNC_SECS" cmp "$T/base" "$B/r/data.bin" || fail "B does not see the base version"
-python3 "$CT_HELPERS/conflict.py" race "$A/r/data.bin" "$B/r/data.bin" "$T/va" "$T/vb" ||
+"$PY" "$CT_HELPERS/conflict.py" race "$A/r/data.bin" "$B/r/data.bin" "$T/va" "$T/vb" ||
     fail "a writer failed"
 wait_until "$SYNC_SECS" test -n "$(copies r data bin)" || fail "no conflict copy after the race"
 if cmp -s "$T/va" "$A/r/data.bin"; then
@@ -61,4 +61,4 @@ else
     check_pair r data bin "$T/vb" "$T/va" >/dev/null
 fi
 converge
-echo "ok"
+finish

@@ -27,13 +27,13 @@ verify_acked wb c
 step "freeze a and b: c alone"
 kill -STOP "${PID[a]}" "${PID[b]}"
 t0=$(date +%s.%N)
-out=$(timeout $((EROFS_SECS + 5)) python3 "$OP" create-excl "$(mnt c)/w/alone" 2>&1) &&
+out=$(timeout $((EROFS_SECS + 5)) "$PY" "$OP" create-excl "$(mnt c)/w/alone" 2>&1) &&
     fail "a create on c alone succeeded"
 t=$(echo "$(date +%s.%N) - $t0" | bc)
 [ "$out" = EROFS ] || fail "a create on c alone gave '$out', not EROFS (after $t s)"
 echo "EROFS after $t s"
 [ "$(echo "$t < $EROFS_SECS" | bc)" = 1 ] || fail "EROFS took $t s"
-expect_err EROFS timeout "$EROFS_SECS" python3 "$OP" mkdir "$(mnt c)/w/dir"
+expect_err EROFS timeout "$EROFS_SECS" "$PY" "$OP" mkdir "$(mnt c)/w/dir"
 step "c alone still reads"
 [ "$(timeout 10 cat "$(mnt c)/w/keep")" = "read me" ] || fail "a read on c alone failed"
 timeout 10 ls "$(mnt c)/w" >/dev/null || fail "readdir on c alone failed"
@@ -41,7 +41,7 @@ timeout 10 stat "$(mnt c)/w/wa-0" >/dev/null || fail "stat on c alone failed"
 
 step "thaw a and b: c writes again, all converge"
 kill -CONT "${PID[a]}" "${PID[b]}"
-wait_until "$SYNC_SECS" python3 "$OP" create-excl "$(mnt c)/w/after" ||
+wait_until "$SYNC_SECS" "$PY" "$OP" create-excl "$(mnt c)/w/after" ||
     fail "c still refuses mutations after the others thawed"
 converge
-echo "ok"
+finish

@@ -10,10 +10,12 @@ git config --global safe.directory '*'
 step "a source repository with three commits (outside the mounts)"
 git init -q "$T/src"
 cp /usr/include/linux/[a-b]*.h "$T/src/"
-git -C "$T/src" add -A && git -C "$T/src" commit -qm first
+git -C "$T/src" add -A
+git -C "$T/src" commit -qm first
 for f in "$T"/src/*.h; do echo "/* two */" >>"$f"; done
 git -C "$T/src" commit -qam second
-git -C "$T/src" rm -q "$(ls "$T/src" | head -n 1)" && git -C "$T/src" commit -qm third
+git -C "$T/src" rm -q "$(ls "$T/src" | head -n 1)"
+git -C "$T/src" commit -qm third
 
 cluster_up
 step "clone into A"
@@ -26,4 +28,4 @@ step "status on C"
 [ -z "$(git -C "$(mnt c)/clone" status --porcelain)" ] || fail "git status on C is not clean"
 diff -r -x .git "$T/src" "$(mnt c)/clone" || fail "C's checkout differs from the source"
 converge
-echo "ok"
+finish

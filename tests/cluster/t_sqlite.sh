@@ -41,4 +41,4 @@ sqlite3 "$(mnt c)/j.db" "INSERT INTO t(v) VALUES('from-c');" || fail "insert on 
     fail "B does not see C's row"
 check "$(mnt b)/j.db" $((expect + 1))
 converge
-echo "ok"
+finish

@@ -6,8 +6,11 @@ hashes). Two nodes hold the same tree exactly when their outputs are equal.
 --ino adds inode numbers (the state machine allocates them: equal on every
 node), --times the mtime in ns. With several roots it prints nothing but the
 lines where a root differs from the first, and exits 1 if any does. --only
-REL describes just that path (and not what is below it).
+REL describes just that path (and not what is below it). A read error shows
+as read:ERRNO in place of the hash. QFS_CT_NO_CONTENT=1 leaves content out
+(a debugging aid, to look at the namespace alone).
 """
+import errno
 import hashlib
 import os
 import stat
@@ -16,9 +19,12 @@ import sys
 
 def digest(path):
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    except OSError as e:  # a difference to report, not a crash
+        return "read:" + errno.errorcode.get(e.errno, str(e.errno))
     return h.hexdigest()[:16]
 
 
@@ -39,7 +45,7 @@ def line(root, rel, opts):
     elif stat.S_ISDIR(m):
         kind, what = "d", "-"
     elif stat.S_ISREG(m):
-        kind, what = "f", digest(p)
+        kind, what = "f", ("-" if os.environ.get("QFS_CT_NO_CONTENT") else digest(p))
     else:
         kind, what = "o", "-"
     # A directory's size is the filesystem's business (dirent bytes); skip it.
