@@ -81,6 +81,7 @@ struct engine {
 
     /* leader (phase 2) */
     uint64_t next_slot, recover_upto, last_bcast;
+    uint64_t bcast_commit; /* commit index the last ACCEPT sent carried */
     struct round rounds[MAX_INFLIGHT];
     uint32_t r_head, r_count;
     uint64_t peer_applied[CONS_MAX_NODES];
@@ -126,6 +127,8 @@ int leader_on_accepted(struct engine *e, const struct cons_msg *m);
 int leader_on_nack(struct engine *e, const struct cons_msg *m);
 int leader_progress(struct engine *e);
 int leader_tick(struct engine *e);
+/* An ACCEPT without entries: the commit index now, to every follower. */
+int leader_heartbeat(struct engine *e);
 uint64_t cluster_applied(const struct engine *e);
 void step_down(struct engine *e);
 void reset_election_timer(struct engine *e);

@@ -268,6 +268,7 @@ static int pump(struct engine *e)
         struct round *r = &e->rounds[(e->r_head + e->r_count++) % MAX_INFLIGHT];
         *r = (struct round){.first = e->out.slot, .sent_at = e->now, .n = n, .self_pending = 1};
         e->last_bcast = e->now;
+        e->bcast_commit = e->out.commit;
         int rc = emit(e, all_others(e));
         if (rc < 0)
             return rc;
@@ -283,5 +284,11 @@ int leader_progress(struct engine *e)
     if (e->role != ROLE_LEADER)
         return 0;
     collect_rounds(e);
-    return pump(e);
+    int rc = pump(e);
+    /* Followers apply a slot only once they learn it is chosen: tell them
+     * now rather than at the next heartbeat (a mutation's latency on every
+     * node but the leader would otherwise include up to heartbeat_us). */
+    if (!rc && e->commit > e->bcast_commit)
+        rc = leader_heartbeat(e);
+    return rc;
 }

@@ -63,12 +63,13 @@ static int resend_round(struct engine *e, struct round *r)
     return emit(e, all_others(e) & ~r->acks);
 }
 
-static int heartbeat(struct engine *e)
+int leader_heartbeat(struct engine *e)
 {
     struct cons_msg *o = &e->out;
     o->type = MSG_ACCEPT;
     o->ballot = e->ballot;
     o->commit = e->commit;
+    e->bcast_commit = e->commit;
     o->trunc = cluster_applied(e);
     o->slot = e->next_slot;
     o->count = 0;
@@ -93,6 +94,6 @@ int leader_tick(struct engine *e)
         }
     }
     if (e->now >= e->last_bcast + e->p.heartbeat_us)
-        return heartbeat(e);
+        return leader_heartbeat(e);
     return 0;
 }

@@ -143,7 +143,12 @@ static void report_changes(struct cluster *cl, const struct batch *b)
     for (int i = 0; i < b->n; i++) {
         const struct cmd *c = b->items[i].cmd;
         uint64_t slot = b->d[i].slot;
-        if (!c || b->d[i].origin == cl->mem.self || !h->inode_changed)
+        if (!c || !h->inode_changed)
+            continue;
+        /* a conflict copy appears by apply alone, on the writer's node too */
+        if (b->items[i].res->copy_parent)
+            h->inode_changed(h->ctx, slot, b->items[i].res->copy_parent);
+        if (b->d[i].origin == cl->mem.self)
             continue;
         if (c->ino)
             h->inode_changed(h->ctx, slot, c->ino);
@@ -179,7 +184,9 @@ static void finish(struct cluster *cl, struct batch *b, uint64_t applied)
  * the entries are decided and cannot be skipped). false: applying stopped. */
 static bool apply_one(struct cluster *cl, struct batch *b)
 {
-    const struct apply_extra extra = {dedup_write, cl};
+    /* The Paxos log is durable: a batch lost to a power cut is applied again
+     * from it, so its commit need not sync LMDB's meta page (apply.h). */
+    const struct apply_extra extra = {dedup_write, cl, MDB_NOMETASYNC};
     for (;;) {
         struct dedup_table before = cl->dedup;
         if (prepare(cl, b))

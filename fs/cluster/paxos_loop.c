@@ -90,10 +90,23 @@ int pax_propose(struct cluster *cl, const uint8_t *buf, uint32_t len, uint64_t r
     return 0;
 }
 
+static void publish_status(struct cluster *cl)
+{
+    struct engine_status st;
+    engine_status(cl->eng, &st);
+    pthread_mutex_lock(&cl->st_lock);
+    cl->est = st;
+    pthread_mutex_unlock(&cl->st_lock);
+}
+
 /* Engine callbacks (on this thread). */
 static void host_send(void *ctx, uint32_t to, const uint8_t *buf, size_t len)
 {
     struct cluster *cl = ctx;
+    /* Publish before anything leaves: a read-index answer must never show a
+     * commit index older than one a peer already learned from us. */
+    if (cl->eng)
+        publish_status(cl);
     if (to < cl->mem.n && cl->mem.peer_of[to] >= 0)
         net_send(cl->net, cl->mem.peer_of[to], CHAN_CONTROL, FT_CONSENSUS, 0, buf, len, 0);
 }
@@ -208,11 +221,7 @@ static int turn(struct cluster *cl)
         rc = feed_applied(cl, now);
     if (!rc)
         rc = engine_tick(cl->eng, now);
-    struct engine_status st;
-    engine_status(cl->eng, &st);
-    pthread_mutex_lock(&cl->st_lock);
-    cl->est = st;
-    pthread_mutex_unlock(&cl->st_lock);
+    publish_status(cl);
     if (now - cl->last_report_us >= CL_REPORT_MS * 1000u) {
         cl->last_report_us = now;
         node_msgs_report(cl);

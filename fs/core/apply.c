@@ -151,7 +151,9 @@ static int try_batch(struct meta_store *ms, const struct apply_item *items, int 
                      const struct apply_extra *extra, bool nested)
 {
     MDB_txn *txn;
-    int rc = meta_txn_write(ms, &txn);
+    int rc = extra && extra->txn_flags
+                 ? meta_err(mdb_txn_begin(meta_store_env(ms), NULL, extra->txn_flags, &txn))
+                 : meta_txn_write(ms, &txn);
     if (rc)
         return rc;
     rc = apply_all(ms, txn, items, n, nested);

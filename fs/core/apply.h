@@ -20,6 +20,7 @@ struct apply_result {
     int err;                /* the command's result: 0 or -errno */
     bool has_attr;          /* attr is valid */
     struct meta_inode attr; /* the inode created or changed */
+    uint64_t copy_parent;   /* a conflict copy was linked in this directory (0: none) */
 };
 
 /* Applies c inside txn (the batch's write transaction). Returns 0 with the
@@ -39,6 +40,11 @@ struct apply_item {
 struct apply_extra {
     int (*write)(void *ctx, MDB_txn *txn);
     void *ctx;
+    /* MDB_NOMETASYNC: the commit syncs its data but not LMDB's meta page, so
+     * a power loss may undo the batch (never corrupt the store). Only for a
+     * caller that can apply the batch again: the cluster, whose Paxos log
+     * holds every slot until a later synced commit has made it durable. */
+    unsigned txn_flags;
 };
 
 /* Applies n commands in ONE write transaction together with the new applied

@@ -91,6 +91,8 @@ static int set_size(struct apply_ctx *a, struct meta_inode *in)
             return rc;
         in->alloc = (uint64_t)((int64_t)in->alloc + delta);
     }
+    if (c->size != in->size)
+        apply_content_changed(a, in);
     in->size = c->size;
     if (c->cred.uid != 0) { /* as should_remove_suid(): a non-root truncate */
         in->mode &= ~(uint32_t)S_ISUID;

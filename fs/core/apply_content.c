@@ -1,8 +1,11 @@
-/* apply_content.c - content commits: replace chunk-map ranges with extents. */
+/* apply_content.c - content commits: replace chunk-map ranges with extents,
+ * after moving a concurrent version aside (apply_conflict.c). */
 #include "fs/chunk/chunker.h"
 #include "fs/core/apply_internal.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 
 /* Ranges sorted, disjoint, non-empty; extents sorted, disjoint, each inside
@@ -40,6 +43,19 @@ static void kill_suid(struct meta_inode *in)
         in->mode &= ~(uint32_t)S_ISGID;
 }
 
+void apply_content_changed(struct apply_ctx *a, struct meta_inode *in)
+{
+    const struct cmd *c = a->c;
+    /* Only CONTENT encodes a tag: a SETATTR's tag field, set or not on the
+     * proposer, is not what the other nodes apply. */
+    const char *tag = c->op == CMD_CONTENT ? c->tag : "";
+    in->content_ver++;
+    /* Without a tag, the old tag stays only if the node is the same. */
+    if (tag[0] || in->content_origin != c->origin)
+        snprintf(in->content_tag, sizeof(in->content_tag), "%s", tag);
+    in->content_origin = c->origin;
+}
+
 int apply_content(struct apply_ctx *a)
 {
     const struct cmd *c = a->c;
@@ -53,6 +69,8 @@ int apply_content(struct apply_ctx *a)
         return -EINVAL;
     uint64_t size = in.size > c->min_size ? in.size : c->min_size;
     rc = validate(c, size);
+    if (!rc && apply_is_conflict(c, &in))
+        rc = apply_conflict_copy(a, &in);
     int64_t alloc = (int64_t)in.alloc;
     for (uint32_t i = 0; i < c->n_ranges && !rc; i++) {
         uint64_t s, e;
@@ -69,6 +87,8 @@ int apply_content(struct apply_ctx *a)
     }
     if (rc)
         return rc;
+    if (c->n_ranges || c->n_ext || size != in.size)
+        apply_content_changed(a, &in);
     in.size = size;
     in.alloc = (uint64_t)alloc;
     if (c->flags & CMD_CONTENT_MTIME)

@@ -39,4 +39,17 @@ int apply_free_inode(struct apply_ctx *a, uint64_t ino);
 int apply_get_dir(struct apply_ctx *a, uint64_t ino, struct meta_inode *dir);
 int apply_result_attr(struct apply_ctx *a, const struct meta_inode *in);
 
+/* Content versions and conflict copies (apply_content.c, apply_conflict.c). */
+/* a's command changed in's bytes or size: bump its content version, record
+ * the command's origin and tag (the caller writes in back). */
+void apply_content_changed(struct apply_ctx *a, struct meta_inode *in);
+/* A content commit whose writer started from another version than in's,
+ * made by another node: two nodes wrote the file concurrently. */
+bool apply_is_conflict(const struct cmd *c, const struct meta_inode *in);
+/* Links a new inode holding in's current content (shared chunks, size, mode,
+ * owner, times) as a conflict copy next to the file, and records it. */
+int apply_conflict_copy(struct apply_ctx *a, const struct meta_inode *in);
+/* ino's name was unlinked or renamed: a conflict record for it goes. */
+int apply_conflict_forget(struct apply_ctx *a, uint64_t ino);
+
 #endif

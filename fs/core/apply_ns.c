@@ -170,6 +170,8 @@ static int remove_entry(struct apply_ctx *a, struct meta_inode *dir, const char 
                         const struct meta_dirent *e, struct meta_inode *victim)
 {
     int rc = meta_dirent_del(a->ms, a->txn, dir->ino, name, len, e->cookie);
+    if (!rc)
+        rc = apply_conflict_forget(a, victim->ino);
     if (rc)
         return rc;
     if (S_ISDIR(victim->mode))

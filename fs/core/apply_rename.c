@@ -68,7 +68,8 @@ static int moved(struct apply_ctx *a, struct meta_inode *in, uint64_t newparent)
     in->ctime = a->c->time;
     if (S_ISDIR(in->mode))
         in->parent = newparent;
-    return meta_inode_put(a->ms, a->txn, in);
+    int rc = apply_conflict_forget(a, in->ino);
+    return rc ? rc : meta_inode_put(a->ms, a->txn, in);
 }
 
 static int touch_dirs(struct apply_ctx *a, struct side *s, struct side *d, int nlink_delta)
@@ -123,6 +124,8 @@ static int replace_target(struct apply_ctx *a, struct side *s, struct side *d)
         d->dir.nlink--;
     }
     int rc = meta_dirent_del(a->ms, a->txn, d->dir.ino, d->name, d->len, d->e.cookie);
+    if (!rc)
+        rc = apply_conflict_forget(a, d->in.ino);
     return rc ? rc : apply_drop_link(a, &d->in, a->c->flags & CMD_KEEP_ORPHAN);
 }
 

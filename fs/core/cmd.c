@@ -135,8 +135,8 @@ static uint32_t data_max(uint8_t op)
 
 size_t cmd_encoded_size(const struct cmd *c)
 {
-    return 64 + 4 * CMD_MAX_GROUPS + 2 * (4 + CMD_NAME_MAX) + 4 + c->datalen + 96 +
-           (size_t)c->n_ranges * CMD_RANGE_LEN + (size_t)c->n_ext * CMD_EXTENT_LEN;
+    return 64 + 4 * CMD_MAX_GROUPS + 3 * (4 + CMD_NAME_MAX) + 4 + c->datalen + 96 + 24 +
+           CMD_TAG_MAX + (size_t)c->n_ranges * CMD_RANGE_LEN + (size_t)c->n_ext * CMD_EXTENT_LEN;
 }
 
 static void encode_header(struct cur *w, const struct cmd *c)
@@ -183,6 +183,10 @@ static void encode_body(struct cur *w, const struct cmd *c, uint16_t f)
         wtime(w, &c->atime);
     if (f & F_CONTENT) {
         w64(w, c->min_size);
+        w64(w, c->base_ver);
+        w64(w, c->hint_parent);
+        wstr(w, c->hint_name, c->hint_namelen);
+        wstr(w, c->tag, (uint32_t)strnlen(c->tag, CMD_TAG_MAX));
         w32(w, c->n_ranges);
         wbytes(w, c->ranges, (size_t)c->n_ranges * CMD_RANGE_LEN);
         w32(w, c->n_ext);
@@ -194,7 +198,8 @@ int cmd_encode(const struct cmd *c, uint8_t *buf, size_t cap)
 {
     if (c->op == 0 || c->op >= CMD_OP_END || c->cred.ngroups > CMD_MAX_GROUPS ||
         c->namelen > CMD_NAME_MAX || c->name2len > CMD_NAME_MAX || c->datalen > data_max(c->op) ||
-        c->n_ranges > CMD_MAX_RANGES || c->n_ext > CMD_MAX_EXTENTS)
+        c->n_ranges > CMD_MAX_RANGES || c->n_ext > CMD_MAX_EXTENTS ||
+        c->hint_namelen > CMD_NAME_MAX)
         return -EINVAL;
     struct cur w = {.w = buf, .cap = cap};
     encode_header(&w, c);
@@ -202,9 +207,10 @@ int cmd_encode(const struct cmd *c, uint8_t *buf, size_t cap)
     return w.err ? w.err : (int)w.pos;
 }
 
-static void decode_header(struct cur *r, struct cmd *c)
+static uint8_t decode_header(struct cur *r, struct cmd *c)
 {
-    if (r8(r) != CMD_VERSION && !r->err)
+    uint8_t version = r8(r);
+    if ((version < 1 || version > CMD_VERSION) && !r->err)
         r->err = -EPROTO;
     c->op = r8(r);
     if (!r->err && (c->op == 0 || c->op >= CMD_OP_END))
@@ -219,6 +225,7 @@ static void decode_header(struct cur *r, struct cmd *c)
         r->err = -EINVAL;
     for (uint32_t i = 0; i < c->cred.ngroups && !r->err; i++)
         c->cred.groups[i] = r32(r);
+    return version;
 }
 
 static const uint8_t *rarray(struct cur *r, uint32_t *n, uint32_t max, size_t elem)
@@ -229,7 +236,23 @@ static const uint8_t *rarray(struct cur *r, uint32_t *n, uint32_t max, size_t el
     return r->err ? NULL : rbytes(r, (size_t)*n * elem);
 }
 
-static void decode_body(struct cur *r, struct cmd *c, uint16_t f)
+/* Version 2 content fields: base version, name hint, tag. */
+static void decode_conflict_fields(struct cur *r, struct cmd *c)
+{
+    uint32_t taglen;
+    c->base_ver = r64(r);
+    c->hint_parent = r64(r);
+    c->hint_name = (const char *)rstr(r, &c->hint_namelen, 0, CMD_NAME_MAX);
+    const uint8_t *tag = rstr(r, &taglen, 0, CMD_TAG_MAX);
+    if (!r->err && taglen && !cmd_tag_valid((const char *)tag, taglen))
+        r->err = -EINVAL;
+    if (!r->err) {
+        memcpy(c->tag, tag, taglen);
+        c->tag[taglen] = '\0';
+    }
+}
+
+static void decode_body(struct cur *r, struct cmd *c, uint16_t f, uint8_t version)
 {
     if (f & F_INO)
         c->ino = r64(r);
@@ -259,6 +282,8 @@ static void decode_body(struct cur *r, struct cmd *c, uint16_t f)
         rtime(r, &c->atime);
     if (f & F_CONTENT) {
         c->min_size = r64(r);
+        if (version >= 2)
+            decode_conflict_fields(r, c);
         c->ranges = rarray(r, &c->n_ranges, CMD_MAX_RANGES, CMD_RANGE_LEN);
         c->extents = rarray(r, &c->n_ext, CMD_MAX_EXTENTS, CMD_EXTENT_LEN);
     }
@@ -268,9 +293,9 @@ int cmd_decode(const uint8_t *buf, size_t len, struct cmd *c)
 {
     struct cur r = {.r = buf, .cap = len};
     memset(c, 0, sizeof(*c));
-    decode_header(&r, c);
+    uint8_t version = decode_header(&r, c);
     if (!r.err)
-        decode_body(&r, c, op_fields[c->op]);
+        decode_body(&r, c, op_fields[c->op], version);
     if (!r.err && r.pos != len)
         r.err = -EPROTO;
     return r.err;
@@ -304,4 +329,28 @@ void cmd_extent_get(const struct cmd *c, uint32_t i, struct meta_extent *e)
     e->coff = get_u32(p + 8);
     e->len = get_u32(p + 12);
     memcpy(e->hash, p + 16, SHA256_LEN);
+}
+
+bool cmd_tag_valid(const char *tag, size_t len)
+{
+    if (len == 0 || len > CMD_TAG_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char ch = tag[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '-' || ch == '_'))
+            return false;
+    }
+    return true;
+}
+
+void cmd_set_tag(struct cmd *c, const char *tag)
+{
+    size_t len = tag ? strnlen(tag, CMD_TAG_MAX) : 0;
+    if (!cmd_tag_valid(tag, len)) {
+        tag = CMD_TAG_DEFAULT;
+        len = strlen(tag);
+    }
+    memcpy(c->tag, tag, len);
+    c->tag[len] = '\0';
 }

@@ -11,6 +11,8 @@
  * common header then one body per op. Decoding bounds every length and
  * rejects unknown versions/ops and trailing bytes with -EPROTO and
  * out-of-range fields with -EINVAL; it never reads past the buffer.
+ * Encoding writes CMD_VERSION; decoding also reads version 1 (a content
+ * command of version 1 has no base, hint or tag).
  */
 #ifndef QFS_FS_CORE_CMD_H
 #define QFS_FS_CORE_CMD_H
@@ -18,10 +20,11 @@
 #include "fs/store/meta_inode.h"
 #include "fs/store/meta_map.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define CMD_VERSION     1
+#define CMD_VERSION     2
 #define CMD_MAX_GROUPS  64
 #define CMD_NAME_MAX    255
 #define CMD_TARGET_MAX  4095
@@ -30,6 +33,7 @@
 #define CMD_MAX_EXTENTS 65536
 #define CMD_RANGE_LEN   16                /* start u64, end u64 */
 #define CMD_EXTENT_LEN  (16 + SHA256_LEN) /* off u64, coff u32, len u32, hash */
+#define CMD_TAG_MAX     META_TAG_MAX
 
 enum cmd_op {
     CMD_INIT = 1,    /* create the root if absent: mode */
@@ -43,7 +47,7 @@ enum cmd_op {
     CMD_SETATTR,     /* ino, flags=CORE_SET_*, mode, uid, gid, size, atime, mtime */
     CMD_SETXATTR,    /* ino, name, data=value, flags=XATTR_CREATE/REPLACE */
     CMD_REMOVEXATTR, /* ino, name */
-    CMD_CONTENT,     /* ino, flags, min_size, ranges, extents */
+    CMD_CONTENT,     /* ino, flags, min_size, base_ver, hint, tag, ranges, extents */
     CMD_ATIME,       /* ino, atime */
     CMD_REAP,        /* ino: delete it if it is an orphan (nlink 0) */
     CMD_OP_END
@@ -57,7 +61,13 @@ enum cmd_op {
 enum {
     CMD_CONTENT_MTIME = 1 << 0,     /* a write: set mtime and ctime to the command time */
     CMD_CONTENT_KILL_SUID = 1 << 1, /* a write by non-root: clear setuid, setgid */
-    CMD_CONTENT_FLAGS = 3,
+    /* Staged writes: base_ver is the content version the writer started
+     * from. If another node changed the content since, apply first moves
+     * that version to a conflict copy (apply_conflict.c). Without the flag
+     * (punch, fallocate, copy ranges) the command applies to whatever the
+     * content is, as a truncate does. */
+    CMD_CONTENT_BASE = 1 << 2,
+    CMD_CONTENT_FLAGS = 7,
 };
 
 struct cmd_cred {
@@ -86,8 +96,13 @@ struct cmd {
 
     uint64_t min_size; /* content: the size becomes at least this */
     uint32_t n_ranges, n_ext;
-    const uint8_t *ranges;  /* n_ranges * CMD_RANGE_LEN: [start, end) to replace */
-    const uint8_t *extents; /* n_ext * CMD_EXTENT_LEN, each inside one range */
+    const uint8_t *ranges;     /* n_ranges * CMD_RANGE_LEN: [start, end) to replace */
+    const uint8_t *extents;    /* n_ext * CMD_EXTENT_LEN, each inside one range */
+    uint64_t base_ver;         /* content: see CMD_CONTENT_BASE */
+    uint64_t hint_parent;      /* content: where the proposer last saw the file */
+    const char *hint_name;     /* (parent, name): where a conflict copy goes */
+    uint32_t hint_namelen;     /* 0..CMD_NAME_MAX; 0 = no hint */
+    char tag[CMD_TAG_MAX + 1]; /* content: the proposer's node tag, may be "" */
 };
 
 /* Upper bound of the encoded size of c. */
@@ -96,6 +111,13 @@ size_t cmd_encoded_size(const struct cmd *c);
 int cmd_encode(const struct cmd *c, uint8_t *buf, size_t cap);
 /* Fills c with pointers into buf (which must outlive c). */
 int cmd_decode(const uint8_t *buf, size_t len, struct cmd *c);
+
+/* A node tag is 1..CMD_TAG_MAX characters of [A-Za-z0-9_-] (it goes into
+ * file names). cmd_set_tag copies tag's first CMD_TAG_MAX characters, or
+ * CMD_TAG_DEFAULT when tag is NULL or not a valid tag. */
+#define CMD_TAG_DEFAULT "local"
+bool cmd_tag_valid(const char *tag, size_t len);
+void cmd_set_tag(struct cmd *c, const char *tag);
 
 void cmd_range_put(uint8_t *raw, uint32_t i, uint64_t start, uint64_t end);
 void cmd_range_get(const struct cmd *c, uint32_t i, uint64_t *start, uint64_t *end);

@@ -45,6 +45,9 @@ struct core_config {
     enum core_atime_mode atime_mode; /* from the mount options */
     size_t staging_limit;            /* bytes staged per node before writers commit early;
                                         0 = default (256 MiB) */
+    const char *node_tag;            /* this node in conflict copy names: the first 7
+                                        characters of its node ID; NULL = "local".
+                                        Must outlive the core. */
     bool cluster; /* commands are ordered by a cluster (core_cluster.h), not locally */
 };
 
@@ -150,5 +153,27 @@ struct core_stats {
     uint64_t staged_bytes; /* memory holding uncommitted writes now */
 };
 int core_stats(struct core *c, struct core_stats *out);
+
+/* Conflict copies that still exist under the name they were given (for
+ * `qfs conflicts` and `qfs status`). When two nodes commit content to one
+ * file concurrently, the later commit keeps the name and the earlier
+ * version becomes NAME.conflict-YYYYMMDD-HHMMSS-TAG[.EXT] (docs/commands.md);
+ * a copy stops being listed once it is unlinked or renamed. */
+struct core_conflict {
+    uint64_t copy_ino;              /* the copy: the earlier version */
+    uint64_t orig_ino;              /* the file that kept its name */
+    uint64_t parent;                /* the copy's directory */
+    const char *name;               /* the copy's name (NUL-terminated) */
+    uint64_t copy_origin;           /* node whose version the copy holds */
+    uint64_t win_origin;            /* node whose commit took the name */
+    const char *copy_tag, *win_tag; /* their node tags ("" if unknown) */
+    int64_t sec;                    /* time of the later commit (UTC seconds) */
+    uint32_t nsec;
+};
+/* Return nonzero to stop (returned by core_conflicts_list). */
+typedef int (*core_conflict_fn)(void *ctx, const struct core_conflict *cf);
+/* Calls fn for each conflict copy in inode order, from this node's applied
+ * state. Returns 0, fn's nonzero return, or -errno. */
+int core_conflicts_list(struct core *c, core_conflict_fn fn, void *ctx);
 
 #endif

@@ -30,7 +30,11 @@ int core_file_open(struct core *c, uint64_t ino, int flags)
         return rc;
     if (S_ISDIR(in.mode))
         return -EISDIR;
-    return staging_open(&c->stg, ino) ? 0 : -ENOMEM;
+    struct sfile *sf = staging_open(&c->stg, ino);
+    if (!sf)
+        return -ENOMEM;
+    staging_keep_hint(&c->stg, sf); /* the lookup before this open named it */
+    return 0;
 }
 
 struct fill_ctx {
@@ -50,6 +54,19 @@ static int fill_committed(void *ctx, uint64_t off, uint8_t *dst, size_t len)
     return rc;
 }
 
+/* Staging starts: the content version the staged bytes build on. Read
+ * before any committed byte is copied into a block, so the base is never
+ * newer than what the blocks hold (a stale base can only make a needless
+ * conflict copy, never lose a version). */
+static int take_base(struct core *c, struct sfile *sf)
+{
+    struct meta_inode in;
+    int rc = get_inode(c, sf->ino, &in);
+    if (!rc)
+        staging_base(&c->stg, sf, in.content_ver);
+    return rc;
+}
+
 ssize_t core_write(struct core *c, const struct core_cred *cr, uint64_t ino, uint64_t off,
                    const void *buf, size_t size)
 {
@@ -60,7 +77,9 @@ ssize_t core_write(struct core *c, const struct core_cred *cr, uint64_t ino, uin
         return -ENOMEM;
     struct fill_ctx f = {c, ino};
     pthread_rwlock_wrlock(&sf->lock);
-    int rc = staging_write(&c->stg, sf, off, buf, size, fill_committed, &f);
+    int rc = sf->base_valid ? 0 : take_base(c, sf);
+    if (!rc)
+        rc = staging_write(&c->stg, sf, off, buf, size, fill_committed, &f);
     if (!rc && cr && cr->uid != 0)
         sf->kill_suid = true;
     /* This writer pays for passing the bound; a write to an inode nobody has
@@ -146,6 +165,7 @@ int core_fallocate(struct core *c, const struct core_cred *cr, uint64_t ino, int
         return S_ISDIR(in.mode) ? -EISDIR : -ENODEV;
     struct cmd cmd;
     core_cmd_init(c, &cmd, CMD_CONTENT, cr);
+    cmd_set_tag(&cmd, c->cfg.node_tag);
     cmd.ino = ino;
     if (mode == 0) {
         cmd.min_size = off + len; /* space is not reserved: holes cost nothing */

@@ -3,6 +3,7 @@
 #include "fs/store/meta_dir.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -55,13 +56,23 @@ int core_lookup(struct core *c, uint64_t parent, const char *name, struct stat *
     if (!rc)
         rc = meta_dirent_get(c->ms, txn, parent, name, len, &e);
     mdb_txn_abort(txn);
-    return rc ? rc : core_getattr(c, e.child, st);
+    if (rc)
+        return rc;
+    if (S_ISREG(e.type))
+        staging_hint_set(&c->stg, e.child, parent, name, len);
+    return core_getattr(c, e.child, st);
 }
 
+/* Creates and links: the regular file's new name is its name hint. */
 static int submit_attr(struct core *c, struct cmd *cmd, struct stat *st)
 {
     struct apply_result res;
     int rc = core_submit(c, cmd, &res);
+    if (!rc && res.has_attr && S_ISREG(res.attr.mode)) {
+        bool link = cmd->op == CMD_LINK;
+        staging_hint_set(&c->stg, res.attr.ino, link ? cmd->ino2 : cmd->ino,
+                         link ? cmd->name2 : cmd->name, link ? cmd->name2len : cmd->namelen);
+    }
     if (!rc && st && res.has_attr)
         core_attr_to_stat(&res.attr, st);
     return rc;
@@ -130,17 +141,35 @@ int core_link(struct core *c, const struct core_cred *cr, uint64_t ino, uint64_t
     return rc;
 }
 
+static int entry_of(struct core *c, uint64_t parent, const char *name, size_t len,
+                    struct meta_dirent *e)
+{
+    MDB_txn *txn;
+    int rc = meta_txn_read(c->ms, &txn);
+    if (rc)
+        return rc;
+    rc = meta_dirent_get(c->ms, txn, parent, name, len, e);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
 /* CMD_KEEP_ORPHAN when the entry's inode is open here (its last link may go
  * while it is still read or written through an open file). */
 static uint32_t keep_flag(struct core *c, uint64_t parent, const char *name, size_t len)
 {
-    MDB_txn *txn;
     struct meta_dirent e;
-    if (meta_txn_read(c->ms, &txn))
-        return CMD_KEEP_ORPHAN;
-    int rc = meta_dirent_get(c->ms, txn, parent, name, len, &e);
-    mdb_txn_abort(txn);
+    int rc = entry_of(c, parent, name, len, &e);
     return rc == 0 && !staging_is_open(&c->stg, e.child) ? 0 : CMD_KEEP_ORPHAN;
+}
+
+/* After a rename here: a regular file that moved is now seen at its new name. */
+static void rename_hints(struct core *c, const struct cmd *cmd, const struct meta_dirent *src,
+                         const struct meta_dirent *dst)
+{
+    if (src->child && S_ISREG(src->type))
+        staging_hint_set(&c->stg, src->child, cmd->ino2, cmd->name2, cmd->name2len);
+    if ((cmd->flags & RENAME_EXCHANGE) && dst->child && S_ISREG(dst->type))
+        staging_hint_set(&c->stg, dst->child, cmd->ino, cmd->name, cmd->namelen);
 }
 
 static int remove_name(struct core *c, const struct core_cred *cr, uint8_t op, uint64_t parent,
@@ -191,7 +220,15 @@ int core_rename(struct core *c, const struct core_cred *cr, uint64_t parent, con
     cmd.name2 = newname;
     cmd.name2len = (uint32_t)len2;
     cmd.flags = flags | keep_flag(c, newparent, newname, len2);
-    return core_submit(c, &cmd, &res);
+    struct meta_dirent src = {0}, dst = {0};
+    if (entry_of(c, parent, name, len, &src))
+        src.child = 0;
+    if ((flags & RENAME_EXCHANGE) && entry_of(c, newparent, newname, len2, &dst))
+        dst.child = 0;
+    rc = core_submit(c, &cmd, &res);
+    if (!rc)
+        rename_hints(c, &cmd, &src, &dst);
+    return rc;
 }
 
 ssize_t core_readlink(struct core *c, uint64_t ino, char *buf, size_t cap)

@@ -267,7 +267,11 @@ static int submit(struct recut *r)
         cmd.ranges = r->ranges;
         cmd.n_ext = r->n_ext;
         cmd.extents = r->exts;
+        staging_fill_cmd(&r->c->stg, r->sf, &cmd); /* base version, name hint */
+        cmd_set_tag(&cmd, r->c->cfg.node_tag);
         rc = core_submit(r->c, &cmd, &res);
+        if (!rc && res.has_attr) /* our own commit: the next part builds on it */
+            r->sf->base_ver = res.attr.content_ver;
     }
     unpin_all(r);
     r->n_ranges = r->n_ext = 0;

@@ -1,5 +1,7 @@
 #include "fs/core/staging.h"
 
+#include "fs/core/cmd.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,10 +11,17 @@ int staging_init(struct staging *stg, size_t limit)
     memset(stg, 0, sizeof(*stg));
     stg->limit = limit;
     /* keep a quarter of the bound warm; the rest goes back to the system */
+    stg->hints = calloc(STG_HINTS, sizeof(*stg->hints));
+    if (!stg->hints)
+        return -ENOMEM;
     int rc = bufpool_init(&stg->pool, STG_BLOCK, limit / STG_BLOCK / 4);
-    if (rc)
+    if (rc) {
+        free(stg->hints);
+        stg->hints = NULL;
         return rc;
+    }
     pthread_mutex_init(&stg->lock, NULL);
+    pthread_mutex_init(&stg->hint_lock, NULL);
     return 0;
 }
 
@@ -44,6 +53,8 @@ void staging_destroy(struct staging *stg)
     }
     bufpool_destroy(&stg->pool);
     pthread_mutex_destroy(&stg->lock);
+    pthread_mutex_destroy(&stg->hint_lock);
+    free(stg->hints);
 }
 
 static struct sfile *lookup(struct staging *stg, uint64_t ino, bool create)
@@ -248,6 +259,7 @@ void staging_clear(struct staging *stg, struct sfile *sf)
     pthread_mutex_unlock(&stg->lock);
     sf->staged_end = 0;
     sf->kill_suid = false;
+    sf->base_valid = false;
 }
 
 bool staging_over_limit(struct staging *stg)
@@ -256,4 +268,57 @@ bool staging_over_limit(struct staging *stg)
     bool over = stg->staged_bytes > stg->limit;
     pthread_mutex_unlock(&stg->lock);
     return over;
+}
+
+void staging_hint_set(struct staging *stg, uint64_t ino, uint64_t parent, const char *name,
+                      size_t len)
+{
+    if (len == 0 || len > STG_NAME_MAX)
+        return;
+    pthread_mutex_lock(&stg->hint_lock);
+    struct stg_hint *h = &stg->hints[ino % STG_HINTS];
+    h->ino = ino;
+    h->parent = parent;
+    h->len = (uint32_t)len;
+    memcpy(h->name, name, len);
+    pthread_mutex_unlock(&stg->hint_lock);
+}
+
+/* Copies the table's hint for sf->ino into sf, if the table still has it. */
+static void hint_load(struct staging *stg, struct sfile *sf)
+{
+    pthread_mutex_lock(&stg->hint_lock);
+    const struct stg_hint *h = &stg->hints[sf->ino % STG_HINTS];
+    if (h->ino == sf->ino)
+        sf->hint = *h;
+    pthread_mutex_unlock(&stg->hint_lock);
+}
+
+void staging_keep_hint(struct staging *stg, struct sfile *sf)
+{
+    if (pthread_rwlock_trywrlock(&sf->lock) != 0)
+        return;
+    hint_load(stg, sf);
+    pthread_rwlock_unlock(&sf->lock);
+}
+
+void staging_base(struct staging *stg, struct sfile *sf, uint64_t ver)
+{
+    sf->base_ver = ver;
+    sf->base_valid = true;
+    hint_load(stg, sf);
+}
+
+void staging_fill_cmd(struct staging *stg, struct sfile *sf, struct cmd *cmd)
+{
+    hint_load(stg, sf); /* a rename here since staging started moved it */
+    if (sf->base_valid) {
+        cmd->flags |= CMD_CONTENT_BASE;
+        cmd->base_ver = sf->base_ver;
+    }
+    if (sf->hint.ino == sf->ino) {
+        cmd->hint_parent = sf->hint.parent;
+        cmd->hint_name = sf->hint.name;
+        cmd->hint_namelen = sf->hint.len;
+    }
 }

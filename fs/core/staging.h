@@ -8,9 +8,18 @@
  * committed bytes, through the caller's fill function). Staged bytes are
  * what this node reads until they are committed and the blocks cleared.
  *
+ * Conflict detection: an sfile remembers the content version its staged
+ * bytes started from (taken when staging starts, i.e. at the first write
+ * into an empty sfile, before any committed byte is read into a block), and
+ * where this node last saw the file (a name hint). A content commit carries
+ * both; apply makes a conflict copy when another node committed meanwhile.
+ * Name hints come from a bounded table (one slot per ino % STG_HINTS, the
+ * newest wins) filled by lookups, creates, links and renames.
+ *
  * Locking: stg->lock guards the table, refs and opens, and staged_bytes;
- * sf->lock (rwlock) guards an sfile's blocks and flags: writers and
- * committers hold it for writing, readers for reading.
+ * sf->lock (rwlock) guards an sfile's blocks, flags, base and hint: writers
+ * and committers hold it for writing, readers for reading. stg->hint_lock
+ * guards the hint table.
  */
 #ifndef QFS_FS_CORE_STAGING_H
 #define QFS_FS_CORE_STAGING_H
@@ -22,8 +31,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STG_BLOCK   (64u * 1024)
-#define STG_BUCKETS 1024
+#define STG_BLOCK    (64u * 1024)
+#define STG_BUCKETS  1024
+#define STG_HINTS    1024
+#define STG_NAME_MAX 255
+
+struct cmd;
+
+struct stg_hint {
+    uint64_t ino, parent;
+    uint32_t len;
+    char name[STG_NAME_MAX];
+};
 
 struct sblock {
     uint64_t idx;    /* file offset / STG_BLOCK */
@@ -37,10 +56,13 @@ struct sfile {
     pthread_rwlock_t lock;
     struct sblock *blocks; /* sorted by idx; under lock */
     size_t n, cap;
-    uint64_t staged_end; /* end of the last staged byte, 0 if none */
-    bool kill_suid;      /* a non-root writer staged bytes */
-    bool atime_due;      /* a read wants an atime update at flush (atomic) */
-    struct sfile *next;  /* hash chain, under stg->lock */
+    uint64_t staged_end;  /* end of the last staged byte, 0 if none */
+    bool kill_suid;       /* a non-root writer staged bytes */
+    bool atime_due;       /* a read wants an atime update at flush (atomic) */
+    bool base_valid;      /* base_ver was taken (staging started) */
+    uint64_t base_ver;    /* content version the staged bytes started from */
+    struct stg_hint hint; /* where this node last saw the file (ino 0: none) */
+    struct sfile *next;   /* hash chain, under stg->lock */
 };
 
 struct staging {
@@ -49,6 +71,8 @@ struct staging {
     size_t staged_bytes; /* blocks lent out, in bytes */
     size_t limit;
     struct bufpool pool;
+    pthread_mutex_t hint_lock;
+    struct stg_hint *hints; /* STG_HINTS slots, under hint_lock */
 };
 
 int staging_init(struct staging *stg, size_t limit);
@@ -74,8 +98,22 @@ void staging_overlay(const struct sfile *sf, uint64_t off, uint8_t *buf, size_t 
  * not staged (then *next_start = the first staged byte after pos, or
  * UINT64_MAX). */
 size_t staging_at(const struct sfile *sf, uint64_t pos, const uint8_t **p, uint64_t *next_start);
-/* Drops every staged block (after a commit). */
+/* Drops every staged block (after a commit); the next write starts anew. */
 void staging_clear(struct staging *stg, struct sfile *sf);
 bool staging_over_limit(struct staging *stg);
+
+/* This node saw ino as parent/name (a regular file). */
+void staging_hint_set(struct staging *stg, uint64_t ino, uint64_t parent, const char *name,
+                      size_t len);
+/* Copies the table's hint for sf->ino into sf (at open: a long-open file
+ * keeps it even if the table's slot is reused); skipped while a writer or
+ * committer holds sf->lock, which then loads it itself. */
+void staging_keep_hint(struct staging *stg, struct sfile *sf);
+/* Staging of sf starts from content version ver (sf->lock held for writing);
+ * also picks up sf's name hint. */
+void staging_base(struct staging *stg, struct sfile *sf, uint64_t ver);
+/* Sets a content command's base version and name hint from sf (sf->lock
+ * held for writing; the hint name points into sf). */
+void staging_fill_cmd(struct staging *stg, struct sfile *sf, struct cmd *cmd);
 
 #endif

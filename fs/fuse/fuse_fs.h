@@ -36,6 +36,7 @@ struct qfs_fuse {
     double entry_timeout;     /* seconds the kernel may cache names */
     bool writeback_cache;     /* ask the kernel to cache writes (-o writeback) */
     const char *mountpoint;   /* absolute; for the readahead window at init */
+    char node_tag[8];         /* first 7 characters of the node ID (conflict copy names) */
     struct fuse_bufpool pool; /* read / readdir / xattr reply buffers */
 };
 

@@ -82,6 +82,12 @@ static int run(struct fuse_session *se, struct qfs_fuse *q, const struct mount_o
                const char *data_dir, const struct net_config *net, int ready_fd)
 {
     struct core_config cfg = {.data_dir = data_dir, .atime_mode = o->atime, .cluster = net};
+    if (net) {
+        char id[NODE_ID_STR_LEN + 1];
+        node_id_format(net->node_id, id);
+        snprintf(q->node_tag, sizeof(q->node_tag), "%.7s", id);
+        cfg.node_tag = q->node_tag;
+    }
     int rc = core_open(&cfg, &q->core);
 
     if (rc < 0) {

@@ -3,10 +3,12 @@
 #include "common/bytes.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
-#define INODE_REC_VERSION 1
-#define INODE_REC_LEN     (1 + 4 * 4 + 8 * 5 + 3 * 12)
+#define INODE_REC_VERSION 2
+#define INODE_REC_V1_LEN  (1 + 4 * 4 + 8 * 5 + 3 * 12)
+#define INODE_REC_LEN     (INODE_REC_V1_LEN + 8 + 8 + 1 + META_TAG_MAX)
 
 static void put_time(uint8_t *p, const struct meta_time *t)
 {
@@ -37,11 +39,32 @@ static void encode_inode(uint8_t *p, const struct meta_inode *in)
     put_time(p, &in->atime);
     put_time(p + 12, &in->mtime);
     put_time(p + 24, &in->ctime);
+    p += 36;
+    put_u64(p, in->content_ver);
+    put_u64(p + 8, in->content_origin);
+    size_t tl = strnlen(in->content_tag, META_TAG_MAX);
+    p[16] = (uint8_t)tl;
+    memset(p + 17, 0, META_TAG_MAX);
+    memcpy(p + 17, in->content_tag, tl);
+}
+
+/* The version 2 tail: content version, origin, tag. */
+static int decode_content(const uint8_t *p, struct meta_inode *in)
+{
+    in->content_ver = get_u64(p);
+    in->content_origin = get_u64(p + 8);
+    uint8_t tl = p[16];
+    if (tl > META_TAG_MAX || memchr(p + 17, '\0', tl))
+        return -EPROTO;
+    memcpy(in->content_tag, p + 17, tl);
+    in->content_tag[tl] = '\0';
+    return 0;
 }
 
 static int decode_inode(const uint8_t *p, size_t len, struct meta_inode *in)
 {
-    if (len != INODE_REC_LEN || p[0] != INODE_REC_VERSION)
+    bool v1 = len == INODE_REC_V1_LEN && p[0] == 1;
+    if (!v1 && (len != INODE_REC_LEN || p[0] != INODE_REC_VERSION))
         return -EPROTO;
     p++;
     in->mode = get_u32(p);
@@ -58,7 +81,9 @@ static int decode_inode(const uint8_t *p, size_t len, struct meta_inode *in)
     get_time(p, &in->atime);
     get_time(p + 12, &in->mtime);
     get_time(p + 24, &in->ctime);
-    return 0;
+    in->content_ver = in->content_origin = 0;
+    in->content_tag[0] = '\0';
+    return v1 ? 0 : decode_content(p + 36, in);
 }
 
 int meta_inode_get(struct meta_store *ms, MDB_txn *txn, uint64_t ino, struct meta_inode *out)

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define META_TAG_MAX 7 /* a node tag: the first 7 characters of its node ID */
+
 struct meta_time {
     int64_t sec;
     uint32_t nsec;
@@ -25,6 +27,14 @@ struct meta_inode {
     uint64_t parent;      /* directories: the parent ('..'); others: 0 */
     uint64_t next_cookie; /* directories: next readdir cookie to hand out */
     struct meta_time atime, mtime, ctime;
+    /* Content version (regular files): bumped by every command that changes
+     * the bytes or the size; origin and tag name the node that made the
+     * change (tag: up to META_TAG_MAX chars, NUL-terminated, may be empty).
+     * A writer's content commit names the version it started from: that is
+     * how apply tells concurrent writers from sequential ones. */
+    uint64_t content_ver;
+    uint64_t content_origin;
+    char content_tag[META_TAG_MAX + 1];
 };
 
 int meta_inode_get(struct meta_store *ms, MDB_txn *txn, uint64_t ino, struct meta_inode *out);

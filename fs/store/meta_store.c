@@ -14,8 +14,8 @@
 #define META_MAXDBS      32
 
 static const char *const db_names[META_DB_COUNT] = {
-    "meta",     "inodes", "symlinks", "dirents", "cookies",
-    "chunkmap", "refs",   "gc",       "xattrs",  "orphans",
+    "meta", "inodes", "symlinks", "dirents", "cookies",   "chunkmap",
+    "refs", "gc",     "xattrs",   "orphans", "conflicts",
 };
 
 int meta_err(int rc)
@@ -82,7 +82,9 @@ static int open_dbs(struct meta_store *ms)
     uint64_t version = 0;
     if (!rc)
         rc = meta_counter_get(ms, txn, "version", &version);
-    if (!rc && version == 0)
+    /* An older store is upgraded: its records still decode and version 2
+     * only added the conflicts DB, created above. */
+    if (!rc && (version == 0 || (version >= META_FORMAT_OLDEST && version < META_FORMAT_VERSION)))
         rc = meta_counter_put(ms, txn, "version", META_FORMAT_VERSION);
     else if (!rc && version != META_FORMAT_VERSION) {
         log_error("meta store: format version %llu, this build reads %d",

@@ -5,8 +5,10 @@
  * Invariants:
  *  - One writer: only the apply thread opens write transactions on the
  *    filesystem DBs; readers use their own read-only transactions.
- *  - The format version in the "meta" DB is checked on open; a mismatch is
- *    -EPROTO and nothing is changed.
+ *  - The format version in the "meta" DB is checked on open: an older
+ *    version this build still reads (META_FORMAT_OLDEST..) is upgraded in
+ *    place (its records stay valid); any other is -EPROTO and nothing is
+ *    changed.
  *  - maxdbs leaves room for the cluster (Paxos state, membership, de-dup):
  *    other modules open their own named DBs through meta_store_env().
  *  - The map is as large as the address space grants (1 TiB, or less under
@@ -20,19 +22,21 @@
 #include <lmdb.h>
 #include <stdint.h>
 
-#define META_FORMAT_VERSION 1
+#define META_FORMAT_VERSION 2
+#define META_FORMAT_OLDEST  1
 
 enum meta_db {
-    META_DB_META = 0, /* "version", "next_ino", "applied" */
-    META_DB_INODES,   /* ino BE -> inode record */
-    META_DB_SYMLINKS, /* ino BE -> target bytes */
-    META_DB_DIRENTS,  /* parent BE + name -> child, type, cookie */
-    META_DB_COOKIES,  /* parent BE + cookie BE -> child, type, name */
-    META_DB_CHUNKMAP, /* ino BE + file offset BE -> hash, chunk offset, length */
-    META_DB_REFS,     /* hash -> reference count */
-    META_DB_GC,       /* hash -> (empty): chunks whose count reached zero */
-    META_DB_XATTRS,   /* ino BE + name -> value */
-    META_DB_ORPHANS,  /* ino BE -> (empty): nlink 0, kept while open */
+    META_DB_META = 0,  /* "version", "next_ino", "applied" */
+    META_DB_INODES,    /* ino BE -> inode record */
+    META_DB_SYMLINKS,  /* ino BE -> target bytes */
+    META_DB_DIRENTS,   /* parent BE + name -> child, type, cookie */
+    META_DB_COOKIES,   /* parent BE + cookie BE -> child, type, name */
+    META_DB_CHUNKMAP,  /* ino BE + file offset BE -> hash, chunk offset, length */
+    META_DB_REFS,      /* hash -> reference count */
+    META_DB_GC,        /* hash -> (empty): chunks whose count reached zero */
+    META_DB_XATTRS,    /* ino BE + name -> value */
+    META_DB_ORPHANS,   /* ino BE -> (empty): nlink 0, kept while open */
+    META_DB_CONFLICTS, /* copy ino BE -> conflict record (meta_conflict.h) */
     META_DB_COUNT
 };
 
