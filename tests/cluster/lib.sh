@@ -113,6 +113,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# A bare command that fails (set -e) says which one.
+trap 'echo "FAIL: line $LINENO: $BASH_COMMAND" >&2' ERR
 
 # cluster_init: qfs init for a, b and c on free ports, then every node's peers.
 cluster_init() {
