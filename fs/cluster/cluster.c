@@ -2,8 +2,10 @@
  * cluster.c - starting and stopping a cluster node, the transport's
  * callbacks, and the status snapshot. See cluster.h for the threads.
  */
+#include "fs/cluster/chunk_remote.h"
 #include "fs/cluster/cluster_internal.h"
 #include "fs/core/core_cluster.h"
+#include "fs/core/core_remote.h"
 
 #include "common/log.h"
 
@@ -28,8 +30,27 @@ void cl_timedwait(pthread_cond_t *cond, pthread_mutex_t *lock, int ms)
 
 void cluster_missing(struct cluster *cl, uint64_t *chunks, uint64_t *bytes)
 {
-    (void)cl;
-    *chunks = *bytes = 0;
+    struct chunk_sync_stats s;
+    chunk_sync_get_stats(cl->sync, &s);
+    *chunks = s.missing_chunks + s.queued;
+    *bytes = s.missing_bytes;
+}
+
+static long pull(void *ctx, const uint8_t (*hashes)[32], size_t n, int timeout_ms)
+{
+    return repl_pull(ctx, hashes, n, timeout_ms);
+}
+
+static int start_sync(struct cluster *cl)
+{
+    struct chunk_sync_config sc = {.ms = core_meta_store(cl->core),
+                                   .cs = core_chunk_store(cl->core),
+                                   .pull = pull,
+                                   .pull_ctx = cl->repl,
+                                   .skip_self = true,
+                                   .self_origin = cl->mem.self};
+    int rc = chunk_sync_create(&sc, &cl->sync);
+    return rc ? rc : chunk_sync_start(cl->sync);
 }
 
 static int on_frame(void *ctx, int peer, int chan, unsigned type, uint16_t flags, const uint8_t *p,
@@ -79,35 +100,6 @@ static int next_boot(const char *data_dir, uint64_t *boot)
     return rc;
 }
 
-/* The replicator's view of the chunk store. */
-static int io_has(void *ctx, const uint8_t hash[32])
-{
-    return chunk_store_has(ctx, hash);
-}
-
-static int io_get(void *ctx, const uint8_t hash[32], uint8_t *buf, size_t cap, uint32_t *len)
-{
-    return chunk_store_get(ctx, hash, buf, cap, len);
-}
-
-static int io_put_batch(void *ctx, const struct net_chunk *chunks, size_t n)
-{
-    struct chunk_ref refs[64];
-    for (size_t done = 0; done < n;) {
-        size_t k = n - done < 64 ? n - done : 64;
-        for (size_t i = 0; i < k; i++) {
-            memcpy(refs[i].hash, chunks[done + i].hash, 32);
-            refs[i].data = chunks[done + i].data;
-            refs[i].len = chunks[done + i].len;
-        }
-        int rc = chunk_store_put_batch(ctx, refs, k);
-        if (rc)
-            return rc;
-        done += k;
-    }
-    return 0;
-}
-
 static void init_locks(struct cluster *cl)
 {
     pthread_mutex_init(&cl->pax_lock, NULL);
@@ -129,7 +121,7 @@ static int start_net(struct cluster *cl)
 {
     struct repl_options ro;
     repl_options_default(&ro);
-    cl->io = (struct chunk_io){core_chunk_store(cl->core), io_has, io_get, io_put_batch};
+    chunk_io_store_init(&cl->ios, core_chunk_store(cl->core), core_gc(cl->core), &cl->io);
     int rc = repl_create(&cl->io, &ro, &cl->repl);
     if (rc)
         return rc;
@@ -160,10 +152,15 @@ static int start_all(struct cluster *cl)
     if (!rc)
         rc = start_net(cl);
     if (!rc)
+        rc = start_sync(cl);
+    if (!rc)
         rc = pax_start(cl, cl->applied);
     if (rc)
         return rc;
-    core_set_orderer(cl->core, &cluster_orderer_ops, cl, cl->mem.self, cl->req_base);
+    struct core_remote remote;
+    chunk_remote_fill(cl, &remote);
+    core_set_remote(cl->core, &remote);
+    core_set_orderer(cl->core, &cluster_orderer_ops, cl, cl->mem.self, cl->req_base, CONS_CMD_MAX);
     log_info("cluster: node %u of %u (%s), applied index %llu", cl->mem.self + 1, cl->mem.n,
              cl->mem.human[cl->mem.self], (unsigned long long)cl->applied);
     return 0;
@@ -198,6 +195,10 @@ void cluster_stop(struct cluster *cl)
         core_commit_all(cl->core);
     if (cl->repl)
         repl_detach(cl->repl);
+    if (cl->sync) {
+        chunk_sync_stop(cl->sync);
+        chunk_sync_destroy(cl->sync);
+    }
     pax_stop(cl);
     apply_loop_stop(cl);
     if (cl->net)
@@ -247,7 +248,10 @@ int cluster_get_status(struct cluster *cl, struct cluster_status *st)
         fill_member(cl, i, st);
     pthread_mutex_unlock(&cl->st_lock);
     struct repl_stats rs;
+    struct chunk_sync_stats ss;
     repl_get_stats(cl->repl, &rs);
+    chunk_sync_get_stats(cl->sync, &ss);
     st->pushed_bytes_total = rs.bytes_sent;
+    st->fetched_bytes_total = ss.fetched_bytes;
     return 0;
 }

@@ -9,6 +9,8 @@
 #include "consensus/dedup.h"
 #include "consensus/engine.h"
 #include "consensus/persist_lmdb.h"
+#include "fs/cluster/chunk_io_store.h"
+#include "fs/cluster/chunk_sync.h"
 #include "fs/cluster/cluster.h"
 #include "fs/cluster/members.h"
 #include "fs/core/apply.h"
@@ -72,6 +74,8 @@ struct cluster {
     struct net *net;
     struct repl *repl;
     struct chunk_io io;
+    struct chunk_io_store ios; /* io's state: pushes touch chunks for the GC */
+    struct chunk_sync *sync;   /* pulls chunks of applied commits that are missing */
     struct persist_lmdb *persist;
     uint64_t req_base;
     uint64_t next_req; /* atomic: the last request id handed out */

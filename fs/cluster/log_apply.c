@@ -168,6 +168,9 @@ static void finish(struct cluster *cl, struct batch *b, uint64_t applied)
     waiters_finish(cl, b->ws, b->nw, 0);
     report_changes(cl, b);
     for (int i = 0; i < b->n; i++)
+        if (b->items[i].cmd)
+            chunk_sync_note(cl->sync, b->items[i].cmd);
+    for (int i = 0; i < b->n; i++)
         free(b->d[i].data);
     pthread_mutex_lock(&cl->ap_lock);
     cl->applied = applied;

@@ -247,8 +247,9 @@ struct gc *core_gc(struct core *c)
 }
 
 void core_set_orderer(struct core *c, const struct orderer_ops *ops, void *impl, uint32_t origin,
-                      uint64_t req_base)
+                      uint64_t req_base, size_t cmd_max)
 {
+    c->cmd_max = cmd_max;
     c->order = ops;
     c->order_impl = impl;
     c->node_id = origin;

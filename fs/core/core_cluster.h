@@ -29,9 +29,10 @@ struct gc *core_gc(struct core *c);
 
 /* Installs the orderer; commands carry origin as their origin node and
  * request ids from req_base + 1 on (never reused: req_base changes at each
- * start). */
+ * start). Content commits are split so that no command encodes to more
+ * than cmd_max bytes. */
 void core_set_orderer(struct core *c, const struct orderer_ops *ops, void *impl, uint32_t origin,
-                      uint64_t req_base);
+                      uint64_t req_base, size_t cmd_max);
 
 /* Applies decided commands (items with a NULL cmd only advance the index:
  * no-ops and duplicates) with the new applied index in one transaction;

@@ -11,6 +11,7 @@
 #include "fs/core/bufpool.h"
 #include "fs/core/cmd.h"
 #include "fs/core/core.h"
+#include "fs/core/core_remote.h"
 #include "fs/core/gc.h"
 #include "fs/core/sequencer.h"
 #include "fs/core/staging.h"
@@ -31,9 +32,12 @@ struct core {
     struct staging stg;
     struct bufpool chunk_bufs; /* CORE_CHUNK_BUF bytes: re-cut windows, old chunks */
     struct bufpool batch_bufs; /* CORE_BATCH_BYTES: chunks on their way to the store */
+    size_t cmd_max; /* largest encoded command the orderer takes (0: no limit) */
     uint64_t node_id;
     uint64_t next_req;   /* atomic */
     uint64_t chunks_put; /* atomic: chunks handed to the chunk store (tests, bench) */
+    struct core_remote remote;
+    bool has_remote; /* set before serving (core_remote.h) */
 };
 
 /* Fills the header fields of a command: op, origin, request id, time, cred. */

@@ -1,6 +1,7 @@
 /* core_read.c - the read path: chunk map, verified chunks, staged overlay. */
 #include "fs/chunk/chunker.h"
 #include "fs/core/core_internal.h"
+#include "fs/core/core_remote_int.h"
 
 #include "common/log.h"
 
@@ -21,8 +22,8 @@ static int copy_extent(void *ctx, const struct meta_extent *e)
     uint64_t from = e->off > r->off ? e->off : r->off;
     uint64_t to = e->off + e->len < r->off + r->len ? e->off + e->len : r->off + r->len;
     uint32_t n = (uint32_t)(to - from);
-    int rc = chunk_cache_read(r->c->cc, e->hash, e->coff + (uint32_t)(from - e->off),
-                              r->buf + (from - r->off), n);
+    int rc = core_chunk_read(r->c, e->hash, e->coff + (uint32_t)(from - e->off),
+                             r->buf + (from - r->off), n);
     if (rc >= 0 && (uint32_t)rc != n)
         rc = -EIO; /* the chunk is shorter than the map says */
     if (rc < 0) {

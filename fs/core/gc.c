@@ -1,4 +1,5 @@
 #include "fs/core/gc.h"
+#include "fs/core/gc_grace.h"
 
 #include "common/log.h"
 #include "fs/store/meta_map.h"
@@ -9,8 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PIN_BUCKETS 4096
-#define GC_ROUND    256
+#define PIN_BUCKETS    4096
+#define GC_ROUND       256
+#define GC_PASS_ROUNDS 16 /* per call, with a grace period */
 
 struct pin {
     uint8_t hash[SHA256_LEN];
@@ -18,12 +20,26 @@ struct pin {
     struct pin *next;
 };
 
+/* What one pass over the queue needs besides the hashes. */
+struct pass {
+    uint64_t now_ms, grace_ms;
+    uint8_t after[SHA256_LEN]; /* the last hash listed */
+    bool started;
+};
+
 struct gc {
     struct meta_store *ms;
     struct chunk_store *cs;
-    pthread_mutex_t pins_lock; /* guards pins[] and is held across check+delete */
+    pthread_mutex_t pins_lock; /* guards pins[], touches; held across check+delete */
     struct pin *pins[PIN_BUCKETS];
-    uint64_t deleted; /* written by the apply thread only; read racily for stats */
+    struct gc_touches touches;
+    uint64_t grace_ms; /* atomic */
+    /* The collector's own (gc_collect's caller: the apply thread) */
+    struct gc_dead dead;
+    struct pass pass; /* the pass in progress, when in_pass */
+    bool in_pass;
+    uint64_t next_pass_ms; /* with a grace: no new pass before then */
+    uint64_t deleted;      /* written by the collector only; read racily for stats */
 };
 
 static struct pin **bucket(struct gc *g, const uint8_t *hash)
@@ -77,6 +93,21 @@ void gc_unpin(struct gc *g, const uint8_t hash[SHA256_LEN])
     pthread_mutex_unlock(&g->pins_lock);
 }
 
+void gc_touch(struct gc *g, const uint8_t hash[SHA256_LEN])
+{
+    uint64_t grace = __atomic_load_n(&g->grace_ms, __ATOMIC_RELAXED);
+    if (!grace)
+        return;
+    pthread_mutex_lock(&g->pins_lock);
+    gc_touches_add(&g->touches, hash, gc_now_ms(), grace);
+    pthread_mutex_unlock(&g->pins_lock);
+}
+
+void gc_set_grace(struct gc *g, uint32_t grace_ms)
+{
+    __atomic_store_n(&g->grace_ms, grace_ms, __ATOMIC_RELAXED);
+}
+
 /* Splits the listed hashes: unreferenced ones first (n_dead), referenced
  * ones (resurrected) after. Returns n_dead or -errno. */
 static int sort_dead(struct gc *g, uint8_t (*h)[SHA256_LEN], int n)
@@ -101,9 +132,26 @@ static int sort_dead(struct gc *g, uint8_t (*h)[SHA256_LEN], int n)
     return rc ? rc : dead;
 }
 
-/* Deletes the unpinned dead chunks; moves pinned ones to the end. Returns
- * how many leave the queue (deleted + resurrected) at the front, or -errno. */
-static int delete_unpinned(struct gc *g, uint8_t (*h)[SHA256_LEN], int dead, int n)
+/* A dead chunk may go: not pinned, and with a grace, neither touched nor
+ * seen referenced within it (pins_lock held). */
+static bool may_delete(struct gc *g, const struct pass *p, const uint8_t *hash)
+{
+    if (find_pin(g, hash))
+        return false;
+    if (!p->grace_ms)
+        return true;
+    uint64_t since = gc_dead_since(&g->dead, hash, p->now_ms);
+    if (p->now_ms - since >= p->grace_ms &&
+        !gc_touches_recent(&g->touches, hash, p->now_ms, p->grace_ms))
+        return true;
+    gc_dead_keep(&g->dead, hash, since);
+    return false;
+}
+
+/* Deletes the dead chunks that may go. Returns how many leave the queue
+ * (deleted + resurrected), moved to the front, or -errno. */
+static int delete_dead(struct gc *g, const struct pass *p, uint8_t (*h)[SHA256_LEN], int dead,
+                       int n)
 {
     uint8_t(*del)[SHA256_LEN] = malloc((size_t)(dead ? dead : 1) * SHA256_LEN);
     if (!del)
@@ -111,7 +159,7 @@ static int delete_unpinned(struct gc *g, uint8_t (*h)[SHA256_LEN], int dead, int
     int nd = 0, keep = 0;
     pthread_mutex_lock(&g->pins_lock);
     for (int i = 0; i < dead; i++)
-        if (!find_pin(g, h[i]))
+        if (may_delete(g, p, h[i]))
             memcpy(del[nd++], h[i], SHA256_LEN);
     int rc =
         nd ? chunk_store_delete_batch(g->cs, (const uint8_t(*)[SHA256_LEN])del, (size_t)nd) : 0;
@@ -126,6 +174,39 @@ static int delete_unpinned(struct gc *g, uint8_t (*h)[SHA256_LEN], int dead, int
     }
     free(del);
     return rc ? rc : keep;
+}
+
+/* Lists up to max queued hashes after p->after (from the first when the
+ * pass has not started): a pass walks past the ones left waiting. */
+static int list_queue(struct gc *g, struct pass *p, uint8_t (*out)[SHA256_LEN], int max)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    int rc = meta_txn_read(g->ms, &txn);
+    if (rc)
+        return rc;
+    rc = mdb_cursor_open(txn, g->ms->dbi[META_DB_GC], &cur);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return meta_err(rc);
+    }
+    MDB_val k = {SHA256_LEN, p->after}, d;
+    int n = 0;
+    rc = mdb_cursor_get(cur, &k, &d, p->started ? MDB_SET_RANGE : MDB_FIRST);
+    if (!rc && p->started && k.mv_size == SHA256_LEN && !memcmp(k.mv_data, p->after, SHA256_LEN))
+        rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+    for (; rc == 0 && n < max; rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT))
+        if (k.mv_size == SHA256_LEN)
+            memcpy(out[n++], k.mv_data, SHA256_LEN);
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    if (rc && rc != MDB_NOTFOUND)
+        return meta_err(rc);
+    if (n) {
+        memcpy(p->after, out[n - 1], SHA256_LEN);
+        p->started = true;
+    }
+    return n;
 }
 
 static int unqueue(struct gc *g, uint8_t (*h)[SHA256_LEN], int n)
@@ -143,39 +224,54 @@ static int unqueue(struct gc *g, uint8_t (*h)[SHA256_LEN], int n)
     return meta_err(mdb_txn_commit(txn));
 }
 
-/* One round; returns how many queue entries it settled, or -errno. */
-static int collect_round(struct gc *g, uint8_t (*h)[SHA256_LEN])
+/* One round of a pass: returns how many hashes it listed, or -errno. */
+static int collect_round(struct gc *g, struct pass *p, uint8_t (*h)[SHA256_LEN])
 {
-    MDB_txn *txn;
-    int rc = meta_txn_read(g->ms, &txn);
-    if (rc)
-        return rc;
-    int n = meta_gc_list(g->ms, txn, h, GC_ROUND);
-    mdb_txn_abort(txn);
+    int n = list_queue(g, p, h, GC_ROUND);
     if (n <= 0)
         return n;
     int dead = sort_dead(g, h, n);
     if (dead < 0)
         return dead;
-    int settle = delete_unpinned(g, h, dead, n);
-    if (settle <= 0)
+    int settle = delete_dead(g, p, h, dead, n);
+    if (settle < 0)
         return settle;
-    rc = unqueue(g, h, settle);
-    return rc ? rc : (n == GC_ROUND ? settle : 0);
+    int rc = settle ? unqueue(g, h, settle) : 0;
+    return rc ? rc : n;
 }
 
+/* Without a grace, every commit may queue chunks to delete at once, and a
+ * call drains the queue. With one, nothing can go sooner than grace after it
+ * was queued, so a pass starts every quarter of it, and a call does at most
+ * GC_PASS_ROUNDS rounds of it: entries left waiting cost the apply thread
+ * little, whatever their number. */
 void gc_collect(void *arg)
 {
     struct gc *g = arg;
+    uint64_t now = gc_now_ms(), grace = __atomic_load_n(&g->grace_ms, __ATOMIC_RELAXED);
+    if (!g->in_pass && grace && now < g->next_pass_ms)
+        return;
     uint8_t(*h)[SHA256_LEN] = malloc(GC_ROUND * SHA256_LEN);
     if (!h)
         return;
-    int rc;
-    while ((rc = collect_round(g, h)) > 0)
-        ;
+    if (!g->in_pass)
+        g->pass = (struct pass){.started = false};
+    g->in_pass = true;
+    g->pass.now_ms = now;
+    g->pass.grace_ms = grace;
+    int rc, rounds = 0;
+    do
+        rc = collect_round(g, &g->pass, h);
+    while (rc == GC_ROUND && (!grace || ++rounds < GC_PASS_ROUNDS));
+    free(h);
+    if (rc == GC_ROUND)
+        return; /* the pass goes on at the next call */
     if (rc < 0)
         log_warn("gc: collection failed (%s); retried after the next commit", strerror(-rc));
-    free(h);
+    else
+        gc_dead_next_pass(&g->dead);
+    g->in_pass = false;
+    g->next_pass_ms = now + grace / 4;
 }
 
 int gc_open(struct meta_store *ms, struct chunk_store *cs, struct gc **out)
@@ -185,6 +281,13 @@ int gc_open(struct meta_store *ms, struct chunk_store *cs, struct gc **out)
         return -ENOMEM;
     g->ms = ms;
     g->cs = cs;
+    int rc = gc_touches_init(&g->touches);
+    if (!rc && (rc = gc_dead_init(&g->dead)))
+        gc_touches_free(&g->touches);
+    if (rc) {
+        free(g);
+        return rc;
+    }
     pthread_mutex_init(&g->pins_lock, NULL);
     *out = g;
     return 0;
@@ -202,6 +305,8 @@ void gc_close(struct gc *g)
         }
     }
     pthread_mutex_destroy(&g->pins_lock);
+    gc_touches_free(&g->touches);
+    gc_dead_free(&g->dead);
     free(g);
 }
 

@@ -11,6 +11,21 @@
  * a collection racing with it (the pin check and the delete happen under
  * the pin lock). Deleting is idempotent, so a crash anywhere is harmless.
  *
+ * In a cluster (a grace period set), deletion is local and waits: a peer
+ * pushes a chunk before the commit that references it is applied here, so
+ * it has count zero until then. The push receiver touches every chunk it
+ * stores or finds present, BEFORE it looks (the same order as pin-then-put),
+ * and a queued chunk is deleted only once the passes of a whole grace
+ * period have seen it unreferenced and it was not touched within it; the
+ * touch check and the delete happen under the pin lock. Both are kept in
+ * memory, so after a restart every queued chunk waits a whole grace period
+ * again. So a chunk a peer was told is stored here stays for a grace period
+ * after that, which is assumed to cover the time from push to commit. A
+ * pass over the queue starts at most every grace/4 and spreads over several
+ * calls when the queue is long. (The read path also deletes a chunk that
+ * fails its hash before fetching a good copy, core_remote.c: bytes no one
+ * can use.)
+ *
  * Running on the apply thread is what makes the refcount check valid: no
  * command applies between reading a count of zero and the delete. A writer
  * unpins once its command applied, so a collector on another thread could see
@@ -33,6 +48,13 @@ int gc_open(struct meta_store *ms, struct chunk_store *cs, struct gc **out);
 void gc_close(struct gc *g);
 int gc_pin(struct gc *g, const uint8_t hash[SHA256_LEN]);
 void gc_unpin(struct gc *g, const uint8_t hash[SHA256_LEN]);
+
+#define GC_GRACE_DEFAULT_MS 60000 /* what a cluster sets (core_set_remote) */
+/* 0 (the default: a single node, nothing is pushed) deletes at once. */
+void gc_set_grace(struct gc *g, uint32_t grace_ms);
+/* A peer stored chunk hash here or found it present: keep it for a grace
+ * period even if unreferenced. Thread-safe; cheap (a Bloom filter). */
+void gc_touch(struct gc *g, const uint8_t hash[SHA256_LEN]);
 /* One collection (a seq_after_fn); failures are logged and retried later. */
 void gc_collect(void *g);
 /* Chunks deleted since open (for tests and status). */

@@ -9,6 +9,7 @@
  */
 #include "fs/chunk/chunker.h"
 #include "fs/core/core_internal.h"
+#include "fs/core/core_remote_int.h"
 #include "fs/core/putter.h"
 
 #include "common/log.h"
@@ -17,9 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PUT_BATCH    256 /* chunks per chunk_store_put_batch (one fsync) */
-#define WIN_CAP      (2 * CHUNK_MAX)
-#define EXT_FLUSH_AT (CMD_MAX_EXTENTS - 20000)
+#define PUT_BATCH        256 /* chunks per chunk_store_put_batch (one fsync) */
+#define WIN_CAP          (2 * CHUNK_MAX)
+#define EXT_FLUSH_AT     (CMD_MAX_EXTENTS - 20000)
+#define CMD_HEADER_SLACK 2048 /* header, name hint, credentials */
 
 struct recut {
     struct core *c;
@@ -62,7 +64,7 @@ static ssize_t src_at(struct recut *r, uint64_t pos, const uint8_t **ptr)
     }
     if (!r->cvalid || memcmp(r->chash, r->cur.hash, SHA256_LEN) != 0) {
         r->cvalid = false;
-        int rc = chunk_cache_read(r->c->cc, r->cur.hash, 0, r->cbuf, CHUNK_MAX);
+        int rc = core_chunk_read(r->c, r->cur.hash, 0, r->cbuf, CHUNK_MAX);
         if (rc < 0)
             return rc == -ENOENT ? -EIO : rc;
         if ((uint64_t)r->cur.coff + r->cur.len > (uint64_t)rc)
@@ -195,8 +197,29 @@ static bool next_region(const struct sfile *sf, size_t *bi, uint64_t *ds, uint64
     return true;
 }
 
+static int submit(struct recut *r);
+
+/* The command being built is as large as the orderer takes (a cluster's
+ * log entries are bounded: core_set_orderer's cmd_max). */
+static bool command_full(const struct recut *r)
+{
+    size_t bytes = (size_t)r->n_ext * CMD_EXTENT_LEN + (size_t)r->n_ranges * CMD_RANGE_LEN;
+    return r->n_ext > EXT_FLUSH_AT || (r->c->cmd_max && bytes + CMD_HEADER_SLACK > r->c->cmd_max);
+}
+
+static int add_range(struct recut *r, uint64_t start, uint64_t end)
+{
+    int rc = grow(&r->ranges, &r->cap_ranges, r->n_ranges + 1, CMD_RANGE_LEN);
+    if (!rc)
+        cmd_range_put(r->ranges, r->n_ranges++, start, end);
+    return rc;
+}
+
 /* Re-cuts one dirty region [ds, de) (absorbing later regions it runs into)
- * and records the replaced range. */
+ * and records the replaced range. A region too large for one command is
+ * proposed in pieces that end on new chunk boundaries; each piece replaces
+ * [start, p), trimming the old extent that straddles p, so every
+ * intermediate state is a consistent file. */
 static int recut_region(struct recut *r, size_t *bi, uint64_t ds, uint64_t de)
 {
     struct meta_extent e;
@@ -215,6 +238,12 @@ static int recut_region(struct recut *r, size_t *bi, uint64_t ds, uint64_t de)
             break;
         size_t cut = chunker_next_cut(r->win + r->ws, r->have, eof);
         rc = emit(r, cut && cut <= r->have ? cut : r->have);
+        if (!rc && command_full(r) && r->p > start) {
+            rc = add_range(r, start, r->p);
+            if (!rc)
+                rc = submit(r);
+            start = r->p;
+        }
         if (rc)
             return rc;
         for (;;) { /* absorb the regions this chunk reached */
@@ -231,12 +260,7 @@ static int recut_region(struct recut *r, size_t *bi, uint64_t ds, uint64_t de)
             break;
         }
     }
-    if (r->p <= start)
-        return 0;
-    rc = grow(&r->ranges, &r->cap_ranges, r->n_ranges + 1, CMD_RANGE_LEN);
-    if (!rc)
-        cmd_range_put(r->ranges, r->n_ranges++, start, r->p);
-    return rc;
+    return r->p > start ? add_range(r, start, r->p) : 0;
 }
 
 static void unpin_all(struct recut *r)
@@ -254,9 +278,12 @@ static void unpin_all(struct recut *r)
 static int submit(struct recut *r)
 {
     int rc = flush_batch(r, true);
+    /* CLUSTER HOOK (core_remote.h): the chunks just put must be durable on
+     * a majority before the command is proposed; one call for the batch,
+     * a no-op on a single node. */
+    if (!rc && r->n_ranges)
+        rc = core_replicate_extents(r->c, r->exts, r->n_ext);
     if (!rc && r->n_ranges) {
-        /* CLUSTER HOOK: the chunks just put must be durable on a majority
-         * of nodes before this command is proposed. */
         struct cmd cmd;
         struct apply_result res;
         core_cmd_init(r->c, &cmd, CMD_CONTENT, NULL);
@@ -285,7 +312,7 @@ static int recut_all(struct recut *r)
     int rc = 0;
     while (!rc && next_region(r->sf, &bi, &ds, &de)) {
         rc = recut_region(r, &bi, ds, de);
-        if (!rc && r->n_ext > EXT_FLUSH_AT)
+        if (!rc && command_full(r))
             rc = submit(r);
     }
     return rc ? rc : submit(r);

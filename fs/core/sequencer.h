@@ -11,7 +11,7 @@
  * proposes the encoded command to Multi-Paxos and the learner feeds decided
  * commands to the same batch-apply loop; a content command is proposed only
  * after its chunks are durable on a majority (the point marked
- * "CLUSTER HOOK" in core_content.c). Memory is bounded: each queued entry
+ * "CLUSTER HOOK" in recut.c). Memory is bounded: each queued entry
  * lives on its blocked caller's stack.
  */
 #ifndef QFS_FS_CORE_SEQUENCER_H

@@ -1,0 +1,53 @@
+/* chunk_io_store.c - struct chunk_io over the LMDB chunk store (chunk_io_store.h). */
+#include "fs/cluster/chunk_io_store.h"
+
+#include "fs/chunk/chunk_store.h"
+#include "fs/core/gc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(SHA256_LEN == 32, "net/ names chunks by 32-byte SHA-256");
+
+static int io_has(void *ctx, const uint8_t hash[32])
+{
+    struct chunk_io_store *s = ctx;
+    if (s->gc)
+        gc_touch(s->gc, hash);
+    return chunk_store_has(s->cs, hash);
+}
+
+static int io_get(void *ctx, const uint8_t hash[32], uint8_t *buf, size_t cap, uint32_t *len)
+{
+    struct chunk_io_store *s = ctx;
+    return chunk_store_get(s->cs, hash, buf, cap, len);
+}
+
+static int io_put_batch(void *ctx, const struct net_chunk *chunks, size_t n)
+{
+    struct chunk_io_store *s = ctx;
+    if (n == 0)
+        return 0;
+    struct chunk_ref *refs = malloc(n * sizeof(*refs));
+    if (!refs)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (s->gc)
+            gc_touch(s->gc, chunks[i].hash);
+        memcpy(refs[i].hash, chunks[i].hash, SHA256_LEN);
+        refs[i].data = chunks[i].data;
+        refs[i].len = chunks[i].len;
+    }
+    int rc = chunk_store_put_batch(s->cs, refs, n);
+    free(refs);
+    return rc;
+}
+
+void chunk_io_store_init(struct chunk_io_store *s, struct chunk_store *cs, struct gc *gc,
+                         struct chunk_io *io)
+{
+    s->cs = cs;
+    s->gc = gc;
+    *io = (struct chunk_io){.ctx = s, .has = io_has, .get = io_get, .put_batch = io_put_batch};
+}

@@ -1,0 +1,444 @@
+/* chunk_sync.c - background anti-entropy puller (chunk_sync.h). */
+#include "fs/cluster/chunk_sync.h"
+
+#include "common/log.h"
+#include "fs/chunk/chunker.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BATCH 256 /* hashes per pull of new work, and per scan page */
+
+struct ent {
+    uint8_t hash[SHA256_LEN];
+    uint32_t len; /* estimated chunk size, for the missing-bytes figure */
+};
+
+struct chunk_sync {
+    struct chunk_sync_config cfg;
+    pthread_mutex_t lock; /* guards q*, q_head, q_n, held, rescan_*, stop */
+    pthread_cond_t wake;  /* note, rescan, stop */
+    struct ent *q;        /* ring of cfg.queue_cap */
+    size_t q_head, q_n;
+    bool rescan_pending;
+    uint64_t rescan_at_ms;
+    bool stop, started;
+    size_t held; /* entries the worker took from the queue and is checking */
+    pthread_t thread;
+    /* The worker's own */
+    struct ent *retry; /* cfg.retry_cap: checked absent, pull failed */
+    size_t n_retry;
+    uint64_t retry_at_ms, retry_bytes;
+    int backoff_ms;
+    struct ent *work;            /* BATCH */
+    uint8_t (*hbuf)[SHA256_LEN]; /* retry_cap + BATCH: hashes handed to pull */
+    /* Statistics (atomic) */
+    uint64_t st_missing, st_missing_bytes, st_fetched, st_fetched_bytes, st_failures, st_scans;
+    bool st_scanning;
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void set_u64(uint64_t *p, uint64_t v)
+{
+    __atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+
+static void add_u64(uint64_t *p, uint64_t v)
+{
+    __atomic_add_fetch(p, v, __ATOMIC_RELAXED);
+}
+
+/* Called with lock held. */
+static void schedule_rescan(struct chunk_sync *s, uint64_t at_ms)
+{
+    if (!s->rescan_pending || at_ms < s->rescan_at_ms)
+        s->rescan_at_ms = at_ms;
+    s->rescan_pending = true;
+    __atomic_store_n(&s->st_scanning, true, __ATOMIC_RELAXED);
+    pthread_cond_signal(&s->wake);
+}
+
+void chunk_sync_note(struct chunk_sync *s, const struct cmd *c)
+{
+    if (c->op != CMD_CONTENT || c->n_ext == 0 ||
+        (s->cfg.skip_self && c->origin == s->cfg.self_origin))
+        return;
+    pthread_mutex_lock(&s->lock);
+    bool was_empty = s->q_n == 0;
+    for (uint32_t i = 0; i < c->n_ext; i++) {
+        if (s->q_n == s->cfg.queue_cap) {
+            schedule_rescan(s, now_ms() + (uint64_t)s->cfg.rescan_delay_ms);
+            break;
+        }
+        struct meta_extent e;
+        cmd_extent_get(c, i, &e);
+        struct ent *last = &s->q[(s->q_head + s->q_n + s->cfg.queue_cap - 1) % s->cfg.queue_cap];
+        if (s->q_n && !memcmp(last->hash, e.hash, SHA256_LEN))
+            continue; /* runs of one chunk (zeros, repeated blocks) */
+        struct ent *d = &s->q[(s->q_head + s->q_n++) % s->cfg.queue_cap];
+        memcpy(d->hash, e.hash, SHA256_LEN);
+        d->len = e.coff + e.len;
+    }
+    if (was_empty && s->q_n)
+        pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+}
+
+void chunk_sync_rescan(struct chunk_sync *s)
+{
+    pthread_mutex_lock(&s->lock);
+    schedule_rescan(s, now_ms());
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void publish_missing(struct chunk_sync *s, size_t inflight, uint64_t inflight_bytes)
+{
+    set_u64(&s->st_missing, s->n_retry + inflight);
+    set_u64(&s->st_missing_bytes, s->retry_bytes + inflight_bytes);
+}
+
+/* Keeps the entries of e[0, n) absent here at the front: their count.
+ * Those present count as fetched when fetched is set. */
+static size_t keep_absent(struct chunk_sync *s, struct ent *e, size_t n, bool fetched)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (chunk_store_has(s->cfg.cs, e[i].hash) != 1) { /* an error: let pull decide */
+            e[k++] = e[i];
+            continue;
+        }
+        uint32_t len;
+        if (fetched && chunk_store_size(s->cfg.cs, e[i].hash, &len) == 0) {
+            add_u64(&s->st_fetched, 1);
+            add_u64(&s->st_fetched_bytes, len);
+        }
+    }
+    return k;
+}
+
+/* Pulls e[0, n) (absent when checked); leaves the still-absent ones at the
+ * front and returns their count. */
+static size_t pull_ents(struct chunk_sync *s, struct ent *e, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        memcpy(s->hbuf[i], e[i].hash, SHA256_LEN);
+    long rc = s->cfg.pull(s->cfg.pull_ctx, (const uint8_t(*)[SHA256_LEN])s->hbuf, n,
+                          s->cfg.pull_timeout_ms);
+    size_t left = keep_absent(s, e, n, true);
+    if (left) {
+        add_u64(&s->st_failures, 1);
+        log_debug("chunk sync: %zu of %zu chunks still missing (pull: %ld)", left, n, rc);
+    }
+    return left;
+}
+
+/* Moves e[0, n) into the retry list (without duplicates). False when it is
+ * full: what did not fit is left to a rescan. */
+static bool to_retry(struct chunk_sync *s, const struct ent *e, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t j = 0;
+        while (j < s->n_retry && memcmp(s->retry[j].hash, e[i].hash, SHA256_LEN) != 0)
+            j++;
+        if (j < s->n_retry)
+            continue;
+        if (s->n_retry == s->cfg.retry_cap)
+            return false;
+        s->retry[s->n_retry++] = e[i];
+        s->retry_bytes += e[i].len;
+    }
+    return true;
+}
+
+static void backoff_after(struct chunk_sync *s, bool failed)
+{
+    if (!failed) {
+        s->backoff_ms = s->cfg.backoff_min_ms;
+        return;
+    }
+    s->retry_at_ms = now_ms() + (uint64_t)s->backoff_ms;
+    s->backoff_ms =
+        s->backoff_ms * 2 < s->cfg.backoff_max_ms ? s->backoff_ms * 2 : s->cfg.backoff_max_ms;
+}
+
+/* New work (from the queue or a scan): check, pull unless backing off,
+ * keep what is still missing. False when the retry list overflowed. */
+static bool process(struct chunk_sync *s, struct ent *e, size_t n)
+{
+    n = keep_absent(s, e, n, false);
+    if (!n)
+        return true;
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += e[i].len;
+    publish_missing(s, n, bytes);
+    bool backing_off = s->n_retry && now_ms() < s->retry_at_ms;
+    if (!backing_off) {
+        n = pull_ents(s, e, n);
+        backoff_after(s, n != 0);
+    }
+    bool fit = to_retry(s, e, n);
+    publish_missing(s, 0, 0);
+    return fit;
+}
+
+static void retry_round(struct chunk_sync *s)
+{
+    size_t left = pull_ents(s, s->retry, s->n_retry);
+    s->n_retry = left;
+    s->retry_bytes = 0;
+    for (size_t i = 0; i < left; i++)
+        s->retry_bytes += s->retry[i].len;
+    backoff_after(s, left != 0);
+    publish_missing(s, 0, 0);
+}
+
+/* Lists up to BATCH referenced chunks after *after (from the first when
+ * !*started) into s->work: the count, or -errno. */
+static int scan_page(struct chunk_sync *s, uint8_t *after, bool *started)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    int rc = meta_txn_read(s->cfg.ms, &txn);
+    if (rc)
+        return rc;
+    rc = mdb_cursor_open(txn, s->cfg.ms->dbi[META_DB_REFS], &cur);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return meta_err(rc);
+    }
+    MDB_val k = {SHA256_LEN, after}, d;
+    int n = 0;
+    rc = mdb_cursor_get(cur, &k, &d, *started ? MDB_SET_RANGE : MDB_FIRST);
+    if (!rc && *started && k.mv_size == SHA256_LEN && !memcmp(k.mv_data, after, SHA256_LEN))
+        rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+    for (; rc == 0 && n < BATCH; rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+        if (k.mv_size != SHA256_LEN)
+            continue;
+        memcpy(s->work[n].hash, k.mv_data, SHA256_LEN);
+        s->work[n++].len = CHUNK_AVG; /* the map knows the size; the count does not */
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    if (rc && rc != MDB_NOTFOUND)
+        return meta_err(rc);
+    if (n) {
+        memcpy(after, s->work[n - 1].hash, SHA256_LEN);
+        *started = true;
+    }
+    return n;
+}
+
+static bool stopping(struct chunk_sync *s)
+{
+    pthread_mutex_lock(&s->lock);
+    bool stop = s->stop;
+    pthread_mutex_unlock(&s->lock);
+    return stop;
+}
+
+/* A full scan; stopped early (and scheduled again) when the retry list
+ * fills up or a page cannot be read. */
+static void scan(struct chunk_sync *s)
+{
+    uint8_t after[SHA256_LEN];
+    bool started = false;
+    int n;
+    do {
+        n = scan_page(s, after, &started);
+        if (n > 0 && !process(s, s->work, (size_t)n))
+            n = -ENOSPC;
+    } while (n == BATCH && !stopping(s));
+    if (n < 0) {
+        log_warn("chunk sync: scan stopped (%s); scheduled again", strerror(-n));
+        pthread_mutex_lock(&s->lock);
+        schedule_rescan(s, now_ms() + (uint64_t)s->cfg.backoff_max_ms);
+        pthread_mutex_unlock(&s->lock);
+        return;
+    }
+    add_u64(&s->st_scans, 1);
+}
+
+/* Takes up to BATCH queued entries into s->work (lock held). */
+static size_t take_queued(struct chunk_sync *s)
+{
+    size_t n = s->q_n < BATCH ? s->q_n : BATCH;
+    for (size_t i = 0; i < n; i++)
+        s->work[i] = s->q[(s->q_head + i) % s->cfg.queue_cap];
+    s->q_head = (s->q_head + n) % s->cfg.queue_cap;
+    s->q_n -= n;
+    return n;
+}
+
+static void wait_until(struct chunk_sync *s, uint64_t at_ms)
+{
+    if (at_ms == UINT64_MAX) {
+        pthread_cond_wait(&s->wake, &s->lock);
+        return;
+    }
+    struct timespec ts = {.tv_sec = (time_t)(at_ms / 1000),
+                          .tv_nsec = (long)(at_ms % 1000) * 1000000};
+    pthread_cond_timedwait(&s->wake, &s->lock, &ts);
+}
+
+/* One step of the worker (lock held on entry and exit): false to wait. */
+static bool step(struct chunk_sync *s, uint64_t *wake_at)
+{
+    uint64_t now = now_ms();
+    bool retry_room = s->n_retry < s->cfg.retry_cap;
+    *wake_at = UINT64_MAX;
+    if (s->rescan_pending && now >= s->rescan_at_ms && retry_room) {
+        s->rescan_pending = false;
+        pthread_mutex_unlock(&s->lock);
+        scan(s);
+        pthread_mutex_lock(&s->lock);
+        __atomic_store_n(&s->st_scanning, s->rescan_pending, __ATOMIC_RELAXED);
+        return true;
+    }
+    if (s->q_n && retry_room) {
+        size_t n = take_queued(s);
+        s->held = n;
+        pthread_mutex_unlock(&s->lock);
+        bool fit = process(s, s->work, n);
+        pthread_mutex_lock(&s->lock);
+        s->held = 0;
+        if (!fit)
+            schedule_rescan(s, now_ms() + (uint64_t)s->cfg.rescan_delay_ms);
+        return true;
+    }
+    if (s->n_retry && now >= s->retry_at_ms) {
+        pthread_mutex_unlock(&s->lock);
+        retry_round(s);
+        pthread_mutex_lock(&s->lock);
+        return true;
+    }
+    if (s->rescan_pending)
+        *wake_at = s->rescan_at_ms;
+    if (s->n_retry && s->retry_at_ms < *wake_at)
+        *wake_at = s->retry_at_ms;
+    return false;
+}
+
+static void *worker(void *arg)
+{
+    struct chunk_sync *s = arg;
+    pthread_mutex_lock(&s->lock);
+    while (!s->stop) {
+        uint64_t wake_at;
+        if (!step(s, &wake_at) && !s->stop)
+            wait_until(s, wake_at);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+static void defaults(struct chunk_sync_config *c)
+{
+    if (!c->queue_cap)
+        c->queue_cap = 65536;
+    if (!c->retry_cap)
+        c->retry_cap = 4096;
+    if (c->backoff_min_ms <= 0)
+        c->backoff_min_ms = 100;
+    if (c->backoff_max_ms < c->backoff_min_ms)
+        c->backoff_max_ms = c->backoff_min_ms > 10000 ? c->backoff_min_ms : 10000;
+    if (c->pull_timeout_ms <= 0)
+        c->pull_timeout_ms = 10000;
+    if (c->rescan_delay_ms <= 0)
+        c->rescan_delay_ms = 1000;
+}
+
+int chunk_sync_create(const struct chunk_sync_config *cfg, struct chunk_sync **out)
+{
+    if (!cfg->ms || !cfg->cs || !cfg->pull)
+        return -EINVAL;
+    struct chunk_sync *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    s->cfg = *cfg;
+    defaults(&s->cfg);
+    s->backoff_ms = s->cfg.backoff_min_ms;
+    s->q = calloc(s->cfg.queue_cap, sizeof(*s->q));
+    s->retry = calloc(s->cfg.retry_cap, sizeof(*s->retry));
+    s->work = calloc(BATCH, sizeof(*s->work));
+    s->hbuf = calloc(s->cfg.retry_cap + BATCH, SHA256_LEN);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&s->lock, NULL);
+    if (!s->q || !s->retry || !s->work || !s->hbuf) {
+        chunk_sync_destroy(s);
+        return -ENOMEM;
+    }
+    *out = s;
+    return 0;
+}
+
+int chunk_sync_start(struct chunk_sync *s)
+{
+    pthread_mutex_lock(&s->lock);
+    schedule_rescan(s, 0); /* the startup scan */
+    int rc = pthread_create(&s->thread, NULL, worker, s);
+    s->started = rc == 0;
+    pthread_mutex_unlock(&s->lock);
+    return -rc;
+}
+
+void chunk_sync_stop(struct chunk_sync *s)
+{
+    pthread_mutex_lock(&s->lock);
+    bool started = s->started;
+    s->stop = true;
+    s->started = false;
+    pthread_cond_broadcast(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+    if (started)
+        pthread_join(s->thread, NULL);
+}
+
+void chunk_sync_destroy(struct chunk_sync *s)
+{
+    if (!s)
+        return;
+    chunk_sync_stop(s);
+    pthread_cond_destroy(&s->wake);
+    pthread_mutex_destroy(&s->lock);
+    free(s->q);
+    free(s->retry);
+    free(s->work);
+    free(s->hbuf);
+    free(s);
+}
+
+void chunk_sync_get_stats(struct chunk_sync *s, struct chunk_sync_stats *out)
+{
+    pthread_mutex_lock(&s->lock);
+    out->queued = s->q_n;
+    out->queued += s->held; /* still unchecked, as far as a reader knows */
+    pthread_mutex_unlock(&s->lock);
+    out->missing_chunks = __atomic_load_n(&s->st_missing, __ATOMIC_RELAXED);
+    out->missing_bytes = __atomic_load_n(&s->st_missing_bytes, __ATOMIC_RELAXED);
+    out->fetched_chunks = __atomic_load_n(&s->st_fetched, __ATOMIC_RELAXED);
+    out->fetched_bytes = __atomic_load_n(&s->st_fetched_bytes, __ATOMIC_RELAXED);
+    out->pull_failures = __atomic_load_n(&s->st_failures, __ATOMIC_RELAXED);
+    out->scans = __atomic_load_n(&s->st_scans, __ATOMIC_RELAXED);
+    out->scanning = __atomic_load_n(&s->st_scanning, __ATOMIC_RELAXED);
+}
+
+bool chunk_sync_idle(struct chunk_sync *s)
+{
+    struct chunk_sync_stats st;
+    chunk_sync_get_stats(s, &st);
+    return !st.queued && !st.missing_chunks && !st.scanning;
+}

@@ -1,0 +1,104 @@
+/*
+ * core_remote.c - the core's side of chunks moving between nodes: the
+ * replication step before a content command is proposed and the fetch
+ * fallback of the read paths.
+ */
+#include "fs/chunk/chunker.h"
+#include "fs/core/core_internal.h"
+#include "fs/core/core_remote_int.h"
+
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void core_set_remote(struct core *c, const struct core_remote *r)
+{
+    c->remote = *r;
+    c->has_remote = true;
+    /* A peer may push a chunk ahead of the commit that references it. */
+    gc_set_grace(c->gc, GC_GRACE_DEFAULT_MS);
+}
+
+int core_replicate_extents(struct core *c, const uint8_t *raw, uint32_t n)
+{
+    if (!c->has_remote || n == 0)
+        return 0;
+    uint8_t(*h)[SHA256_LEN] = malloc((size_t)n * SHA256_LEN);
+    if (!h)
+        return -ENOMEM;
+    struct cmd view = {.extents = raw};
+    size_t k = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        struct meta_extent e;
+        cmd_extent_get(&view, i, &e);
+        /* runs of one chunk (zeros, repeated blocks) are sent once */
+        if (k == 0 || memcmp(h[k - 1], e.hash, SHA256_LEN) != 0)
+            memcpy(h[k++], e.hash, SHA256_LEN);
+    }
+    int rc = c->remote.replicate(c->remote.ctx, (const uint8_t(*)[SHA256_LEN])h, k);
+    free(h);
+    if (rc)
+        log_warn("replication of %zu chunks failed: %s", k, strerror(-rc));
+    return rc;
+}
+
+/* A corrupt copy must go before a fetch (the store skips chunks already
+ * present), unless a concurrent reader has replaced it meanwhile: 0 when buf
+ * now holds a good local copy, 1 when the chunk must be fetched, or -errno. */
+static int drop_corrupt(struct core *c, const uint8_t *hash, uint8_t *buf, uint32_t *len)
+{
+    int rc = chunk_store_get(c->cs, hash, buf, CHUNK_MAX, len);
+    if (rc == 0 || (rc != -EIO && rc != -ENOENT))
+        return rc;
+    if (rc == -EIO && (rc = chunk_store_delete_batch(c->cs, (const uint8_t(*)[SHA256_LEN])hash, 1)))
+        return rc;
+    return 1;
+}
+
+/* Gets a good copy of chunk hash from a peer into buf (CHUNK_MAX bytes),
+ * stored here and cached; why: the local store's -ENOENT or -EIO. */
+static int fetch_chunk(struct core *c, const uint8_t *hash, int why, uint8_t *buf, uint32_t *len)
+{
+    char hex[SHA256_HEX_LEN + 1];
+    sha256_hex(hash, hex);
+    if (why == -EIO) {
+        int rc = drop_corrupt(c, hash, buf, len);
+        if (rc <= 0)
+            return rc;
+    }
+    int rc = c->remote.fetch(c->remote.ctx, hash, buf, CHUNK_MAX, len);
+    if (rc) {
+        log_warn("chunk %s: %s here, fetch from peers failed: %s", hex,
+                 why == -EIO ? "corrupt" : "absent", strerror(-rc));
+        return rc;
+    }
+    struct chunk_ref ref = {.data = buf, .len = *len};
+    if (sha256(buf, *len, ref.hash) || memcmp(ref.hash, hash, SHA256_LEN) != 0)
+        return -EIO; /* the remote broke its contract; never serve it */
+    if (why == -EIO)
+        log_warn("chunk %s was corrupt here; fetched again from a peer", hex);
+    chunk_cache_add(c->cc, &ref); /* best effort: a later read loads it from the store */
+    return 0;
+}
+
+int core_chunk_read(struct core *c, const uint8_t hash[SHA256_LEN], uint32_t off, void *buf,
+                    uint32_t len)
+{
+    int rc = chunk_cache_read(c->cc, hash, off, buf, len);
+    if ((rc != -ENOENT && rc != -EIO) || !c->has_remote)
+        return rc;
+    uint8_t *cbuf = bufpool_get(&c->chunk_bufs);
+    if (!cbuf)
+        return -ENOMEM;
+    uint32_t clen;
+    int frc = fetch_chunk(c, hash, rc, cbuf, &clen);
+    if (!frc) {
+        uint32_t n = off >= clen ? 0 : (clen - off < len ? clen - off : len);
+        memcpy(buf, cbuf + off, n);
+        rc = (int)n;
+    }
+    bufpool_put(&c->chunk_bufs, cbuf);
+    return rc;
+}

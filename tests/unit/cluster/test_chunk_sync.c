@@ -1,0 +1,354 @@
+/* fs/cluster/chunk_sync.h through a fake pull (a peer's chunks in memory),
+ * and fs/cluster/chunk_io_store.h with the GC it protects chunks from. */
+#include "fs/cluster/chunk_io_store.h"
+#include "fs/cluster/chunk_sync.h"
+#include "fs/core/gc.h"
+#include "fs/store/meta_map.h"
+#include "tests/unit/chunk/chunk_testutil.h"
+
+#include "tests/check_run.h"
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define N_CHUNKS  20
+#define CHUNK_LEN 3000
+
+static char dir[64];
+static struct meta_store *ms;
+static struct chunk_store *cs;
+static struct chunk_sync *sync_;
+static uint8_t bufs[N_CHUNKS][CHUNK_LEN];
+static struct chunk_ref chunks[N_CHUNKS]; /* all at the peer */
+
+static struct {
+    pthread_mutex_t lock; /* guards the fields below */
+    int fail_next;        /* calls still to fail with -ENOTCONN */
+    int calls;
+    size_t asked, asked_present; /* hashes asked for; of those, already here */
+} peer = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static long fake_pull(void *ctx, const uint8_t (*h)[32], size_t n, int timeout_ms)
+{
+    (void)ctx;
+    (void)timeout_ms;
+    pthread_mutex_lock(&peer.lock);
+    peer.calls++;
+    long rc = 0;
+    if (peer.fail_next > 0) {
+        peer.fail_next--;
+        rc = -ENOTCONN;
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        peer.asked++;
+        peer.asked_present += chunk_store_has(cs, h[i]) == 1;
+        int j = 0;
+        while (j < N_CHUNKS && memcmp(chunks[j].hash, h[i], 32) != 0)
+            j++;
+        if (j == N_CHUNKS || chunk_store_put_batch(cs, &chunks[j], 1))
+            rc++; /* stays missing */
+    }
+    pthread_mutex_unlock(&peer.lock);
+    return rc;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void pause_ms(long ms)
+{
+    struct timespec ts = {0, ms * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+static struct chunk_sync_stats stats(void)
+{
+    struct chunk_sync_stats st;
+    chunk_sync_get_stats(sync_, &st);
+    return st;
+}
+
+/* Polls until the worker has nothing left to do (and did at least
+ * min_scans scans). */
+static void wait_idle(uint64_t min_scans)
+{
+    uint64_t deadline = now_ms() + 10000;
+    while (!chunk_sync_idle(sync_) || stats().scans < min_scans) {
+        ck_assert_msg(now_ms() < deadline, "chunk sync never idle");
+        pause_ms(2);
+    }
+}
+
+/* self: this node's origin, or -1 to note every command. */
+static void make_sync(size_t queue_cap, int64_t self)
+{
+    struct chunk_sync_config cfg = {.ms = ms,
+                                    .cs = cs,
+                                    .pull = fake_pull,
+                                    .skip_self = self >= 0,
+                                    .self_origin = self >= 0 ? (uint64_t)self : 0,
+                                    .queue_cap = queue_cap,
+                                    .backoff_min_ms = 5,
+                                    .backoff_max_ms = 20,
+                                    .rescan_delay_ms = 10};
+    ck_assert_int_eq(chunk_sync_create(&cfg, &sync_), 0);
+}
+
+static void setup(void)
+{
+    char path[128];
+    tu_tempdir(dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/meta", dir);
+    ck_assert_int_eq(meta_store_open(path, &ms), 0);
+    snprintf(path, sizeof(path), "%s/chunks", dir);
+    ck_assert_int_eq(chunk_store_open(path, &cs), 0);
+    for (int i = 0; i < N_CHUNKS; i++)
+        tu_make_chunk(&chunks[i], bufs[i], CHUNK_LEN - (uint32_t)i, (uint64_t)i + 100);
+    peer.fail_next = peer.calls = 0;
+    peer.asked = peer.asked_present = 0;
+    sync_ = NULL;
+}
+
+static void teardown(void)
+{
+    chunk_sync_destroy(sync_);
+    chunk_store_close(cs);
+    meta_store_close(ms);
+    tu_rmrf(dir);
+}
+
+/* A content command from origin whose extents are chunks [from, to). */
+static struct cmd content_cmd(uint8_t *raw, int from, int to, uint64_t origin)
+{
+    struct cmd c = {.op = CMD_CONTENT, .origin = origin, .ino = 5};
+    for (int i = from; i < to; i++) {
+        struct meta_extent e = {.off = (uint64_t)i * CHUNK_LEN, .coff = 0, .len = chunks[i].len};
+        memcpy(e.hash, chunks[i].hash, 32);
+        cmd_extent_put(raw, (uint32_t)(i - from), &e);
+    }
+    c.n_ext = (uint32_t)(to - from);
+    c.extents = raw;
+    return c;
+}
+
+/* What applying the command would do to the reference counts. */
+static void reference(int from, int to)
+{
+    MDB_txn *txn;
+    ck_assert_int_eq(meta_txn_write(ms, &txn), 0);
+    for (int i = from; i < to; i++)
+        ck_assert_int_eq(meta_ref_adjust(ms, txn, chunks[i].hash, 1), 0);
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+}
+
+static int present(int from, int to)
+{
+    int n = 0;
+    for (int i = from; i < to; i++)
+        n += chunk_store_has(cs, chunks[i].hash) == 1;
+    return n;
+}
+
+START_TEST(noted_chunks_pulled)
+{
+    uint8_t raw[N_CHUNKS * CMD_EXTENT_LEN];
+    make_sync(0, -1);
+    ck_assert_int_eq(chunk_sync_start(sync_), 0);
+    wait_idle(1);
+    ck_assert_int_eq(chunk_store_put_batch(cs, &chunks[0], 1), 0); /* one pushed already */
+    reference(0, N_CHUNKS);
+    struct cmd c = content_cmd(raw, 0, N_CHUNKS, 2);
+    chunk_sync_note(sync_, &c);
+    wait_idle(1);
+    ck_assert_int_eq(present(0, N_CHUNKS), N_CHUNKS);
+    struct chunk_sync_stats st = stats();
+    ck_assert_uint_eq(st.fetched_chunks, N_CHUNKS - 1);
+    uint64_t bytes = 0;
+    for (int i = 1; i < N_CHUNKS; i++)
+        bytes += chunks[i].len;
+    ck_assert_uint_eq(st.fetched_bytes, bytes);
+    ck_assert_uint_eq(st.missing_chunks, 0);
+    ck_assert_uint_eq(peer.asked_present, 0); /* the pushed one was not asked for */
+}
+END_TEST
+
+START_TEST(retried_until_peers_answer)
+{
+    uint8_t raw[5 * CMD_EXTENT_LEN];
+    make_sync(0, -1);
+    ck_assert_int_eq(chunk_sync_start(sync_), 0);
+    wait_idle(1);
+    pthread_mutex_lock(&peer.lock);
+    peer.fail_next = INT_MAX; /* peers unreachable */
+    pthread_mutex_unlock(&peer.lock);
+    reference(0, 5);
+    struct cmd c = content_cmd(raw, 0, 5, 2);
+    chunk_sync_note(sync_, &c);
+    uint64_t deadline = now_ms() + 10000;
+    while (stats().pull_failures < 3) {
+        ck_assert_msg(now_ms() < deadline, "no retries");
+        pause_ms(2);
+    }
+    struct chunk_sync_stats st = stats();
+    ck_assert_uint_eq(st.missing_chunks, 5);
+    uint64_t bytes = 0;
+    for (int i = 0; i < 5; i++)
+        bytes += chunks[i].len;
+    ck_assert_uint_eq(st.missing_bytes, bytes);
+    ck_assert(!chunk_sync_idle(sync_));
+    ck_assert_int_eq(present(0, 5), 0);
+    pthread_mutex_lock(&peer.lock);
+    peer.fail_next = 0; /* the partition heals */
+    pthread_mutex_unlock(&peer.lock);
+    wait_idle(1);
+    ck_assert_int_eq(present(0, 5), 5);
+    ck_assert_uint_eq(stats().fetched_chunks, 5);
+}
+END_TEST
+
+START_TEST(startup_scan_finds_missing)
+{
+    reference(0, 10);
+    for (int i = 0; i < 4; i++) /* stored before the restart */
+        ck_assert_int_eq(chunk_store_put_batch(cs, &chunks[i], 1), 0);
+    make_sync(0, -1);
+    ck_assert(stats().scanning == false);
+    ck_assert_int_eq(chunk_sync_start(sync_), 0);
+    wait_idle(1);
+    ck_assert_int_eq(present(0, 10), 10);
+    ck_assert_int_eq(present(10, N_CHUNKS), 0); /* unreferenced: not pulled */
+    ck_assert_uint_eq(peer.asked, 6);
+    ck_assert_uint_eq(peer.asked_present, 0);
+    ck_assert_uint_eq(stats().fetched_chunks, 6);
+}
+END_TEST
+
+START_TEST(overflow_falls_back_to_rescan)
+{
+    uint8_t raw[N_CHUNKS * CMD_EXTENT_LEN];
+    make_sync(4, -1);
+    ck_assert_int_eq(chunk_sync_start(sync_), 0);
+    wait_idle(1);
+    reference(0, N_CHUNKS);
+    struct cmd c = content_cmd(raw, 0, N_CHUNKS, 2);
+    chunk_sync_note(sync_, &c); /* 4 queued, the rest dropped */
+    ck_assert(stats().scanning);
+    wait_idle(2);
+    ck_assert_int_eq(present(0, N_CHUNKS), N_CHUNKS);
+}
+END_TEST
+
+START_TEST(only_remote_content_noted)
+{
+    uint8_t raw[3 * CMD_EXTENT_LEN];
+    make_sync(0, 0); /* no worker: the queue stays as noted */
+    struct cmd c = content_cmd(raw, 0, 3, 0);
+    chunk_sync_note(sync_, &c);
+    ck_assert_uint_eq(stats().queued, 0); /* our own commit (origin 0): pushed from here */
+    c.op = CMD_SETATTR;
+    c.origin = 2;
+    chunk_sync_note(sync_, &c);
+    ck_assert_uint_eq(stats().queued, 0);
+    c.op = CMD_CONTENT;
+    chunk_sync_note(sync_, &c);
+    ck_assert_uint_eq(stats().queued, 3);
+    struct meta_extent e = {.off = 0, .len = 100}; /* a run of one chunk: queued once */
+    memcpy(e.hash, chunks[9].hash, 32);
+    for (uint32_t i = 0; i < 3; i++, e.off += 100)
+        cmd_extent_put(raw, i, &e);
+    chunk_sync_note(sync_, &c);
+    ck_assert_uint_eq(stats().queued, 4);
+}
+END_TEST
+
+START_TEST(io_store_roundtrip)
+{
+    struct chunk_io_store s;
+    struct chunk_io io;
+    chunk_io_store_init(&s, cs, NULL, &io);
+    struct net_chunk nc[2];
+    for (int i = 0; i < 2; i++) {
+        memcpy(nc[i].hash, chunks[i].hash, 32);
+        nc[i].data = chunks[i].data;
+        nc[i].len = chunks[i].len;
+    }
+    ck_assert_int_eq(io.has(io.ctx, nc[0].hash), 0);
+    ck_assert_int_eq(io.put_batch(io.ctx, nc, 2), 0);
+    ck_assert_int_eq(io.has(io.ctx, nc[1].hash), 1);
+    uint8_t buf[CHUNK_LEN];
+    uint32_t len;
+    ck_assert_int_eq(io.get(io.ctx, nc[1].hash, buf, sizeof(buf), &len), 0);
+    ck_assert_uint_eq(len, chunks[1].len);
+    ck_assert_mem_eq(buf, chunks[1].data, len);
+    ck_assert_int_eq(io.get(io.ctx, chunks[5].hash, buf, sizeof(buf), &len), -ENOENT);
+}
+END_TEST
+
+/* Collects until chunk i is gone: the ms that took from t0. */
+static uint64_t collect_until_gone(struct gc *g, int i, uint64_t t0)
+{
+    uint64_t deadline = now_ms() + 10000;
+    while (chunk_store_has(cs, chunks[i].hash) == 1) {
+        ck_assert_msg(now_ms() < deadline, "never collected");
+        gc_collect(g);
+        pause_ms(5);
+    }
+    return now_ms() - t0;
+}
+
+START_TEST(io_store_touches_pushed_chunks)
+{
+    const uint64_t grace = 400;
+    struct gc *g;
+    ck_assert_int_eq(gc_open(ms, cs, &g), 0);
+    gc_set_grace(g, grace);
+    struct chunk_io_store s;
+    struct chunk_io io;
+    chunk_io_store_init(&s, cs, g, &io);
+    ck_assert_int_eq(chunk_store_put_batch(cs, chunks, 2), 0);
+    reference(0, 2);
+    MDB_txn *txn; /* both dead and queued */
+    ck_assert_int_eq(meta_txn_write(ms, &txn), 0);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(meta_ref_adjust(ms, txn, chunks[i].hash, -1), 0);
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+    uint64_t t0 = now_ms();
+    gc_collect(g); /* seen dead from now on */
+    while (now_ms() - t0 < grace + 50)
+        pause_ms(5);
+    uint64_t t1 = now_ms();
+    ck_assert_int_eq(io.has(io.ctx, chunks[0].hash), 1); /* a push finds 0 present */
+    struct net_chunk nc = {.data = chunks[1].data, .len = chunks[1].len};
+    memcpy(nc.hash, chunks[1].hash, 32);
+    ck_assert_int_eq(io.put_batch(io.ctx, &nc, 1), 0); /* and stores 1 (present) */
+    ck_assert_uint_ge(collect_until_gone(g, 0, t1), grace);
+    ck_assert_uint_ge(collect_until_gone(g, 1, t1), grace);
+    gc_close(g);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("chunk_sync");
+    TCase *tc = tcase_create("sync");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, noted_chunks_pulled);
+    tcase_add_test(tc, retried_until_peers_answer);
+    tcase_add_test(tc, startup_scan_finds_missing);
+    tcase_add_test(tc, overflow_falls_back_to_rescan);
+    tcase_add_test(tc, only_remote_content_noted);
+    tcase_add_test(tc, io_store_roundtrip);
+    tcase_add_test(tc, io_store_touches_pushed_chunks);
+    suite_add_tcase(s, tc);
+    return check_run(s);
+}
