@@ -64,13 +64,19 @@ quorumfs_write_config() {
     } >"$(node_conf "$i")"
 }
 
-# Ready once the mount is up and answers. Not "has a quorum": nodes start
-# one after the other, so the first is alone until the second starts;
-# cluster_wait_sync then waits for the cluster.
+# Ready once the mount is up and answers and, when a majority of the nodes
+# runs, the node has joined: a mutation through it succeeds. (Nodes start one
+# after the other, so the first is alone until the second starts.)
 quorumfs_node_ready() {
-    local m
-    m=$(node_mountpoint "$1")
-    mountpoint -q "$m" && timeout 5 stat "$m" >/dev/null 2>&1
+    local i=$1 m j up=0 f
+    m=$(node_mountpoint "$i")
+    mountpoint -q "$m" && timeout 5 stat "$m" >/dev/null 2>&1 || return 1
+    for j in $(fault_nodes); do
+        fault_pid_alive "$(node_pid "$j")" && up=$((up + 1))
+    done
+    [ $((2 * up)) -gt "$FAULT_N" ] || return 0
+    f=$m/.qfs-ready-$i-$$
+    timeout 10 touch "$f" 2>/dev/null && timeout 10 rm -f "$f"
 }
 
 driver_check() {
