@@ -108,6 +108,14 @@ cleanup() {
             tail -n 30 "$(log "$x")" >&2
         done
     fi
+    # Sanitizer reports fail the test even when the node went on (UBSan).
+    for x in "${NODES[@]}"; do
+        if grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$(log "$x")" 2>/dev/null; then
+            echo "---- node $x: sanitizer report ----" >&2
+            grep -E -A 25 "ERROR: (Address|Leak)Sanitizer|runtime error:" "$(log "$x")" | head -n 60 >&2
+            [ $rc -ne 0 ] || rc=1
+        fi
+    done
     rm -rf "$T"
     exit $rc
 }
@@ -331,7 +339,7 @@ verify_acked() {
     local tag=$1 x
     shift
     for x in "$@"; do
-        "$PY" "$CT_HELPERS/writer.py" verify "$(mnt "$x")/w" "$tag" "$T/$tag.log" >&2 ||
+        "$PY" "$CT_HELPERS/writer.py" verify "$(mnt "$x")/w" "$tag" "$T/$tag.log" >/dev/null ||
             defer_fail "acknowledged writes of $tag missing on node $x"
     done
 }

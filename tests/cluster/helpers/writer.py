@@ -59,7 +59,7 @@ def verify(d, tag, logpath):
         except OSError as e:
             bad.append(f"{p}: {e}")
     if bad:
-        print("\n".join(bad[:3]))
+        print("\n".join(bad[:3]), file=sys.stderr)
         sys.exit(f"{len(bad)} of {len(ok)} acknowledged writes missing or wrong")
     print(len(ok))
 
