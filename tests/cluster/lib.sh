@@ -274,17 +274,21 @@ converge() {
 
 # seen REL [tree.py options]: after a mutation on any node returned, a stat
 # (and open) of REL on every node shows the same thing at once (linearizable
-# metadata, close-to-open content). Says how long a stale view lasted.
+# metadata, close-to-open content). A difference is a deferred failure (the
+# test goes on, to show every operation that misbehaves), saying whether it
+# was only stale (and for how long) or lasting.
 seen() {
     local rel=$1
     shift
     tree_cmp "$@" --only "$rel" -- "${NODES[@]}" >/dev/null && return 0
-    local t0=$SECONDS out
+    local t0 out
+    t0=$(now_ms)
     out=$(tree_cmp "$@" --only "$rel" -- "${NODES[@]}") || true
     if wait_until "$SYNC_SECS" tree_cmp "$@" --only "$rel" -- "${NODES[@]}"; then
-        fail "$rel: stale right after the mutation returned (same after $((SECONDS - t0)) s): $out"
+        defer_fail "$rel: stale right after the mutation returned (same after $(($(now_ms) - t0)) ms): $out"
+    else
+        defer_fail "$rel differs between nodes for ${SYNC_SECS}s: $out"
     fi
-    fail "$rel differs between nodes: $out"
 }
 
 # leader: the node (a, b or c) that `qfs status --json` names leader, or
