@@ -68,11 +68,12 @@ quorumfs_write_config() {
 # runs, the node has joined: a mutation through it succeeds. (Nodes start one
 # after the other, so the first is alone until the second starts.)
 quorumfs_node_ready() {
-    local i=$1 m j up=0 f
+    local i=$1 m j p up=0 f
     m=$(node_mountpoint "$i")
     mountpoint -q "$m" && timeout 5 stat "$m" >/dev/null 2>&1 || return 1
     for j in $(fault_nodes); do
-        fault_pid_alive "$(node_pid "$j")" && up=$((up + 1))
+        p=$(node_pid "$j")
+        [ -n "$p" ] && fault_pid_alive "$p" && up=$((up + 1))
     done
     [ $((2 * up)) -gt "$FAULT_N" ] || return 0
     f=$m/.qfs-ready-$i-$$
