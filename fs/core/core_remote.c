@@ -21,6 +21,41 @@ void core_set_remote(struct core *c, const struct core_remote *r)
     gc_set_grace(c->gc, GC_GRACE_DEFAULT_MS);
 }
 
+/* A chunk some committed file references was durable on a majority when
+ * that file was committed, and stays while referenced (deletion waits for a
+ * count of zero plus the GC grace): only chunks new to the committed state
+ * need pushing. Rewriting a 100 MiB file after inserting one byte at its
+ * start re-cuts it whole but pushes only the chunk or two that changed. */
+static int referenced(struct core *c, MDB_txn *txn, const uint8_t *hash)
+{
+    uint64_t refs = 0;
+    int rc = meta_ref_get(c->ms, txn, hash, &refs);
+    return rc ? rc : refs > 0;
+}
+
+static int collect_new(struct core *c, const uint8_t *raw, uint32_t n, uint8_t (*h)[SHA256_LEN],
+                       size_t *k)
+{
+    MDB_txn *txn;
+    int rc = meta_txn_read(c->ms, &txn);
+    if (rc)
+        return rc;
+    struct cmd view = {.extents = raw};
+    *k = 0;
+    for (uint32_t i = 0; i < n && rc >= 0; i++) {
+        struct meta_extent e;
+        cmd_extent_get(&view, i, &e);
+        /* runs of one chunk (zeros, repeated blocks) are sent once */
+        if (*k && memcmp(h[*k - 1], e.hash, SHA256_LEN) == 0)
+            continue;
+        rc = referenced(c, txn, e.hash);
+        if (rc == 0)
+            memcpy(h[(*k)++], e.hash, SHA256_LEN);
+    }
+    mdb_txn_abort(txn);
+    return rc < 0 ? rc : 0;
+}
+
 int core_replicate_extents(struct core *c, const uint8_t *raw, uint32_t n)
 {
     if (!c->has_remote || n == 0)
@@ -28,16 +63,10 @@ int core_replicate_extents(struct core *c, const uint8_t *raw, uint32_t n)
     uint8_t(*h)[SHA256_LEN] = malloc((size_t)n * SHA256_LEN);
     if (!h)
         return -ENOMEM;
-    struct cmd view = {.extents = raw};
     size_t k = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        struct meta_extent e;
-        cmd_extent_get(&view, i, &e);
-        /* runs of one chunk (zeros, repeated blocks) are sent once */
-        if (k == 0 || memcmp(h[k - 1], e.hash, SHA256_LEN) != 0)
-            memcpy(h[k++], e.hash, SHA256_LEN);
-    }
-    int rc = c->remote.replicate(c->remote.ctx, (const uint8_t(*)[SHA256_LEN])h, k);
+    int rc = collect_new(c, raw, n, h, &k);
+    if (!rc && k)
+        rc = c->remote.replicate(c->remote.ctx, (const uint8_t(*)[SHA256_LEN])h, k);
     free(h);
     if (rc)
         log_warn("replication of %zu chunks failed: %s", k, strerror(-rc));

@@ -55,7 +55,7 @@ void qfs_fill_entry(const struct qfs_fuse *q, const struct stat *st, struct fuse
 struct net_config;
 int mount_cluster_start(struct qfs_fuse *q, struct fuse_session *se, const struct net_config *cfg);
 void mount_cluster_stop(struct qfs_fuse *q);
-void mount_cluster_sync(struct qfs_fuse *q);
+void mount_cluster_sync(struct qfs_fuse *q, uint64_t ino);
 
 void fuse_ops_ns_register(struct fuse_lowlevel_ops *ops);
 void fuse_ops_dir_register(struct fuse_lowlevel_ops *ops);

@@ -95,7 +95,7 @@ static void dir_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 {
     struct stat st;
 
-    mount_cluster_sync(qfs_of(req)); /* a listing shows what others did before it */
+    mount_cluster_sync(qfs_of(req), ino); /* a listing shows what others did before it */
     int rc = core_getattr(qfs_of(req)->core, ino, &st);
 
     if (rc == 0 && !S_ISDIR(st.st_mode))

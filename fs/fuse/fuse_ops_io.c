@@ -32,7 +32,8 @@ static int io_open_ino(struct qfs_fuse *q, fuse_req_t req, fuse_ino_t ino,
 {
     int rc;
 
-    mount_cluster_sync(q); /* close-to-open: see what others closed before */
+    if (truncate) /* an existing file (not one this create just made): close-to-open */
+        mount_cluster_sync(q, ino);
     if (truncate && (fi->flags & O_TRUNC)) {
         rc = open_truncate(q, req, ino);
         if (rc < 0)

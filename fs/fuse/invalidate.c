@@ -10,40 +10,70 @@
 #include <time.h>
 
 #define INVAL_QUEUE 16384
+#define INVAL_RETRY 4096
+#define RETRIES     3
+
+/* Retry delays after the kernel said it had nothing cached (invalidate.h). */
+static const int retry_ms[RETRIES] = {5, 50, 500};
 
 struct inval_rec {
     uint64_t ino;     /* the inode, or the directory for an entry */
     uint16_t namelen; /* 0: an inode record */
+    uint8_t attr_only;
+    uint8_t tries; /* retries done */
     char name[256];
+};
+
+struct inval_retry {
+    struct inval_rec r;
+    uint64_t due_ms;
 };
 
 struct inval {
     struct fuse_session *se;
     pthread_t thread;
-    pthread_mutex_t lock; /* guards q*, recorded, told, stop, dropped */
+    pthread_mutex_t lock; /* guards every field below */
     pthread_cond_t work;  /* records queued, or stop */
     pthread_cond_t told_cond;
     struct inval_rec *q;
     uint32_t head, n;
-    uint64_t recorded; /* every record up to this slot is queued */
-    uint64_t told;     /* every record up to this slot reached the kernel */
+    struct inval_retry *rq; /* records to tell again later; unordered */
+    uint32_t rn;
+    uint64_t recorded;     /* every record up to this slot is queued */
+    uint64_t told;         /* every record up to this slot reached the kernel */
+    uint64_t pushed, done; /* records queued / passed to the kernel, ever */
     uint64_t dropped;
     bool stop;
 };
 
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Queues a record (lock held); returns its sequence number, 0 if dropped. */
+static uint64_t push_locked(struct inval *iv, const struct inval_rec *rec)
+{
+    if (iv->n == INVAL_QUEUE) {
+        iv->dropped++;
+        return 0;
+    }
+    iv->q[(iv->head + iv->n++) % INVAL_QUEUE] = *rec;
+    pthread_cond_signal(&iv->work);
+    return ++iv->pushed;
+}
+
 static void push(struct inval *iv, uint64_t ino, const char *name, size_t len)
 {
+    struct inval_rec r = {.ino = ino, .namelen = (uint16_t)len};
+    if (len > 255)
+        return;
+    if (len)
+        memcpy(r.name, name, len);
     pthread_mutex_lock(&iv->lock);
-    if (iv->n == INVAL_QUEUE || len > 255) {
-        iv->dropped++;
-    } else {
-        struct inval_rec *r = &iv->q[(iv->head + iv->n++) % INVAL_QUEUE];
-        r->ino = ino;
-        r->namelen = (uint16_t)len;
-        if (len)
-            memcpy(r->name, name, len);
-        pthread_cond_signal(&iv->work);
-    }
+    push_locked(iv, &r);
     pthread_mutex_unlock(&iv->lock);
 }
 
@@ -68,13 +98,57 @@ void inval_applied(struct inval *iv, uint64_t slot)
     pthread_mutex_unlock(&iv->lock);
 }
 
-/* -ENOENT: the kernel had nothing cached for it, which is fine. */
+/* -ENOENT: the kernel had nothing cached for it: fine, but told again a few
+ * times (retry_ms) in case a reply read before the change is in flight. */
 static void tell_kernel(struct inval *iv, const struct inval_rec *r)
 {
-    int rc = r->namelen ? fuse_lowlevel_notify_inval_entry(iv->se, r->ino, r->name, r->namelen)
-                        : fuse_lowlevel_notify_inval_inode(iv->se, r->ino, 0, 0);
-    if (rc && rc != -ENOENT && rc != -ENOTCONN)
+    int rc = r->namelen
+                 ? fuse_lowlevel_notify_inval_entry(iv->se, r->ino, r->name, r->namelen)
+                 : fuse_lowlevel_notify_inval_inode(iv->se, r->ino, r->attr_only ? -1 : 0, 0);
+    if (rc == -ENOENT && r->tries < RETRIES) {
+        pthread_mutex_lock(&iv->lock);
+        if (iv->rn < INVAL_RETRY) {
+            struct inval_retry *t = &iv->rq[iv->rn++];
+            *t = (struct inval_retry){*r, now_ms() + (uint64_t)retry_ms[r->tries]};
+            t->r.tries++;
+        }
+        pthread_mutex_unlock(&iv->lock);
+    } else if (rc && rc != -ENOENT && rc != -ENOTCONN) {
         log_debug("invalidate ino %llu: %s", (unsigned long long)r->ino, strerror(-rc));
+    }
+}
+
+/* Moves due retries to the queue (lock held); returns ms until the next one,
+ * -1 if none is waiting. */
+static int requeue_due(struct inval *iv)
+{
+    uint64_t now = now_ms(), next = UINT64_MAX;
+    for (uint32_t i = 0; i < iv->rn;) {
+        if (iv->rq[i].due_ms <= now && iv->n < INVAL_QUEUE) {
+            iv->q[(iv->head + iv->n++) % INVAL_QUEUE] = iv->rq[i].r;
+            iv->pushed++;
+            iv->rq[i] = iv->rq[--iv->rn];
+            continue;
+        }
+        if (iv->rq[i].due_ms < next)
+            next = iv->rq[i].due_ms;
+        i++;
+    }
+    return next == UINT64_MAX ? -1 : (int)(next > now ? next - now : 1);
+}
+
+static void idle_wait(struct inval *iv, int ms)
+{
+    if (ms < 0) {
+        pthread_cond_wait(&iv->work, &iv->lock);
+        return;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += (long)ms * 1000000L;
+    ts.tv_sec += ts.tv_nsec / 1000000000L;
+    ts.tv_nsec %= 1000000000L;
+    pthread_cond_timedwait(&iv->work, &iv->lock, &ts);
 }
 
 static void *inval_main(void *arg)
@@ -83,10 +157,11 @@ static void *inval_main(void *arg)
     struct inval_rec r;
     pthread_mutex_lock(&iv->lock);
     while (!iv->stop) {
+        int next = requeue_due(iv);
         if (!iv->n) {
             iv->told = iv->recorded; /* queue empty: all recorded ones are told */
             pthread_cond_broadcast(&iv->told_cond);
-            pthread_cond_wait(&iv->work, &iv->lock);
+            idle_wait(iv, next);
             continue;
         }
         r = iv->q[iv->head];
@@ -95,19 +170,40 @@ static void *inval_main(void *arg)
         pthread_mutex_unlock(&iv->lock);
         tell_kernel(iv, &r);
         pthread_mutex_lock(&iv->lock);
+        iv->done++;
+        pthread_cond_broadcast(&iv->told_cond);
     }
     pthread_mutex_unlock(&iv->lock);
     return NULL;
 }
 
+static void deadline_in(struct timespec *dl, int ms)
+{
+    clock_gettime(CLOCK_REALTIME, dl);
+    dl->tv_sec += ms / 1000;
+    dl->tv_nsec += (long)(ms % 1000) * 1000000L;
+    dl->tv_sec += dl->tv_nsec / 1000000000L;
+    dl->tv_nsec %= 1000000000L;
+}
+
+int inval_attr_sync(struct inval *iv, uint64_t ino, int timeout_ms)
+{
+    struct inval_rec r = {.ino = ino, .attr_only = 1, .tries = RETRIES};
+    struct timespec dl;
+    deadline_in(&dl, timeout_ms);
+    int rc = 0;
+    pthread_mutex_lock(&iv->lock);
+    uint64_t seq = push_locked(iv, &r);
+    while (seq && iv->done < seq && rc == 0)
+        rc = pthread_cond_timedwait(&iv->told_cond, &iv->lock, &dl);
+    pthread_mutex_unlock(&iv->lock);
+    return !seq ? -ENOBUFS : rc ? -ETIMEDOUT : 0;
+}
+
 int inval_wait(struct inval *iv, uint64_t slot, int timeout_ms)
 {
     struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    dl.tv_sec += timeout_ms / 1000;
-    dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    dl.tv_sec += dl.tv_nsec / 1000000000L;
-    dl.tv_nsec %= 1000000000L;
+    deadline_in(&dl, timeout_ms);
     int rc = 0;
     pthread_mutex_lock(&iv->lock);
     while (iv->told < slot && rc == 0)
@@ -127,7 +223,10 @@ uint64_t inval_dropped(struct inval *iv)
 int inval_start(struct fuse_session *se, struct inval **out)
 {
     struct inval *iv = calloc(1, sizeof(*iv));
-    if (!iv || !(iv->q = malloc(sizeof(*iv->q) * INVAL_QUEUE))) {
+    if (!iv || !(iv->q = malloc(sizeof(*iv->q) * INVAL_QUEUE)) ||
+        !(iv->rq = malloc(sizeof(*iv->rq) * INVAL_RETRY))) {
+        if (iv)
+            free(iv->q);
         free(iv);
         return -ENOMEM;
     }
@@ -137,6 +236,7 @@ int inval_start(struct fuse_session *se, struct inval **out)
     pthread_cond_init(&iv->told_cond, NULL);
     int rc = -pthread_create(&iv->thread, NULL, inval_main, iv);
     if (rc) {
+        free(iv->rq);
         free(iv->q);
         free(iv);
         return rc;
@@ -157,6 +257,7 @@ void inval_stop(struct inval *iv)
     pthread_mutex_destroy(&iv->lock);
     pthread_cond_destroy(&iv->work);
     pthread_cond_destroy(&iv->told_cond);
+    free(iv->rq);
     free(iv->q);
     free(iv);
 }

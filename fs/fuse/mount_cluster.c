@@ -52,13 +52,20 @@ void mount_cluster_stop(struct qfs_fuse *q)
     q->inval = NULL;
 }
 
-/* Without a quorum the open goes on with local data: reads keep working. */
-void mount_cluster_sync(struct qfs_fuse *q)
+/* Without a quorum the open goes on with local data: reads keep working.
+ * The inode's cached attributes are dropped in any case: a lookup reply read
+ * before a remote change may have reached the kernel after that change's
+ * invalidation (invalidate.h), and its stale size would cut reads short. */
+void mount_cluster_sync(struct qfs_fuse *q, uint64_t ino)
 {
     uint64_t applied;
-    if (!q->cluster || cluster_sync(q->cluster, OPEN_SYNC_MS, &applied) != 0)
+    if (!q->cluster)
         return;
-    if (inval_wait(q->inval, applied, OPEN_INVAL_MS) != 0)
+    if (cluster_sync(q->cluster, OPEN_SYNC_MS, &applied) == 0 &&
+        inval_wait(q->inval, applied, OPEN_INVAL_MS) != 0)
         log_warn("open: kernel cache invalidation is behind (slot %llu)",
                  (unsigned long long)applied);
+    if (inval_attr_sync(q->inval, ino, OPEN_INVAL_MS) != 0)
+        log_warn("open: cannot drop the cached attributes of inode %llu",
+                 (unsigned long long)ino);
 }
