@@ -69,10 +69,10 @@ chown 1234:5678 "$A/hard"; seen hard
 chown -h 42:43 "$A/sym"; seen sym
 touch -m -d '2001-02-03 04:05:06.123456789' "$A/hard"
 touch -a -d '2002-03-04 05:06:07.5' "$A/hard"
-# Before anything reads the file (a read may move atime under relatime).
+# mtime only: any read may move atime (relatime), on any node.
 for x in b c; do
-    [ "$(stat -c '%X %Y' "$(mnt $x)/hard")" = "$(stat -c '%X %Y' "$A/hard")" ] ||
-        fail "atime/mtime on $x: $(stat -c '%x %y' "$(mnt $x)/hard")"
+    [ "$(stat -c %Y "$(mnt $x)/hard")" = "$(stat -c %Y "$A/hard")" ] ||
+        defer_fail "mtime on $x: $(stat -c %y "$(mnt $x)/hard"), on a: $(stat -c %y "$A/hard")"
 done
 seen hard --times
 
