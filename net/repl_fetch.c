@@ -183,9 +183,10 @@ void repl_fetch_peer_down(struct repl *r, int peer)
     pthread_mutex_unlock(&r->lock);
 }
 
-/* Asks peer which of the listed chunks it holds; fills holder[] where unset. Lock held. */
-static int ask_have(struct repl *r, int peer, const uint8_t (*hashes)[32], const uint32_t *idx,
-                    uint32_t cnt, int8_t *holder, uint8_t *qbuf, const struct timespec *dl)
+/* Asks peer which of the listed chunks it holds; bits gets its answer (bit i
+ * = holds hashes[idx[i]]). Lock held. */
+static int query_have(struct repl *r, int peer, const uint8_t (*hashes)[32], const uint32_t *idx,
+                      uint32_t cnt, uint8_t *bits, uint8_t *qbuf, const struct timespec *dl)
 {
     struct have_slot *h = NULL;
     while (!h) {
@@ -206,12 +207,78 @@ static int ask_have(struct repl *r, int peer, const uint8_t (*hashes)[32], const
     while (rc == 0 && !h->done && !r->stop)
         if (pthread_cond_timedwait(&r->done, &r->lock, dl) == ETIMEDOUT)
             rc = -ETIMEDOUT;
-    for (uint32_t i = 0; rc == 0 && h->done && i < cnt; i++)
-        if (holder[i] < 0 && (h->bits[i / 8] >> (i % 8) & 1))
-            holder[i] = (int8_t)peer;
+    if (rc == 0 && !h->done)
+        rc = -ECANCELED;
+    if (rc == 0)
+        memcpy(bits, h->bits, (cnt + 7) / 8);
     h->busy = false;
     pthread_cond_broadcast(&r->done);
     return rc;
+}
+
+/* Asks peer which of the listed chunks it holds; fills holder[] where unset. Lock held. */
+static int ask_have(struct repl *r, int peer, const uint8_t (*hashes)[32], const uint32_t *idx,
+                    uint32_t cnt, int8_t *holder, uint8_t *qbuf, const struct timespec *dl)
+{
+    uint8_t bits[MSG_HAVE_MAX / 8];
+    int rc = query_have(r, peer, hashes, idx, cnt, bits, qbuf, dl);
+    for (uint32_t i = 0; rc == 0 && i < cnt; i++)
+        if (holder[i] < 0 && (bits[i / 8] >> (i % 8) & 1))
+            holder[i] = (int8_t)peer;
+    return rc;
+}
+
+/* Clears lacking[i] for the chunks every peer said it holds (a peer that
+ * does not answer lacks them all). Lock held. */
+static void mark_held(struct repl *r, const uint8_t (*hashes)[32], size_t n, uint32_t *idx,
+                      uint8_t *lacking, uint8_t *qbuf, const struct timespec *dl)
+{
+    size_t npeers = net_npeers(r->net);
+    uint8_t bits[MSG_HAVE_MAX / 8];
+    for (size_t off = 0; off < n; off += MSG_HAVE_MAX) {
+        uint32_t cnt = (uint32_t)(n - off < MSG_HAVE_MAX ? n - off : MSG_HAVE_MAX);
+        for (uint32_t i = 0; i < cnt; i++)
+            idx[i] = (uint32_t)(off + i), lacking[off + i] = 0;
+        for (size_t p = 0; p < npeers; p++) {
+            if (query_have(r, (int)p, hashes, idx, cnt, bits, qbuf, dl) == 0) {
+                for (uint32_t i = 0; i < cnt; i++)
+                    lacking[off + i] |= !(bits[i / 8] >> (i % 8) & 1);
+            } else {
+                memset(lacking + off, 1, cnt); /* no answer: assume it lacks all */
+            }
+        }
+    }
+}
+
+long repl_peers_lack(struct repl *r, const uint8_t (*hashes)[32], size_t n, uint8_t (*out)[32],
+                     int timeout_ms)
+{
+    struct timespec dl;
+    net_deadline(&dl, timeout_ms);
+    uint32_t *idx = malloc(MSG_HAVE_MAX * sizeof(*idx));
+    uint8_t *lacking = malloc(n ? n : 1);
+    uint8_t *qbuf = malloc(MSG_LIST_HDR_LEN + MSG_HAVE_MAX * 32);
+    if (!idx || !lacking || !qbuf) {
+        free(idx), free(lacking), free(qbuf);
+        return -ENOMEM;
+    }
+    /* Only when every peer can answer: a peer that connects between this
+     * query and the push could otherwise ack a push it holds only part of. */
+    pthread_mutex_lock(&r->lock);
+    bool all_up = true;
+    for (size_t p = 0; p < net_npeers(r->net); p++)
+        all_up = all_up && r->bulk_up[p];
+    if (all_up)
+        mark_held(r, hashes, n, idx, lacking, qbuf, &dl);
+    else
+        memset(lacking, 1, n);
+    pthread_mutex_unlock(&r->lock);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (lacking[i])
+            memcpy(out[k++], hashes[i], 32);
+    free(idx), free(lacking), free(qbuf);
+    return (long)k;
 }
 
 /* Fetches up to cnt chunks from their holders, pipelined; stores the good ones in one batch. */

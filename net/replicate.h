@@ -94,6 +94,15 @@ int repl_fetch(struct repl *r, const uint8_t hash[32], uint8_t *buf, size_t cap,
  */
 long repl_pull(struct repl *r, const uint8_t (*hashes)[32], size_t n, int timeout_ms);
 
+/*
+ * Asks every peer which of the listed chunks it holds, and copies into out
+ * the ones at least one of them lacks (all of them if a peer is not
+ * connected or does not answer). Returns how many, or -errno. A push of only
+ * these leaves every listed chunk on every peer that acks it; a chunk store
+ * that answers "held" protects the chunk from its GC for a grace period.
+ */
+long repl_peers_lack(struct repl *r, const uint8_t (*hashes)[32], size_t n, uint8_t (*out)[32],
+                     int timeout_ms);
 void repl_get_stats(struct repl *r, struct repl_stats *out);
 
 #endif

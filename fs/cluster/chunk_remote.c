@@ -10,17 +10,14 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define PUSH_TIMEOUT_MS  5000
 #define FETCH_TIMEOUT_MS 5000
 
-static int replicate(void *ctx, const uint8_t (*hashes)[32], size_t n)
+static int push_and_wait(struct cluster *cl, const uint8_t (*hashes)[32], size_t n, int k)
 {
-    struct cluster *cl = ctx;
-    int k = (int)cl->mem.n / 2;
-    if (!n || !k)
-        return 0;
     struct repl_push *job;
     int rc = repl_push_start(cl->repl, hashes, n, &job);
     if (rc)
@@ -33,6 +30,26 @@ static int replicate(void *ctx, const uint8_t (*hashes)[32], size_t n)
         return -EROFS;
     }
     return 0;
+}
+
+/* Rewriting a file re-cuts chunks the peers still hold (a truncate made them
+ * unreferenced; the GC keeps them for its grace period): ask first, push only
+ * what some peer lacks. */
+static int replicate(void *ctx, const uint8_t (*hashes)[32], size_t n)
+{
+    struct cluster *cl = ctx;
+    int k = (int)cl->mem.n / 2;
+    if (!n || !k)
+        return 0;
+    uint8_t(*lack)[32] = malloc(n * 32);
+    if (!lack)
+        return -ENOMEM;
+    long nl = repl_peers_lack(cl->repl, hashes, n, lack, PUSH_TIMEOUT_MS);
+    int rc = nl < 0 ? (int)nl : 0;
+    if (!rc && nl > 0)
+        rc = push_and_wait(cl, (const uint8_t(*)[32])lack, (size_t)nl, k);
+    free(lack);
+    return rc;
 }
 
 static int fetch(void *ctx, const uint8_t hash[32], uint8_t *buf, size_t cap, uint32_t *len)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "fs/control/control.h"
 
 #define ENTRY_TIMEOUT 3600.0 /* one node: every change passes through the kernel */
 
@@ -100,7 +101,16 @@ static int run(struct fuse_session *se, struct qfs_fuse *q, const struct mount_o
         daemon_ready(ready_fd, 1);
         return 1;
     }
+    struct control_server *ctl = NULL;
+    struct control_config cc = {.data_dir = data_dir,
+                                .mountpoint = o->cmd.mountpoint,
+                                .core = q->core,
+                                .ops = net ? control_cluster_ops(q->cluster)
+                                           : control_single_node_ops(q->core)};
+    if (control_server_start(&cc, &ctl) != 0)
+        log_warn("no control socket: qfs status cannot reach this node");
     int status = run_mounted(se, o, ready_fd);
+    control_server_stop(ctl);
     if (net)
         mount_cluster_stop(q); /* commits what is staged first */
     core_close(q->core);

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# qfs against a real 3-node cluster on 127.0.0.1: in sync on every node of a
+# fresh cluster; degraded (one peer paused with SIGSTOP) and back; no quorum
+# (two peers paused): exit 2 from status, wait-sync and per-path status, and
+# back in sync after SIGCONT; a node paused while 200 MiB were written:
+# catching up and its file waiting for chunks, counts down to zero, in sync;
+# a conflict from two writers, listed everywhere and resolved. Every --json
+# document validated.
+. "$(dirname "$0")/lib_status.sh"
+
+cluster_up
+C7=$(node_id c | cut -c1-7)
+B7=$(node_id b | cut -c1-7)
+
+step "a fresh cluster: every member connected, every node in sync"
+poll_rc 0 20 qfs peers -c "$(conf a)"
+[ "$(grep -c ' connected ' "$T/out")" -eq 2 ] || fail "peers: $(cat "$T/out")"
+mkdir "$T/a/mnt/dir1"
+for n in a b c; do
+    expect_rc 0 qfs wait-sync -c "$(conf "$n")" --timeout 10
+    [ -d "$T/$n/mnt/dir1" ] || fail "dir1 not on $n after wait-sync"
+    expect_rc 0 qfs status -c "$(conf "$n")"
+    [ "$(head -n1 "$T/out")" = "in sync" ] || fail "$n: $(cat "$T/out")"
+    expect_rc 0 qfs status -c "$(conf "$n")" --json
+    validate status '(d["verdict"], d["cluster"]["single_node"], len(d["cluster"]["members"]), d["consensus"]["leader"] is not None)' \
+        "('in_sync', False, 3, True)"
+done
+expect_rc 0 qfs peers -c "$(conf b)" --json
+validate peers '[m["connected"] for m in d["members"]]' "[True, True, True]"
+expect_rc 0 qfs status "$T/b/mnt/dir1" # found through b's mount
+
+step "one peer paused: degraded, naming it; back in sync after SIGCONT"
+kill -STOP "${NODE_PID[c]}"
+# (if c led, a's read index times out until a or b is elected: "catching up
+# (commit index unknown ...)", exit 1, meanwhile)
+poll_out "^degraded \(peers down: $C7\)\$" 10 qfs status -c "$(conf a)"
+expect_rc 1 qfs status -c "$(conf a)"
+expect_rc 1 qfs peers -c "$(conf a)"
+grep -q "^$C7 .* down " "$T/out" || fail "peers: $(cat "$T/out")"
+expect_rc 1 qfs status -c "$(conf a)" --json
+validate status 'd["verdict"], d["exit_code"]' "('degraded', 1)"
+mkdir "$T/a/mnt/dir2" # a majority is still there
+kill -CONT "${NODE_PID[c]}"
+poll_rc 0 20 qfs status -c "$(conf a)"
+poll_rc 0 20 qfs status -c "$(conf c)" # c learns it is back in a majority
+expect_rc 0 qfs wait-sync -c "$(conf c)" --timeout 20 "$T/c/mnt"
+[ -d "$T/c/mnt/dir2" ] || fail "dir2 not on c after wait-sync"
+
+step "two peers paused: no quorum, exit 2 everywhere; in sync after SIGCONT"
+kill -STOP "${NODE_PID[b]}" "${NODE_PID[c]}"
+poll_rc 2 10 qfs status -c "$(conf a)"
+grep -q "^no quorum (mutations refused; peers down: " "$T/out" || fail "verdict: $(head -n1 "$T/out")"
+grep -q "$B7" "$T/out" || fail "b not named: $(head -n1 "$T/out")"
+expect_rc 2 qfs status -c "$(conf a)" --json
+validate status 'd["verdict"], d["exit_code"], d["consensus"]["quorum"]' "('no_quorum', 2, False)"
+expect_rc 2 qfs wait-sync -c "$(conf a)" --timeout 2
+grep -q "no quorum" "$T/err" || fail "wait-sync: $(cat "$T/err")"
+expect_rc 2 qfs status "$T/a/mnt/dir1"
+expect_rc 0 qfs metrics -c "$(conf a)"
+grep -qx 'qfs_quorum 0' "$T/out" || fail "metrics: $(grep quorum "$T/out")"
+kill -CONT "${NODE_PID[b]}" "${NODE_PID[c]}"
+for n in a b c; do
+    poll_rc 0 20 qfs status -c "$(conf "$n")"
+    expect_rc 0 qfs wait-sync -c "$(conf "$n")" --timeout 20
+done
+
+step "a node paused while $(scale 200) MiB were written: catching up, counts down to zero, in sync"
+MIB=$(scale 200)
+kill -STOP "${NODE_PID[c]}"
+head -c $((MIB << 20)) /dev/urandom >"$T/a/mnt/big.bin"
+kill -CONT "${NODE_PID[c]}"
+# sample c as fast as it answers, the whole node and the big file, until in sync
+mkdir -p "$T/samples"
+i=0
+while :; do
+    i=$((i + 1))
+    rc=0
+    qfs status -c "$(conf c)" --json >"$T/samples/$i.node.json" 2>/dev/null || rc=$?
+    prc=0
+    qfs status -c "$(conf c)" --json "$T/c/mnt/big.bin" >"$T/samples/$i.path.json" 2>/dev/null || prc=$?
+    [ "$rc" -eq 0 ] && [ "$prc" -eq 0 ] && break
+    [ "$i" -lt 3000 ] || fail "c not in sync after $i samples: $(cat "$T/samples/$i.node.json")"
+done
+python3 - "$T/samples" "$i" <<'PY' || fail "catching up was not seen going down to in sync"
+import json, os, sys
+d, n = sys.argv[1], int(sys.argv[2])
+def load(p):
+    try:
+        return json.load(open(p))
+    except ValueError:
+        return None  # c was not answering yet (no quorum right after SIGCONT)
+nodes = [load(os.path.join(d, "%d.node.json" % k)) for k in range(1, n + 1)]
+paths = [load(os.path.join(d, "%d.path.json" % k)) for k in range(1, n + 1)]
+catching = [x for x in nodes if x and x["verdict"] == "catching_up"]
+waiting = [p for p in paths if p and p["paths"][0]["state"] in ("waiting", "not_applied")]
+assert catching, "no sample said catching up"
+assert max(x["sync"]["missing_chunks"] for x in catching) > 0, "nothing was ever missing"
+assert waiting, "the file was never reported waiting for chunks"
+# once every command is applied, the count only goes down
+applied = [x["sync"]["missing_chunks"] for x in nodes
+           if x and x["consensus"]["read_index"] is not None and x["sync"]["commands_to_apply"] == 0]
+# never "in sync" before the end (c was paused while the file was written)
+assert all(x["verdict"] != "in_sync" for x in nodes[:-1] if x), "in sync too early"
+assert all(a >= b for a, b in zip(applied, applied[1:])), "missing chunks grew: %s" % applied
+assert nodes[-1]["verdict"] == "in_sync" and nodes[-1]["sync"]["missing_chunks"] == 0
+assert paths[-1]["paths"][0]["state"] == "in_sync"
+w = waiting[0]["paths"][0]
+print("%d samples: catching up in %d, first per-path sample waiting: %s (%d of %d chunks missing), max missing %d" % (
+    n, len(catching), w["state"], w["missing_chunks"], w["chunks"],
+    max(x["sync"]["missing_chunks"] for x in catching)))
+PY
+cp "$T/samples/$i.node.json" "$T/out"
+validate status 'd["verdict"]' "in_sync"
+for k in 1 2 3 4 5; do
+    if grep -q '"catching_up"' "$T/samples/$k.node.json" 2>/dev/null; then
+        cp "$T/samples/$k.node.json" "$T/out"
+        validate status 'd["verdict"]' "catching_up"
+        break
+    fi
+done
+cmp "$T/a/mnt/big.bin" "$T/c/mnt/big.bin" || fail "big.bin differs on c"
+rm -f "$T/a/mnt/big.bin"
+
+step "two writers at once: the conflict is listed on every node, then resolved"
+A7=$(node_id a | cut -c1-7)
+echo base >"$T/a/mnt/doc.txt"
+# both write before either closes (a shell's redirections would flush a's
+# write before b's starts: sequential, no conflict); a commits first, so b's
+# commit finds a's: a's version becomes the copy, b's keeps the name
+python3 - "$T/a/mnt/doc.txt" "$T/b/mnt/doc.txt" <<'PY' || fail "two writers"
+import os, sys
+a = os.open(sys.argv[1], os.O_WRONLY | os.O_TRUNC)
+b = os.open(sys.argv[2], os.O_WRONLY | os.O_TRUNC)
+os.write(a, b"from a\n")
+os.write(b, b"from b\n")
+os.close(a)
+os.close(b)
+PY
+for n in a b c; do
+    expect_rc 0 qfs wait-sync -c "$(conf "$n")" --timeout 20
+    expect_rc 0 qfs conflicts -c "$(conf "$n")" --json
+    validate conflicts '(d["count"], d["conflicts"][0]["original"], d["conflicts"][0]["writer"], d["conflicts"][0]["other"])' \
+        "(1, '/doc.txt', '$B7', '$A7')"
+done
+run_rc rc qfs status -c "$(conf c)"
+grep -q "^conflicts  1, newest:" "$T/out" || fail "status on c: $(cat "$T/out")"
+run_rc rc qfs status "$T/a/mnt/doc.txt"
+grep -q "conflicted (copy: doc.conflict-[0-9]*-[0-9]*-$A7.txt)" "$T/out" || fail "per path: $(cat "$T/out")"
+expect_rc 0 qfs conflicts --resolve original "$T/a/mnt/doc.txt"
+for n in a b c; do
+    expect_rc 0 qfs wait-sync -c "$(conf "$n")" --timeout 20
+    expect_rc 0 qfs conflicts -c "$(conf "$n")"
+    grep -qx "no conflicts" "$T/out" || fail "conflict still listed on $n: $(cat "$T/out")"
+    ls "$T/$n/mnt" | grep -q conflict && fail "copy still on $n: $(ls "$T/$n/mnt")"
+done
+
+step "every --json document against the schema"
+validate_all
+echo PASS
