@@ -135,22 +135,24 @@ cluster_leader() {
     done
 }
 
-# In sync: `qfs wait-sync` on every node once qfs has it (issue 6). Until
-# then: a marker file created on a node that accepts it is seen by a lookup
-# on every node (a lookup waits until the node has applied the leader's
-# commit index), then removed the same way.
+# In sync: `qfs wait-sync` on every node (issue 6), retried until SECS have
+# passed (right after a heal a node may answer "no quorum", exit 2). With a
+# qfs that has no wait-sync: a marker file created on a node that accepts it
+# is seen by a lookup on every node, then removed the same way.
 cluster_wait_sync() {
-    local secs=$1 i qfs end
-    qfs=$(quorumfs_find qfs)
-    if "$qfs" --help 2>&1 | grep -q wait-sync; then
-        end=$(($(date +%s) + secs))
-        for i in $(fault_nodes); do
-            timeout $((end - $(date +%s) > 0 ? end - $(date +%s) : 1)) \
-                "$qfs" wait-sync -c "$(node_conf "$i")" >/dev/null 2>&1 || return 1
-        done
-        return 0
+    if "$(quorumfs_find qfs)" --help 2>&1 | grep -q wait-sync; then
+        fault_wait_for "$1" quorumfs_all_synced
+    else
+        fault_wait_for "$1" quorumfs_marker_seen
     fi
-    fault_wait_for "$secs" quorumfs_marker_seen
+}
+
+quorumfs_all_synced() {
+    local i qfs
+    qfs=$(quorumfs_find qfs)
+    for i in $(fault_nodes); do
+        timeout 15 "$qfs" wait-sync --timeout 10 -c "$(node_conf "$i")" >/dev/null 2>&1 || return 1
+    done
 }
 
 quorumfs_marker_seen() {
