@@ -199,17 +199,24 @@ void cluster_stop(struct cluster *cl)
         return;
     if (cl->pax_started)
         core_commit_all(cl->core);
+    /* Order: nothing may use what is already gone. The replicator first (it
+     * ends pulls and pushes at once), then the Paxos thread (it reads the
+     * chunk sync's counters for its reports), the apply thread (it notes
+     * into the chunk sync and wakes the Paxos thread), then the rest. */
     if (cl->repl)
         repl_detach(cl->repl);
     snapshot_stop(cl->snap); /* while the transport, chunk sync and the apply thread run */
-    if (cl->sync) /* freed below: the apply and Paxos threads note and report until they stop */
-        chunk_sync_stop(cl->sync);
     pax_stop(cl);
     apply_loop_stop(cl);
+    if (cl->sync) {
+        chunk_sync_stop(cl->sync);
+        chunk_sync_destroy(cl->sync);
+    }
+    if (cl->wake_fd >= 0)
+        close(cl->wake_fd);
     if (cl->net)
         net_stop(cl->net);
     snapshot_free(cl->snap);
-    chunk_sync_destroy(cl->sync);
     if (cl->repl)
         repl_destroy(cl->repl);
     if (cl->persist)

@@ -162,6 +162,8 @@ static void report_changes(struct cluster *cl, const struct batch *b)
             h->inode_changed(h->ctx, slot, c->ino2);
         if (b->items[i].res->has_attr && b->items[i].res->attr.ino != c->ino)
             h->inode_changed(h->ctx, slot, b->items[i].res->attr.ino);
+        if (b->items[i].res->unlinked_ino) /* its other hard links' nlink */
+            h->inode_changed(h->ctx, slot, b->items[i].res->unlinked_ino);
         if (c->namelen && c->op != CMD_SETXATTR && c->op != CMD_REMOVEXATTR)
             h->entry_changed(h->ctx, slot, c->ino, c->name, c->namelen);
         if (c->name2len)
@@ -169,13 +171,15 @@ static void report_changes(struct cluster *cl, const struct batch *b)
     }
 }
 
+/* The results of this node's own commands live on their proposers' stacks:
+ * everything that reads them runs before the proposers are released. */
 static void finish(struct cluster *cl, struct batch *b, uint64_t applied)
 {
-    report_changes(cl, b); /* first: it reads results that live on the waiters' stacks */
-    waiters_finish(cl, b->ws, b->nw, 0);
+    report_changes(cl, b);
     for (int i = 0; i < b->n; i++)
         if (b->items[i].cmd)
             chunk_sync_note(cl->sync, b->items[i].cmd);
+    waiters_finish(cl, b->ws, b->nw, 0);
     for (int i = 0; i < b->n; i++)
         free(b->d[i].data);
     pthread_mutex_lock(&cl->ap_lock);

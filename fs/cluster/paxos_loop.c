@@ -30,6 +30,8 @@ uint64_t cl_now_us(void)
 void pax_wake(struct cluster *cl)
 {
     uint64_t one = 1;
+    if (cl->wake_fd < 0)
+        return; /* not started yet */
     if (write(cl->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
         log_warn("cluster: cannot wake the Paxos thread: %s", strerror(errno));
 }
@@ -339,8 +341,6 @@ void pax_stop(struct cluster *cl)
     }
     for (; cl->prop_n; cl->prop_n--, cl->prop_head = (cl->prop_head + 1) % CL_PROPQ)
         free(cl->propq[cl->prop_head].buf);
-    if (cl->wake_fd > 0)
-        close(cl->wake_fd);
 }
 
 void cl_engine_status(struct cluster *cl, struct engine_status *st)

@@ -51,6 +51,7 @@ int apply_drop_link(struct apply_ctx *a, struct meta_inode *in, bool keep)
     bool dir = S_ISDIR(in->mode);
     in->nlink = dir || in->nlink <= 1 ? 0 : in->nlink - 1;
     in->ctime = a->c->time;
+    a->res->unlinked_ino = in->ino;
     if (in->nlink > 0)
         return meta_inode_put(a->ms, a->txn, in);
     if (!keep)

@@ -21,6 +21,7 @@ struct apply_result {
     bool has_attr;          /* attr is valid */
     struct meta_inode attr; /* the inode created or changed */
     uint64_t copy_parent;   /* a conflict copy was linked in this directory (0: none) */
+    uint64_t unlinked_ino;  /* an inode that lost a link (its other names see nlink change) */
 };
 
 /* Applies c inside txn (the batch's write transaction). Returns 0 with the

@@ -34,6 +34,7 @@ struct qfs_fuse {
     struct inval *inval;      /* drops kernel caches of remote changes (cluster only) */
     double attr_timeout;      /* seconds the kernel may cache attributes */
     double entry_timeout;     /* seconds the kernel may cache names */
+    double negative_timeout;  /* seconds the kernel may cache an absent name */
     bool writeback_cache;     /* ask the kernel to cache writes (-o writeback) */
     const char *mountpoint;   /* absolute; for the readahead window at init */
     char node_tag[8];         /* first 7 characters of the node ID (conflict copy names) */
@@ -56,6 +57,10 @@ struct net_config;
 int mount_cluster_start(struct qfs_fuse *q, struct fuse_session *se, const struct net_config *cfg);
 void mount_cluster_stop(struct qfs_fuse *q);
 void mount_cluster_sync(struct qfs_fuse *q, uint64_t ino);
+/* The session is ending: no more cache invalidations. */
+void mount_cluster_quiesce(struct qfs_fuse *q);
+/* For open(): may the kernel keep ino's pages (no remote change since)? */
+bool mount_cluster_keep_cache(struct qfs_fuse *q, uint64_t ino);
 
 void fuse_ops_ns_register(struct fuse_lowlevel_ops *ops);
 void fuse_ops_dir_register(struct fuse_lowlevel_ops *ops);

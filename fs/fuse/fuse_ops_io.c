@@ -4,8 +4,9 @@
  *
  * Writes are staged by the core and committed on flush, fsync and release.
  * Opens keep the kernel's page cache (keep_cache): every change to a file's
- * content goes through this mount, which keeps that cache coherent (in a
- * cluster, remote commits invalidate it). O_DIRECT opens bypass it.
+ * content goes through this mount, which keeps that cache coherent; in a
+ * cluster, an open after a remote content change drops it (invalidate.h).
+ * O_DIRECT opens bypass it.
  */
 #include "fs/fuse/fuse_cred.h"
 #include "fs/fuse/fuse_fs.h"
@@ -46,7 +47,7 @@ static int io_open_ino(struct qfs_fuse *q, fuse_req_t req, fuse_ino_t ino,
     if (fi->flags & O_DIRECT)
         fi->direct_io = 1;
     else
-        fi->keep_cache = 1;
+        fi->keep_cache = mount_cluster_keep_cache(q, ino); /* remote content: drop pages */
     return 0;
 }
 

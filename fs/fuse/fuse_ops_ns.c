@@ -16,9 +16,10 @@ static void ns_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     int rc = core_lookup(q->core, parent, name, &st);
 
     if (rc == -ENOENT) {
-        /* A negative entry: the kernel may cache the absence as long as a
-         * name (every create goes through this mount and drops it). */
-        struct fuse_entry_param e = {.ino = 0, .entry_timeout = q->entry_timeout};
+        /* A negative entry: a single-node mount caches the absence as long as
+         * a name (every create goes through it and drops it); a cluster mount
+         * not at all (another node may create the name). */
+        struct fuse_entry_param e = {.ino = 0, .entry_timeout = q->negative_timeout};
         fuse_reply_entry(req, &e);
         return;
     }

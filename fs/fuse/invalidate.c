@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,16 +11,14 @@
 #define INVAL_QUEUE 16384
 #define INVAL_RETRY 4096
 #define RETRIES     3
+#define STALE_SLOTS 65536 /* open addressing, linear probing; full at 3/4 */
 
 /* Retry delays after the kernel said it had nothing cached (invalidate.h). */
 static const int retry_ms[RETRIES] = {5, 50, 500};
 
 struct inval_rec {
-    uint64_t ino;     /* the inode, or the directory for an entry */
-    uint16_t namelen; /* 0: an inode record */
-    uint8_t attr_only;
+    uint64_t ino;
     uint8_t tries; /* retries done */
-    char name[256];
 };
 
 struct inval_retry {
@@ -39,11 +36,14 @@ struct inval {
     uint32_t head, n;
     struct inval_retry *rq; /* records to tell again later; unordered */
     uint32_t rn;
+    uint64_t *stale; /* inodes whose content changed since their last open here */
+    uint32_t nstale;
+    bool stale_overflow;   /* the set filled up: every file counts as stale from now on */
     uint64_t recorded;     /* every record up to this slot is queued */
     uint64_t told;         /* every record up to this slot reached the kernel */
     uint64_t pushed, done; /* records queued / passed to the kernel, ever */
     uint64_t dropped;
-    bool stop;
+    bool stop, quiet;
 };
 
 static uint64_t now_ms(void)
@@ -51,6 +51,15 @@ static uint64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void deadline_in(struct timespec *dl, int ms)
+{
+    clock_gettime(CLOCK_REALTIME, dl);
+    dl->tv_sec += ms / 1000;
+    dl->tv_nsec += (long)(ms % 1000) * 1000000L;
+    dl->tv_sec += dl->tv_nsec / 1000000000L;
+    dl->tv_nsec %= 1000000000L;
 }
 
 /* Queues a record (lock held); returns its sequence number, 0 if dropped. */
@@ -65,29 +74,77 @@ static uint64_t push_locked(struct inval *iv, const struct inval_rec *rec)
     return ++iv->pushed;
 }
 
-static void push(struct inval *iv, uint64_t ino, const char *name, size_t len)
+/* The stale set (lock held): slot of ino, or of the empty slot to use. */
+static uint32_t home_slot(uint64_t ino)
 {
-    struct inval_rec r = {.ino = ino, .namelen = (uint16_t)len};
-    if (len > 255)
+    return (uint32_t)((ino * 0x9E3779B97F4A7C15ull) >> 48) % STALE_SLOTS;
+}
+
+static uint32_t stale_slot(const struct inval *iv, uint64_t ino)
+{
+    uint32_t s = home_slot(ino);
+    while (iv->stale[s] && iv->stale[s] != ino)
+        s = (s + 1) % STALE_SLOTS;
+    return s;
+}
+
+static void mark_stale(struct inval *iv, uint64_t ino)
+{
+    if (iv->stale_overflow)
         return;
-    if (len)
-        memcpy(r.name, name, len);
+    uint32_t s = stale_slot(iv, ino);
+    if (iv->stale[s])
+        return;
+    if (iv->nstale >= STALE_SLOTS / 4 * 3) {
+        iv->stale_overflow = true;
+        log_warn("invalidate: more than %d files changed remotely and not opened here; "
+                 "every open now drops the page cache",
+                 STALE_SLOTS / 4 * 3);
+        return;
+    }
+    iv->stale[s] = ino;
+    iv->nstale++;
+}
+
+/* Backward-shift deletion keeps every probe chain unbroken. */
+static void unmark_stale(struct inval *iv, uint32_t s)
+{
+    uint32_t next = (s + 1) % STALE_SLOTS;
+    while (iv->stale[next]) {
+        uint32_t h = home_slot(iv->stale[next]);
+        /* next may move to s if its home is not in (s, next] cyclically */
+        bool movable = s <= next ? (h <= s || h > next) : (h <= s && h > next);
+        if (movable) {
+            iv->stale[s] = iv->stale[next];
+            s = next;
+        }
+        next = (next + 1) % STALE_SLOTS;
+    }
+    iv->stale[s] = 0;
+    iv->nstale--;
+}
+
+bool inval_open_keep_cache(struct inval *iv, uint64_t ino)
+{
     pthread_mutex_lock(&iv->lock);
-    push_locked(iv, &r);
+    bool keep = !iv->stale_overflow;
+    uint32_t s = stale_slot(iv, ino);
+    if (iv->stale[s]) {
+        keep = false;
+        unmark_stale(iv, s);
+    }
     pthread_mutex_unlock(&iv->lock);
+    return keep;
 }
 
 void inval_inode(struct inval *iv, uint64_t slot, uint64_t ino)
 {
+    struct inval_rec r = {.ino = ino};
     (void)slot;
-    push(iv, ino, NULL, 0);
-}
-
-void inval_entry(struct inval *iv, uint64_t slot, uint64_t parent, const char *name, size_t len)
-{
-    (void)slot;
-    push(iv, parent, name, len);
-    push(iv, parent, NULL, 0); /* its size, times and listing changed too */
+    pthread_mutex_lock(&iv->lock);
+    mark_stale(iv, ino);
+    push_locked(iv, &r);
+    pthread_mutex_unlock(&iv->lock);
 }
 
 void inval_applied(struct inval *iv, uint64_t slot)
@@ -98,13 +155,11 @@ void inval_applied(struct inval *iv, uint64_t slot)
     pthread_mutex_unlock(&iv->lock);
 }
 
-/* -ENOENT: the kernel had nothing cached for it: fine, but told again a few
- * times (retry_ms) in case a reply read before the change is in flight. */
+/* -ENOENT: the kernel had nothing cached: fine, but told again a few times
+ * (retry_ms) in case a lookup reply read before the change is in flight. */
 static void tell_kernel(struct inval *iv, const struct inval_rec *r)
 {
-    int rc = r->namelen
-                 ? fuse_lowlevel_notify_inval_entry(iv->se, r->ino, r->name, r->namelen)
-                 : fuse_lowlevel_notify_inval_inode(iv->se, r->ino, r->attr_only ? -1 : 0, 0);
+    int rc = fuse_lowlevel_notify_inval_inode(iv->se, r->ino, -1, 0);
     if (rc == -ENOENT && r->tries < RETRIES) {
         pthread_mutex_lock(&iv->lock);
         if (iv->rn < INVAL_RETRY) {
@@ -143,18 +198,14 @@ static void idle_wait(struct inval *iv, int ms)
         pthread_cond_wait(&iv->work, &iv->lock);
         return;
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += (long)ms * 1000000L;
-    ts.tv_sec += ts.tv_nsec / 1000000000L;
-    ts.tv_nsec %= 1000000000L;
-    pthread_cond_timedwait(&iv->work, &iv->lock, &ts);
+    struct timespec dl;
+    deadline_in(&dl, ms);
+    pthread_cond_timedwait(&iv->work, &iv->lock, &dl);
 }
 
 static void *inval_main(void *arg)
 {
     struct inval *iv = arg;
-    struct inval_rec r;
     pthread_mutex_lock(&iv->lock);
     while (!iv->stop) {
         int next = requeue_due(iv);
@@ -164,11 +215,13 @@ static void *inval_main(void *arg)
             idle_wait(iv, next);
             continue;
         }
-        r = iv->q[iv->head];
+        struct inval_rec r = iv->q[iv->head];
         iv->head = (iv->head + 1) % INVAL_QUEUE;
         iv->n--;
+        bool quiet = iv->quiet;
         pthread_mutex_unlock(&iv->lock);
-        tell_kernel(iv, &r);
+        if (!quiet)
+            tell_kernel(iv, &r);
         pthread_mutex_lock(&iv->lock);
         iv->done++;
         pthread_cond_broadcast(&iv->told_cond);
@@ -177,18 +230,9 @@ static void *inval_main(void *arg)
     return NULL;
 }
 
-static void deadline_in(struct timespec *dl, int ms)
-{
-    clock_gettime(CLOCK_REALTIME, dl);
-    dl->tv_sec += ms / 1000;
-    dl->tv_nsec += (long)(ms % 1000) * 1000000L;
-    dl->tv_sec += dl->tv_nsec / 1000000000L;
-    dl->tv_nsec %= 1000000000L;
-}
-
 int inval_attr_sync(struct inval *iv, uint64_t ino, int timeout_ms)
 {
-    struct inval_rec r = {.ino = ino, .attr_only = 1, .tries = RETRIES};
+    struct inval_rec r = {.ino = ino, .tries = RETRIES};
     struct timespec dl;
     deadline_in(&dl, timeout_ms);
     int rc = 0;
@@ -220,14 +264,24 @@ uint64_t inval_dropped(struct inval *iv)
     return d;
 }
 
+static void inval_free(struct inval *iv)
+{
+    free(iv->stale);
+    free(iv->rq);
+    free(iv->q);
+    free(iv);
+}
+
 int inval_start(struct fuse_session *se, struct inval **out)
 {
     struct inval *iv = calloc(1, sizeof(*iv));
-    if (!iv || !(iv->q = malloc(sizeof(*iv->q) * INVAL_QUEUE)) ||
-        !(iv->rq = malloc(sizeof(*iv->rq) * INVAL_RETRY))) {
-        if (iv)
-            free(iv->q);
-        free(iv);
+    if (!iv)
+        return -ENOMEM;
+    iv->q = malloc(sizeof(*iv->q) * INVAL_QUEUE);
+    iv->rq = malloc(sizeof(*iv->rq) * INVAL_RETRY);
+    iv->stale = calloc(STALE_SLOTS, sizeof(*iv->stale));
+    if (!iv->q || !iv->rq || !iv->stale) {
+        inval_free(iv);
         return -ENOMEM;
     }
     iv->se = se;
@@ -236,13 +290,20 @@ int inval_start(struct fuse_session *se, struct inval **out)
     pthread_cond_init(&iv->told_cond, NULL);
     int rc = -pthread_create(&iv->thread, NULL, inval_main, iv);
     if (rc) {
-        free(iv->rq);
-        free(iv->q);
-        free(iv);
+        inval_free(iv);
         return rc;
     }
     *out = iv;
     return 0;
+}
+
+void inval_quiesce(struct inval *iv)
+{
+    if (!iv)
+        return;
+    pthread_mutex_lock(&iv->lock);
+    iv->quiet = true;
+    pthread_mutex_unlock(&iv->lock);
 }
 
 void inval_stop(struct inval *iv)
@@ -257,7 +318,5 @@ void inval_stop(struct inval *iv)
     pthread_mutex_destroy(&iv->lock);
     pthread_cond_destroy(&iv->work);
     pthread_cond_destroy(&iv->told_cond);
-    free(iv->rq);
-    free(iv->q);
-    free(iv);
+    inval_free(iv);
 }

@@ -23,6 +23,10 @@
 #include "fs/control/control.h"
 
 #define ENTRY_TIMEOUT 3600.0 /* one node: every change passes through the kernel */
+/* A cluster mount drops attributes on remote changes, but never entries
+ * (fs/fuse/invalidate.h): a name another node removed resolves here for at
+ * most this long. */
+#define CLUSTER_ENTRY_TIMEOUT 1.0
 
 static void write_pid_file(const char *path)
 {
@@ -55,7 +59,8 @@ static int serve(struct fuse_session *se, const struct mount_options *o)
 }
 
 /* Mounts, reports readiness, serves, unmounts. Returns the exit status. */
-static int run_mounted(struct fuse_session *se, const struct mount_options *o, int ready_fd)
+static int run_mounted(struct fuse_session *se, struct qfs_fuse *q, const struct mount_options *o,
+                       int ready_fd)
 {
     if (fuse_set_signal_handlers(se) != 0) {
         daemon_ready(ready_fd, 1);
@@ -71,6 +76,7 @@ static int run_mounted(struct fuse_session *se, const struct mount_options *o, i
     log_info("mounted at %s (pid %ld)", o->cmd.mountpoint, (long)getpid());
     daemon_ready(ready_fd, 0);
     int rc = serve(se, o);
+    mount_cluster_quiesce(q); /* the device is about to close */
     fuse_session_unmount(se);
     fuse_remove_signal_handlers(se);
     log_info("unmounted %s", o->cmd.mountpoint);
@@ -109,7 +115,7 @@ static int run(struct fuse_session *se, struct qfs_fuse *q, const struct mount_o
                                            : control_single_node_ops(q->core)};
     if (control_server_start(&cc, &ctl) != 0)
         log_warn("no control socket: qfs status cannot reach this node");
-    int status = run_mounted(se, o, ready_fd);
+    int status = run_mounted(se, q, o, ready_fd);
     control_server_stop(ctl);
     if (net)
         mount_cluster_stop(q); /* commits what is staged first */
@@ -154,7 +160,8 @@ static int start(struct mount_options *o, const char *data_dir, bool is_default,
                  const struct net_config *net)
 {
     struct qfs_fuse q = {.attr_timeout = ENTRY_TIMEOUT,
-                         .entry_timeout = ENTRY_TIMEOUT,
+                         .entry_timeout = net ? CLUSTER_ENTRY_TIMEOUT : ENTRY_TIMEOUT,
+                         .negative_timeout = net ? 0 : ENTRY_TIMEOUT,
                          .writeback_cache = o->writeback != 0,
                          .mountpoint = o->cmd.mountpoint};
     char log_path[PATH_MAX];

@@ -19,9 +19,13 @@ static void on_inode(void *ctx, uint64_t slot, uint64_t ino)
     inval_inode(ctx, slot, ino);
 }
 
+/* Names are not invalidated (invalidate.h): the directory's attributes are;
+ * a cluster mount caches entries for 1 s and absences not at all. */
 static void on_entry(void *ctx, uint64_t slot, uint64_t parent, const char *name, size_t len)
 {
-    inval_entry(ctx, slot, parent, name, len);
+    (void)name;
+    (void)len;
+    inval_inode(ctx, slot, parent);
 }
 
 static void on_applied(void *ctx, uint64_t slot)
@@ -42,6 +46,16 @@ int mount_cluster_start(struct qfs_fuse *q, struct fuse_session *se, const struc
         q->inval = NULL;
     }
     return rc;
+}
+
+void mount_cluster_quiesce(struct qfs_fuse *q)
+{
+    inval_quiesce(q->inval); /* NULL for a single-node mount: nothing to do */
+}
+
+bool mount_cluster_keep_cache(struct qfs_fuse *q, uint64_t ino)
+{
+    return !q->inval || inval_open_keep_cache(q->inval, ino);
 }
 
 void mount_cluster_stop(struct qfs_fuse *q)
@@ -66,6 +80,5 @@ void mount_cluster_sync(struct qfs_fuse *q, uint64_t ino)
         log_warn("open: kernel cache invalidation is behind (slot %llu)",
                  (unsigned long long)applied);
     if (inval_attr_sync(q->inval, ino, OPEN_INVAL_MS) != 0)
-        log_warn("open: cannot drop the cached attributes of inode %llu",
-                 (unsigned long long)ino);
+        log_warn("open: cannot drop the cached attributes of inode %llu", (unsigned long long)ino);
 }

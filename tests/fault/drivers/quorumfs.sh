@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # quorumfs.sh - the node driver for the real cluster (issue 5). The harness
 # calls only the functions below; docs/fault-testing.md lists their
-# contracts. Everything the cluster work has to fill in is marked CLUSTER.
+# contracts.
 #
 # Each node runs `quorumfs -c node.conf MOUNTPOINT` inside its network
 # namespace (fault_spawn, so its PID is recorded and cleanup can end it),
@@ -13,7 +13,7 @@ QFS_BIN_DIR=${QFS_BIN_DIR:-}
 quorumfs_find() { # prints the path of binary $1 (PATH or the build tree)
     local d
     local b=${QFS_FAULT_BUILD:+$QFS_FAULT_BUILD/../..}
-    for d in "$QFS_BIN_DIR" "$b/fs" "$b/tools" "$FAULT_SRC_DIR/../../build/fs" \
+    for d in "$QFS_BIN_DIR" "$b/fs/fuse" "$b/tools" "$FAULT_SRC_DIR/../../build/fs/fuse" \
         "$FAULT_SRC_DIR/../../build/tools"; do
         [ -n "$d" ] && [ -x "$d/$1" ] && { echo "$d/$1"; return 0; }
     done
@@ -27,17 +27,57 @@ node_mountpoint() { echo "$FAULT_RUNDIR/mnt$1"; }
 node_conf() { echo "$FAULT_RUNDIR/node$1.conf"; }
 node_pid() { cat "$FAULT_RUNDIR/node$1.pid" 2>/dev/null; }
 
-# CLUSTER: write node I's config (node ID, listen $(fault_addr I):PORT, data
-# directory, peers with their IDs and addresses), e.g. with `qfs init`.
-# Ports may be fixed here: each node has its own network namespace.
-quorumfs_write_config() {
-    echo "needs cluster: quorumfs_write_config is not filled in (tests/fault/drivers/quorumfs.sh)"
-    return 1
+QFS_FAULT_PORT=7466 # each node has its own namespace and address
+
+# node I's identity (qfs init: node.key, node.crt) lives in idI/, outside the
+# data directory: a scenario may mount a tmpfs over the data directory after
+# driver_setup (disk-full), which would hide it.
+node_iddir() { echo "$FAULT_RUNDIR/id$1"; }
+node_id() { sed -n 's/^node-id *= *//p' "$(node_iddir "$1")/node.conf"; }
+
+quorumfs_init_all() {
+    local j qfs
+    qfs=$(quorumfs_find qfs) || return 1
+    for j in $(fault_nodes); do
+        [ -f "$(node_iddir "$j")/node.conf" ] && continue
+        "$qfs" init --data "$(node_iddir "$j")" --listen "$(fault_addr "$j"):$QFS_FAULT_PORT" \
+            >/dev/null 2>"$FAULT_RUNDIR/init$j.log" || { cat "$FAULT_RUNDIR/init$j.log"; return 1; }
+    done
 }
 
-# CLUSTER: true once node I is mounted and has joined the cluster.
+# Node I's config: the node-id qfs init wrote, its address, its data
+# directory, the identity files, and every other node as a peer.
+quorumfs_write_config() {
+    local i=$1 j id
+    quorumfs_init_all || return 1
+    id=$(node_iddir "$i")
+    {
+        echo "# written by tests/fault/drivers/quorumfs.sh"
+        echo "node-id = $(node_id "$i")"
+        echo "listen = $(fault_addr "$i"):$QFS_FAULT_PORT"
+        echo "data = $(node_datadir "$i")"
+        echo "cert = $id/node.crt"
+        echo "key = $id/node.key"
+        for j in $(fault_nodes); do
+            [ "$j" = "$i" ] || echo "peer = $(node_id "$j") $(fault_addr "$j"):$QFS_FAULT_PORT"
+        done
+    } >"$(node_conf "$i")"
+}
+
+# Ready once the mount is up and answers and, when a majority of the nodes
+# runs, the node has joined: a mutation through it succeeds. (Nodes start one
+# after the other, so the first is alone until the second starts.)
 quorumfs_node_ready() {
-    mountpoint -q "$(node_mountpoint "$1")"
+    local i=$1 m j p up=0 f
+    m=$(node_mountpoint "$i")
+    mountpoint -q "$m" && timeout 5 stat "$m" >/dev/null 2>&1 || return 1
+    for j in $(fault_nodes); do
+        p=$(node_pid "$j")
+        [ -n "$p" ] && fault_pid_alive "$p" && up=$((up + 1))
+    done
+    [ $((2 * up)) -gt "$FAULT_N" ] || return 0
+    f=$m/.qfs-ready-$i-$$
+    timeout 10 touch "$f" 2>/dev/null && timeout 10 rm -f "$f"
 }
 
 driver_check() {
@@ -45,6 +85,8 @@ driver_check() {
     for b in quorumfs qfs; do
         quorumfs_find "$b" >/dev/null || { echo "needs cluster: '$b' not built yet"; return 1; }
     done
+    "$(quorumfs_find quorumfs)" --help 2>&1 | grep -qE -- '(^|[ ,])-c( |,)|--config' ||
+        { echo "needs cluster: quorumfs has no -c option yet"; return 1; }
     [ "$FAULT_N" ] || FAULT_N=3
     quorumfs_write_config 0 >/dev/null 2>&1 || {
         quorumfs_write_config 0
@@ -81,23 +123,52 @@ node_stop() {
     return 0
 }
 
-# CLUSTER: print the index of the current leader (from `qfs status --json`
-# on any node that answers), or nothing if there is none.
+# The index of the current leader, from `qfs status --json` on the first node
+# that answers (helpers/leader.py of the cluster tests reads the schema), or
+# nothing.
 cluster_leader() {
-    local i
+    local i j ids=() out
+    for j in $(fault_nodes); do ids+=("$(node_id "$j")"); done
     for i in $(fault_nodes); do
-        "$(quorumfs_find qfs)" status --json -c "$(node_conf "$i")" 2>/dev/null |
-            "$FAULT_PY" -c 'import json,sys; d=json.load(sys.stdin); print(d.get("leader_index",""))' &&
-            return 0
+        out=$(timeout 5 "$(quorumfs_find qfs)" status --json -c "$(node_conf "$i")" 2>/dev/null) || continue
+        "$FAULT_PY" "$FAULT_SRC_DIR/../cluster/helpers/leader.py" "${ids[@]}" <<<"$out" && return 0
     done
 }
 
-# CLUSTER: return 0 once every node reports in sync (`qfs wait-sync`), 1
-# after $1 seconds.
+# In sync: `qfs wait-sync` on every node (issue 6), retried until SECS have
+# passed (right after a heal a node may answer "no quorum", exit 2). With a
+# qfs that has no wait-sync: a marker file created on a node that accepts it
+# is seen by a lookup on every node, then removed the same way.
 cluster_wait_sync() {
-    local i
+    if "$(quorumfs_find qfs)" --help 2>&1 | grep -q wait-sync; then
+        fault_wait_for "$1" quorumfs_all_synced
+    else
+        fault_wait_for "$1" quorumfs_marker_seen
+    fi
+}
+
+quorumfs_all_synced() {
+    local i qfs
+    qfs=$(quorumfs_find qfs)
     for i in $(fault_nodes); do
-        timeout "$1" "$(quorumfs_find qfs)" wait-sync -c "$(node_conf "$i")" || return 1
+        timeout 15 "$qfs" wait-sync --timeout 10 -c "$(node_conf "$i")" >/dev/null 2>&1 || return 1
+    done
+}
+
+quorumfs_marker_seen() {
+    local f=.qfs-sync-$$-$RANDOM i m
+    for i in $(fault_nodes); do
+        m=$(node_mountpoint "$i")
+        timeout 10 touch "$m/$f" 2>/dev/null && break
+        m=
+    done
+    [ -n "$m" ] || return 1
+    for i in $(fault_nodes); do
+        timeout 10 stat "$(node_mountpoint "$i")/$f" >/dev/null 2>&1 || { timeout 10 rm -f "$m/$f"; return 1; }
+    done
+    timeout 10 rm -f "$m/$f" || return 1
+    for i in $(fault_nodes); do
+        timeout 10 test ! -e "$(node_mountpoint "$i")/$f" || return 1
     done
 }
 
