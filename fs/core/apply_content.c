@@ -4,6 +4,7 @@
 #include "fs/core/apply_internal.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -68,10 +69,20 @@ int apply_content(struct apply_ctx *a)
     if (!S_ISREG(in.mode) || (c->flags & ~(uint32_t)CMD_CONTENT_FLAGS))
         return -EINVAL;
     uint64_t size = in.size > c->min_size ? in.size : c->min_size;
+    bool conflict = apply_is_conflict(c, &in);
     rc = validate(c, size);
-    if (!rc && apply_is_conflict(c, &in))
+    if (!rc && conflict)
         rc = apply_conflict_copy(a, &in);
     int64_t alloc = (int64_t)in.alloc;
+    if (!rc && conflict && c->min_size < in.size) {
+        /* The later writer's file was this long (it truncated it, or its
+         * version was shorter): the newer bytes past that end are in the
+         * copy, not in its version. */
+        int64_t delta;
+        size = c->min_size;
+        rc = meta_map_remove_range(a->ms, a->txn, c->ino, size, UINT64_MAX, &delta);
+        alloc += delta;
+    }
     for (uint32_t i = 0; i < c->n_ranges && !rc; i++) {
         uint64_t s, e;
         int64_t delta;

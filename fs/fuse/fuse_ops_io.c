@@ -55,6 +55,11 @@ static void io_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     int rc = io_open_ino(qfs_of(req), req, ino, fi, true);
 
+    /* In a cluster the inode may have gone on another node while the
+     * kernel still had the name: ESTALE makes the kernel look the path up
+     * again (LOOKUP_REVAL) instead of failing the open, as NFS does. */
+    if (rc == -ENOENT && qfs_of(req)->cluster)
+        rc = -ESTALE;
     if (rc < 0)
         fuse_reply_err(req, -rc);
     else if (fuse_reply_open(req, fi) != 0)

@@ -47,6 +47,8 @@ static void ns_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     int rc = core_getattr(qfs_of(req)->core, ino, &st);
 
     (void)fi;
+    if (rc == -ENOENT && qfs_of(req)->cluster)
+        rc = -ESTALE; /* gone on another node: the kernel looks the name up again */
     if (rc < 0)
         fuse_reply_err(req, -rc);
     else
