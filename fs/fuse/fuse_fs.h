@@ -57,6 +57,9 @@ struct net_config;
 int mount_cluster_start(struct qfs_fuse *q, struct fuse_session *se, const struct net_config *cfg);
 void mount_cluster_stop(struct qfs_fuse *q);
 void mount_cluster_sync(struct qfs_fuse *q, uint64_t ino);
+/* Catches up with the leader's commit index; true if this is a cluster
+ * mount and it did (then local state holds everything committed before). */
+bool mount_cluster_catch_up(struct qfs_fuse *q);
 /* The session is ending: no more cache invalidations. */
 void mount_cluster_quiesce(struct qfs_fuse *q);
 /* For open(): may the kernel keep ino's pages (no remote change since)? */

@@ -15,6 +15,11 @@ static void ns_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     struct stat st;
     int rc = core_lookup(q->core, parent, name, &st);
 
+    /* Absent here may mean "not applied here yet": a name another node just
+     * created must be found (mkdir on one node, then create inside it on
+     * another). One read-index round trip, only for names not found. */
+    if (rc == -ENOENT && mount_cluster_catch_up(q))
+        rc = core_lookup(q->core, parent, name, &st);
     if (rc == -ENOENT) {
         /* A negative entry: a single-node mount caches the absence as long as
          * a name (every create goes through it and drops it); a cluster mount

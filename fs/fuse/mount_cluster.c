@@ -66,6 +66,12 @@ void mount_cluster_stop(struct qfs_fuse *q)
     q->inval = NULL;
 }
 
+bool mount_cluster_catch_up(struct qfs_fuse *q)
+{
+    uint64_t applied;
+    return q->cluster && cluster_sync(q->cluster, OPEN_SYNC_MS, &applied) == 0;
+}
+
 /* Without a quorum the open goes on with local data: reads keep working.
  * The inode's cached attributes are dropped in any case: a lookup reply read
  * before a remote change may have reached the kernel after that change's

@@ -3,9 +3,9 @@
 node made, once that mutation returned (docs/ARCHITECTURE.md, "Close-to-open"):
 - a listing (opendir asks the leader for its commit index) sees it at once,
   with no waiting and no retry: any stale listing fails;
-- a lookup/stat is served from the node's own state and kernel caches: it
-  may trail by the apply lag, and a removed or renamed name by the 1 s entry
-  cache; it must see the mutation within BOUND_MS, else it fails.
+- a lookup/stat that finds its name is served from the node's own state and
+  may trail by the apply lag (a name not found asks the leader first); it
+  must see the mutation within BOUND_MS, else it fails.
 Each check is done N times with a stat on the reading node just before the
 mutation (so its kernel holds the old entry or attributes). Prints, per
 check, how often the reader was stale and for how long."""
@@ -13,7 +13,7 @@ import os
 import sys
 import time
 
-BOUND_MS = 1500  # entry cache (1 s) + apply and invalidation lag
+BOUND_MS = 1500  # apply and invalidation lag, with room for a loaded machine
 
 
 def until(cond, secs=3.0):
