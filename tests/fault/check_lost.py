@@ -4,7 +4,10 @@ returned success) is readable, byte-identical, on every node after healing,
 and every acknowledged append is still in its file, unless a later or
 concurrent operation that may have taken effect replaced or removed it
 (a write, unlink or rename of the same path that did not return before the
-acknowledged op was invoked).
+acknowledged op was invoked; for a write also a concurrent append, which may
+interleave with it as on any filesystem). A version that two nodes' concurrent
+commits moved into a conflict copy next to the file (NAME.conflict-*, the
+issue-5 contract) is kept, not lost.
 
   check_lost.py HISTORY MOUNT0 MOUNT1 ...
 """
@@ -16,6 +19,7 @@ import fault_content as content
 import fault_history
 
 REPLACERS = {"write": ("write", "unlink", "rename"), "append": ("write", "unlink", "rename")}
+RIVALS = ("write", "unlink", "rename", "append")
 
 
 def touches(x, path):
@@ -29,18 +33,20 @@ def required(ops):
     rival (a write, unlink or rename of the path that may have taken effect)
     returned before the op was invoked. Per path, the two latest rival ends
     are enough to answer that for every op in linear time."""
-    latest = {}  # path -> up to two (end, op id), latest first
+    latest = {}  # (path, rival kind) -> up to two (end, op id), latest first
     for x in ops:
-        if x.op in ("write", "unlink", "rename") and x.may_have_effect():
+        if x.op in RIVALS and x.may_have_effect():
             for p in {x.path, x.path2} - {None}:
                 if touches(x, p):
-                    latest[p] = sorted(latest.get(p, []) + [(x.end(), x.id)], reverse=True)[:2]
+                    k = (p, x.op == "append")
+                    latest[k] = sorted(latest.get(k, []) + [(x.end(), x.id)], reverse=True)[:2]
     out = []
     for w in ops:
         if w.op not in REPLACERS or w.status != "ok":
             continue
-        rival_end = next((e for e, i in latest.get(w.path, []) if i != w.id), float("-inf"))
-        if rival_end < w.invoke:
+        kinds = (False, True) if w.op == "write" else (False,)
+        ends = [e for kind in kinds for e, i in latest.get((w.path, kind), []) if i != w.id]
+        if max(ends, default=float("-inf")) < w.invoke:
             out.append(w)
     return out
 
@@ -67,6 +73,23 @@ def survives(w, state):
     return content.append_bytes(w.id) in state["data"]
 
 
+def conflict_copies(mount, path):
+    """States of the conflict copies of path (same directory, NAME.conflict-*)."""
+    d, name = os.path.split(path)
+    stem, ext = os.path.splitext(name)
+    try:
+        names = os.listdir(os.path.join(mount, d))
+    except OSError:
+        return []
+    return [read_state(mount, os.path.join(d, n)) for n in names
+            if n.startswith(stem + ".conflict-") and n.endswith(ext)]
+
+
+def kept(w, mount):
+    return survives(w, read_state(mount, w.path)) or \
+        any(survives(w, s) for s in conflict_copies(mount, w.path))
+
+
 def shown(state):
     return {k: v for k, v in state.items() if k != "data"}
 
@@ -76,8 +99,7 @@ def main(path, mounts):
     req = required(ops)
     lost = 0
     for w in req:
-        bad = [(i, read_state(m, w.path)) for i, m in enumerate(mounts)]
-        bad = [(i, s) for i, s in bad if not survives(w, s)]
+        bad = [(i, read_state(m, w.path)) for i, m in enumerate(mounts) if not kept(w, m)]
         if bad:
             lost += 1
             if lost <= 10:
