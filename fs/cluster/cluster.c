@@ -22,10 +22,7 @@
 void cl_timedwait(pthread_cond_t *cond, pthread_mutex_t *lock, int ms)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += (long)ms * 1000000L;
-    ts.tv_sec += ts.tv_nsec / 1000000000L;
-    ts.tv_nsec %= 1000000000L;
+    net_deadline(&ts, ms);
     pthread_cond_timedwait(cond, lock, &ts);
 }
 

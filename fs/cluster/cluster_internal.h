@@ -15,6 +15,7 @@
 #include "fs/cluster/members.h"
 #include "fs/core/apply.h"
 #include "net/chunk_io.h"
+#include "net/clock.h"
 #include "net/replicate.h"
 #include "net/transport.h"
 

@@ -218,11 +218,8 @@ static bool apply_one(struct cluster *cl, struct batch *b)
                   (unsigned long long)b->d[0].slot, (unsigned long long)b->d[b->n - 1].slot,
                   strerror(-rc));
         pthread_mutex_lock(&cl->ap_lock);
-        struct timespec dl;
-        clock_gettime(CLOCK_REALTIME, &dl);
-        dl.tv_sec += 1;
         if (!cl->ap_stop)
-            pthread_cond_timedwait(&cl->ap_work, &cl->ap_lock, &dl);
+            cl_timedwait(&cl->ap_work, &cl->ap_lock, 1000);
         bool stop = cl->ap_stop;
         pthread_mutex_unlock(&cl->ap_lock);
         if (stop)

@@ -79,16 +79,8 @@ static bool has_quorum(struct cluster *cl)
 /* Waits for w (w_lock held) until done, a retry is due, or the deadline. */
 static void wait_turn(struct cluster *cl, struct cl_waiter *w, uint64_t deadline_us)
 {
-    while (!w->done && !w->retry && (w->claimed || cl_now_us() < deadline_us)) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&cl->w_cond, &cl->w_lock, &ts);
-    }
+    while (!w->done && !w->retry && (w->claimed || cl_now_us() < deadline_us))
+        cl_timedwait(&cl->w_cond, &cl->w_lock, 100);
 }
 
 static int propose_and_wait(struct cluster *cl, struct cl_waiter *w, const uint8_t *buf,

@@ -22,9 +22,7 @@
 
 uint64_t cl_now_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+    return net_now_ns() / 1000u;
 }
 
 void pax_wake(struct cluster *cl)
@@ -75,13 +73,7 @@ int pax_propose(struct cluster *cl, const uint8_t *buf, uint32_t len, uint64_t r
         return -ENOMEM;
     memcpy(copy, buf, len);
     struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    dl.tv_sec += timeout_ms / 1000;
-    dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (dl.tv_nsec >= 1000000000L) {
-        dl.tv_sec++;
-        dl.tv_nsec -= 1000000000L;
-    }
+    net_deadline(&dl, timeout_ms);
     pthread_mutex_lock(&cl->pax_lock);
     while (cl->prop_n == CL_PROPQ && !cl->pax_stop)
         if (pthread_cond_timedwait(&cl->prop_space, &cl->pax_lock, &dl) == ETIMEDOUT)

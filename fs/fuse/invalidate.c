@@ -1,6 +1,7 @@
 #include "fs/fuse/invalidate.h"
 
 #include "common/log.h"
+#include "net/clock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -51,15 +52,6 @@ static uint64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void deadline_in(struct timespec *dl, int ms)
-{
-    clock_gettime(CLOCK_REALTIME, dl);
-    dl->tv_sec += ms / 1000;
-    dl->tv_nsec += (long)(ms % 1000) * 1000000L;
-    dl->tv_sec += dl->tv_nsec / 1000000000L;
-    dl->tv_nsec %= 1000000000L;
 }
 
 /* Queues a record (lock held); returns its sequence number, 0 if dropped. */
@@ -199,7 +191,7 @@ static void idle_wait(struct inval *iv, int ms)
         return;
     }
     struct timespec dl;
-    deadline_in(&dl, ms);
+    net_deadline(&dl, ms);
     pthread_cond_timedwait(&iv->work, &iv->lock, &dl);
 }
 
@@ -234,7 +226,7 @@ int inval_attr_sync(struct inval *iv, uint64_t ino, int timeout_ms)
 {
     struct inval_rec r = {.ino = ino, .tries = RETRIES};
     struct timespec dl;
-    deadline_in(&dl, timeout_ms);
+    net_deadline(&dl, timeout_ms);
     int rc = 0;
     pthread_mutex_lock(&iv->lock);
     uint64_t seq = push_locked(iv, &r);
@@ -247,7 +239,7 @@ int inval_attr_sync(struct inval *iv, uint64_t ino, int timeout_ms)
 int inval_wait(struct inval *iv, uint64_t slot, int timeout_ms)
 {
     struct timespec dl;
-    deadline_in(&dl, timeout_ms);
+    net_deadline(&dl, timeout_ms);
     int rc = 0;
     pthread_mutex_lock(&iv->lock);
     while (iv->told < slot && rc == 0)
