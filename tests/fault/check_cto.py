@@ -12,7 +12,9 @@ was invoked. Reads are not judged when an unlink/rename of P may have taken
 effect after a member of F. Content that is no write's exact bytes is
 accepted only when a write of P overlapped the read, or when the write(s)
 it came from overlapped another write or an append of P (concurrent writers
-interleave).
+interleave). A write or append that overlapped a rename of its path may
+have written the moved file (its open file follows the inode), so it also
+counts as a possible writer of the rename's destination.
 
   check_cto.py HISTORY
 """
@@ -70,9 +72,26 @@ def index(ops):
             for p in {o.path, o.path2} - {None}:
                 if o.op == "unlink" or o.path != o.path2:
                     moves.setdefault(p, []).append(o)
+    carry_through_renames(ops, writes)
     for pw in writes.values():
         pw.seal()
     return writes, moves, appends
+
+
+def carry_through_renames(ops, writes):
+    """A write or append of P that was running while P was renamed to Q may
+    have landed in Q's file: list it among Q's possible writers (not its
+    acknowledged ones: whether it landed there is unknown). Renames in
+    invoke order, so a chain P -> Q -> R carries it on."""
+    renames = sorted((o for o in ops if o.op == "rename" and o.may_have_effect()
+                      and o.path2 and o.path2 != o.path), key=lambda o: o.invoke)
+    for x in renames:
+        src = writes.get(x.path)
+        if src is None:
+            continue
+        dst = writes.setdefault(x.path2, PathWrites())
+        dst.all += [w for w in src.all if overlap(w, x) and w not in dst.all]
+        dst.appends += [a for a in src.appends if overlap(a, x) and a not in dst.appends]
 
 
 def overlap(a, b):

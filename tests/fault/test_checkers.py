@@ -122,6 +122,17 @@ class CloseToOpen(Base):
         self.h.write("d0/f0", 25, 40)
         self.assertEqual(self.cto(), 0)
 
+    def test_write_carried_by_a_concurrent_rename(self):
+        # w's open file was renamed to d1/f1 while w wrote it: a later read
+        # of d1/f1 may return w's bytes even after d1/f1's own write v.
+        w = self.h.write("d0/f0", 0, 20)
+        self.h.op("rename", "d0/f0", 5, 10, path2="d1/f1")
+        self.h.write("d1/f1", 11, 19)
+        self.h.read("d1/f1", 30, 40, content.write_bytes(w, 8))
+        self.assertEqual(self.cto(), 0)
+        self.h.lines = [x for x in self.h.lines if x.get("id") != 2]
+        self.assertEqual(self.cto(), 1, "no rename: w never wrote d1/f1")
+
 
 class LostWrites(Base):
     def put(self, root, path, data):
