@@ -15,27 +15,33 @@ static int name_ok(const char *name, size_t *len)
     return *len > META_NAME_MAX ? -ENAMETOOLONG : 0;
 }
 
+/* The staging lock is taken before the inode is read: a commit holds it
+ * until its command is applied and its blocks cleared, so size is either
+ * the committed one after the commit or the staged end before it. (Read the
+ * other way round, a getattr racing a commit returned the old size with no
+ * staged bytes left, and an O_APPEND writer on this node wrote over the
+ * bytes just committed.) */
 int core_getattr(struct core *c, uint64_t ino, struct stat *st)
 {
+    struct sfile *sf = staging_ref(&c->stg, ino, false);
+    if (sf)
+        pthread_rwlock_rdlock(&sf->lock);
     MDB_txn *txn;
     struct meta_inode in;
     int rc = meta_txn_read(c->ms, &txn);
-    if (rc)
-        return rc;
-    rc = meta_inode_get(c->ms, txn, ino, &in);
-    mdb_txn_abort(txn);
-    if (rc)
-        return rc;
-    struct sfile *sf = staging_ref(&c->stg, ino, false);
+    if (!rc) {
+        rc = meta_inode_get(c->ms, txn, ino, &in);
+        mdb_txn_abort(txn);
+    }
+    if (!rc && sf && sf->staged_end > in.size)
+        in.size = sf->staged_end;
     if (sf) {
-        pthread_rwlock_rdlock(&sf->lock);
-        if (sf->staged_end > in.size)
-            in.size = sf->staged_end;
         pthread_rwlock_unlock(&sf->lock);
         staging_unref(&c->stg, sf);
     }
-    core_attr_to_stat(&in, st);
-    return 0;
+    if (!rc)
+        core_attr_to_stat(&in, st);
+    return rc;
 }
 
 int core_lookup(struct core *c, uint64_t parent, const char *name, struct stat *st)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A frozen node (SIGSTOP) does not stop the other two; once thawed it
 # converges. A node alone (the other two frozen) answers mutations with
-# EROFS within seconds, never hangs, and keeps serving reads; once the others
+# EROFS within seconds, never hangs, and keeps serving reads (the first one
+# may be proposed before c notices it is alone: then ETIMEDOUT, outcome
+# unknown); once the others
 # thaw its mutations work again and all three converge.
 . "$(dirname "$0")/lib.sh"
 EROFS_SECS=$([ "$SANITIZED" = 1 ] && echo 20 || echo 10)
@@ -30,9 +32,9 @@ t0=$(date +%s.%N)
 out=$(timeout $((EROFS_SECS + 5)) "$PY" "$OP" create-excl "$(mnt c)/w/alone" 2>&1) &&
     fail "a create on c alone succeeded"
 t=$(echo "$(date +%s.%N) - $t0" | bc)
-[ "$out" = EROFS ] || fail "a create on c alone gave '$out', not EROFS (after $t s)"
-echo "EROFS after $t s"
-[ "$(echo "$t < $EROFS_SECS" | bc)" = 1 ] || fail "EROFS took $t s"
+case $out in EROFS | ETIMEDOUT) ;; *) fail "a create on c alone gave '$out', not EROFS (after $t s)" ;; esac
+echo "$out after $t s"
+[ "$(echo "$t < $EROFS_SECS" | bc)" = 1 ] || fail "$out took $t s"
 expect_err EROFS timeout "$EROFS_SECS" "$PY" "$OP" mkdir "$(mnt c)/w/dir"
 step "c alone still reads"
 timeout 10 ls "$(mnt c)/w" >/dev/null || fail "readdir on c alone failed"

@@ -92,6 +92,10 @@ expect_err ENOTDIR "$PY" "$OP" rename "$C/fromb" "$C/d3" # d3 is a file since th
 expect_err ENOENT "$PY" "$OP" unlink "$B/r3"
 seen fromb; seen d3
 
+step "two appenders on one node lose no line (getattr raced the other's commit)"
+"$PY" "$CT_HELPERS/appenders.py" "$B/applog" 2 "$(scale 60)" || fail "appends lost on b"
+seen applog
+
 step "the three trees, inode numbers included"
 converge --ino
 tree_cmp --times -- a b c >/dev/null || fail "mtimes differ: $(tree_cmp --times -- a b c)"
