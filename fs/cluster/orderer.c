@@ -3,8 +3,11 @@
  * wait until this node applied it, return apply's result.
  *
  * The result is this node's own apply result: apply is deterministic, so it
- * is every node's. A command not applied within CL_SUBMIT_MS returns EROFS;
- * it may still be decided later (its outcome is unknown to the caller). A
+ * is every node's. Two failures differ in what the caller may assume:
+ * EROFS means the command never reached the engine (no quorum, or the
+ * proposal queue stayed full), so it will never apply; ETIMEDOUT means it
+ * was proposed and not applied within CL_SUBMIT_MS, so it may still be
+ * decided later (as NFS's softerr mounts answer). A
  * retry after the engine gave up re-proposes the same bytes with the same
  * request id, which dedup makes harmless; a request id that dedup refused as
  * too old was never applied and is re-proposed under a fresh id. Request ids
@@ -87,6 +90,7 @@ static int propose_and_wait(struct cluster *cl, struct cl_waiter *w, const uint8
                             uint32_t len)
 {
     uint64_t deadline = cl_now_us() + CL_SUBMIT_MS * 1000u;
+    bool proposed = false;
     int rc = 0;
     pthread_mutex_lock(&cl->w_lock);
     w->next = cl->waiters;
@@ -100,6 +104,7 @@ static int propose_and_wait(struct cluster *cl, struct cl_waiter *w, const uint8
         pthread_mutex_lock(&cl->w_lock);
         if (rc)
             break;
+        proposed = true;
         wait_turn(cl, w, deadline);
         if (w->done || !w->retry || cl_now_us() >= deadline || !has_quorum(cl))
             break;
@@ -107,7 +112,7 @@ static int propose_and_wait(struct cluster *cl, struct cl_waiter *w, const uint8
     unlink_waiter(cl, w);
     bool done = w->done;
     pthread_mutex_unlock(&cl->w_lock);
-    return done ? 0 : -EROFS;
+    return done ? 0 : proposed ? -ETIMEDOUT : -EROFS;
 }
 
 static int submit(void *impl, const struct cmd *c, struct apply_result *res)
@@ -129,7 +134,7 @@ static int submit(void *impl, const struct cmd *c, struct apply_result *res)
         rc = propose_and_wait(cl, &w, buf, (uint32_t)len);
     }
     free(buf);
-    if (rc && rc != -EROFS)
+    if (rc && rc != -EROFS && rc != -ETIMEDOUT)
         log_error("cluster: command %u not proposed: %s", c->op, strerror(-rc));
     return rc;
 }

@@ -13,13 +13,15 @@ static void ns_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     struct qfs_fuse *q = qfs_of(req);
     struct stat st;
-    int rc = core_lookup(q->core, parent, name, &st);
 
-    /* Absent here may mean "not applied here yet": a name another node just
-     * created must be found (mkdir on one node, then create inside it on
-     * another). One read-index round trip, only for names not found. */
-    if (rc == -ENOENT && mount_cluster_catch_up(q))
-        rc = core_lookup(q->core, parent, name, &st);
+    /* Names are linearizable: the kernel decides rmdir's ENOTDIR, unlink's
+     * EISDIR, O_EXCL's EEXIST and every path walk from lookups, so a lookup
+     * must see every change that returned before it began, here too (mkdir
+     * on one node, then a create inside it on another). One read-index
+     * round trip to the leader (none on the leader); without a quorum the
+     * answer is this node's last state. */
+    mount_cluster_catch_up(q);
+    int rc = core_lookup(q->core, parent, name, &st);
     if (rc == -ENOENT) {
         /* A negative entry: a single-node mount caches the absence as long as
          * a name (every create goes through it and drops it); a cluster mount

@@ -4,7 +4,10 @@
 #   check_all.sh HISTORY OUTDIR MOUNT0 MOUNT1 ...
 #
 # QFS_FAULT_NOHANG_EXEMPT: windows of deliberately frozen nodes (see
-# check_nohang.py); QFS_FAULT_NODE_STARTS: node (re)start times (hist2lin.py). Each checker's output goes to OUTDIR/<checker>.txt; OUTDIR/results gets
+# check_nohang.py); QFS_FAULT_NODE_STARTS: node (re)start times (hist2lin.py);
+# QFS_FAULT_CUTOFF: windows of nodes cut off from the leader, whose reads
+# are not judged (scenarios.sh, scn_cut). Each checker's output goes to
+# OUTDIR/<checker>.txt; OUTDIR/results gets
 # their RESULT key=value lines plus check_<name>=pass|fail. Prints one line
 # per checker; exits 1 if any failed.
 set -u
@@ -28,10 +31,13 @@ check() { # check NAME CMD...
     printf '%-5s %-9s %s\n' "${verdict^^}" "$name" "$(grep -v '^RESULT ' "$out/$name.txt" | tail -1)"
 }
 
+cutoff=()
+[ -e "${QFS_FAULT_CUTOFF:-}" ] && cutoff=(--cutoff "$QFS_FAULT_CUTOFF")
+
 lincheck_hist() {
     local starts=()
     [ -e "${QFS_FAULT_NODE_STARTS:-}" ] && starts=(--starts "$QFS_FAULT_NODE_STARTS")
-    "${T[@]}" "$FAULT_PY" "$FAULT_SRC_DIR/hist2lin.py" "${starts[@]}" "$hist" "$out/lin.txt" &&
+    "${T[@]}" "$FAULT_PY" "$FAULT_SRC_DIR/hist2lin.py" "${starts[@]}" "${cutoff[@]}" "$hist" "$out/lin.txt" &&
         "${T[@]}" "$(fault_build_dir)/lincheck" "$out/lin.txt"
 }
 
@@ -40,6 +46,6 @@ exempt=()
 check nohang "${T[@]}" "$FAULT_PY" "$FAULT_SRC_DIR/check_nohang.py" "${exempt[@]}" "$hist"
 check lost "${T[@]}" "$FAULT_PY" "$FAULT_SRC_DIR/check_lost.py" "$hist" "$@"
 check converge "${T[@]}" "$FAULT_PY" "$FAULT_SRC_DIR/check_converge.py" "$@"
-check cto "${T[@]}" "$FAULT_PY" "$FAULT_SRC_DIR/check_cto.py" "$hist"
+check cto "${T[@]}" "$FAULT_PY" "$FAULT_SRC_DIR/check_cto.py" "${cutoff[@]}" "$hist"
 check lincheck lincheck_hist
 exit $failed

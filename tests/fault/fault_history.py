@@ -9,6 +9,14 @@ FORMAT, VERSION = "qfs-fault-history", 1
 # errnos that prove an operation had no effect: the namespace lookup failed
 # before anything changed. Any other failure may have taken effect.
 NO_EFFECT = {"ENOENT", "EEXIST", "EISDIR", "ENOTDIR", "ENOTEMPTY"}
+# errnos of a refusal: quorumfs answers EROFS only for a mutation it never
+# proposed (no quorum); one it proposed but could not see decided fails with
+# ETIMEDOUT, whose outcome stays unknown (docs/ARCHITECTURE.md, "Failing fast").
+REFUSED = {"EROFS"}
+# Not an errno: the op failed on a mount point with nothing mounted (a node
+# between kill and restart), so it reached no daemon.
+NOT_MOUNTED = "ENOTMOUNTED"
+REFUSED.add(NOT_MOUNTED)
 
 
 class HistoryWriter:
@@ -40,12 +48,19 @@ class Op:
         self.complete = None  # time of ok/fail; None = never (unknown/pending)
         self.status, self.errno, self.result = "pending", None, None
         self.late = None  # outcome that arrived after the op was declared unknown
+        self.after_open = False  # a write/append failed after its open (O_TRUNC) succeeded
 
     def may_have_effect(self):
-        return self.status in ("ok", "unknown", "pending") or self.errno not in NO_EFFECT
+        return self.status in ("ok", "unknown", "pending") or self.after_open or \
+            self.errno not in NO_EFFECT | REFUSED
 
     def end(self):
-        return self.complete if self.complete is not None else float("inf")
+        """When its effect happened at the latest: a failure that may have
+        had an effect (a proposal whose outcome is unknown) may be decided
+        any time later."""
+        if self.complete is None or (self.status == "fail" and self.may_have_effect()):
+            return float("inf")
+        return self.complete
 
     def before(self, other):
         """Real-time order: self returned before other was invoked."""
@@ -74,4 +89,27 @@ def load(path):
             else:
                 op.status, op.complete = kind, ev["t"]
                 op.errno, op.result = ev.get("errno"), ev.get("result")
+                op.after_open = bool(ev.get("after_open"))
     return header, sorted(ops.values(), key=lambda o: o.invoke)
+
+
+class Cutoff:
+    """Windows in which a node was cut off from the leader and served reads
+    from its last state (scenarios.sh, scn_cut): "NODE START END" lines,
+    CLOCK_MONOTONIC ns, END "inf" when the node never became current."""
+
+    def __init__(self, path=None):
+        self.windows = {}
+        if path:
+            with open(path) as f:
+                for line in f:
+                    if line.strip():
+                        node, start, end = line.split()
+                        self.windows.setdefault(int(node), []).append(
+                            (int(start), float("inf") if end == "inf" else int(end)))
+
+    def covers(self, o):
+        """o ran (in part) while its node was cut off."""
+        return any(o.invoke < end and start < o.end()
+                   for start, end in self.windows.get(o.node, []))
+

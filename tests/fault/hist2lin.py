@@ -2,12 +2,12 @@
 """Extracts the namespace operations (paths under ns/) of a fault history
 into lincheck's input format ("lincheck-history v1").
 
-  hist2lin.py [--starts FILE] HISTORY OUT
+  hist2lin.py [--starts FILE] [--cutoff FILE] HISTORY OUT
 
 Results the directory model knows (ok, ENOENT, EEXIST, EISDIR, ENOTDIR,
 ENOTEMPTY, and a lookup's file/dir) are kept. EROFS is a definite refusal
-(the op is dropped). Timeouts and any other error may or may not have taken
-effect: they become unknown ("?"). Lookups without a definite answer are
+(the op is dropped). Timeouts, ETIMEDOUT (proposed, outcome unknown) and any
+other error may or may not have taken effect: they become unknown ("?"). Lookups without a definite answer are
 dropped (a read changes nothing).
 
 ENOTCONN means the node's FUSE connection is gone (its daemon died). The
@@ -17,6 +17,13 @@ reached a daemon, unless the node was (re)started in between. FILE lists
 node starts ("NODE T", CLOCK_MONOTONIC ns, written by the runner); with it,
 those ops are dropped instead of becoming unknown, which keeps the search
 small after a kill -9. Without FILE every ENOTCONN stays unknown.
+
+--cutoff FILE: windows of nodes cut off from the leader (fault_history.Cutoff).
+Such a node answers lookups from its last state, and the kernel derives
+failures like rmdir's ENOTDIR from those lookups: its lookups and its
+failures with a model errno are dropped, and so is a rename of a name onto
+itself (the kernel answers it without asking the daemon). Its other
+successful mutations are kept (each went through consensus).
 """
 import argparse
 import sys
@@ -34,7 +41,7 @@ def line(o):
         res = o.result if o.op == "lookup" else "ok"
     elif o.status == "fail" and o.errno in MODEL_ERRNOS:
         res = o.errno
-    elif o.status == "fail" and o.errno == "EROFS":
+    elif o.status == "fail" and o.errno in fault_history.REFUSED:
         return None
     else:
         if o.op == "lookup":
@@ -70,28 +77,40 @@ def dead_connection_ops(ops, starts):
     return out
 
 
-def main(path, out, starts_file=None):
+def stale_read(o, cutoff):
+    """A lookup, or a failure the kernel may have derived from one, on a
+    node that was cut off from the leader."""
+    derived = o.op == "lookup" or (o.status == "fail" and o.errno in MODEL_ERRNOS) or \
+        (o.op == "rename" and o.path == o.path2)  # the kernel's own no-op
+    return derived and cutoff.covers(o)
+
+
+def main(path, out, starts_file=None, cutoff_file=None):
     header, ops = fault_history.load(path)
     dead = dead_connection_ops(ops, load_starts(starts_file) if starts_file else None)
+    cutoff = fault_history.Cutoff(cutoff_file)
+    stale = {o.id for o in ops if stale_read(o, cutoff)}
     n = 0
     with open(out, "w") as f:
         f.write("# lincheck-history v1\n")
         for name, kind in sorted(header.get("ns_init", {}).items()):
             f.write(f"init {name} {kind}\n")
         for o in ops:
-            if o.op in NS_OPS and o.path.startswith("ns/") and o.id not in dead:
+            if o.op in NS_OPS and o.path.startswith("ns/") and o.id not in dead | stale:
                 text = line(o)
                 if text:
                     f.write(text + "\n")
                     n += 1
-    print(f"hist2lin: {n} namespace ops ({len(dead)} ENOTCONN failures of a dead mount dropped)")
+    print(f"hist2lin: {n} namespace ops ({len(dead)} ENOTCONN failures of a dead mount, "
+          f"{len(stale)} reads of a cut-off node dropped)")
     return 0
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(usage=__doc__)
     ap.add_argument("--starts")
+    ap.add_argument("--cutoff")
     ap.add_argument("history")
     ap.add_argument("out")
     a = ap.parse_args()
-    sys.exit(main(a.history, a.out, a.starts))
+    sys.exit(main(a.history, a.out, a.starts, a.cutoff))

@@ -8,7 +8,8 @@
 #   scn_NAME_prepare      (optional) before the nodes start
 #   SCENARIO_BIG[NAME]    (optional) node role whose mount gets a big-file
 #                         writer: "leader"
-# Helpers: scn_leader, scn_followers, scn_sleep, scn_note (fault log).
+# Helpers: scn_leader, scn_followers, scn_sleep, scn_note (fault log),
+# scn_cut / scn_rejoin (cut-off windows, below).
 # Node indices come from the driver (cluster_leader); durations from
 # $FAULT_SECONDS.
 
@@ -28,6 +29,33 @@ SCENARIOS=(leader-isolated minority-isolated majority-isolated-from-leader flapp
 declare -gA SCENARIO_BIG=([kill-leader-during-commit]=leader [kill-receiver]=leader)
 
 scn_note() { echo "$(date +%s.%N) $*" >>"$FAULT_RUNDIR/faults.log"; fault_log "$*"; }
+
+# Cut-off windows. A node cut off from the leader (partitioned into a
+# minority, frozen, on a link too slow for its heartbeats) serves reads from
+# its last state, by design (DESIGN.md): its opens and lookups are not held
+# to close-to-open and linearizability. scn_cut NODE... opens a window for
+# each NODE at the fault; scn_rejoin, after the heal, closes every open
+# window once its node is current again (node_current: a quorum and an
+# answered read index), so a read is exempt only while its node could not
+# know better. Windows: "NODE START END" (CLOCK_MONOTONIC ns) in
+# $FAULT_RUNDIR/cutoff; a node that never becomes current keeps END "inf".
+scn_cut() {
+    local n t
+    t=$(fault_mono_ns)
+    for n in "$@"; do echo "$n $t" >>"$FAULT_RUNDIR/cutoff-open"; done
+}
+scn_rejoin() {
+    local n t
+    [ -s "$FAULT_RUNDIR/cutoff-open" ] || return 0
+    while read -r n t; do
+        if fault_wait_for 30 node_current "$n"; then
+            echo "$n $t $(fault_mono_ns)" >>"$FAULT_RUNDIR/cutoff"
+        else
+            echo "$n $t inf" >>"$FAULT_RUNDIR/cutoff"
+        fi
+    done <"$FAULT_RUNDIR/cutoff-open"
+    : >"$FAULT_RUNDIR/cutoff-open"
+}
 scn_sleep() { sleep "$1"; }
 scn_leader() {
     local l
@@ -41,10 +69,12 @@ scn_leader-isolated() {
     local l
     l=$(scn_leader)
     scn_note "isolate leader n$l"
+    scn_cut "$l"
     fault_isolate "$l"
     scn_sleep "$FAULT_SECONDS"
     scn_note "heal"
     fault_heal
+    scn_rejoin
 }
 
 scn_minority-isolated() {
@@ -52,10 +82,13 @@ scn_minority-isolated() {
     minority=$(scn_followers | head -"$k" | tr '\n' ' ')
     rest=$(fault_nodes | grep -vxF -f <(tr ' ' '\n' <<<"$minority" | grep .) | tr '\n' ' ')
     scn_note "partition {$minority} | {$rest}"
+    # shellcheck disable=SC2086
+    scn_cut $minority
     fault_partition "$minority|$rest"
     scn_sleep "$FAULT_SECONDS"
     scn_note "heal"
     fault_heal
+    scn_rejoin
 }
 
 scn_majority-isolated-from-leader() {
@@ -63,12 +96,13 @@ scn_majority-isolated-from-leader() {
     l=$(scn_leader)
     b=$(scn_one_follower)
     for o in $(scn_followers); do
-        [ "$o" = "$b" ] || { fault_block "$l" "$o"; fault_block "$o" "$l"; }
+        [ "$o" = "$b" ] || { scn_cut "$o"; fault_block "$l" "$o"; fault_block "$o" "$l"; }
     done
     scn_note "bridge: leader n$l reaches only n$b"
     scn_sleep "$FAULT_SECONDS"
     scn_note "heal"
     fault_heal
+    scn_rejoin
 }
 
 scn_flapping-partitions() {
@@ -78,14 +112,18 @@ scn_flapping-partitions() {
         victim=$((RANDOM % FAULT_N))
         if ((RANDOM % 2)); then
             scn_note "flap: isolate n$victim"
+            scn_cut "$victim"
             fault_isolate "$victim"
         else
+            # Either end of a one-way break may lose its leader.
             scn_note "flap: n$victim cannot send to n$(((victim + 1) % FAULT_N))"
+            scn_cut "$victim" $(((victim + 1) % FAULT_N))
             fault_block "$victim" $(((victim + 1) % FAULT_N))
         fi
         scn_sleep "$period"
         scn_note "flap: heal"
         fault_heal
+        scn_rejoin
         scn_sleep "$period"
     done
 }
@@ -98,7 +136,9 @@ scn_kill_and_restart() { # NODE
     fault_kill9 "$pid"
     scn_sleep "$FAULT_SECONDS"
     scn_note "restart n$1"
+    scn_cut "$1" # it serves its last state until it reaches the leader
     fault_node_start "$1"
+    scn_rejoin
 }
 
 scn_kill-leader-during-commit() { scn_kill_and_restart "$(scn_leader)"; }
@@ -112,21 +152,25 @@ scn_frozen-node-wakes() {
     pid=$(node_pid "$f")
     scn_note "SIGSTOP n$f (PID $pid)"
     t0=$(fault_mono_ns)
+    scn_cut "$f"
     fault_freeze "$pid"
     scn_sleep "$FAULT_SECONDS"
     scn_note "SIGCONT n$f"
     fault_thaw "$pid"
     echo "$f $t0 $(fault_mono_ns)" >>"$FAULT_RUNDIR/nohang-exempt"
+    scn_rejoin
 }
 
 scn_slow-link() {
     local f
     f=$(scn_one_follower)
     scn_note "n$f's link: 100 ms +- 50 ms, 5% loss"
+    scn_cut "$f"
     fault_impair "$f" 100 50 5
     scn_sleep "$FAULT_SECONDS"
     scn_note "n$f's link restored"
     fault_unimpair "$f"
+    scn_rejoin
 }
 
 # The last node's data directory is a tmpfs from the start, so it can fill.

@@ -115,6 +115,17 @@ class CloseToOpen(Base):
         self.h.lines = [x for x in self.h.lines if x.get("id") != 3]
         self.assertEqual(self.cto(), 0)
 
+    def test_append_that_lost_a_conflict_need_not_be_seen(self):
+        w = self.h.write("d0/f0", 0, 10)
+        self.h.op("append", "d0/f0", 12, 20)
+        a2 = self.h.op("append", "d0/f0", 14, 22, node=1)
+        self.h.read("d0/f0", 30, 40, content.write_bytes(w, 8) + content.append_bytes(a2))
+        self.assertEqual(self.cto(), 0, "the node-0 append may be in a conflict copy")
+        for x in self.h.lines:
+            if x.get("id") == a2 and x["ev"] == "invoke":
+                x["node"] = 0  # the same node: no conflict, both must be seen
+        self.assertEqual(self.cto(), 1)
+
     def test_torn_content_needs_a_concurrent_writer(self):
         w = self.h.write("d0/f0", 0, 10)
         self.h.read("d0/f0", 20, 30, content.write_bytes(w, 8)[:5])
@@ -243,6 +254,37 @@ class Hist2Lin(Base):
         lincheck = os.path.join(os.environ.get("QFS_FAULT_BUILD", ""), "lincheck")
         if os.access(lincheck, os.X_OK):  # the rename may have happened: n0 gone is fine
             self.assertEqual(subprocess.run([lincheck, out], capture_output=True).returncode, 0)
+
+
+class CutOff(Base):
+    """Reads of a node cut off from the leader are not judged, only while
+    its window lasts."""
+
+    def window(self, node, t0, t1):
+        path = os.path.join(self.tmp, "cutoff")
+        with open(path, "w") as f:
+            f.write(f"{node} {t0 * MS} {t1 * MS}\n")
+        return path
+
+    def test_stale_read_exempt_only_inside_the_window(self):
+        w1 = self.h.write("d0/f0", 0, 10)
+        self.h.write("d0/f0", 20, 30)
+        self.h.read("d0/f0", 40, 50, content.write_bytes(w1, 8), node=1)
+        path = self.h.save()
+        self.assertEqual(quiet(check_cto.main, path, self.window(1, 15, 45)), 0)
+        self.assertEqual(quiet(check_cto.main, path, self.window(0, 15, 45)), 1)
+        self.assertEqual(quiet(check_cto.main, path, self.window(1, 60, 70)), 1)
+
+    def test_lin_drops_lookups_and_derived_failures_not_mutations(self):
+        self.h.op("mkdir", "ns/n0", 0, 10)
+        self.h.op("lookup", "ns/n0", 20, 30, result="file", node=1)
+        self.h.op("rmdir", "ns/n0", 31, 32, status="fail", errno="ENOTDIR", node=1)
+        self.h.op("create", "ns/n1", 33, 40, node=1)
+        out = os.path.join(self.tmp, "lin.txt")
+        quiet(hist2lin.main, self.h.save(), out, None, self.window(1, 15, 35))
+        with open(out) as f:
+            ids = [x.split()[0] for x in f.read().splitlines()[1:]]
+        self.assertEqual(ids, ["1", "4"])
 
 
 class DeadMount(Base):

@@ -27,7 +27,7 @@ import threading
 import time
 
 import fault_content as content
-from fault_history import NO_EFFECT, HistoryWriter
+from fault_history import NO_EFFECT, NOT_MOUNTED, HistoryWriter
 
 NS_NAMES = [f"n{i}" for i in range(6)]
 CONTENT_DIRS = ["d0", "d1", "d2"]
@@ -83,12 +83,19 @@ def write_all(fd, data):
 
 
 def do_write(path, data, flags):
+    """A failure after the open is marked: O_TRUNC has already emptied the
+    file, so even ENOENT (the file was removed before the commit) does not
+    mean the op had no effect."""
     fd = os.open(path, flags, 0o644)
     try:
-        write_all(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        try:
+            write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as e:
+        e.after_open = True
+        raise
 
 
 def do_read(path):
@@ -192,6 +199,12 @@ class Workload:
             kind = "ok"
         except OSError as e:
             kind, out["errno"] = "fail", errno.errorcode.get(e.errno, str(e.errno))
+            if getattr(e, "after_open", False):
+                out["after_open"] = True
+            if self.args.require_mount and e.errno != errno.ENOTCONN and \
+                    not os.path.ismount(self.mounts[node]):
+                # A restarting node's bare mount point: no daemon saw it.
+                out["errno"] = NOT_MOUNTED
         t1 = time.monotonic_ns()
         with self.lock:
             timed_out = self.inflight.pop(cid)[2]
@@ -259,6 +272,9 @@ def main():
     r.add_argument("--error-backoff-ms", type=float, default=100.0,
                    help="pause after a failure other than a namespace errno")
     r.add_argument("--stop-file", help="stop early once this file exists")
+    r.add_argument("--require-mount", action="store_true",
+                   help="an op that failed on an unmounted mount point is recorded as "
+                        + NOT_MOUNTED)
     r.add_argument("--big-node", type=int)
     r.add_argument("--big-mb", type=int, default=32)
     args = ap.parse_args()

@@ -22,6 +22,10 @@ quorumfs_find() { # prints the path of binary $1 (PATH or the build tree)
 
 driver_describe() { echo "quorumfs: ${FAULT_N:-3} real nodes, one per network namespace"; }
 
+# Real mounts: an op on a mount point between kill and restart hit the bare
+# directory, not a daemon (workload.py --require-mount).
+WORKLOAD_ARGS=--require-mount
+
 node_datadir() { echo "$FAULT_RUNDIR/data$1"; }
 node_mountpoint() { echo "$FAULT_RUNDIR/mnt$1"; }
 node_conf() { echo "$FAULT_RUNDIR/node$1.conf"; }
@@ -126,6 +130,14 @@ node_stop() {
 # The index of the current leader, from `qfs status --json` on the first node
 # that answers (helpers/leader.py of the cluster tests reads the schema), or
 # nothing.
+# Current: the node has a quorum and its leader answers a read index, so an
+# open or lookup through it sees every change that returned before it.
+node_current() {
+    timeout 5 "$(quorumfs_find qfs)" status --json -c "$(node_conf "$1")" 2>/dev/null |
+        "$FAULT_PY" -c 'import json, sys; c = json.load(sys.stdin)["consensus"]
+sys.exit(0 if c["quorum"] and c["read_index"] is not None else 1)'
+}
+
 cluster_leader() {
     local i j ids=() out
     for j in $(fault_nodes); do ids+=("$(node_id "$j")"); done

@@ -29,6 +29,7 @@ node_stop() {
 }
 
 cluster_leader() { echo 0; }
+node_current() { return 0; } # a stand-in is never cut off from anything
 cluster_wait_sync() { return 0; } # a stand-in has nothing to replicate
 
 driver_check() { return 0; }

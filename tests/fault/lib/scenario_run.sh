@@ -39,6 +39,8 @@ scenario_start_nodes() {
     driver_setup || fault_die "driver_setup failed"
     if declare -F "scn_${name}_prepare" >/dev/null; then "scn_${name}_prepare" || fault_die "prepare failed"; fi
     : >"$FAULT_RUNDIR/node-starts"
+    : >"$FAULT_RUNDIR/cutoff"
+    : >"$FAULT_RUNDIR/cutoff-open"
     for i in $(fault_nodes); do fault_node_start "$i" || fault_die "node_start $i failed"; done
     MOUNTS=()
     for i in $(fault_nodes); do MOUNTS+=("$(node_mountpoint "$i")"); done
@@ -52,9 +54,10 @@ scenario_start_workload() {
         big=(--big-node "$(scn_leader)" --big-mb "$([ "$MODE" = long ] && echo 64 || echo 16)")
     fi
     total=$((PRE + FAULT_SECONDS + POST + RECOVER_TIMEOUT + 120))
+    # shellcheck disable=SC2086 # WORKLOAD_ARGS: the driver's extra words
     WL_PID=$(fault_spawn "" "$OUTD/workload.log" "$FAULT_PY" "$FAULT_SRC_DIR/workload.py" run \
         --mounts "$(IFS=,; echo "${MOUNTS[*]}")" --out "$OUTD/history.jsonl" --clients 4 \
-        --duration "$total" --timeout "$OP_TIMEOUT" --seed "$RANDOM" \
+        --duration "$total" --timeout "$OP_TIMEOUT" --seed "$RANDOM" ${WORKLOAD_ARGS:-} \
         --stop-file "$FAULT_RUNDIR/stop" "${big[@]}")
 }
 
@@ -81,6 +84,7 @@ scenario_run() {
     "scn_$name" || fault_log "scenario step failed"
     fault_heal_all
     t_heal=$(now)
+    scn_rejoin
     cluster_wait_sync "$RECOVER_TIMEOUT" && recover=$(elapsed "$t_heal" "$(now)")
     sleep "$POST"
     touch "$FAULT_RUNDIR/stop"
@@ -88,9 +92,10 @@ scenario_run() {
     cluster_wait_sync "$RECOVER_TIMEOUT" || recover=never
     echo "== $name: checkers" >"$OUTD/checks.txt"
     QFS_FAULT_NOHANG_EXEMPT="$FAULT_RUNDIR/nohang-exempt" QFS_FAULT_NODE_STARTS="$FAULT_RUNDIR/node-starts" \
+        QFS_FAULT_CUTOFF="$FAULT_RUNDIR/cutoff" \
         "$FAULT_SRC_DIR/check_all.sh" "$OUTD/history.jsonl" "$OUTD/checks" "${MOUNTS[@]}" >>"$OUTD/checks.txt"
     rc=$?
-    cp "$FAULT_RUNDIR"/faults.log "$FAULT_RUNDIR"/nohang-exempt "$FAULT_RUNDIR"/node-starts "$FAULT_RUNDIR"/node*.log "$OUTD/" 2>/dev/null
+    cp "$FAULT_RUNDIR"/faults.log "$FAULT_RUNDIR"/nohang-exempt "$FAULT_RUNDIR"/node-starts "$FAULT_RUNDIR"/cutoff "$FAULT_RUNDIR"/node*.log "$OUTD/" 2>/dev/null
     scenario_collect "$name" "$rc" "$recover"
     [ "$rc" = 0 ]
 }
