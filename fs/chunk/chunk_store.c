@@ -707,3 +707,29 @@ int chunk_store_delete_batch(struct chunk_store *cs, const uint8_t (*hashes)[SHA
         log_error("chunk store %s: delete of %zu chunks failed: %s", cs->path, n, mdb_strerror(rc));
     return lmdb_errno(rc);
 }
+
+int chunk_store_list(struct chunk_store *cs, const uint8_t *after, uint8_t (*out)[SHA256_LEN],
+                     int max)
+{
+    struct reader r;
+    int rc = reader_begin(cs, &r);
+    if (rc)
+        return rc;
+    MDB_cursor *cur;
+    rc = mdb_cursor_open(r.txn, cs->chunks, &cur);
+    int n = 0;
+    if (!rc) {
+        MDB_val k = {SHA256_LEN, (void *)after}, v;
+        rc = mdb_cursor_get(cur, &k, &v, after ? MDB_SET_RANGE : MDB_FIRST);
+        if (!rc && after && k.mv_size == SHA256_LEN && !memcmp(k.mv_data, after, SHA256_LEN))
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        for (; !rc && n < max; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+            if (k.mv_size == SHA256_LEN)
+                memcpy(out[n++], k.mv_data, SHA256_LEN);
+        mdb_cursor_close(cur);
+    }
+    reader_end(cs, &r);
+    if (rc && rc != MDB_NOTFOUND)
+        return lmdb_errno(rc);
+    return n;
+}

@@ -75,4 +75,10 @@ int chunk_store_delete_batch(struct chunk_store *cs, const uint8_t (*hashes)[SHA
 
 int chunk_store_stats(struct chunk_store *cs, struct chunk_store_stats *out);
 
+/* Names of stored chunks in hash order: up to max after *after (from the
+ * first when after is NULL). Returns how many, 0 at the end, or -errno. For
+ * the collector's sweep of chunks nothing references (gc.h). */
+int chunk_store_list(struct chunk_store *cs, const uint8_t *after, uint8_t (*out)[SHA256_LEN],
+                     int max);
+
 #endif

@@ -38,8 +38,11 @@ struct gc {
     struct gc_dead dead;
     struct pass pass; /* the pass in progress, when in_pass */
     bool in_pass;
-    uint64_t next_pass_ms; /* with a grace: no new pass before then */
-    uint64_t deleted;      /* written by the collector only; read racily for stats */
+    uint64_t next_pass_ms;           /* with a grace: no new pass before then */
+    uint8_t sweep_after[SHA256_LEN]; /* the sweep's position in the chunk store */
+    bool sweeping, sweep_started;
+    uint64_t next_sweep_ms; /* 0: sweep at the first collection */
+    uint64_t deleted;       /* written by the collector only; read racily for stats */
 };
 
 static struct pin **bucket(struct gc *g, const uint8_t *hash)
@@ -240,6 +243,59 @@ static int collect_round(struct gc *g, struct pass *p, uint8_t (*h)[SHA256_LEN])
     return rc ? rc : n;
 }
 
+/* Queues the listed chunks that nothing references. */
+static int queue_strays(struct gc *g, uint8_t (*h)[SHA256_LEN], int n)
+{
+    MDB_txn *txn;
+    int rc = meta_txn_read(g->ms, &txn);
+    if (rc)
+        return rc;
+    int strays = 0;
+    for (int i = 0; i < n && !rc; i++) {
+        uint64_t count;
+        rc = meta_ref_get(g->ms, txn, h[i], &count);
+        if (!rc && count == 0)
+            memcpy(h[strays++], h[i], SHA256_LEN);
+    }
+    mdb_txn_abort(txn);
+    if (rc || !strays)
+        return rc;
+    rc = meta_txn_write(g->ms, &txn);
+    if (rc)
+        return rc;
+    for (int i = 0; i < strays && !rc; i++)
+        rc = meta_gc_add(g->ms, txn, h[i]);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return meta_err(mdb_txn_commit(txn));
+}
+
+/* One slice of the sweep for strays (gc.h), when one is due or under way. */
+static void sweep_slice(struct gc *g, uint8_t (*h)[SHA256_LEN], uint64_t now)
+{
+    if (!g->sweeping && now < g->next_sweep_ms)
+        return;
+    if (!g->sweeping) {
+        g->sweeping = true;
+        g->sweep_started = false;
+    }
+    int n = chunk_store_list(g->cs, g->sweep_started ? g->sweep_after : NULL, h, GC_ROUND);
+    int rc = n > 0 ? queue_strays(g, h, n) : n;
+    if (rc < 0) {
+        log_warn("gc: sweep for unreferenced chunks failed (%s); retried later", strerror(-rc));
+        return;
+    }
+    if (n == GC_ROUND) {
+        memcpy(g->sweep_after, h[n - 1], SHA256_LEN);
+        g->sweep_started = true;
+        return;
+    }
+    g->sweeping = false;
+    g->next_sweep_ms = now + GC_SWEEP_MS;
+}
+
 /* Without a grace, every commit may queue chunks to delete at once, and a
  * call drains the queue. With one, nothing can go sooner than grace after it
  * was queued, so a pass starts every quarter of it, and a call does at most
@@ -249,11 +305,17 @@ void gc_collect(void *arg)
 {
     struct gc *g = arg;
     uint64_t now = gc_now_ms(), grace = __atomic_load_n(&g->grace_ms, __ATOMIC_RELAXED);
-    if (!g->in_pass && grace && now < g->next_pass_ms)
+    bool sweep_due = g->sweeping || now >= g->next_sweep_ms;
+    if (!sweep_due && !g->in_pass && grace && now < g->next_pass_ms)
         return;
     uint8_t(*h)[SHA256_LEN] = malloc(GC_ROUND * SHA256_LEN);
     if (!h)
         return;
+    sweep_slice(g, h, now);
+    if (!g->in_pass && grace && now < g->next_pass_ms) {
+        free(h);
+        return;
+    }
     if (!g->in_pass)
         g->pass = (struct pass){.started = false};
     g->in_pass = true;

@@ -26,6 +26,15 @@
  * fails its hash before fetching a good copy, core_remote.c: bytes no one
  * can use.)
  *
+ * Strays: a chunk stored but never referenced (pushed for a commit that
+ * never came; put by a writer whose daemon died before its command applied)
+ * never has a count to drop to zero, so nothing queues it. A sweep walks the
+ * chunk store in slices, one per gc_collect call, from the first call after
+ * open and again every GC_SWEEP_MS, and queues every chunk with count zero;
+ * the queue's rules (pins, touches, grace) then decide. A chunk being
+ * written is pinned and a pushed one touched, so queueing it early is
+ * harmless: the commit that references it takes it off the queue.
+ *
  * Running on the apply thread is what makes the refcount check valid: no
  * command applies between reading a count of zero and the delete. A writer
  * unpins once its command applied, so a collector on another thread could see
@@ -57,6 +66,7 @@ void gc_set_grace(struct gc *g, uint32_t grace_ms);
 void gc_touch(struct gc *g, const uint8_t hash[SHA256_LEN]);
 /* One collection (a seq_after_fn); failures are logged and retried later. */
 void gc_collect(void *g);
+#define GC_SWEEP_MS (60u * 60 * 1000) /* between two sweeps for strays */
 /* Chunks deleted since open (for tests and status). */
 uint64_t gc_deleted(struct gc *g);
 

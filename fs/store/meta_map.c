@@ -202,8 +202,7 @@ int meta_ref_adjust(struct meta_store *ms, MDB_txn *txn, const uint8_t hash[SHA2
     }
     if (n == 0) {
         rc = meta_err(mdb_del(txn, ms->dbi[META_DB_REFS], &k, NULL));
-        MDB_val e = {0, NULL};
-        return rc ? rc : meta_err(mdb_put(txn, ms->dbi[META_DB_GC], &k, &e, 0));
+        return rc ? rc : meta_gc_add(ms, txn, hash);
     }
     uint8_t vb[8];
     put_u64(vb, n);
@@ -229,6 +228,12 @@ int meta_gc_list(struct meta_store *ms, MDB_txn *txn, uint8_t (*out)[SHA256_LEN]
     if (rc && rc != MDB_NOTFOUND)
         return meta_err(rc);
     return n;
+}
+
+int meta_gc_add(struct meta_store *ms, MDB_txn *txn, const uint8_t hash[SHA256_LEN])
+{
+    MDB_val k = {SHA256_LEN, (void *)hash}, e = {0, NULL};
+    return meta_err(mdb_put(txn, ms->dbi[META_DB_GC], &k, &e, 0));
 }
 
 int meta_gc_remove(struct meta_store *ms, MDB_txn *txn, const uint8_t hash[SHA256_LEN])

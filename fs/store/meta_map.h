@@ -50,6 +50,7 @@ int meta_ref_adjust(struct meta_store *ms, MDB_txn *txn, const uint8_t hash[SHA2
 
 /* GC queue: copies up to max queued hashes; returns how many. */
 int meta_gc_list(struct meta_store *ms, MDB_txn *txn, uint8_t (*out)[SHA256_LEN], int max);
+int meta_gc_add(struct meta_store *ms, MDB_txn *txn, const uint8_t hash[SHA256_LEN]);
 int meta_gc_remove(struct meta_store *ms, MDB_txn *txn, const uint8_t hash[SHA256_LEN]);
 
 #endif

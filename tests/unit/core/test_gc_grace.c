@@ -1,6 +1,7 @@
 /* gc.h on its own: immediate deletion without a grace period, pins, and in
  * a cluster the grace period: a touched chunk is kept for it, an untouched
- * dead one goes only after it, whatever the length of the queue. */
+ * dead one goes only after it, whatever the length of the queue; and the
+ * sweep that finds chunks nothing ever referenced. */
 #include "fs/core/gc.h"
 #include "fs/store/meta_map.h"
 #include "helpers.h"
@@ -44,16 +45,23 @@ static void adjust_refs(int n, int delta)
     ck_assert_int_eq(mdb_txn_commit(txn), 0);
 }
 
-/* n small chunks stored, referenced once, then dropped: all queued. */
-static void queue_dead(int n)
+/* n small chunks stored (seed picks their bytes), nothing referencing them:
+ * strays, which nothing queues. */
+static void store_strays(int n, uint64_t seed)
 {
     static uint8_t bufs[N_MAX][128];
     static struct chunk_ref c[N_MAX];
     for (int i = 0; i < n; i++) {
-        tu_make_chunk(&c[i], bufs[i], sizeof(bufs[i]), (uint64_t)i + 1);
+        tu_make_chunk(&c[i], bufs[i], sizeof(bufs[i]), seed + (uint64_t)i);
         memcpy(hashes[i], c[i].hash, SHA256_LEN);
     }
     ck_assert_int_eq(chunk_store_put_batch(cs, c, (size_t)n), 0);
+}
+
+/* n small chunks stored, referenced once, then dropped: all queued. */
+static void queue_dead(int n)
+{
+    store_strays(n, 1);
     adjust_refs(n, 1);
     adjust_refs(n, -1);
 }
@@ -162,6 +170,46 @@ START_TEST(long_queue_walked_past_waiting_entries)
 }
 END_TEST
 
+/* More strays than one slice of the sweep; one pinned (being written), one
+ * referenced meanwhile (its commit applied): only the others go. */
+START_TEST(strays_swept_without_grace)
+{
+    int n = N_MAX;
+    store_strays(n, 7001);
+    ck_assert_int_eq(gc_pin(g, hashes[0]), 0);
+    adjust_refs(2, 1);  /* 0 and 1 referenced ... */
+    adjust_refs(1, -1); /* ... and 0 dropped again: 1 stays referenced */
+    uint64_t t0 = now_ms();
+    for (int i = 2; i < n; i++)
+        collect_until_gone(i, t0);
+    ck_assert(has(0) && has(1));
+    gc_unpin(g, hashes[0]);
+    collect_until_gone(0, t0);
+    ck_assert(has(1));
+    ck_assert_uint_eq(gc_deleted(g), (uint64_t)n - 1);
+}
+END_TEST
+
+/* In a cluster a stray is a pushed chunk whose commit may still come: it
+ * waits a grace period after its last touch. */
+START_TEST(stray_kept_for_the_grace_period)
+{
+    const uint64_t grace = 600;
+    gc_set_grace(g, grace);
+    store_strays(2, 7001);
+    uint64_t t0 = now_ms();
+    gc_touch(g, hashes[0]);
+    gc_touch(g, hashes[1]);
+    while (now_ms() - t0 < grace / 2) {
+        gc_collect(g);
+        ck_assert(has(0) && has(1));
+        pause_ms(5);
+    }
+    ck_assert_uint_ge(collect_until_gone(0, t0), grace);
+    ck_assert_uint_ge(collect_until_gone(1, t0), grace);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("gc_grace");
@@ -172,6 +220,8 @@ int main(void)
     tcase_add_test(tc, pinned_and_resurrected_kept);
     tcase_add_test(tc, touched_kept_for_the_grace_period);
     tcase_add_test(tc, long_queue_walked_past_waiting_entries);
+    tcase_add_test(tc, strays_swept_without_grace);
+    tcase_add_test(tc, stray_kept_for_the_grace_period);
     suite_add_tcase(s, tc);
     return check_run(s);
 }
