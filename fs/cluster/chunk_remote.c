@@ -41,6 +41,13 @@ static int replicate(void *ctx, const uint8_t (*hashes)[32], size_t n)
     int k = (int)cl->mem.n / 2;
     if (!n || !k)
         return 0;
+    /* Without a quorum the command could not be proposed anyway: fail now
+     * rather than after the have-query's and the push's timeouts, which
+     * stacked up behind the file's staging lock to minutes (fault suite). */
+    struct engine_status st;
+    cl_engine_status(cl, &st);
+    if (!st.quorum_ok)
+        return -EROFS;
     uint8_t(*lack)[32] = malloc(n * 32);
     if (!lack)
         return -ENOMEM;

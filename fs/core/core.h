@@ -127,11 +127,20 @@ int core_removexattr(struct core *c, const struct core_cred *cr, uint64_t ino, c
 /* Content. open/release bracket every use of an inode's staging; they count
  * opens per inode. */
 int core_file_open(struct core *c, uint64_t ino, int flags);
+/* The open of a file this node's create just made. It succeeds even when
+ * another node's unlink removed the file between the two: the create did
+ * happen and must say so (O_EXCL's caller must not read ENOENT as "nothing
+ * changed"); I/O on the handle then fails with ENOENT, as on NFS. */
+int core_file_open_new(struct core *c, uint64_t ino, int flags);
 ssize_t core_read(struct core *c, uint64_t ino, uint64_t off, void *buf, size_t size);
 /* The caller passes the credentials so that a non-root write clears setuid/setgid. */
 ssize_t core_write(struct core *c, const struct core_cred *cr, uint64_t ino, uint64_t off,
                    const void *buf, size_t size);
 int core_flush(struct core *c, uint64_t ino);
+/* flush of a read-only handle: the atime update that is due, never a commit
+ * (the inode's staged bytes are other handles' writes, and their failure is
+ * not this close()'s). */
+void core_flush_reader(struct core *c, uint64_t ino);
 int core_fsync(struct core *c, uint64_t ino, bool datasync);
 int core_file_release(struct core *c, uint64_t ino);
 /* mode: 0, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE. */

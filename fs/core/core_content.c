@@ -37,6 +37,14 @@ int core_file_open(struct core *c, uint64_t ino, int flags)
     return 0;
 }
 
+int core_file_open_new(struct core *c, uint64_t ino, int flags)
+{
+    int rc = core_file_open(c, ino, flags);
+    if (rc != -ENOENT)
+        return rc;
+    return staging_open(&c->stg, ino) ? 0 : -ENOMEM;
+}
+
 struct fill_ctx {
     struct core *c;
     uint64_t ino;
@@ -94,13 +102,18 @@ ssize_t core_write(struct core *c, const struct core_cred *cr, uint64_t ino, uin
 static int submit_atime(struct core *c, uint64_t ino);
 
 /* flush comes with every close(): the place for a pending atime update. */
-int core_flush(struct core *c, uint64_t ino)
+void core_flush_reader(struct core *c, uint64_t ino)
 {
-    int rc = core_commit_ino(c, ino);
     struct sfile *sf = staging_ref(&c->stg, ino, false);
     if (sf && __atomic_exchange_n(&sf->atime_due, false, __ATOMIC_ACQ_REL))
         submit_atime(c, ino);
     staging_unref(&c->stg, sf);
+}
+
+int core_flush(struct core *c, uint64_t ino)
+{
+    int rc = core_commit_ino(c, ino);
+    core_flush_reader(c, ino);
     return rc;
 }
 

@@ -15,6 +15,9 @@
 
 #include "common/log.h"
 
+/* fi->fh: how the handle was opened (the kernel sends no flags with flush). */
+#define FH_READ_ONLY 1u
+
 /* O_TRUNC reaches us (FUSE_CAP_ATOMIC_O_TRUNC): truncate as part of open. */
 static int open_truncate(struct qfs_fuse *q, fuse_req_t req, fuse_ino_t ino)
 {
@@ -27,23 +30,25 @@ static int open_truncate(struct qfs_fuse *q, fuse_req_t req, fuse_ino_t ino)
     return rc;
 }
 
-/* Opens ino for fi's flags and sets the reply's caching flags. */
+/* Opens ino for fi's flags and sets the reply's caching flags. existing:
+ * not the file this create just made. */
 static int io_open_ino(struct qfs_fuse *q, fuse_req_t req, fuse_ino_t ino,
-                       struct fuse_file_info *fi, bool truncate)
+                       struct fuse_file_info *fi, bool existing)
 {
     int rc;
 
-    if (truncate) /* an existing file (not one this create just made): close-to-open */
+    if (existing) /* close-to-open */
         mount_cluster_sync(q, ino);
-    if (truncate && (fi->flags & O_TRUNC)) {
+    if (existing && (fi->flags & O_TRUNC)) {
         rc = open_truncate(q, req, ino);
         if (rc < 0)
             return rc;
     }
-    rc = core_file_open(q->core, ino, fi->flags);
+    rc = existing ? core_file_open(q->core, ino, fi->flags)
+                  : core_file_open_new(q->core, ino, fi->flags);
     if (rc < 0)
         return rc;
-    fi->fh = 0;
+    fi->fh = (fi->flags & O_ACCMODE) == O_RDONLY ? FH_READ_ONLY : 0;
     if (fi->flags & O_DIRECT)
         fi->direct_io = 1;
     else
@@ -130,10 +135,17 @@ static void io_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
         fuse_reply_write(req, (size_t)n);
 }
 
+/* A reader's close() neither commits nor waits for the writers' bytes (on a
+ * node without quorum it would report their EROFS, after their commit). */
 static void io_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    (void)fi;
-    fuse_reply_err(req, -core_flush(qfs_of(req)->core, ino));
+    struct qfs_fuse *q = qfs_of(req);
+    if (fi->fh & FH_READ_ONLY) {
+        core_flush_reader(q->core, ino);
+        fuse_reply_err(req, 0);
+        return;
+    }
+    fuse_reply_err(req, -core_flush(q->core, ino));
 }
 
 static void io_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)

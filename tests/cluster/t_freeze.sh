@@ -36,6 +36,13 @@ case $out in EROFS | ETIMEDOUT) ;; *) fail "a create on c alone gave '$out', not
 echo "$out after $t s"
 [ "$(echo "$t < $EROFS_SECS" | bc)" = 1 ] || fail "$out took $t s"
 expect_err EROFS timeout "$EROFS_SECS" "$PY" "$OP" mkdir "$(mnt c)/w/dir"
+# A content commit fails as fast (no chunk push to wait for), and a reader's
+# close beside a failing writer reports nothing: the writer's close does.
+t0=$(date +%s.%N)
+out=$(timeout "$EROFS_SECS" "$PY" "$OP" reader-beside-writer "$(mnt c)/w/keep" 2>&1) &&
+    fail "an append on c alone was committed"
+echo "reader-beside-writer: $(echo "$out" | tr '\n' ' ')after $(echo "$(date +%s.%N) - $t0" | bc) s"
+[ "$out" = "$(printf 'reader-ok\nEROFS')" ] || fail "reader and writer on c alone gave '$out'"
 step "c alone still reads"
 timeout 10 ls "$(mnt c)/w" >/dev/null || fail "readdir on c alone failed"
 timeout 10 stat "$(mnt c)/w/wa-0" >/dev/null || fail "stat on c alone failed"
