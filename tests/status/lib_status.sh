@@ -92,14 +92,31 @@ cluster_up() {
         done
     done
     CLEANUP_HOOKS+=("cluster_down")
-    for n in a b c; do
-        "$QFS_BIN" -f -c "$(conf "$n")" "$T/$n/mnt" >>"$T/$n.log" 2>&1 &
-        NODE_PID[$n]=$!
-    done
-    for n in a b c; do
-        "$QFS_WAIT" mounted "$T/$n/mnt" "${NODE_PID[$n]}" 30 || fail "node $n did not mount: $(tail "$T/$n.log")"
-        [ -S "$T/$n/data/control.sock" ] || { echo "SKIP: no control socket"; exit 77; }
-    done
+    for n in a b c; do node_spawn "$n"; done
+    for n in a b c; do node_wait_up "$n"; done
+}
+
+node_spawn() {
+    "$QFS_BIN" -f -c "$(conf "$1")" "$T/$1/mnt" >>"$T/$1.log" 2>&1 &
+    NODE_PID[$1]=$!
+}
+
+node_wait_up() {
+    "$QFS_WAIT" mounted "$T/$1/mnt" "${NODE_PID[$1]}" 30 || fail "node $1 did not mount: $(tail "$T/$1.log")"
+    [ -S "$T/$1/data/control.sock" ] || { echo "SKIP: no control socket"; exit 77; }
+}
+
+# node_restart N: unmounts node N (the daemon exits cleanly), then, once
+# CMD has run (node_restart N CMD...), starts it again and waits for its mount.
+node_restart() {
+    local n=$1
+    shift
+    fusermount3 -u "$T/$n/mnt" || fail "cannot unmount node $n"
+    "$QFS_WAIT" exit "${NODE_PID[$n]}" 20 || fail "node $n did not exit after its unmount"
+    wait "${NODE_PID[$n]}" 2>/dev/null
+    "$@"
+    node_spawn "$n"
+    node_wait_up "$n"
 }
 
 # Ends every node by its PID: unmount (or SIGTERM for a node still starting,

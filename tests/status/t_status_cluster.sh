@@ -2,7 +2,8 @@
 # qfs against a real 3-node cluster on 127.0.0.1: in sync on every node of a
 # fresh cluster; degraded (one peer paused with SIGSTOP) and back; no quorum
 # (two peers paused): exit 2 from status, wait-sync and per-path status, and
-# back in sync after SIGCONT; a node paused while 200 MiB were written:
+# back in sync after SIGCONT; a node paused, then one stopped and restarted,
+# while 200 MiB were written:
 # catching up and its file waiting for chunks, counts down to zero, in sync;
 # a conflict from two writers, listed everywhere and resolved. Every --json
 # document validated.
@@ -64,31 +65,31 @@ for n in a b c; do
     expect_rc 0 qfs wait-sync -c "$(conf "$n")" --timeout 20
 done
 
-step "a node paused while $(scale 200) MiB were written: catching up, counts down to zero, in sync"
-MIB=$(scale 200)
-kill -STOP "${NODE_PID[c]}"
-head -c $((MIB << 20)) /dev/urandom >"$T/a/mnt/big.bin"
-kill -CONT "${NODE_PID[c]}"
-# sample c as fast as it answers, the whole node and the big file, until in sync
-mkdir -p "$T/samples"
-i=0
-while :; do
-    i=$((i + 1))
-    rc=0
-    qfs status -c "$(conf c)" --json >"$T/samples/$i.node.json" 2>/dev/null || rc=$?
-    prc=0
-    qfs status -c "$(conf c)" --json "$T/c/mnt/big.bin" >"$T/samples/$i.path.json" 2>/dev/null || prc=$?
-    [ "$rc" -eq 0 ] && [ "$prc" -eq 0 ] && break
-    [ "$i" -lt 3000 ] || fail "c not in sync after $i samples: $(cat "$T/samples/$i.node.json")"
-done
-python3 - "$T/samples" "$i" <<'PY' || fail "catching up was not seen going down to in sync"
+# sample_catch_up FILE: samples node c's status and FILE's (relative to the
+# mounts) as fast as c answers until both are in sync, then checks what the
+# samples show: catching up with chunks missing, the count going down once
+# every command is applied, never "in sync" before the end.
+sample_catch_up() {
+    local f=$1 i=0 rc prc k
+    rm -rf "$T/samples"
+    mkdir -p "$T/samples"
+    while :; do
+        i=$((i + 1))
+        rc=0
+        qfs status -c "$(conf c)" --json >"$T/samples/$i.node.json" 2>/dev/null || rc=$?
+        prc=0
+        qfs status -c "$(conf c)" --json "$T/c/mnt/$f" >"$T/samples/$i.path.json" 2>/dev/null || prc=$?
+        [ "$rc" -eq 0 ] && [ "$prc" -eq 0 ] && break
+        [ "$i" -lt 3000 ] || fail "c not in sync after $i samples: $(cat "$T/samples/$i.node.json")"
+    done
+    python3 - "$T/samples" "$i" <<'PY' || fail "catching up was not seen going down to in sync"
 import json, os, sys
 d, n = sys.argv[1], int(sys.argv[2])
 def load(p):
     try:
         return json.load(open(p))
     except ValueError:
-        return None  # c was not answering yet (no quorum right after SIGCONT)
+        return None  # c was not answering yet (starting, or no quorum right after SIGCONT)
 nodes = [load(os.path.join(d, "%d.node.json" % k)) for k in range(1, n + 1)]
 paths = [load(os.path.join(d, "%d.path.json" % k)) for k in range(1, n + 1)]
 catching = [x for x in nodes if x and x["verdict"] == "catching_up"]
@@ -99,7 +100,7 @@ assert waiting, "the file was never reported waiting for chunks"
 # once every command is applied, the count only goes down
 applied = [x["sync"]["missing_chunks"] for x in nodes
            if x and x["consensus"]["read_index"] is not None and x["sync"]["commands_to_apply"] == 0]
-# never "in sync" before the end (c was paused while the file was written)
+# never "in sync" before the end (c missed the whole file)
 assert all(x["verdict"] != "in_sync" for x in nodes[:-1] if x), "in sync too early"
 assert all(a >= b for a, b in zip(applied, applied[1:])), "missing chunks grew: %s" % applied
 assert nodes[-1]["verdict"] == "in_sync" and nodes[-1]["sync"]["missing_chunks"] == 0
@@ -109,17 +110,30 @@ print("%d samples: catching up in %d, first per-path sample waiting: %s (%d of %
     n, len(catching), w["state"], w["missing_chunks"], w["chunks"],
     max(x["sync"]["missing_chunks"] for x in catching)))
 PY
-cp "$T/samples/$i.node.json" "$T/out"
-validate status 'd["verdict"]' "in_sync"
-for k in 1 2 3 4 5; do
-    if grep -q '"catching_up"' "$T/samples/$k.node.json" 2>/dev/null; then
-        cp "$T/samples/$k.node.json" "$T/out"
-        validate status 'd["verdict"]' "catching_up"
-        break
-    fi
-done
-cmp "$T/a/mnt/big.bin" "$T/c/mnt/big.bin" || fail "big.bin differs on c"
+    cp "$T/samples/$i.node.json" "$T/out"
+    validate status 'd["verdict"]' "in_sync"
+    for k in $(seq 1 "$i"); do
+        if grep -q '"catching_up"' "$T/samples/$k.node.json" 2>/dev/null; then
+            cp "$T/samples/$k.node.json" "$T/out"
+            validate status 'd["verdict"]' "catching_up"
+            break
+        fi
+    done
+    cmp "$T/a/mnt/$f" "$T/c/mnt/$f" || fail "$f differs on c"
+}
+
+MIB=$(scale 200)
+step "a node paused while $MIB MiB were written: catching up, counts down to zero, in sync"
+kill -STOP "${NODE_PID[c]}"
+head -c $((MIB << 20)) /dev/urandom >"$T/a/mnt/big.bin"
+kill -CONT "${NODE_PID[c]}"
+sample_catch_up big.bin
 rm -f "$T/a/mnt/big.bin"
+
+step "a node stopped while $MIB MiB were written, then restarted: the same, from its own store"
+node_restart c eval 'head -c $((MIB << 20)) /dev/urandom >"$T/a/mnt/big2.bin"'
+sample_catch_up big2.bin
+rm -f "$T/a/mnt/big2.bin"
 
 step "two writers at once: the conflict is listed on every node, then resolved"
 A7=$(node_id a | cut -c1-7)
