@@ -4,7 +4,7 @@
  * (fs/chunk/chunk_store.h has exactly these three operations); tests use a
  * directory of files (tests/net/file_store.h).
  *
- * Contract: all three are thread-safe. get() copies and may verify; put_batch()
+ * Contract: all are thread-safe. get() copies and may verify; put_batch()
  * is durable when it returns 0 and skips chunks already present. The caller
  * has already checked every chunk it puts against its SHA-256 name.
  */
@@ -26,6 +26,11 @@ struct chunk_io {
     int (*has)(void *ctx, const uint8_t hash[32]);
     /* Copies the chunk into buf: 0, -ENOENT, -EIO (corrupt) or -ENOBUFS. */
     int (*get)(void *ctx, const uint8_t hash[32], uint8_t *buf, size_t cap, uint32_t *len);
+    /* Optional (NULL: get is used): get without the hash check, for a push,
+     * whose receiver checks every chunk; a chunk a peer refused as corrupt
+     * is read again with get. */
+    int (*get_unverified)(void *ctx, const uint8_t hash[32], uint8_t *buf, size_t cap,
+                          uint32_t *len);
     /* Stores n chunks durably (one commit). 0 or -errno. */
     int (*put_batch)(void *ctx, const struct net_chunk *chunks, size_t n);
 };

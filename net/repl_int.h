@@ -32,7 +32,8 @@ struct repl_push {
     size_t n;
     uint8_t (*hashes)[32];
     uint32_t *lens;
-    uint32_t *table; /* open addressing: index + 1 by hash, 0 empty */
+    uint8_t *suspect; /* bit i: a peer refused chunk i as corrupt: read it verified */
+    uint32_t *table;  /* open addressing: index + 1 by hash, 0 empty */
     size_t table_cap;
     int error; /* a chunk could not be read locally */
     bool released;

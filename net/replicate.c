@@ -18,7 +18,7 @@ void repl_options_default(struct repl_options *o)
 static void options_fill(struct repl_options *o)
 {
     o->window = o->window ? o->window : 16u << 20;
-    o->batch_bytes = o->batch_bytes ? o->batch_bytes : 1u << 20;
+    o->batch_bytes = o->batch_bytes ? o->batch_bytes : 4u << 20;
     o->rx_window = o->rx_window ? o->rx_window : 16u << 20;
     /* A batch must leave room for one more maximal chunk in a frame. */
     size_t batch_max = FRAME_PAYLOAD_MAX - MSG_LIST_HDR_LEN - MSG_CHUNK_ENTRY_HDR - NET_CHUNK_MAX;

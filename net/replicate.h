@@ -34,7 +34,8 @@ struct repl_push;
 
 struct repl_options {
     size_t window;      /* chunk bytes sent and not acked, per peer (0: 16 MiB) */
-    size_t batch_bytes; /* target chunk bytes per push batch (0: 1 MiB) */
+    size_t batch_bytes; /* target chunk bytes per push batch (0: 4 MiB, one fsync each at the
+                           receiver) */
     size_t rx_window;   /* received push bytes waiting to be stored (0: 16 MiB) */
     /* Test hook: flip one byte of the Nth chunk this node sends (push or
      * fetch response), once. 0 = off. repl_options_default() reads it from

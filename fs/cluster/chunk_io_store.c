@@ -24,6 +24,13 @@ static int io_get(void *ctx, const uint8_t hash[32], uint8_t *buf, size_t cap, u
     return chunk_store_get(s->cs, hash, buf, cap, len);
 }
 
+static int io_get_unverified(void *ctx, const uint8_t hash[32], uint8_t *buf, size_t cap,
+                             uint32_t *len)
+{
+    struct chunk_io_store *s = ctx;
+    return chunk_store_get_unverified(s->cs, hash, buf, cap, len);
+}
+
 static int io_put_batch(void *ctx, const struct net_chunk *chunks, size_t n)
 {
     struct chunk_io_store *s = ctx;
@@ -49,5 +56,9 @@ void chunk_io_store_init(struct chunk_io_store *s, struct chunk_store *cs, struc
 {
     s->cs = cs;
     s->gc = gc;
-    *io = (struct chunk_io){.ctx = s, .has = io_has, .get = io_get, .put_batch = io_put_batch};
+    *io = (struct chunk_io){.ctx = s,
+                            .has = io_has,
+                            .get = io_get,
+                            .get_unverified = io_get_unverified,
+                            .put_batch = io_put_batch};
 }

@@ -16,30 +16,29 @@
 #define PUSH_TIMEOUT_MS  5000
 #define FETCH_TIMEOUT_MS 5000
 
-static int push_and_wait(struct cluster *cl, const uint8_t (*hashes)[32], size_t n, int k)
+/* Starts pushing hashes[0, n) to every peer; *job NULL when n is 0. */
+static int push_start(struct cluster *cl, const uint8_t (*hashes)[32], size_t n, void **job)
 {
-    struct repl_push *job;
-    int rc = repl_push_start(cl->repl, hashes, n, &job);
+    struct repl_push *push = NULL;
+    int rc = n ? repl_push_start(cl->repl, hashes, n, &push) : 0;
     if (rc)
         return rc == -ENOTCONN ? -EROFS : rc;
-    rc = repl_push_wait(job, k, PUSH_TIMEOUT_MS);
-    repl_push_release(job); /* the other peers get them in the background */
-    if (rc < 0) {
-        log_warn("cluster: %zu chunks not on a majority within %d ms: %s", n, PUSH_TIMEOUT_MS,
-                 strerror(-rc));
-        return -EROFS;
-    }
+    *job = push;
     return 0;
 }
 
 /* Rewriting a file re-cuts chunks the peers still hold (a truncate made them
- * unreferenced; the GC keeps them for its grace period): ask first, push only
- * what some peer lacks. */
-static int replicate(void *ctx, const uint8_t (*hashes)[32], size_t n)
+ * unreferenced; the GC keeps them for its grace period): the first n_ask,
+ * which this node held before the commit, are asked about first and only
+ * those some peer lacks are pushed. The rest were new here, so the peers
+ * almost surely lack them too: asking would only cost a round trip, which
+ * waits behind the pushes the peers are still storing. */
+static int replicate_start(void *ctx, const uint8_t (*hashes)[32], size_t n, size_t n_ask,
+                           void **job)
 {
     struct cluster *cl = ctx;
-    int k = (int)cl->mem.n / 2;
-    if (!n || !k)
+    *job = NULL;
+    if (!n || cl->mem.n / 2 == 0)
         return 0;
     /* Without a quorum the command could not be proposed anyway: fail now
      * rather than after the have-query's and the push's timeouts, which
@@ -48,15 +47,43 @@ static int replicate(void *ctx, const uint8_t (*hashes)[32], size_t n)
     cl_engine_status(cl, &st);
     if (!st.quorum_ok)
         return -EROFS;
+    if (n_ask == 0)
+        return push_start(cl, hashes, n, job);
     uint8_t(*lack)[32] = malloc(n * 32);
     if (!lack)
         return -ENOMEM;
-    long nl = repl_peers_lack(cl->repl, hashes, n, lack, PUSH_TIMEOUT_MS);
+    long nl = repl_peers_lack(cl->repl, hashes, n_ask, lack, PUSH_TIMEOUT_MS);
     int rc = nl < 0 ? (int)nl : 0;
-    if (!rc && nl > 0)
-        rc = push_and_wait(cl, (const uint8_t(*)[32])lack, (size_t)nl, k);
+    if (!rc) {
+        memcpy(lack[nl], hashes[n_ask], (n - n_ask) * 32);
+        rc = push_start(cl, (const uint8_t(*)[32])lack, (size_t)nl + (n - n_ask), job);
+    }
     free(lack);
     return rc;
+}
+
+/* The majority: this node counts, so n/2 peers. */
+static int replicate_wait(void *ctx, void *job)
+{
+    struct cluster *cl = ctx;
+    struct repl_push *push = job;
+    if (!push)
+        return 0;
+    int rc = repl_push_wait(push, (int)cl->mem.n / 2, PUSH_TIMEOUT_MS);
+    repl_push_release(push); /* the other peers get them in the background */
+    if (rc < 0) {
+        log_warn("cluster: chunks not on a majority within %d ms: %s", PUSH_TIMEOUT_MS,
+                 strerror(-rc));
+        return -EROFS;
+    }
+    return 0;
+}
+
+static int replicate(void *ctx, const uint8_t (*hashes)[32], size_t n)
+{
+    void *job;
+    int rc = replicate_start(ctx, hashes, n, n, &job);
+    return rc ? rc : replicate_wait(ctx, job);
 }
 
 static int fetch(void *ctx, const uint8_t hash[32], uint8_t *buf, size_t cap, uint32_t *len)
@@ -67,5 +94,9 @@ static int fetch(void *ctx, const uint8_t hash[32], uint8_t *buf, size_t cap, ui
 
 void chunk_remote_fill(struct cluster *cl, struct core_remote *r)
 {
-    *r = (struct core_remote){.ctx = cl, .replicate = replicate, .fetch = fetch};
+    *r = (struct core_remote){.ctx = cl,
+                              .replicate = replicate,
+                              .replicate_start = replicate_start,
+                              .replicate_wait = replicate_wait,
+                              .fetch = fetch};
 }

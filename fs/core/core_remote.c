@@ -33,43 +33,67 @@ static int referenced(struct core *c, MDB_txn *txn, const uint8_t *hash)
     return rc ? rc : refs > 0;
 }
 
-static int collect_new(struct core *c, const uint8_t *raw, uint32_t n, uint8_t (*h)[SHA256_LEN],
-                       size_t *k)
+/* Appends to h[*k] the hashes of refs (those with known[i] == want_known)
+ * that the committed state does not reference; runs of one chunk (zeros,
+ * repeated blocks) once. */
+static int collect_new(struct core *c, const struct chunk_ref *refs, const bool *known, size_t n,
+                       bool want_known, uint8_t (*h)[SHA256_LEN], size_t *k)
 {
     MDB_txn *txn;
     int rc = meta_txn_read(c->ms, &txn);
     if (rc)
         return rc;
-    struct cmd view = {.extents = raw};
-    *k = 0;
-    for (uint32_t i = 0; i < n && rc >= 0; i++) {
-        struct meta_extent e;
-        cmd_extent_get(&view, i, &e);
-        /* runs of one chunk (zeros, repeated blocks) are sent once */
-        if (*k && memcmp(h[*k - 1], e.hash, SHA256_LEN) == 0)
+    size_t first = *k;
+    for (size_t i = 0; i < n && rc >= 0; i++) {
+        if (known[i] != want_known)
             continue;
-        rc = referenced(c, txn, e.hash);
+        if (*k > first && memcmp(h[*k - 1], refs[i].hash, SHA256_LEN) == 0)
+            continue;
+        rc = referenced(c, txn, refs[i].hash);
         if (rc == 0)
-            memcpy(h[(*k)++], e.hash, SHA256_LEN);
+            memcpy(h[(*k)++], refs[i].hash, SHA256_LEN);
     }
     mdb_txn_abort(txn);
     return rc < 0 ? rc : 0;
 }
 
-int core_replicate_extents(struct core *c, const uint8_t *raw, uint32_t n)
+static int remote_start(struct core *c, const uint8_t (*h)[SHA256_LEN], size_t k, size_t n_ask,
+                        void **job)
 {
+    if (c->remote.replicate_start)
+        return c->remote.replicate_start(c->remote.ctx, h, k, n_ask, job);
+    return c->remote.replicate(c->remote.ctx, h, k);
+}
+
+int core_replicate_start(struct core *c, const struct chunk_ref *refs, const bool *known, size_t n,
+                         void **job)
+{
+    *job = NULL;
     if (!c->has_remote || n == 0)
         return 0;
-    uint8_t(*h)[SHA256_LEN] = malloc((size_t)n * SHA256_LEN);
+    uint8_t(*h)[SHA256_LEN] = malloc(n * SHA256_LEN);
     if (!h)
         return -ENOMEM;
-    size_t k = 0;
-    int rc = collect_new(c, raw, n, h, &k);
+    size_t k = 0, n_ask = 0;
+    int rc = collect_new(c, refs, known, n, true, h, &k);
+    n_ask = k;
+    if (!rc)
+        rc = collect_new(c, refs, known, n, false, h, &k);
     if (!rc && k)
-        rc = c->remote.replicate(c->remote.ctx, (const uint8_t(*)[SHA256_LEN])h, k);
+        rc = remote_start(c, (const uint8_t(*)[SHA256_LEN])h, k, n_ask, job);
     free(h);
-    if (rc)
+    if (rc && rc != -EBUSY)
         log_warn("replication of %zu chunks failed: %s", k, strerror(-rc));
+    return rc;
+}
+
+int core_replicate_wait(struct core *c, void *job)
+{
+    if (!job)
+        return 0;
+    int rc = c->remote.replicate_wait(c->remote.ctx, job);
+    if (rc)
+        log_warn("replication of a chunk batch failed: %s", strerror(-rc));
     return rc;
 }
 

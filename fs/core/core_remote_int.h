@@ -8,16 +8,27 @@
 #ifndef QFS_FS_CORE_CORE_REMOTE_INT_H
 #define QFS_FS_CORE_CORE_REMOTE_INT_H
 
+#include "fs/chunk/chunk_store.h"
 #include "fs/core/cmd.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct core;
 
-/* Makes the chunks of the n extents in raw (CMD_EXTENT_LEN each, already
- * durable here) durable on a majority: one remote.replicate() call for all of
- * them. 0, -EROFS, -ETIMEDOUT, -ENOMEM; 0 at once without a remote. */
-int core_replicate_extents(struct core *c, const uint8_t *raw, uint32_t n);
+/* Starts making the new chunks among the n refs (already durable here)
+ * durable on a majority: one remote call for all of them. Chunks the
+ * committed state references are skipped (they were durable on a majority
+ * when committed). known[i]: this node held refs[i] before this commit (so
+ * peers may hold it too: they are asked before it is pushed). *job is NULL
+ * when nothing travels, when there is no remote, or when the remote has only
+ * the synchronous replicate() (then it ran here). 0, -EROFS, -ETIMEDOUT,
+ * -ENOMEM, -EBUSY (too many jobs in flight on this node: wait for one). */
+int core_replicate_start(struct core *c, const struct chunk_ref *refs, const bool *known, size_t n,
+                         void **job);
+/* 0 once job's chunks are durable on a majority, -EROFS / -ETIMEDOUT; frees
+ * job. NULL: 0. */
+int core_replicate_wait(struct core *c, void *job);
 
 /* chunk_cache_read() for chunks a committed map references: bytes
  * [off, off + len) of chunk hash into buf, the count copied or -errno. A chunk

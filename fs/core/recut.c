@@ -22,6 +22,7 @@
 #define WIN_CAP          (2 * CHUNK_MAX)
 #define EXT_FLUSH_AT     (CMD_MAX_EXTENTS - 20000)
 #define CMD_HEADER_SLACK 2048 /* header, name hint, credentials */
+#define REPL_INFLIGHT    4    /* batches travelling to peers while the next is cut */
 
 struct recut {
     struct core *c;
@@ -37,10 +38,14 @@ struct recut {
     struct meta_extent cur; /* the old extent last looked up */
     bool cur_valid;
     struct chunk_ref batch[2][PUT_BATCH]; /* filling batch[cur]; the other may be in flight */
+    bool known[2][PUT_BATCH];             /* the chunk was in the store before this commit */
     uint8_t *bbuf[2]; /* CORE_BATCH_BYTES each: a batch's chunks, back to back */
     int bcur;
     size_t nb, bused;
     struct putter put;
+    size_t n_putting;          /* chunks of batch[bcur ^ 1] at the putter, not yet replicating */
+    void *jobs[REPL_INFLIGHT]; /* replication jobs, oldest at jhead */
+    unsigned jhead, njobs;
     uint8_t *ranges, *exts; /* command arrays (raw) */
     uint32_t n_ranges, n_ext, cap_ranges, cap_ext;
     uint32_t n_pinned; /* extents [0, n_pinned) hold a pin */
@@ -118,22 +123,75 @@ static int grow(uint8_t **arr, uint32_t *cap, uint32_t need, size_t elem)
     return 0;
 }
 
-/* Hands the filling batch to the putter and switches buffers; with final,
- * also waits until every batch is durable. */
+/* Waits for the oldest replication job. */
+static int wait_oldest(struct recut *r)
+{
+    int rc = core_replicate_wait(r->c, r->jobs[r->jhead]);
+    r->jhead = (r->jhead + 1) % REPL_INFLIGHT;
+    r->njobs--;
+    return rc;
+}
+
+/* Waits for every replication job, even after a failure (each is freed by
+ * its wait); the first error. */
+static int wait_jobs(struct recut *r)
+{
+    int rc = 0;
+    while (r->njobs) {
+        int wrc = wait_oldest(r);
+        rc = rc ? rc : wrc;
+    }
+    return rc;
+}
+
+/* The batch at the putter is durable here: starts sending its new chunks to
+ * the peers, so they travel while the next batches are cut and put. */
+static int replicate_put(struct recut *r)
+{
+    int b = r->bcur ^ 1, rc = 0;
+    if (!r->n_putting)
+        return 0;
+    if (r->njobs == REPL_INFLIGHT)
+        rc = wait_oldest(r);
+    void *job = NULL;
+    while (!rc) {
+        rc = core_replicate_start(r->c, r->batch[b], r->known[b], r->n_putting, &job);
+        if (rc != -EBUSY || !r->njobs)
+            break;
+        rc = wait_oldest(r); /* the node's replicator is full: make room */
+    }
+    r->n_putting = 0;
+    if (!rc && job)
+        r->jobs[(r->jhead + r->njobs++) % REPL_INFLIGHT] = job;
+    return rc;
+}
+
+/* Hands the filling batch to the putter (once the previous one is durable
+ * here and on its way to the peers) and switches buffers; with final, also
+ * waits until every batch is durable on a majority. */
 static int flush_batch(struct recut *r, bool final)
 {
     int rc = 0;
     if (r->nb) {
-        rc = putter_start(&r->put, r->batch[r->bcur], r->nb);
+        rc = putter_wait(&r->put);
+        if (!rc)
+            rc = replicate_put(r);
+        if (!rc)
+            rc = putter_start(&r->put, r->batch[r->bcur], r->nb);
         __atomic_add_fetch(&r->c->chunks_put, r->nb, __ATOMIC_RELAXED);
+        r->n_putting = r->nb;
         r->bcur ^= 1;
         r->nb = 0;
         r->bused = 0;
         if (!rc && !r->bbuf[r->bcur] && !(r->bbuf[r->bcur] = bufpool_get(&r->c->batch_bufs)))
             rc = -ENOMEM;
     }
-    if (final) {
-        int wrc = putter_wait(&r->put);
+    if (final && !rc)
+        rc = putter_wait(&r->put);
+    if (final && !rc)
+        rc = replicate_put(r);
+    if (final || rc) {
+        int wrc = wait_jobs(r);
         rc = rc ? rc : wrc;
     }
     return rc;
@@ -156,6 +214,8 @@ static int emit(struct recut *r, size_t len)
     if (r->bused + len > CORE_BATCH_BYTES && (rc = flush_batch(r, false)))
         return rc;
     struct chunk_ref *ref = &r->batch[r->bcur][r->nb];
+    /* Only a cluster asks whether peers may hold it already. */
+    r->known[r->bcur][r->nb] = r->c->has_remote && chunk_store_has(r->c->cs, e.hash) == 1;
     memcpy(r->bbuf[r->bcur] + r->bused, chunk, len);
     *ref = (struct chunk_ref){.data = r->bbuf[r->bcur] + r->bused, .len = (uint32_t)len};
     memcpy(ref->hash, e.hash, SHA256_LEN);
@@ -277,12 +337,11 @@ static void unpin_all(struct recut *r)
 /* Proposes what has been cut so far as one content command. */
 static int submit(struct recut *r)
 {
+    /* CLUSTER HOOK (core_remote.h): every chunk emitted went into a batch
+     * whose replication job flush_batch() waits for: all of the command's
+     * new chunks are durable on a majority before it is proposed (a no-op
+     * on a single node). */
     int rc = flush_batch(r, true);
-    /* CLUSTER HOOK (core_remote.h): the chunks just put must be durable on
-     * a majority before the command is proposed; one call for the batch,
-     * a no-op on a single node. */
-    if (!rc && r->n_ranges)
-        rc = core_replicate_extents(r->c, r->exts, r->n_ext);
     if (!rc && r->n_ranges) {
         struct cmd cmd;
         struct apply_result res;
@@ -326,6 +385,7 @@ static void recut_free(struct recut *r)
     bufpool_put(&r->c->chunk_bufs, r->win);
     bufpool_put(&r->c->chunk_bufs, r->cbuf);
     putter_destroy(&r->put); /* before the buffers it may still read */
+    wait_jobs(r);            /* after a failure: free what is still travelling */
     bufpool_put(&r->c->batch_bufs, r->bbuf[0]);
     bufpool_put(&r->c->batch_bufs, r->bbuf[1]);
     free(r->ranges);
