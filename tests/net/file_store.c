@@ -133,5 +133,6 @@ void file_store_io(struct file_store *fs, struct chunk_io *io)
     io->ctx = fs;
     io->has = fs_has;
     io->get = fs_get;
+    io->get_unverified = NULL; /* pushes read through get, which verifies */
     io->put_batch = fs_put_batch;
 }
