@@ -350,3 +350,24 @@ void repl_push_peer_down(struct repl *r, int peer)
     }
     pthread_mutex_unlock(&r->lock);
 }
+
+void repl_get_backlog(struct repl *r, int peer, uint32_t est_chunk_bytes, uint64_t *chunks,
+                      uint64_t *bytes)
+{
+    *chunks = *bytes = 0;
+    if (peer < 0 || peer >= NET_MAX_PEERS)
+        return;
+    pthread_mutex_lock(&r->lock);
+    for (int i = 0; i < REPL_MAX_JOBS; i++) {
+        struct repl_push *j = r->jobs[i];
+        if (!j || !j->peers[peer].acked)
+            continue;
+        for (size_t c = 0; c < j->n; c++) {
+            if (bit_get(j->peers[peer].acked, c))
+                continue;
+            *chunks += 1;
+            *bytes += j->lens[c] ? j->lens[c] : est_chunk_bytes;
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+}

@@ -105,5 +105,10 @@ long repl_pull(struct repl *r, const uint8_t (*hashes)[32], size_t n, int timeou
 long repl_peers_lack(struct repl *r, const uint8_t (*hashes)[32], size_t n, uint8_t (*out)[32],
                      int timeout_ms);
 void repl_get_stats(struct repl *r, struct repl_stats *out);
+/* What the push jobs still owe peer (a transport peer index): chunks not
+ * acked yet, and their bytes, where a chunk not read yet counts as
+ * est_chunk_bytes (its length is known only once it is sent). */
+void repl_get_backlog(struct repl *r, int peer, uint32_t est_chunk_bytes, uint64_t *chunks,
+                      uint64_t *bytes);
 
 #endif

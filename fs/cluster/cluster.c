@@ -5,6 +5,7 @@
 #include "fs/cluster/chunk_remote.h"
 #include "fs/cluster/cluster_internal.h"
 #include "fs/cluster/snapshot.h"
+#include "fs/chunk/chunker.h"
 #include "fs/core/core_cluster.h"
 #include "fs/core/core_remote.h"
 
@@ -239,6 +240,7 @@ static void fill_member(struct cluster *cl, uint32_t i, struct cluster_status *s
         m->rtt_us = info.srtt_us;
         m->last_seen_ms = info.last_seen_ms;
     }
+    repl_get_backlog(cl->repl, cl->mem.peer_of[i], CHUNK_AVG, &m->push_chunks, &m->push_bytes);
 }
 
 int cluster_get_status(struct cluster *cl, struct cluster_status *st)

@@ -41,11 +41,27 @@ grep -q "^$C7 .* down " "$T/out" || fail "peers: $(cat "$T/out")"
 expect_rc 1 qfs status -c "$(conf a)" --json
 validate status 'd["verdict"], d["exit_code"]' "('degraded', 1)"
 mkdir "$T/a/mnt/dir2" # a majority is still there
+# a commit waits for b only; its chunks stay owed to c, and a says so
+head -c $((4 << 20)) /dev/urandom >"$T/a/mnt/owed.bin"
+expect_rc 1 qfs peers -c "$(conf a)" --json
+python3 - "$T/out" "$C7" <<'PY' || fail "a does not show the chunks it owes c: $(cat "$T/out")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+c = [m for m in d["members"] if m["id"].startswith(sys.argv[2])][0]
+assert c["push_chunks"] > 0 and c["push_bytes"] >= 4 << 20, c
+print("a owes c %d chunks, %d bytes" % (c["push_chunks"], c["push_bytes"]))
+PY
 kill -CONT "${NODE_PID[c]}"
 poll_rc 0 20 qfs status -c "$(conf a)"
 poll_rc 0 20 qfs status -c "$(conf c)" # c learns it is back in a majority
 expect_rc 0 qfs wait-sync -c "$(conf c)" --timeout 20 "$T/c/mnt"
 [ -d "$T/c/mnt/dir2" ] || fail "dir2 not on c after wait-sync"
+cmp "$T/a/mnt/owed.bin" "$T/c/mnt/owed.bin" || fail "owed.bin differs on c"
+owes_nothing() {
+    qfs peers -c "$(conf a)" --json | python3 -c 'import json, sys
+sys.exit(any(m["push_chunks"] or m["push_bytes"] for m in json.load(sys.stdin)["members"]))'
+}
+poll_rc 0 20 owes_nothing
 
 step "two peers paused: no quorum, exit 2 everywhere; in sync after SIGCONT"
 kill -STOP "${NODE_PID[b]}" "${NODE_PID[c]}"
