@@ -14,7 +14,16 @@
 #include <string.h>
 
 #define PUSH_TIMEOUT_MS  5000
+#define HAVE_TIMEOUT_MS  2000 /* unanswered: every chunk is pushed */
+#define WAIT_SLICE_MS    200  /* a push wait checks the quorum this often */
 #define FETCH_TIMEOUT_MS 5000
+
+static bool has_quorum(struct cluster *cl)
+{
+    struct engine_status st;
+    cl_engine_status(cl, &st);
+    return st.quorum_ok;
+}
 
 /* Starts pushing hashes[0, n) to every peer; *job NULL when n is 0. */
 static int push_start(struct cluster *cl, const uint8_t (*hashes)[32], size_t n, void **job)
@@ -43,16 +52,14 @@ static int replicate_start(void *ctx, const uint8_t (*hashes)[32], size_t n, siz
     /* Without a quorum the command could not be proposed anyway: fail now
      * rather than after the have-query's and the push's timeouts, which
      * stacked up behind the file's staging lock to minutes (fault suite). */
-    struct engine_status st;
-    cl_engine_status(cl, &st);
-    if (!st.quorum_ok)
+    if (!has_quorum(cl))
         return -EROFS;
     if (n_ask == 0)
         return push_start(cl, hashes, n, job);
     uint8_t(*lack)[32] = malloc(n * 32);
     if (!lack)
         return -ENOMEM;
-    long nl = repl_peers_lack(cl->repl, hashes, n_ask, lack, PUSH_TIMEOUT_MS);
+    long nl = repl_peers_lack(cl->repl, hashes, n_ask, lack, HAVE_TIMEOUT_MS);
     int rc = nl < 0 ? (int)nl : 0;
     if (!rc) {
         memcpy(lack[nl], hashes[n_ask], (n - n_ask) * 32);
@@ -62,18 +69,27 @@ static int replicate_start(void *ctx, const uint8_t (*hashes)[32], size_t n, siz
     return rc;
 }
 
-/* The majority: this node counts, so n/2 peers. */
+/* The majority: this node counts, so n/2 peers. Gives up as soon as this
+ * node loses its quorum (the command could not be proposed), so a commit on
+ * a node cut off mid-push fails within an election timeout, not after the
+ * whole push timeout on top of the have-query's (the fault suite's no-hang
+ * bound is 10 s for a whole open-write-fsync-close). */
 static int replicate_wait(void *ctx, void *job)
 {
     struct cluster *cl = ctx;
     struct repl_push *push = job;
     if (!push)
         return 0;
-    int rc = repl_push_wait(push, (int)cl->mem.n / 2, PUSH_TIMEOUT_MS);
+    int rc = -ETIMEDOUT;
+    for (int waited = 0; rc == -ETIMEDOUT && waited < PUSH_TIMEOUT_MS; waited += WAIT_SLICE_MS) {
+        rc = repl_push_wait(push, (int)cl->mem.n / 2, WAIT_SLICE_MS);
+        if (rc == -ETIMEDOUT && !has_quorum(cl))
+            break;
+    }
     repl_push_release(push); /* the other peers get them in the background */
     if (rc < 0) {
-        log_warn("cluster: chunks not on a majority within %d ms: %s", PUSH_TIMEOUT_MS,
-                 strerror(-rc));
+        log_warn("cluster: chunks not on a majority: %s",
+                 rc == -ETIMEDOUT && !has_quorum(cl) ? "no quorum" : strerror(-rc));
         return -EROFS;
     }
     return 0;

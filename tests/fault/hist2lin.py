@@ -18,6 +18,11 @@ node starts ("NODE T", CLOCK_MONOTONIC ns, written by the runner); with it,
 those ops are dropped instead of becoming unknown, which keeps the search
 small after a kill -9. Without FILE every ENOTCONN stays unknown.
 
+Two successful renames of the same name to the same name that overlap are
+both unknown: once the first has moved the inode, the second's kernel may
+find it under both names (its two lookups straddle the first) and, as for
+any rename onto the same inode, answer success without asking the daemon.
+
 --cutoff FILE: windows of nodes cut off from the leader (fault_history.Cutoff).
 Such a node answers lookups from its last state, and the kernel derives
 failures like rmdir's ENOTDIR from those lookups: its lookups and its
@@ -34,9 +39,26 @@ MODEL_ERRNOS = {"ENOENT", "EEXIST", "EISDIR", "ENOTDIR", "ENOTEMPTY"}
 NS_OPS = {"create", "mkdir", "unlink", "rmdir", "rename", "lookup"}
 
 
-def line(o):
+def twin_renames(ops):
+    """Ids of successful renames P -> Q that overlap another such rename."""
+    by_pair = {}
+    for o in ops:
+        if o.op == "rename" and o.status == "ok" and o.path != o.path2:
+            by_pair.setdefault((o.path, o.path2), []).append(o)
+    out = set()
+    for group in by_pair.values():
+        for x in group:
+            for y in group:
+                if x is not y and x.invoke < y.end() and y.invoke < x.end():
+                    out |= {x.id, y.id}
+    return out
+
+
+def line(o, twins=frozenset()):
     a = o.path[3:]
     b = o.path2[3:] if o.op == "rename" else "-"
+    if o.id in twins:
+        return f"{o.id} {o.invoke} - {o.op} {a} {b} ?"
     if o.status == "ok":
         res = o.result if o.op == "lookup" else "ok"
     elif o.status == "fail" and o.errno in MODEL_ERRNOS:
@@ -90,6 +112,7 @@ def main(path, out, starts_file=None, cutoff_file=None):
     dead = dead_connection_ops(ops, load_starts(starts_file) if starts_file else None)
     cutoff = fault_history.Cutoff(cutoff_file)
     stale = {o.id for o in ops if stale_read(o, cutoff)}
+    twins = twin_renames(ops)
     n = 0
     with open(out, "w") as f:
         f.write("# lincheck-history v1\n")
@@ -97,7 +120,7 @@ def main(path, out, starts_file=None, cutoff_file=None):
             f.write(f"init {name} {kind}\n")
         for o in ops:
             if o.op in NS_OPS and o.path.startswith("ns/") and o.id not in dead | stale:
-                text = line(o)
+                text = line(o, twins)
                 if text:
                     f.write(text + "\n")
                     n += 1

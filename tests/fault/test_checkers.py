@@ -287,6 +287,19 @@ class CutOff(Base):
         self.assertEqual(ids, ["1", "4"])
 
 
+class TwinRenames(Base):
+    def test_overlapping_identical_renames_become_unknown(self):
+        self.h.op("mkdir", "ns/n4", 0, 10)
+        self.h.op("rename", "ns/n4", 20, 50, path2="ns/n5")
+        self.h.op("rename", "ns/n4", 22, 40, path2="ns/n5", node=1)
+        self.h.op("rename", "ns/n4", 60, 70, path2="ns/n5")  # alone: kept
+        out = os.path.join(self.tmp, "lin.txt")
+        quiet(hist2lin.main, self.h.save(), out)
+        with open(out) as f:
+            lines = f.read().splitlines()[1:]
+        self.assertEqual([x.split()[-1] for x in lines], ["ok", "?", "?", "ok"])
+
+
 class DeadMount(Base):
     def lin_lines(self, starts):
         out = os.path.join(self.tmp, "lin.txt")
