@@ -219,17 +219,32 @@ static int finish_input(struct engine *e, int rc)
     return settle(e);
 }
 
-int engine_receive(struct engine *e, const uint8_t *buf, size_t len, uint64_t now)
+/* Takes one message in; progress and the save come after (finish_input). */
+static int take_message(struct engine *e, const uint8_t *buf, size_t len)
 {
-    if (e->failed)
-        return -EIO;
-    e->now = now;
     int rc = msg_decode(buf, len, &e->in);
     if (rc < 0 || e->in.from >= e->n || e->in.from == e->self) {
         log_debug("consensus: dropped malformed message (%d)", rc);
         return 0;
     }
-    return finish_input(e, dispatch(e, &e->in));
+    return dispatch(e, &e->in);
+}
+
+int engine_receive(struct engine *e, const uint8_t *buf, size_t len, uint64_t now)
+{
+    struct cons_frame f = {buf, len};
+    return engine_receive_batch(e, &f, 1, now);
+}
+
+int engine_receive_batch(struct engine *e, const struct cons_frame *f, size_t n, uint64_t now)
+{
+    if (e->failed)
+        return -EIO;
+    e->now = now;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc >= 0; i++)
+        rc = take_message(e, f[i].buf, f[i].len);
+    return finish_input(e, rc);
 }
 
 int engine_tick(struct engine *e, uint64_t now)

@@ -1,9 +1,10 @@
 /*
  * engine.h - the Multi-Paxos engine of one node, as a pure state machine.
  *
- * Inputs: engine_receive() (message bytes from a peer), engine_tick() (time
- * passes), engine_propose() (a command from this node), engine_set_applied()
- * and engine_install_snapshot() (the host's state machine moved). Every input
+ * Inputs: engine_receive() and engine_receive_batch() (message bytes from
+ * peers), engine_tick() (time passes), engine_propose() (a command from this
+ * node), engine_set_applied() and engine_install_snapshot() (the host's state
+ * machine moved). Every input
  * carries `now` (microseconds, any monotonic origin); the engine reads no
  * clock and no random source of its own.
  *
@@ -96,6 +97,15 @@ int engine_create(struct engine **out, const struct engine_config *cfg,
 void engine_destroy(struct engine *e);
 
 int engine_receive(struct engine *e, const uint8_t *buf, size_t len, uint64_t now);
+
+/* Several messages as one input (the host found them waiting together):
+ * each is taken in, then progress runs once and one save covers them all
+ * (group commit: one fsync, not one per message), then the answers leave. */
+struct cons_frame {
+    const uint8_t *buf;
+    size_t len;
+};
+int engine_receive_batch(struct engine *e, const struct cons_frame *f, size_t n, uint64_t now);
 int engine_tick(struct engine *e, uint64_t now);
 
 /* Proposes a command of this node. -EAGAIN: too many in flight (retry later),

@@ -63,24 +63,59 @@ static int is_answer(uint8_t type)
     return type == MSG_PROMISE || type == MSG_ACCEPTED;
 }
 
+/*
+ * Messages that promise nothing about this node's acceptor state leave at
+ * once, before the batch is saved, so the leader's fsync overlaps the
+ * followers' (docs/consensus.md, "Persist before answering"):
+ *  - ACCEPT: only a leader of ballot b sends it, and it became leader after
+ *    its PREPARE(b), which waited for promised >= b to be durable, so a
+ *    restarted node never reuses b for another value. Its own vote for the
+ *    round counts only after the save (round.self_pending, after_save());
+ *  - FORWARD, CATCHUP_REQ: carry no acceptor state;
+ *  - CATCHUP_REP: chosen values only, chosen by a durable majority already.
+ * PREPARE (its ballot must be durable first, see above), PROMISE, ACCEPTED
+ * and NACK wait for the save.
+ */
+static int leaves_before_save(uint8_t type)
+{
+    return type == MSG_ACCEPT || type == MSG_FORWARD || type == MSG_CATCHUP_REQ ||
+           type == MSG_CATCHUP_REP;
+}
+
+/* Flushes the outbox if a message of `need` bytes (or, when queued, one more
+ * message) would not fit. */
+static int make_room(struct engine *e, size_t need, int queued)
+{
+    if ((queued && e->on == OUTQ_MAX) || OBUF_CAP - e->oused < need)
+        return outbox_flush(e);
+    return 0;
+}
+
+/* Encodes e->out past the queued messages and sends it without queueing. */
+static int send_unqueued(struct engine *e, uint32_t to_mask, size_t need)
+{
+    int rc = make_room(e, need, 0);
+    if (rc < 0)
+        return rc;
+    long len = msg_encode(&e->out, e->obuf + e->oused, OBUF_CAP - e->oused);
+    if (len < 0)
+        return (int)len;
+    send_now(e, to_mask, e->obuf + e->oused, (size_t)len);
+    return 0;
+}
+
 int emit(struct engine *e, uint32_t to_mask)
 {
     e->out.from = (uint16_t)e->self;
     size_t need = msg_encoded_size(&e->out);
     if (need > CONS_MSG_MAX)
         return -EMSGSIZE;
-    if ((e->cfg.broken & BROKEN_ANSWER_BEFORE_PERSIST) && is_answer(e->out.type)) {
-        long len = msg_encode(&e->out, e->obuf + e->oused, OBUF_CAP - e->oused);
-        if (len < 0) /* no room: flushing first keeps the bug but frees space */
-            return (int)len;
-        send_now(e, to_mask, e->obuf + e->oused, (size_t)len);
-        return 0;
-    }
-    if (e->on == OUTQ_MAX || OBUF_CAP - e->oused < need) {
-        int rc = outbox_flush(e);
-        if (rc < 0)
-            return rc;
-    }
+    if (leaves_before_save(e->out.type) ||
+        ((e->cfg.broken & BROKEN_ANSWER_BEFORE_PERSIST) && is_answer(e->out.type)))
+        return send_unqueued(e, to_mask, need);
+    int rc = make_room(e, need, 1);
+    if (rc < 0)
+        return rc;
     long len = msg_encode(&e->out, e->obuf + e->oused, OBUF_CAP - e->oused);
     if (len < 0)
         return (int)len;

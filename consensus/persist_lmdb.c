@@ -139,6 +139,22 @@ static int truncate_below(struct persist_lmdb *p, MDB_txn *t, uint64_t log_start
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/*
+ * A commit of an env without MDB_NOMETASYNC/MDB_NOSYNC has synced its data
+ * pages, then written its meta page through LMDB's O_DSYNC descriptor: done.
+ * With MDB_NOMETASYNC the data pages are synced but the meta page that makes
+ * them current is only written: one more fdatasync makes it durable (and a
+ * power cut before it leaves the previous state, as if save() never ran).
+ */
+static int sync_meta(MDB_env *env)
+{
+    unsigned flags = 0;
+    int rc = mdb_env_get_flags(env, &flags);
+    if (!rc && (flags & (MDB_NOMETASYNC | MDB_NOSYNC)))
+        rc = mdb_env_sync(env, 1);
+    return rc;
+}
+
 static int lmdb_save(void *ctx, const struct cons_persist_batch *b)
 {
     struct persist_lmdb *p = ctx;
@@ -161,7 +177,8 @@ static int lmdb_save(void *ctx, const struct cons_persist_batch *b)
         log_error("consensus: persist failed: %s", rc > 0 ? mdb_strerror(rc) : "internal");
         return lmdb_err(rc);
     }
-    return lmdb_err(mdb_txn_commit(t)); /* the fsync that makes it durable */
+    rc = mdb_txn_commit(t);
+    return lmdb_err(rc ? rc : sync_meta(p->env));
 }
 
 static int decode_rec(const MDB_val *k, const MDB_val *d, struct cons_rec *r)

@@ -2,11 +2,13 @@
  * persist_lmdb.h - LMDB persistence backend for the consensus engine.
  *
  * Shares an MDB_env the caller already opened (the daemon's metadata
- * environment; it must allow 2 more named DBs, see mdb_env_set_maxdbs, and
- * must not use MDB_NOSYNC if acknowledged state is to survive power loss).
+ * environment; it must allow 2 more named DBs, see mdb_env_set_maxdbs).
  * Uses the named DBs "paxos_meta" and "paxos_log" (docs/consensus.md, on-disk
  * format version 1). Each save() is one write transaction, so one commit
- * (one fsync pair) per engine batch, never one per command.
+ * (one fsync pair) per engine batch, never one per command. save() returns
+ * only once the commit is durable, whatever the env's flags: if the env
+ * skips syncs on commit (MDB_NOMETASYNC, MDB_NOSYNC, set by its other users
+ * whose commits can be replayed), save() forces an mdb_env_sync() itself.
  * Not thread-safe: the engine's thread is its only user.
  */
 #ifndef QFS_CONSENSUS_PERSIST_LMDB_H

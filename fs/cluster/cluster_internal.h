@@ -28,6 +28,7 @@
 #define CL_DECIDED_BYTES ((size_t)64 << 20)
 #define CL_APPLY_BATCH   256
 #define CL_TICK_MS       10
+#define CL_FEED_BATCH    64 /* inbox frames per engine input (one save) */
 #define CL_REPORT_MS     200
 #define CL_SUBMIT_MS     3000 /* a mutation not applied by then returns EROFS */
 

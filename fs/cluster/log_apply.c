@@ -11,6 +11,7 @@
 #include "fs/cluster/cluster_internal.h"
 #include "fs/core/cmd.h"
 #include "fs/core/core_cluster.h"
+#include "fs/store/meta_store.h"
 
 #include "common/log.h"
 
@@ -325,9 +326,32 @@ static void *apply_main(void *arg)
     return NULL;
 }
 
+/*
+ * LMDB 0.9 (Debian 12's) honours MDB_NOMETASYNC only as an environment flag:
+ * given to mdb_txn_begin() it is ignored, and each apply commit paid a second
+ * sync for its meta page. Set on the env, every commit syncs its data pages
+ * only, which keeps LMDB consistent after a power cut (ACI; the last commit
+ * may roll back). That is enough for the env's cluster-mode writers: an apply
+ * batch is replayed from the Paxos log (which cannot be truncated past it: the
+ * truncation is recorded by a later Paxos save whose sync also flushes this
+ * meta page), a snapshot install is fetched again, the GC queue is re-read;
+ * the Paxos saves force their own meta sync (persist_lmdb.h).
+ */
+static int meta_sync_data_only(struct cluster *cl)
+{
+    MDB_env *env = meta_store_env(core_meta_store(cl->core));
+    int rc = mdb_env_set_flags(env, MDB_NOMETASYNC, 1);
+    if (rc)
+        log_error("cluster: cannot set MDB_NOMETASYNC: %s", mdb_strerror(rc));
+    return rc ? -EIO : 0;
+}
+
 int apply_loop_start(struct cluster *cl)
 {
-    int rc = dedup_load(cl);
+    int rc = meta_sync_data_only(cl);
+    if (rc)
+        return rc;
+    rc = dedup_load(cl);
     if (rc) {
         log_error("cluster: cannot read the de-duplication table: %s", strerror(-rc));
         return rc;

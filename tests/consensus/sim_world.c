@@ -200,14 +200,27 @@ static void client_step(struct world *w, struct node *nd)
 
 /* ---- events ---- */
 
+#define SIM_BATCH 16
+
+/* Messages for one node due at the same time (typically queued while it was
+ * busy with a save) reach it as one batch, as the daemon's inbox does. */
 static void on_msg(struct world *w, const struct ev *ev)
 {
     struct node *to = &w->nodes[ev->node];
-    if (to->up && w->link[ev->from][ev->node]) {
-        struct msgbuf *b = &w->bufs[ev->buf];
-        after_call(to, engine_receive(to->eng, b->data, b->len, w->now));
-    }
-    buf_put(w, ev->buf);
+    struct cons_frame f[SIM_BATCH];
+    struct ev evs[SIM_BATCH];
+    size_t n = 0, live = 0;
+    evs[n++] = *ev;
+    while (n < SIM_BATCH && w->hn && w->heap[0].type == EV_MSG && w->heap[0].t == ev->t &&
+           w->heap[0].node == ev->node)
+        evs[n++] = ev_pop(w);
+    for (size_t i = 0; i < n; i++)
+        if (w->link[evs[i].from][ev->node])
+            f[live++] = (struct cons_frame){w->bufs[evs[i].buf].data, w->bufs[evs[i].buf].len};
+    if (to->up && live)
+        after_call(to, engine_receive_batch(to->eng, f, live, w->now));
+    for (size_t i = 0; i < n; i++)
+        buf_put(w, evs[i].buf);
 }
 
 static void on_snapshot(struct world *w, const struct ev *ev)

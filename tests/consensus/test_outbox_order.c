@@ -1,0 +1,237 @@
+/*
+ * What leaves before the save and what waits for it (consensus/outbox.c):
+ * a leader's ACCEPT goes out before its own batch is saved (its fsync then
+ * overlaps the followers'), but its own vote counts only once saved; a
+ * candidate's PREPARE and an acceptor's ACCEPTED leave only after the save;
+ * a leader whose save failed comes back with a higher ballot, never reusing
+ * the one its unsaved ACCEPT carried.
+ */
+#include "consensus/engine.h"
+#include "consensus/msg_codec.h"
+#include "consensus/persist_mem.h"
+
+#include "tests/check_run.h"
+#include <string.h>
+
+#define MAX_EV 256
+
+struct ev {
+    char kind; /* 's' save, 'm' message sent */
+    uint8_t type;
+    uint32_t count, to;
+    uint64_t ballot, slot; /* message ballot, or the save's promised */
+};
+
+struct host {
+    struct persist_mem pm;
+    struct ev ev[MAX_EV];
+    uint32_t n_ev;
+    int64_t done; /* proposal_done of req 1 */
+    uint64_t delivered;
+};
+
+static struct cons_msg scratch; /* large: not on the stack */
+
+static void add_ev(struct host *h, struct ev ev)
+{
+    ck_assert_uint_lt(h->n_ev, MAX_EV);
+    h->ev[h->n_ev++] = ev;
+}
+
+static void on_send(void *ctx, uint32_t to, const uint8_t *b, size_t n)
+{
+    ck_assert_int_eq(msg_decode(b, n, &scratch), 0);
+    add_ev(ctx, (struct ev){'m', scratch.type, scratch.count, to, scratch.ballot, scratch.slot});
+}
+
+static int on_save(void *ctx, const struct cons_persist_batch *b)
+{
+    struct host *h = ctx;
+    if (!h->pm.fail_next)
+        add_ev(h, (struct ev){'s', 0, (uint32_t)b->n, 0, b->st.promised, 0});
+    return persist_mem_ops.save(&h->pm, b);
+}
+
+static int on_load(void *ctx, struct cons_persist_state *st,
+                   int (*each)(void *arg, const struct cons_rec *r), void *arg)
+{
+    return persist_mem_ops.load(&((struct host *)ctx)->pm, st, each, arg);
+}
+
+static const struct cons_persist_ops counting_ops = {on_save, on_load};
+
+static int on_deliver(void *ctx, uint64_t slot, const struct cons_entry *e)
+{
+    (void)e;
+    ((struct host *)ctx)->delivered = slot;
+    return 0;
+}
+
+static void on_done(void *ctx, uint64_t req, int64_t res)
+{
+    if (req == 1)
+        ((struct host *)ctx)->done = res;
+}
+
+static void on_snapshot(void *ctx, uint32_t peer, uint64_t log_start)
+{
+    (void)ctx, (void)peer, (void)log_start;
+}
+
+static struct engine *start(struct host *h, uint32_t self, uint64_t now)
+{
+    if (!h->pm.cap) { /* a fresh host */
+        memset(h, 0, sizeof(*h));
+        ck_assert_int_eq(persist_mem_init(&h->pm), 0);
+    }
+    struct cons_host host = {h, on_send, on_deliver, on_done, on_snapshot, &counting_ops, h};
+    struct engine_config cfg = {.self = self, .n_nodes = 3, .rng_seed = 11 + self};
+    cons_params_default(&cfg.params);
+    struct engine *e;
+    ck_assert_int_eq(engine_create(&e, &cfg, &host, now), 0);
+    return e;
+}
+
+/* Index of the first event of kind/type (type 0: any) from `from`, or -1. */
+static int find(const struct host *h, uint32_t from, char kind, uint8_t type, uint32_t min_count)
+{
+    for (uint32_t i = from; i < h->n_ev; i++)
+        if (h->ev[i].kind == kind && (!type || h->ev[i].type == type) &&
+            h->ev[i].count >= min_count)
+            return (int)i;
+    return -1;
+}
+
+static void feed(struct engine *e, const struct cons_msg *m, uint64_t now)
+{
+    static uint8_t buf[CONS_MSG_MAX];
+    long len = msg_encode(m, buf, sizeof(buf));
+    ck_assert_int_gt(len, 0);
+    ck_assert_int_eq(engine_receive(e, buf, (size_t)len, now), 0);
+}
+
+/* Ticks node 0 into candidacy; returns the PREPARE's ballot. */
+static uint64_t run_election(struct engine *e, struct host *h, uint64_t *now)
+{
+    int at = -1;
+    for (int i = 0; i < 2000 && at < 0; i++) {
+        ck_assert_int_eq(engine_tick(e, *now += 5000), 0);
+        at = find(h, 0, 'm', MSG_PREPARE, 0);
+    }
+    ck_assert_int_ge(at, 0);
+    int saved = find(h, 0, 's', 0, 0);
+    ck_assert_int_ge(saved, 0);
+    ck_assert_int_lt(saved, at); /* the ballot is durable before it is used */
+    ck_assert_uint_ge(h->ev[saved].ballot, h->ev[at].ballot);
+    return h->ev[at].ballot;
+}
+
+static void become_leader(struct engine *e, struct host *h, uint64_t *now)
+{
+    uint64_t b = run_election(e, h, now);
+    memset(&scratch, 0, sizeof(scratch));
+    scratch.type = MSG_PROMISE;
+    scratch.from = 1;
+    scratch.ballot = b;
+    scratch.log_start = 1;
+    feed(e, &scratch, *now);
+    struct engine_status st;
+    engine_status(e, &st);
+    ck_assert_int_eq(st.role, ROLE_LEADER);
+    ck_assert_uint_eq(st.ballot, b);
+}
+
+START_TEST(test_leader_sends_accept_before_its_save)
+{
+    static struct host h;
+    uint64_t now = 1000000;
+    struct engine *e = start(&h, 0, now);
+    become_leader(e, &h, &now);
+    uint32_t mark = h.n_ev;
+    ck_assert_int_eq(engine_propose(e, (const uint8_t *)"x", 1, 1, now), 0);
+    ck_assert_int_eq(engine_tick(e, now), 0); /* the host ticks after proposing */
+    int acc = find(&h, mark, 'm', MSG_ACCEPT, 1);
+    int saved = find(&h, mark, 's', 0, 1);
+    ck_assert_int_ge(acc, 0);
+    ck_assert_int_gt(saved, acc); /* sent first, saved while it travels */
+    ck_assert_int_ge(find(&h, (uint32_t)acc + 1, 'm', MSG_ACCEPT, 1), 0); /* to both peers */
+
+    /* Its own saved vote alone is no majority: nothing is chosen yet. */
+    ck_assert_int_eq(h.done, 0);
+    struct engine_status st;
+    engine_status(e, &st);
+    uint64_t slot = h.ev[acc].slot;
+    ck_assert_uint_lt(st.commit, slot);
+
+    memset(&scratch, 0, sizeof(scratch));
+    scratch.type = MSG_ACCEPTED;
+    scratch.from = 2;
+    scratch.ballot = st.ballot;
+    scratch.slot = slot;
+    scratch.count = 1;
+    feed(e, &scratch, now);
+    ck_assert_int_eq(h.done, (int64_t)slot); /* own durable vote + node 2 */
+    ck_assert_uint_eq(h.delivered, slot);
+    engine_destroy(e);
+    persist_mem_free(&h.pm);
+}
+END_TEST
+
+START_TEST(test_acceptor_answers_after_its_save)
+{
+    static struct host h;
+    uint64_t now = 1000000;
+    struct engine *e = start(&h, 1, now);
+    memset(&scratch, 0, sizeof(scratch));
+    scratch.type = MSG_ACCEPT;
+    scratch.from = 0;
+    scratch.ballot = ballot_make(1, 0);
+    scratch.slot = 1;
+    scratch.count = 1;
+    scratch.ent[0].e = (struct cons_entry){0, 9, CONS_KIND_CMD, 1, (const uint8_t *)"y"};
+    feed(e, &scratch, now);
+    int saved = find(&h, 0, 's', 0, 1);
+    int ans = find(&h, 0, 'm', MSG_ACCEPTED, 1);
+    ck_assert_int_ge(saved, 0);
+    ck_assert_int_gt(ans, saved);
+    engine_destroy(e);
+    persist_mem_free(&h.pm);
+}
+END_TEST
+
+START_TEST(test_failed_save_never_reuses_the_ballot)
+{
+    static struct host h;
+    uint64_t now = 1000000;
+    struct engine *e = start(&h, 0, now);
+    become_leader(e, &h, &now);
+    struct engine_status st;
+    engine_status(e, &st);
+    uint32_t mark = h.n_ev;
+    ck_assert_int_eq(engine_propose(e, (const uint8_t *)"x", 1, 1, now), 0);
+    h.pm.fail_next = 1; /* the crash in the middle of the round's save */
+    ck_assert_int_lt(engine_tick(e, now), 0);
+    int acc = find(&h, mark, 'm', MSG_ACCEPT, 1);
+    ck_assert_int_ge(acc, 0); /* it had left: a follower may accept it */
+    ck_assert_uint_eq(h.ev[acc].ballot, st.ballot);
+    engine_destroy(e);
+
+    /* Restarted from what was saved: a new leadership needs a new ballot. */
+    h.n_ev = 0;
+    e = start(&h, 0, now);
+    ck_assert_uint_gt(run_election(e, &h, &now), st.ballot);
+    engine_destroy(e);
+    persist_mem_free(&h.pm);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("consensus-outbox");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_leader_sends_accept_before_its_save);
+    tcase_add_test(tc, test_acceptor_answers_after_its_save);
+    tcase_add_test(tc, test_failed_save_never_reuses_the_ballot);
+    suite_add_tcase(s, tc);
+    return check_run(s);
+}
