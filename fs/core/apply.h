@@ -44,7 +44,9 @@ struct apply_extra {
     /* MDB_NOMETASYNC: the commit syncs its data but not LMDB's meta page, so
      * a power loss may undo the batch (never corrupt the store). Only for a
      * caller that can apply the batch again: the cluster, whose Paxos log
-     * holds every slot until a later synced commit has made it durable. */
+     * holds every slot until a later synced commit has made it durable.
+     * LMDB 0.9 ignores it as a transaction flag: the cluster sets it on the
+     * environment (fs/cluster/log_apply.c), which is what takes effect. */
     unsigned txn_flags;
 };
 
