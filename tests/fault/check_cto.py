@@ -59,6 +59,33 @@ class PathWrites:
         return out
 
 
+class Intervals:
+    """Ops by invoke time, for "which of them overlap [t0, t1)?" in
+    O(log n + answer): the finite ones sorted with their longest duration,
+    the open-ended ones (end() infinite) apart."""
+
+    def __init__(self, ops):
+        fin = sorted((o for o in ops if o.end() != float("inf")), key=lambda o: o.invoke)
+        self.fin, self.starts = fin, [o.invoke for o in fin]
+        self.longest = max((o.end() - o.invoke for o in fin), default=0)
+        self.open = [o for o in ops if o.end() == float("inf")]
+        # prefix maximum of end() over fin, for "does any overlap?"
+        self.max_end, m = [], float("-inf")
+        for o in fin:
+            m = max(m, o.end())
+            self.max_end.append(m)
+
+    def overlapping(self, t0, t1):
+        lo = bisect.bisect_left(self.starts, t0 - self.longest)
+        hi = bisect.bisect_left(self.starts, t1)
+        out = [o for o in self.fin[lo:hi] if o.end() > t0]
+        return out + [o for o in self.open if o.invoke < t1]
+
+    def any_overlapping(self, t0, t1):
+        hi = bisect.bisect_left(self.starts, t1)
+        return (hi > 0 and self.max_end[hi - 1] > t0) or any(o.invoke < t1 for o in self.open)
+
+
 def index(ops):
     writes, moves, appends = {}, {}, {}
     for o in ops:
@@ -78,7 +105,7 @@ def index(ops):
     carry_through_renames(ops, writes)
     for pw in writes.values():
         pw.seal()
-    return writes, moves, appends
+    return writes, {p: Intervals(m) for p, m in moves.items()}, appends
 
 
 def carry_through_renames(ops, writes):
@@ -88,13 +115,21 @@ def carry_through_renames(ops, writes):
     invoke order, so a chain P -> Q -> R carries it on."""
     renames = sorted((o for o in ops if o.op == "rename" and o.may_have_effect()
                       and o.path2 and o.path2 != o.path), key=lambda o: o.invoke)
+    own = {p: Intervals(pw.all + pw.appends) for p, pw in writes.items()}
+    carried = {}  # path -> ops carried into it so far (few)
     for x in renames:
-        src = writes.get(x.path)
-        if src is None:
+        moved = own[x.path].overlapping(x.invoke, x.end()) if x.path in own else []
+        moved += [w for w in carried.get(x.path, []) if overlap(w, x)]
+        if not moved:
             continue
         dst = writes.setdefault(x.path2, PathWrites())
-        dst.all += [w for w in src.all if overlap(w, x) and w not in dst.all]
-        dst.appends += [a for a in src.appends if overlap(a, x) and a not in dst.appends]
+        seen = carried.setdefault(x.path2, [])
+        ids = {w.id for w in dst.all + dst.appends}
+        for w in moved:
+            if w.id not in ids:
+                ids.add(w.id)
+                (dst.all if w.op == "write" else dst.appends).append(w)
+                seen.append(w)
 
 
 def overlap(a, b):
@@ -127,7 +162,7 @@ def judge(r, writes, moves, appends):
     if not front:
         return None
     t0 = min(f.invoke for f in front)
-    if any(x.end() > t0 and x.invoke < r.end() for x in moves.get(r.path, [])):
+    if r.path in moves and moves[r.path].any_overlapping(t0, r.end()):
         return None
     if r.status != "ok":
         return f"read failed {r.errno} after write op {front[0].id} was acknowledged"
