@@ -243,7 +243,7 @@ static int collect_round(struct gc *g, struct pass *p, uint8_t (*h)[SHA256_LEN])
     return rc ? rc : n;
 }
 
-/* Queues the listed chunks that nothing references. */
+/* Queues the listed chunks that nothing references (moved to the front of h). */
 static int queue_strays(struct gc *g, uint8_t (*h)[SHA256_LEN], int n)
 {
     MDB_txn *txn;
@@ -282,13 +282,16 @@ static void sweep_slice(struct gc *g, uint8_t (*h)[SHA256_LEN], uint64_t now)
         g->sweep_started = false;
     }
     int n = chunk_store_list(g->cs, g->sweep_started ? g->sweep_after : NULL, h, GC_ROUND);
+    uint8_t last[SHA256_LEN];
+    if (n > 0)
+        memcpy(last, h[n - 1], SHA256_LEN); /* queue_strays reorders h */
     int rc = n > 0 ? queue_strays(g, h, n) : n;
     if (rc < 0) {
         log_warn("gc: sweep for unreferenced chunks failed (%s); retried later", strerror(-rc));
         return;
     }
     if (n == GC_ROUND) {
-        memcpy(g->sweep_after, h[n - 1], SHA256_LEN);
+        memcpy(g->sweep_after, last, SHA256_LEN);
         g->sweep_started = true;
         return;
     }
