@@ -18,13 +18,6 @@
 #define WAIT_SLICE_MS    200  /* a push wait checks the quorum this often */
 #define FETCH_TIMEOUT_MS 5000
 
-static bool has_quorum(struct cluster *cl)
-{
-    struct engine_status st;
-    cl_engine_status(cl, &st);
-    return st.quorum_ok;
-}
-
 /* Starts pushing hashes[0, n) to every peer; *job NULL when n is 0. */
 static int push_start(struct cluster *cl, const uint8_t (*hashes)[32], size_t n, void **job)
 {
@@ -52,7 +45,7 @@ static int replicate_start(void *ctx, const uint8_t (*hashes)[32], size_t n, siz
     /* Without a quorum the command could not be proposed anyway: fail now
      * rather than after the have-query's and the push's timeouts, which
      * stacked up behind the file's staging lock to minutes (fault suite). */
-    if (!has_quorum(cl))
+    if (!cl_has_quorum(cl))
         return -EROFS;
     if (n_ask == 0)
         return push_start(cl, hashes, n, job);
@@ -83,13 +76,13 @@ static int replicate_wait(void *ctx, void *job)
     int rc = -ETIMEDOUT;
     for (int waited = 0; rc == -ETIMEDOUT && waited < PUSH_TIMEOUT_MS; waited += WAIT_SLICE_MS) {
         rc = repl_push_wait(push, (int)cl->mem.n / 2, WAIT_SLICE_MS);
-        if (rc == -ETIMEDOUT && !has_quorum(cl))
+        if (rc == -ETIMEDOUT && !cl_has_quorum(cl))
             break;
     }
     repl_push_release(push); /* the other peers get them in the background */
     if (rc < 0) {
         log_warn("cluster: chunks not on a majority: %s",
-                 rc == -ETIMEDOUT && !has_quorum(cl) ? "no quorum" : strerror(-rc));
+                 rc == -ETIMEDOUT && !cl_has_quorum(cl) ? "no quorum" : strerror(-rc));
         return -EROFS;
     }
     return 0;

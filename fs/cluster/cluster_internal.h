@@ -193,6 +193,8 @@ void cl_timedwait(pthread_cond_t *cond, pthread_mutex_t *lock, int ms);
 
 /* A copy of what the engine last said. */
 void cl_engine_status(struct cluster *cl, struct engine_status *st);
+/* The engine sees a leader with a quorum: a mutation can be proposed. */
+bool cl_has_quorum(struct cluster *cl);
 uint64_t cl_now_us(void);
 
 #endif

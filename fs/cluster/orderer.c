@@ -72,13 +72,6 @@ static void unlink_waiter(struct cluster *cl, struct cl_waiter *w)
         }
 }
 
-static bool has_quorum(struct cluster *cl)
-{
-    struct engine_status st;
-    cl_engine_status(cl, &st);
-    return st.quorum_ok;
-}
-
 /* Waits for w (w_lock held) until done, a retry is due, or the deadline. */
 static void wait_turn(struct cluster *cl, struct cl_waiter *w, uint64_t deadline_us)
 {
@@ -106,7 +99,7 @@ static int propose_and_wait(struct cluster *cl, struct cl_waiter *w, const uint8
             break;
         proposed = true;
         wait_turn(cl, w, deadline);
-        if (w->done || !w->retry || cl_now_us() >= deadline || !has_quorum(cl))
+        if (w->done || !w->retry || cl_now_us() >= deadline || !cl_has_quorum(cl))
             break;
     }
     unlink_waiter(cl, w);
@@ -118,7 +111,7 @@ static int propose_and_wait(struct cluster *cl, struct cl_waiter *w, const uint8
 static int submit(void *impl, const struct cmd *c, struct apply_result *res)
 {
     struct cluster *cl = impl;
-    if (!has_quorum(cl))
+    if (!cl_has_quorum(cl))
         return -EROFS;
     size_t cap = cmd_encoded_size(c);
     if (cap > CONS_CMD_MAX)

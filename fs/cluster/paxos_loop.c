@@ -357,3 +357,10 @@ void cl_engine_status(struct cluster *cl, struct engine_status *st)
     *st = cl->est;
     pthread_mutex_unlock(&cl->st_lock);
 }
+
+bool cl_has_quorum(struct cluster *cl)
+{
+    struct engine_status st;
+    cl_engine_status(cl, &st);
+    return st.quorum_ok;
+}
