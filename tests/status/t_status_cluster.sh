@@ -85,8 +85,8 @@ done
 # mounts) as fast as c answers until both are in sync, then checks what the
 # samples show: catching up with chunks missing, the count going down once
 # every command is applied, never "in sync" before the end. With "restart",
-# a node that was already in sync when its control socket first answered
-# (a small file under ASan) only has to end in sync with the file intact.
+# a node that fetched the whole (small, under ASan) file while it still said
+# degraded or no quorum only has to end in sync with the file intact.
 sample_catch_up() {
     local f=$1 mode=${2:-} i=0 rc prc k
     rm -rf "$T/samples"
@@ -113,8 +113,15 @@ paths = [load(os.path.join(d, "%d.path.json" % k)) for k in range(1, n + 1)]
 catching = [x for x in nodes if x and x["verdict"] == "catching_up"]
 waiting = [p for p in paths if p and p["paths"][0]["state"] in ("waiting", "not_applied")]
 answered = [x for x in nodes if x]
-if sys.argv[3] == "restart" and len(answered) == 1 and answered[0]["verdict"] == "in_sync":
-    print("%d samples: in sync when it first answered" % n)
+# never "in sync" before the end (c missed the whole file)
+assert all(x["verdict"] != "in_sync" for x in nodes[:-1] if x), "in sync too early"
+if sys.argv[3] == "restart" and not any(x["sync"]["missing_chunks"] for x in catching):
+    # a restarted node may fetch all of a small file (ASan, 20 MiB) while
+    # it still reports its peers down or no quorum, before it reaches both
+    verdicts = [x["verdict"] for x in answered]
+    assert set(verdicts[:-1]) <= {"degraded", "no_quorum", "catching_up"}, verdicts
+    assert verdicts[-1] == "in_sync", verdicts
+    print("%d samples, never missing chunks: %s" % (n, " ".join(verdicts)))
     sys.exit(0)
 assert catching, "no sample said catching up"
 assert max(x["sync"]["missing_chunks"] for x in catching) > 0, "nothing was ever missing"
@@ -122,8 +129,6 @@ assert waiting, "the file was never reported waiting for chunks"
 # once every command is applied, the count only goes down
 applied = [x["sync"]["missing_chunks"] for x in nodes
            if x and x["consensus"]["read_index"] is not None and x["sync"]["commands_to_apply"] == 0]
-# never "in sync" before the end (c missed the whole file)
-assert all(x["verdict"] != "in_sync" for x in nodes[:-1] if x), "in sync too early"
 assert all(a >= b for a, b in zip(applied, applied[1:])), "missing chunks grew: %s" % applied
 assert nodes[-1]["verdict"] == "in_sync" and nodes[-1]["sync"]["missing_chunks"] == 0
 assert paths[-1]["paths"][0]["state"] == "in_sync"
