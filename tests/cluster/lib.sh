@@ -201,6 +201,14 @@ node_reap() {
     PID[$1]=
 }
 
+# node_freeze X...: SIGSTOP, then wait until every thread of each is stopped
+# (kill returns before they are, and a thread still running could answer).
+node_freeze() {
+    local x
+    for x; do kill -STOP "${PID[$x]}"; done
+    for x; do "$QFS_WAIT" stopped "${PID[$x]}" 10 || fail "node $x did not stop"; done
+}
+
 # defer_fail MSG: a failure that does not stop the test (so that it shows the
 # later ones too); finish fails if there was any.
 DEFERRED=()

@@ -28,7 +28,7 @@ wait_until "$SYNC_SECS" exists_on before/renamed c || fail "c does not see a's t
 ls -laR "$C/before" >/dev/null # c's kernel now caches these entries and attributes
 
 step "freeze c; $OPS metadata operations on a and b"
-kill -STOP "${PID[c]}"
+node_freeze c
 op rm_once "$A/before/gone"
 op mv_once "$A/before/renamed" "$A/before/moved"
 for i in $(seq 1 10); do op rm_once "$A/before/f$i"; done

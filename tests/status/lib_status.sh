@@ -119,6 +119,14 @@ node_restart() {
     node_wait_up "$n"
 }
 
+# node_pause N...: SIGSTOP, then wait until every thread of each is stopped
+# (kill returns before they are, and a thread still running could answer).
+node_pause() {
+    local n
+    for n; do kill -STOP "${NODE_PID[$n]}"; done
+    for n; do "$QFS_WAIT" stopped "${NODE_PID[$n]}" 10 || fail "node $n did not stop"; done
+}
+
 # Ends every node by its PID: unmount (or SIGTERM for a node still starting,
 # which then exits before mounting or unmounts itself), wait, kill -9 as a
 # last resort, and never leave a mount behind.

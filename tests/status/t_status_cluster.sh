@@ -31,7 +31,7 @@ validate peers '[m["connected"] for m in d["members"]]' "[True, True, True]"
 expect_rc 0 qfs status "$T/b/mnt/dir1" # found through b's mount
 
 step "one peer paused: degraded, naming it; back in sync after SIGCONT"
-kill -STOP "${NODE_PID[c]}"
+node_pause c
 # (if c led, a's read index times out until a or b is elected: "catching up
 # (commit index unknown ...)", exit 1, meanwhile)
 poll_out "^degraded \(peers down: $C7\)\$" 10 qfs status -c "$(conf a)"
@@ -64,7 +64,7 @@ sys.exit(any(m["push_chunks"] or m["push_bytes"] for m in json.load(sys.stdin)["
 poll_rc 0 20 owes_nothing
 
 step "two peers paused: no quorum, exit 2 everywhere; in sync after SIGCONT"
-kill -STOP "${NODE_PID[b]}" "${NODE_PID[c]}"
+node_pause b c
 poll_rc 2 10 qfs status -c "$(conf a)"
 grep -q "^no quorum (mutations refused; peers down: " "$T/out" || fail "verdict: $(head -n1 "$T/out")"
 grep -q "$B7" "$T/out" || fail "b not named: $(head -n1 "$T/out")"
@@ -151,7 +151,7 @@ PY
 
 MIB=$(scale 200)
 step "a node paused while $MIB MiB were written: catching up, counts down to zero, in sync"
-kill -STOP "${NODE_PID[c]}"
+node_pause c
 head -c $((MIB << 20)) /dev/urandom >"$T/a/mnt/big.bin"
 kill -CONT "${NODE_PID[c]}"
 sample_catch_up big.bin

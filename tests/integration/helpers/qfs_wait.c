@@ -7,6 +7,10 @@
  *                                             fails early if PID exits
  *   qfs_wait unmounted MOUNTPOINT SECONDS     until it is not a mount
  *   qfs_wait exit PID SECONDS                 until PID has exited
+ *   qfs_wait stopped PID SECONDS              until every thread of PID is
+ *                                             stopped (kill -STOP returns
+ *                                             before they are; no event says
+ *                                             when, so /proc is polled)
  * Exit status 0 when the condition holds, 1 on timeout or early exit.
  */
 #include <errno.h>
@@ -15,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -84,6 +89,46 @@ static int wait_exit(int pidfd, double secs)
     return poll(&p, 1, (int)(secs * 1000)) == 1 ? 0 : 1;
 }
 
+/* 1 if every thread of pid is in state T (or t), 0 if one is not, -1 gone. */
+static int all_stopped(const char *pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%s/task", pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    int all = 1;
+    struct dirent *de;
+    while (all && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/task/%.16s/stat", pid, de->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue; /* the thread exited meanwhile */
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = 0;
+        const char *rp = strrchr(buf, ')'); /* the name may hold spaces */
+        all = rp && (rp[2] == 'T' || rp[2] == 't');
+    }
+    closedir(d);
+    return all;
+}
+
+static int wait_stopped(const char *pid, double secs)
+{
+    double end = now() + secs;
+    const struct timespec tick = {0, 1000000};
+    int st;
+    while ((st = all_stopped(pid)) == 0 && now() < end)
+        nanosleep(&tick, NULL);
+    if (st != 1)
+        fprintf(stderr, "qfs_wait: process %s %s\n", pid,
+                st < 0 ? "is gone" : "not stopped in time");
+    return st == 1 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 5 && strcmp(argv[1], "mounted") == 0) {
@@ -96,6 +141,9 @@ int main(int argc, char **argv)
         int fd = pid_fd(argv[2], 1);
         return fd < 0 ? 0 : wait_exit(fd, atof(argv[3])); /* already gone: done */
     }
-    fprintf(stderr, "usage: qfs_wait mounted MNT PID SECS | unmounted MNT SECS | exit PID SECS\n");
+    if (argc == 4 && strcmp(argv[1], "stopped") == 0)
+        return wait_stopped(argv[2], atof(argv[3]));
+    fprintf(stderr, "usage: qfs_wait mounted MNT PID SECS | unmounted MNT SECS | exit PID SECS"
+                    " | stopped PID SECS\n");
     return 2;
 }
