@@ -44,3 +44,20 @@ void log_msg(enum log_level level, const char *fmt, ...)
     }
     fputs(line, stderr);
 }
+
+bool log_limit_pass(struct log_limit *l, uint64_t *suppressed)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    uint64_t next = __atomic_load_n(&l->next_ms, __ATOMIC_RELAXED);
+    /* One thread wins the slot; the others count themselves as left out. */
+    if (now < next ||
+        !__atomic_compare_exchange_n(&l->next_ms, &next, now + LOG_LIMIT_MS, false,
+                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+        __atomic_add_fetch(&l->suppressed, 1, __ATOMIC_RELAXED);
+        return false;
+    }
+    *suppressed = __atomic_exchange_n(&l->suppressed, 0, __ATOMIC_RELAXED);
+    return true;
+}

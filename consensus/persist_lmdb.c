@@ -23,7 +23,11 @@ static int lmdb_err(int rc)
         return 0;
     if (rc == MDB_MAP_FULL)
         return -ENOSPC;
-    return rc > 0 ? -EIO : rc;
+    /* a system error (ENOSPC on a full disk) as itself, LMDB's own as EIO,
+     * ours (already -errno) unchanged */
+    if (rc <= MDB_KEYEXIST && rc >= MDB_LAST_ERRCODE)
+        return -EIO;
+    return rc > 0 ? -rc : rc;
 }
 
 static int put_u64_key(MDB_txn *t, MDB_dbi dbi, const char *name, uint64_t v)

@@ -81,7 +81,8 @@ static int store_one(struct repl *r, struct fetch_slot *s)
     return r->io.put_batch(r->io.ctx, &c, 1);
 }
 
-/* One attempt at peer p. Lock held. 0 stored, or -errno. */
+/* One attempt at peer p. Lock held. 0 stored (or verified, and not
+ * storable here: logged, and the reader still gets it), or -errno. */
 static int fetch_from(struct repl *r, struct fetch_slot *s, int p, const struct timespec *dl)
 {
     int rc = slot_request(r, s, p, true);
@@ -91,7 +92,12 @@ static int fetch_from(struct repl *r, struct fetch_slot *s, int p, const struct 
         rc = slot_verify(r, s);
     if (rc == 0) {
         pthread_mutex_unlock(&r->lock);
-        rc = store_one(r, s);
+        int src = store_one(r, s);
+        uint64_t left_out;
+        if (src < 0 && log_limit_pass(&r->store_log, &left_out))
+            log_error("repl: storing a fetched chunk failed: %s; served to its reader anyway "
+                      "(%llu such failures left out)",
+                      strerror(-src), (unsigned long long)left_out);
         pthread_mutex_lock(&r->lock);
     }
     return rc;
@@ -310,8 +316,10 @@ static void fetch_group(struct repl *r, const uint8_t (*hashes)[32], const uint3
         pthread_mutex_unlock(&r->lock);
         int rc = r->io.put_batch(r->io.ctx, good, ng);
         pthread_mutex_lock(&r->lock);
-        if (rc < 0)
-            log_error("repl: storing %zu pulled chunks failed: %s", ng, strerror(-rc));
+        uint64_t left_out;
+        if (rc < 0 && log_limit_pass(&r->store_log, &left_out))
+            log_error("repl: storing %zu pulled chunks failed: %s (%llu such failures left out)",
+                      ng, strerror(-rc), (unsigned long long)left_out);
     }
     for (size_t i = 0; i < ns; i++)
         slots[i]->state = FS_FREE;

@@ -7,6 +7,7 @@
 #ifndef QFS_NET_REPL_INT_H
 #define QFS_NET_REPL_INT_H
 
+#include "common/log.h"
 #include "net/frame.h"
 #include "net/replicate.h"
 
@@ -84,6 +85,14 @@ struct repl {
     uint64_t peer_gen[NET_MAX_PEERS]; /* bumped when a bulk channel goes down */
     bool bulk_up[NET_MAX_PEERS];
     bool ctl_up[NET_MAX_PEERS];
+    /* A peer that could not store chunks (its disk is full) is sent none
+     * before refused_until_ms, and the wait doubles while it keeps refusing:
+     * a resend loop would only burn both nodes' CPU and fill their logs. */
+    uint64_t refused_until_ms[NET_MAX_PEERS];
+    uint32_t refuse_backoff_ms[NET_MAX_PEERS];
+    struct log_limit refused_log; /* this node's reports of a peer refusing */
+    struct log_limit store_log;   /* this node's own failures to store */
+    struct log_limit drop_log;    /* background pushes given up for room */
     struct rx_item rx[RX_SLOTS_MAX];
     int rx_slots, rx_head, rx_count;
     bool rx_held[NET_MAX_PEERS][CHAN_COUNT_];

@@ -11,6 +11,10 @@
 #include <string.h>
 #include <time.h>
 
+/* Waits before resending to a peer that could not store what it was sent. */
+#define REFUSE_BACKOFF_MIN_MS 250
+#define REFUSE_BACKOFF_MAX_MS 8000
+
 static size_t table_slot(const struct repl_push *j, const uint8_t *hash)
 {
     return (size_t)(get_u64(hash) % j->table_cap);
@@ -97,7 +101,11 @@ int repl_push_start(struct repl *r, const uint8_t (*hashes)[32], size_t n, struc
     for (int i = 0; i < REPL_MAX_JOBS && slot < 0; i++)
         if (r->jobs[i]->released && !r->jobs[i]->busy) {
             /* Bounded: the oldest background job gives way; pull repairs the rest. */
-            log_info("repl: dropping an unfinished background push to make room");
+            uint64_t left_out;
+            if (log_limit_pass(&r->drop_log, &left_out))
+                log_info("repl: dropping an unfinished background push to make room (%llu "
+                         "more dropped since the last report)",
+                         (unsigned long long)left_out);
             job_free(r->jobs[i]);
             slot = i;
         }
@@ -170,11 +178,18 @@ static void reap_jobs(struct repl *r, size_t npeers)
     }
 }
 
+/* True if nothing may be sent to p now. Lock held. */
+static bool peer_blocked(const struct repl *r, const struct repl_push *j, int p)
+{
+    return !r->bulk_up[p] || j->error || r->inflight[p] >= r->opt.window ||
+           (r->refused_until_ms[p] && net_now_ms() < r->refused_until_ms[p]);
+}
+
 /* The next chunk of j to send to peer p, marked sent; -1 if none. Lock held. */
 static long claim_next(struct repl *r, struct repl_push *j, int p)
 {
     struct job_peer *jp = &j->peers[p];
-    if (!r->bulk_up[p] || j->error || r->inflight[p] >= r->opt.window)
+    if (peer_blocked(r, j, p))
         return -1;
     while (jp->cursor < j->n && (bit_get(jp->acked, jp->cursor) || bit_get(jp->sent, jp->cursor)))
         jp->cursor++;
@@ -188,7 +203,7 @@ static long claim_next(struct repl *r, struct repl_push *j, int p)
 static bool has_next(struct repl *r, struct repl_push *j, int p)
 {
     struct job_peer *jp = &j->peers[p];
-    if (!r->bulk_up[p] || j->error || r->inflight[p] >= r->opt.window)
+    if (peer_blocked(r, j, p))
         return false;
     while (jp->cursor < j->n && (bit_get(jp->acked, jp->cursor) || bit_get(jp->sent, jp->cursor)))
         jp->cursor++;
@@ -271,6 +286,23 @@ static void send_batch(struct repl *r, struct repl_push *j, int p)
     /* -ENOTCONN: the channel's down event resets what was claimed. */
 }
 
+/* Waits for an ack, a job or a peer, or until the first refusing peer's
+ * back-off ends. Lock held. */
+static void wait_for_work(struct repl *r, size_t npeers)
+{
+    uint64_t now = net_now_ms(), wake = 0;
+    for (size_t p = 0; p < npeers; p++)
+        if (r->refused_until_ms[p] > now && (!wake || r->refused_until_ms[p] < wake))
+            wake = r->refused_until_ms[p];
+    if (!wake) {
+        pthread_cond_wait(&r->tx_cond, &r->lock);
+        return;
+    }
+    struct timespec dl;
+    net_deadline(&dl, (int)(wake - now));
+    pthread_cond_timedwait(&r->tx_cond, &r->lock, &dl);
+}
+
 void *repl_tx_main(void *arg)
 {
     struct repl *r = arg;
@@ -281,7 +313,7 @@ void *repl_tx_main(void *arg)
         struct repl_push *j;
         int p;
         if (!find_work(r, npeers, &j, &p)) {
-            pthread_cond_wait(&r->tx_cond, &r->lock);
+            wait_for_work(r, npeers);
             continue;
         }
         j->busy = true;
@@ -292,7 +324,8 @@ void *repl_tx_main(void *arg)
     return NULL;
 }
 
-static void ack_entry(struct repl *r, struct repl_push *j, int peer, long idx, uint8_t st)
+/* Applies one entry of an ack; false if the peer could not store the chunk. */
+static bool ack_entry(struct repl *r, struct repl_push *j, int peer, long idx, uint8_t st)
 {
     struct job_peer *jp = &j->peers[peer];
     if (bit_get(jp->sent, (size_t)idx)) {
@@ -301,36 +334,65 @@ static void ack_entry(struct repl *r, struct repl_push *j, int peer, long idx, u
         r->inflight[peer] -= len < r->inflight[peer] ? len : r->inflight[peer];
     }
     if (bit_get(jp->acked, (size_t)idx))
-        return;
+        return true;
     if (st == ST_OK) {
         bit_set(jp->acked, (size_t)idx, true);
         jp->nacked++;
-        return;
+        return true;
     }
     if ((size_t)idx < jp->cursor)
         jp->cursor = (size_t)idx;
-    if (st == ST_BAD_HASH) /* the resend checks the local copy; a corrupt one fails the job */
-        bit_set(j->suspect, (size_t)idx, true);
+    if (st != ST_BAD_HASH)
+        return false;
+    /* the resend checks the local copy; a corrupt one fails the job */
+    bit_set(j->suspect, (size_t)idx, true);
     char hex[SHA256_HEX_LEN + 1], id[NODE_ID_STR_LEN + 1];
     sha256_hex(j->hashes[idx], hex);
     repl_peer_name(r, peer, id);
-    log_warn("repl: peer %s refused chunk %s (%s); sending it again", id, hex,
-             st == ST_BAD_HASH ? "failed its hash on arrival" : "could not store it");
+    log_warn("repl: peer %s refused chunk %s (failed its hash on arrival); sending it again", id,
+             hex);
+    return true;
+}
+
+/* An ack with chunks the peer could not store starts or doubles its
+ * back-off; one where it stored all of them ends it. Lock held. */
+static void note_refusals(struct repl *r, int peer, uint32_t refused, uint32_t count)
+{
+    if (!refused) {
+        if (count)
+            r->refuse_backoff_ms[peer] = 0;
+        return;
+    }
+    uint32_t b = r->refuse_backoff_ms[peer] * 2;
+    b = b < REFUSE_BACKOFF_MIN_MS ? REFUSE_BACKOFF_MIN_MS : b > REFUSE_BACKOFF_MAX_MS ? REFUSE_BACKOFF_MAX_MS : b;
+    r->refuse_backoff_ms[peer] = b;
+    r->refused_until_ms[peer] = net_now_ms() + b;
+    char id[NODE_ID_STR_LEN + 1];
+    repl_peer_name(r, peer, id);
+    uint64_t left_out;
+    if (log_limit_pass(&r->refused_log, &left_out))
+        log_warn("repl: peer %s could not store %u of %u chunks (its disk may be full); sending "
+                 "them again in %u ms (%llu such reports left out)",
+                 id, refused, count, b, (unsigned long long)left_out);
 }
 
 void repl_on_ack(struct repl *r, int peer, const struct msg_list *ack)
 {
     pthread_mutex_lock(&r->lock);
+    uint32_t refused = 0;
     for (uint32_t i = 0; i < ack->count; i++) {
         const uint8_t *hash;
         uint8_t st;
         msg_ack_entry(ack, i, &hash, &st);
+        bool stored = true;
         for (int k = 0; k < REPL_MAX_JOBS; k++) {
             long idx = r->jobs[k] ? job_lookup(r->jobs[k], hash) : -1;
             if (idx >= 0)
-                ack_entry(r, r->jobs[k], peer, idx, st);
+                stored &= ack_entry(r, r->jobs[k], peer, idx, st);
         }
+        refused += !stored;
     }
+    note_refusals(r, peer, refused, ack->count);
     pthread_cond_broadcast(&r->tx_cond);
     pthread_cond_broadcast(&r->done);
     pthread_mutex_unlock(&r->lock);

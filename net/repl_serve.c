@@ -81,8 +81,11 @@ static void store_batch(struct repl *r, const struct rx_item *it)
         pos = msg_ack_entry_put(r->ack_buf, pos, c.hash, st);
     }
     int rc = nput ? r->io.put_batch(r->io.ctx, r->puts, nput) : 0;
+    uint64_t left_out;
+    if (rc < 0 && log_limit_pass(&r->store_log, &left_out))
+        log_error("repl: storing %zu pushed chunks failed: %s (%llu such failures left out)",
+                  nput, strerror(-rc), (unsigned long long)left_out);
     if (rc < 0) {
-        log_error("repl: storing %zu pushed chunks failed: %s", nput, strerror(-rc));
         for (size_t i = 0; i < m.count; i++)
             if (r->ack_buf[MSG_LIST_HDR_LEN + i * MSG_ACK_ENTRY_LEN + 32] == ST_OK)
                 r->ack_buf[MSG_LIST_HDR_LEN + i * MSG_ACK_ENTRY_LEN + 32] = ST_STORE_ERROR;

@@ -82,8 +82,10 @@ void repl_push_release(struct repl_push *job);
 
 /*
  * Fetches one chunk from any peer that has it, ahead of background work,
- * verifies it, stores it, and copies it into buf. 0, -ENOENT (no reachable peer
- * has a good copy), -ENOTCONN (no peer reachable), -ETIMEDOUT, -ENOBUFS.
+ * verifies it, stores it, and copies it into buf. A chunk that cannot be
+ * stored (a full disk) is still copied: the reader gets it, and the
+ * background sync fetches it again later. 0, -ENOENT (no reachable peer has
+ * a good copy), -ENOTCONN (no peer reachable), -ETIMEDOUT, -ENOBUFS.
  */
 int repl_fetch(struct repl *r, const uint8_t hash[32], uint8_t *buf, size_t cap, uint32_t *len,
                int timeout_ms);

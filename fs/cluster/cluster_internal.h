@@ -6,6 +6,7 @@
 #ifndef QFS_FS_CLUSTER_CLUSTER_INTERNAL_H
 #define QFS_FS_CLUSTER_CLUSTER_INTERNAL_H
 
+#include "common/log.h"
 #include "consensus/dedup.h"
 #include "consensus/engine.h"
 #include "consensus/persist_lmdb.h"
@@ -30,6 +31,12 @@
 #define CL_TICK_MS       10
 #define CL_FEED_BATCH    64 /* inbox frames per engine input (one save) */
 #define CL_REPORT_MS     200
+/* A failed save (a full disk) restarts the engine: at once the first time,
+ * then after a wait that doubles up to the max while it keeps failing; a
+ * run this long without a failure ends the streak. */
+#define CL_RESTART_WAIT_MIN_MS 100
+#define CL_RESTART_WAIT_MAX_MS 5000
+#define CL_RESTART_QUIET_MS    10000
 #define CL_SUBMIT_MS     3000 /* a mutation not applied by then returns EROFS */
 
 /* A consensus frame from a peer, copied off the network thread. */
@@ -103,6 +110,11 @@ struct cluster {
     uint64_t applied_told;    /* pax only: last index given to engine_set_applied */
     uint64_t snap_told;       /* pax only: last index given to engine_install_snapshot */
     uint64_t last_report_us;  /* pax only */
+    uint64_t restarts;        /* pax only: engine restarts in the current streak */
+    uint64_t last_restart_us; /* pax only */
+    uint32_t restart_wait_ms; /* pax only: wait before the next restart */
+    struct log_limit restart_log;
+    struct log_limit apply_log; /* the apply thread's */
     pthread_mutex_t pax_lock; /* guards the fields below up to pax_stop */
     pthread_cond_t prop_space;
     struct cl_frame *in_head, *in_tail;

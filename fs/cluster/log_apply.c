@@ -215,9 +215,12 @@ static bool apply_one(struct cluster *cl, struct batch *b)
         }
         cl->dedup = before;
         waiters_finish(cl, b->ws, b->nw, rc);
-        log_error("cluster: cannot apply slots %llu..%llu: %s; retrying in 1 s",
-                  (unsigned long long)b->d[0].slot, (unsigned long long)b->d[b->n - 1].slot,
-                  strerror(-rc));
+        uint64_t left_out;
+        if (log_limit_pass(&cl->apply_log, &left_out))
+            log_error("cluster: cannot apply slots %llu..%llu: %s; retrying every second "
+                      "(%llu such failures left out)",
+                      (unsigned long long)b->d[0].slot, (unsigned long long)b->d[b->n - 1].slot,
+                      strerror(-rc), (unsigned long long)left_out);
         pthread_mutex_lock(&cl->ap_lock);
         if (!cl->ap_stop)
             cl_timedwait(&cl->ap_work, &cl->ap_lock, 1000);

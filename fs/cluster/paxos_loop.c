@@ -264,14 +264,51 @@ static int turn(struct cluster *cl)
     return rc;
 }
 
+/* Waits ms, or less if the daemon stops; true if it does. */
+static bool pax_wait_stoppable(struct cluster *cl, uint32_t ms)
+{
+    uint64_t end = cl_now_us() + (uint64_t)ms * 1000u;
+    pthread_mutex_lock(&cl->pax_lock);
+    while (!cl->pax_stop && cl_now_us() < end)
+        cl_timedwait(&cl->prop_space, &cl->pax_lock, (int)((end - cl_now_us()) / 1000u) + 1);
+    bool stop = cl->pax_stop;
+    pthread_mutex_unlock(&cl->pax_lock);
+    return stop;
+}
+
+/* Counts a restart into the streak and waits what the streak asks; true if
+ * the daemon stops meanwhile. A disk that stays full fails every save: the
+ * node then sits out (the others carry on) and logs it every LOG_LIMIT_MS,
+ * instead of restarting in a tight loop. */
+static bool restart_backoff(struct cluster *cl, int why)
+{
+    uint64_t now = cl_now_us(), left_out;
+    if (cl->restarts && now - cl->last_restart_us >= CL_RESTART_QUIET_MS * 1000u)
+        cl->restarts = 0;
+    uint32_t wait = cl->restarts == 0 ? 0
+                    : cl->restarts == 1 ? CL_RESTART_WAIT_MIN_MS
+                                        : cl->restart_wait_ms * 2;
+    cl->restart_wait_ms = wait > CL_RESTART_WAIT_MAX_MS ? CL_RESTART_WAIT_MAX_MS : wait;
+    cl->restarts++;
+    if (log_limit_pass(&cl->restart_log, &left_out))
+        log_error("cluster: consensus engine stopped (%s); restarting it from its log in %u ms "
+                  "(restart %llu in a row; %llu reports left out)",
+                  strerror(-why), cl->restart_wait_ms, (unsigned long long)cl->restarts,
+                  (unsigned long long)left_out);
+    bool stop = pax_wait_stoppable(cl, cl->restart_wait_ms);
+    cl->last_restart_us = cl_now_us();
+    return stop;
+}
+
 /* A failed persist leaves the engine unusable: start again from what is on
  * disk, exactly as after a crash (decided entries are re-offered; the apply
  * queue ignores slots it already holds). */
 static void restart_engine(struct cluster *cl, int why)
 {
-    log_error("cluster: consensus engine stopped (%s); restarting it from its log", strerror(-why));
     engine_destroy(cl->eng);
     cl->eng = NULL;
+    if (restart_backoff(cl, why))
+        return;
     pthread_mutex_lock(&cl->ap_lock);
     uint64_t applied = cl->applied;
     pthread_mutex_unlock(&cl->ap_lock);
@@ -280,15 +317,20 @@ static void restart_engine(struct cluster *cl, int why)
         if (!rc)
             break;
         log_error("cluster: cannot restart the engine: %s (retrying in 1 s)", strerror(-rc));
-        if (poll(NULL, 0, 1000) < 0 && errno != EINTR)
-            break;
-        pthread_mutex_lock(&cl->pax_lock);
-        bool stop = cl->pax_stop;
-        pthread_mutex_unlock(&cl->pax_lock);
-        if (stop)
+        if (pax_wait_stoppable(cl, 1000))
             return;
     }
     cl->applied_told = applied;
+}
+
+/* After a streak of restarts, says once that the engine runs again. */
+static void note_recovery(struct cluster *cl)
+{
+    if (!cl->restarts || cl_now_us() - cl->last_restart_us < CL_RESTART_QUIET_MS * 1000u)
+        return;
+    log_info("cluster: consensus engine running again (%llu restarts before it)",
+             (unsigned long long)cl->restarts);
+    cl->restarts = 0;
 }
 
 static void *pax_main(void *arg)
@@ -309,6 +351,8 @@ static void *pax_main(void *arg)
         int rc = turn(cl);
         if (rc < 0)
             restart_engine(cl, rc);
+        else
+            note_recovery(cl);
     }
     return NULL;
 }

@@ -175,10 +175,8 @@ int apply_batch_extra(struct meta_store *ms, const struct apply_item *items, int
     int rc = try_batch(ms, items, n, *applied, extra, false);
     if (rc == 1)
         rc = try_batch(ms, items, n, *applied, extra, true);
-    if (rc) {
-        log_error("apply: batch of %d commands not committed: %s", n, strerror(-rc));
-        return rc;
-    }
+    if (rc)
+        return rc; /* the caller reports it (the cluster's apply thread logs it) */
     *applied += (uint64_t)n;
     return 0;
 }

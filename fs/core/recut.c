@@ -412,9 +412,7 @@ int core_commit_staged(struct core *c, struct sfile *sf)
     if (!rc)
         rc = recut_all(&r);
     recut_free(&r);
-    if (rc)
-        log_warn("commit of inode %llu failed: %s", (unsigned long long)sf->ino, strerror(-rc));
-    else
+    if (!rc) /* else the caller tells the user (flush, fsync) or logs it (release) */
         staging_clear(&c->stg, sf);
     return rc;
 }

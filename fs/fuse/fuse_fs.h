@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <stdbool.h>
 
+#include "common/log.h"
 #include "fs/core/core.h"
 #include "fs/fuse/fuse_bufpool.h"
 
@@ -39,6 +40,7 @@ struct qfs_fuse {
     const char *mountpoint;   /* absolute; for the readahead window at init */
     char node_tag[8];         /* first 7 characters of the node ID (conflict copy names) */
     struct fuse_bufpool pool; /* read / readdir / xattr reply buffers */
+    struct log_limit release_log;
 };
 
 static inline struct qfs_fuse *qfs_of(fuse_req_t req)

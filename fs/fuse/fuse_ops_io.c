@@ -12,6 +12,7 @@
 #include "fs/fuse/fuse_fs.h"
 
 #include <fcntl.h>
+#include <string.h>
 
 #include "common/log.h"
 
@@ -159,8 +160,11 @@ static void io_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     int rc = core_file_release(qfs_of(req)->core, ino);
 
     (void)fi;
-    if (rc < 0) /* nobody is left to tell: close() already returned */
-        log_error("fuse: release of inode %llu failed: %d", (unsigned long long)ino, rc);
+    uint64_t left_out;
+    /* nobody is left to tell: close() already returned */
+    if (rc < 0 && log_limit_pass(&qfs_of(req)->release_log, &left_out))
+        log_error("fuse: release of inode %llu failed: %s (%llu such failures left out)",
+                  (unsigned long long)ino, strerror(-rc), (unsigned long long)left_out);
     fuse_reply_err(req, 0);
 }
 

@@ -33,10 +33,11 @@ scn_note() { echo "$(date +%s.%N) $*" >>"$FAULT_RUNDIR/faults.log"; fault_log "$
 # Cut-off windows. A node cut off from the leader (partitioned into a
 # minority, frozen, on a link too slow for its heartbeats) serves reads from
 # its last state, by design (DESIGN.md): its opens and lookups are not held
-# to close-to-open and linearizability. scn_cut NODE... opens a window for
+# to close-to-open and linearizability (nor, behind a full disk, a node that
+# cannot apply). scn_cut NODE... opens a window for
 # each NODE at the fault; scn_rejoin, after the heal, closes every open
-# window once its node is current again (node_current: a quorum and an
-# answered read index), so a read is exempt only while its node could not
+# window once its node is current again (node_current: a quorum, an answered
+# read index, applied up to it), so a read is exempt only while its node could not
 # know better. Windows: "NODE START END" (CLOCK_MONOTONIC ns) in
 # $FAULT_RUNDIR/cutoff; a node that never becomes current keeps END "inf".
 scn_cut() {
@@ -182,8 +183,12 @@ scn_disk-full_prepare() {
 scn_disk-full() {
     local f=$((FAULT_N - 1))
     scn_note "fill n$f's data disk"
+    # A node that cannot store what it applies falls behind: it serves its
+    # last applied state, as a cut-off node does, until it catches up.
+    scn_cut "$f"
     fault_fill "$(node_datadir "$f")" || fault_log "disk of n$f not completely full"
     scn_sleep "$FAULT_SECONDS"
     scn_note "free n$f's data disk"
     fault_unfill "$(node_datadir "$f")"
+    scn_rejoin
 }

@@ -1,5 +1,6 @@
 /* Unit tests for common/: byte order helpers and SHA-256. */
 #include "common/bytes.h"
+#include "common/log.h"
 #include "common/sha256.h"
 
 #include "tests/check_run.h"
@@ -34,12 +35,28 @@ START_TEST(test_bytes_roundtrip)
 }
 END_TEST
 
+START_TEST(test_log_limit_counts_what_it_leaves_out)
+{
+    struct log_limit l = {0};
+    uint64_t n = 99;
+    ck_assert(log_limit_pass(&l, &n));
+    ck_assert_uint_eq(n, 0);
+    for (int i = 0; i < 5; i++)
+        ck_assert(!log_limit_pass(&l, &n));
+    l.next_ms = 0; /* as if LOG_LIMIT_MS had passed */
+    ck_assert(log_limit_pass(&l, &n));
+    ck_assert_uint_eq(n, 5);
+    ck_assert(!log_limit_pass(&l, &n));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("common");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_sha256_known_vector);
     tcase_add_test(tc, test_bytes_roundtrip);
+    tcase_add_test(tc, test_log_limit_counts_what_it_leaves_out);
     suite_add_tcase(s, tc);
     return check_run(s);
 }

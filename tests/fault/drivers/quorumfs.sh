@@ -130,12 +130,13 @@ node_stop() {
 # The index of the current leader, from `qfs status --json` on the first node
 # that answers (helpers/leader.py of the cluster tests reads the schema), or
 # nothing.
-# Current: the node has a quorum and its leader answers a read index, so an
-# open or lookup through it sees every change that returned before it.
+# Current: the node has a quorum, its leader answers a read index and the
+# node has applied up to it, so an open or lookup through it sees every
+# change that returned before it.
 node_current() {
     timeout 5 "$(quorumfs_find qfs)" status --json -c "$(node_conf "$1")" 2>/dev/null |
         "$FAULT_PY" -c 'import json, sys; c = json.load(sys.stdin)["consensus"]
-sys.exit(0 if c["quorum"] and c["read_index"] is not None else 1)'
+sys.exit(0 if c["quorum"] and c["read_index"] is not None and c["applied"] >= c["read_index"] else 1)'
 }
 
 cluster_leader() {
