@@ -52,9 +52,8 @@ bool log_limit_pass(struct log_limit *l, uint64_t *suppressed)
     uint64_t now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
     uint64_t next = __atomic_load_n(&l->next_ms, __ATOMIC_RELAXED);
     /* One thread wins the slot; the others count themselves as left out. */
-    if (now < next ||
-        !__atomic_compare_exchange_n(&l->next_ms, &next, now + LOG_LIMIT_MS, false,
-                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    if (now < next || !__atomic_compare_exchange_n(&l->next_ms, &next, now + LOG_LIMIT_MS, false,
+                                                   __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
         __atomic_add_fetch(&l->suppressed, 1, __ATOMIC_RELAXED);
         return false;
     }

@@ -364,7 +364,9 @@ static void note_refusals(struct repl *r, int peer, uint32_t refused, uint32_t c
         return;
     }
     uint32_t b = r->refuse_backoff_ms[peer] * 2;
-    b = b < REFUSE_BACKOFF_MIN_MS ? REFUSE_BACKOFF_MIN_MS : b > REFUSE_BACKOFF_MAX_MS ? REFUSE_BACKOFF_MAX_MS : b;
+    b = b < REFUSE_BACKOFF_MIN_MS   ? REFUSE_BACKOFF_MIN_MS
+        : b > REFUSE_BACKOFF_MAX_MS ? REFUSE_BACKOFF_MAX_MS
+                                    : b;
     r->refuse_backoff_ms[peer] = b;
     r->refused_until_ms[peer] = net_now_ms() + b;
     char id[NODE_ID_STR_LEN + 1];

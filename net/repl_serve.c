@@ -83,8 +83,8 @@ static void store_batch(struct repl *r, const struct rx_item *it)
     int rc = nput ? r->io.put_batch(r->io.ctx, r->puts, nput) : 0;
     uint64_t left_out;
     if (rc < 0 && log_limit_pass(&r->store_log, &left_out))
-        log_error("repl: storing %zu pushed chunks failed: %s (%llu such failures left out)",
-                  nput, strerror(-rc), (unsigned long long)left_out);
+        log_error("repl: storing %zu pushed chunks failed: %s (%llu such failures left out)", nput,
+                  strerror(-rc), (unsigned long long)left_out);
     if (rc < 0) {
         for (size_t i = 0; i < m.count; i++)
             if (r->ack_buf[MSG_LIST_HDR_LEN + i * MSG_ACK_ENTRY_LEN + 32] == ST_OK)
@@ -93,6 +93,7 @@ static void store_batch(struct repl *r, const struct rx_item *it)
     msg_list_hdr_encode(r->ack_buf, m.batch_id, m.count);
     pthread_mutex_lock(&r->lock);
     r->stats.chunks_stored += rc < 0 ? 0 : nput;
+    r->stats.chunks_unstored += rc < 0 ? nput : 0;
     r->stats.chunks_dup += ndup;
     r->stats.chunks_bad += nbad;
     pthread_mutex_unlock(&r->lock);

@@ -48,6 +48,7 @@ struct repl_stats {
     uint64_t chunks_stored;           /* received, verified and stored */
     uint64_t chunks_dup;              /* received but already present */
     uint64_t chunks_bad;              /* received and failed their hash */
+    uint64_t chunks_unstored;         /* received and good, but storing them failed */
     uint64_t fetches, fetch_retries;
 };
 

@@ -37,7 +37,7 @@
 #define CL_RESTART_WAIT_MIN_MS 100
 #define CL_RESTART_WAIT_MAX_MS 5000
 #define CL_RESTART_QUIET_MS    10000
-#define CL_SUBMIT_MS     3000 /* a mutation not applied by then returns EROFS */
+#define CL_SUBMIT_MS           3000 /* a mutation not applied by then returns EROFS */
 
 /* A consensus frame from a peer, copied off the network thread. */
 struct cl_frame {
@@ -115,7 +115,7 @@ struct cluster {
     uint32_t restart_wait_ms; /* pax only: wait before the next restart */
     struct log_limit restart_log;
     struct log_limit apply_log; /* the apply thread's */
-    pthread_mutex_t pax_lock; /* guards the fields below up to pax_stop */
+    pthread_mutex_t pax_lock;   /* guards the fields below up to pax_stop */
     pthread_cond_t prop_space;
     struct cl_frame *in_head, *in_tail;
     size_t in_bytes;

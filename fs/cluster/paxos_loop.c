@@ -285,7 +285,7 @@ static bool restart_backoff(struct cluster *cl, int why)
     uint64_t now = cl_now_us(), left_out;
     if (cl->restarts && now - cl->last_restart_us >= CL_RESTART_QUIET_MS * 1000u)
         cl->restarts = 0;
-    uint32_t wait = cl->restarts == 0 ? 0
+    uint32_t wait = cl->restarts == 0   ? 0
                     : cl->restarts == 1 ? CL_RESTART_WAIT_MIN_MS
                                         : cl->restart_wait_ms * 2;
     cl->restart_wait_ms = wait > CL_RESTART_WAIT_MAX_MS ? CL_RESTART_WAIT_MAX_MS : wait;

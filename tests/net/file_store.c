@@ -15,6 +15,7 @@
 
 struct file_store {
     int dirfd;
+    const char *full_if;
     atomic_ulong tmp_seq; /* unique temporary names across threads */
 };
 
@@ -46,6 +47,11 @@ int file_store_open(const char *dir, struct file_store **out)
     remove_tmp(fs->dirfd);
     *out = fs;
     return 0;
+}
+
+void file_store_full_if(struct file_store *fs, const char *full_if)
+{
+    fs->full_if = full_if;
 }
 
 void file_store_close(struct file_store *fs)
@@ -104,6 +110,8 @@ static int write_tmp(struct file_store *fs, const struct net_chunk *c, char *tmp
 static int fs_put_batch(void *ctx, const struct net_chunk *chunks, size_t n)
 {
     struct file_store *fs = ctx;
+    if (fs->full_if && access(fs->full_if, F_OK) == 0)
+        return -ENOSPC;
     char(*tmp)[96] = calloc(n ? n : 1, sizeof(*tmp));
     if (!tmp)
         return -ENOMEM;

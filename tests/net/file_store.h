@@ -17,6 +17,9 @@ struct file_store;
 /* Creates dir if needed and removes leftover temporary files. */
 int file_store_open(const char *dir, struct file_store **out);
 void file_store_close(struct file_store *fs);
+/* While the file full_if exists, every put fails with ENOSPC (a full disk,
+ * on demand); NULL (the default) never. The path is not copied. */
+void file_store_full_if(struct file_store *fs, const char *full_if);
 /* A chunk_io whose ctx is fs. */
 void file_store_io(struct file_store *fs, struct chunk_io *io);
 

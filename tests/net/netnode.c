@@ -320,12 +320,12 @@ static void cmd_stats(struct node *nd)
     struct repl_stats s;
     repl_get_stats(nd->repl, &s);
     reply(nd,
-          "ok stats sent=%llu bytes_sent=%llu stored=%llu dup=%llu bad=%llu fetches=%llu "
-          "fetch_retries=%llu",
+          "ok stats sent=%llu bytes_sent=%llu stored=%llu dup=%llu bad=%llu unstored=%llu "
+          "fetches=%llu fetch_retries=%llu",
           (unsigned long long)s.chunks_sent, (unsigned long long)s.bytes_sent,
           (unsigned long long)s.chunks_stored, (unsigned long long)s.chunks_dup,
-          (unsigned long long)s.chunks_bad, (unsigned long long)s.fetches,
-          (unsigned long long)s.fetch_retries);
+          (unsigned long long)s.chunks_bad, (unsigned long long)s.chunks_unstored,
+          (unsigned long long)s.fetches, (unsigned long long)s.fetch_retries);
 }
 
 static void start_bg(struct node *nd, const char *file, int k)
@@ -375,6 +375,7 @@ static int run_command(struct node *nd, const char *line)
 
 struct args {
     const char *config, *store, *name;
+    const char *full_if; /* while this file exists, the store is full */
     int listen_fd;
     size_t window;
     bool debug;
@@ -388,6 +389,7 @@ static int parse_args(int argc, char **argv, struct args *a)
                                          {"window", required_argument, NULL, 'w'},
                                          {"name", required_argument, NULL, 'n'},
                                          {"debug", no_argument, NULL, 'd'},
+                                         {"full-if", required_argument, NULL, 'f'},
                                          {NULL, 0, NULL, 0}};
     *a = (struct args){.listen_fd = -1, .name = "netnode"};
     int c;
@@ -411,6 +413,9 @@ static int parse_args(int argc, char **argv, struct args *a)
         case 'd':
             a->debug = true;
             break;
+        case 'f':
+            a->full_if = optarg;
+            break;
         default:
             return -1;
         }
@@ -429,6 +434,7 @@ static int node_start(struct node *nd, const struct args *a)
     int rc = file_store_open(a->store, &nd->fs);
     if (rc < 0)
         return rc;
+    file_store_full_if(nd->fs, a->full_if);
     file_store_io(nd->fs, &nd->io);
     struct repl_options ro;
     repl_options_default(&ro);

@@ -294,6 +294,41 @@ def test_reconnect(build):
         c.close()
 
 
+def test_store_full(build):
+    """A peer that cannot store (its disk is full) is not sent the same
+    chunks in a loop: the sender waits 250 ms, doubling to 8 s, and resumes
+    on its own once the peer stores again."""
+    c = Cluster(build, ["a", "b"])
+    try:
+        a, b = c.nodes
+        full = c.path("b-full")
+        open(full, "w").close()
+        a.start()
+        b.start(["--full-if", full])
+        a.ok("wait-up 0 10000")
+        n = 64
+        a.ok(f"gen {n} 65536 1 {c.path('h')}", 120)
+        want = set(hashes(c.path("h")))
+        a.ok(f"push-bg {c.path('h')} 1")
+        end = time.monotonic() + 30
+        while int(b.ok("stats")["unstored"]) == 0:
+            assert time.monotonic() < end, "b never refused a batch"
+            time.sleep(0.01)
+        first = int(b.ok("stats")["unstored"])
+        time.sleep(3)  # a window to count resends in, not a synchronisation
+        during = int(b.ok("stats")["unstored"]) - first
+        # Resends start 0.25, 0.75, 1.75 and 3.75 s after the first refusal:
+        # at most 3 whole rounds in this window (a loop would send hundreds).
+        assert during <= 4 * n, f"{during} chunks refused in 3 s after the first {first}"
+        os.unlink(full)
+        line = a.wait_async("ok push", 30)
+        assert line.startswith("ok push peers=1"), line
+        assert b.verify_store() >= want
+        print(f"refused {first} chunks, then {during} more in 3 s; all {n} stored once b could")
+    finally:
+        c.close()
+
+
 def test_cli(build):
     import subprocess
     import tempfile
