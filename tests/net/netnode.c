@@ -383,14 +383,11 @@ struct args {
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"store", required_argument, NULL, 's'},
-                                         {"listen-fd", required_argument, NULL, 'l'},
-                                         {"window", required_argument, NULL, 'w'},
-                                         {"name", required_argument, NULL, 'n'},
-                                         {"debug", no_argument, NULL, 'd'},
-                                         {"full-if", required_argument, NULL, 'f'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},    {"store", required_argument, NULL, 's'},
+        {"listen-fd", required_argument, NULL, 'l'}, {"window", required_argument, NULL, 'w'},
+        {"name", required_argument, NULL, 'n'},      {"debug", no_argument, NULL, 'd'},
+        {"full-if", required_argument, NULL, 'f'},   {NULL, 0, NULL, 0}};
     *a = (struct args){.listen_fd = -1, .name = "netnode"};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
