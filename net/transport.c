@@ -37,7 +37,9 @@ static void options_fill(struct net_options *o)
     o->heartbeat_ms = o->heartbeat_ms ? o->heartbeat_ms : 200;
     o->dead_ms = o->dead_ms ? o->dead_ms : 2000;
     o->backoff_min_ms = o->backoff_min_ms ? o->backoff_min_ms : 50;
-    o->backoff_max_ms = o->backoff_max_ms ? o->backoff_max_ms : 3000;
+    /* Only the smaller ID dials: a restarted node with the larger one is cut
+     * off until the other's next attempt, so the cap is that wait's bound. */
+    o->backoff_max_ms = o->backoff_max_ms ? o->backoff_max_ms : 1000;
     o->control_queue = o->control_queue ? o->control_queue : 8u << 20;
     o->bulk_queue = o->bulk_queue ? o->bulk_queue : 16u << 20;
     /* A queue must hold the largest frame of its channel. */

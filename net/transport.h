@@ -51,7 +51,7 @@ struct net_options {
     uint32_t heartbeat_ms;   /* ping period (0: 200) */
     uint32_t dead_ms;        /* silence closing a control connection (0: 2000; bulk: 5x) */
     uint32_t backoff_min_ms; /* first redial delay (0: 50) */
-    uint32_t backoff_max_ms; /* redial delay cap (0: 3000) */
+    uint32_t backoff_max_ms; /* redial delay cap (0: 1000) */
     size_t control_queue;    /* bytes queued per control connection (0: 8 MiB) */
     size_t bulk_queue;       /* bytes queued per bulk connection (0: 16 MiB) */
 };

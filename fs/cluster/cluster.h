@@ -51,12 +51,14 @@ void cluster_stop(struct cluster *cl);
 
 /* Waits (at most timeout_ms) until this node has applied every command
  * committed before the call: one round trip to the leader (none on the
- * leader). 0, or -EROFS (no quorum: local state is all there is) or
- * -ETIMEDOUT. *applied gets the index reached. */
+ * leader). 0, or -EROFS (no quorum: local state is all there is),
+ * -ETIMEDOUT, or at once the error this node's apply fails with (-ENOSPC:
+ * it cannot catch up now). *applied gets the index reached. */
 int cluster_sync(struct cluster *cl, int timeout_ms, uint64_t *applied);
 /* The leader's commit index (read index) only, without waiting to apply. */
 int cluster_read_index(struct cluster *cl, int timeout_ms, uint64_t *idx);
-/* Waits until the applied index reaches idx. 0 or -ETIMEDOUT. */
+/* Waits until the applied index reaches idx. 0, -ETIMEDOUT, or the apply's
+ * failure as soon as it fails. */
 int cluster_wait_applied(struct cluster *cl, uint64_t idx, int timeout_ms);
 
 int cluster_get_status(struct cluster *cl, struct cluster_status *st);

@@ -134,7 +134,7 @@ struct cluster {
     pthread_t apply_thread;
     bool apply_started;
     pthread_mutex_t ap_lock; /* guards dq*, applied, delivered, ap_stop, halted, install,
-                                snap_idx */
+                                snap_idx, apply_failing */
     pthread_cond_t ap_work;  /* entries queued, an install or stop */
     pthread_cond_t ap_done;  /* applied moved, or an install finished */
     struct cl_decided dq[CL_DECIDED_MAX];
@@ -143,6 +143,7 @@ struct cluster {
     uint64_t delivered; /* last slot queued (pax writes, under ap_lock) */
     uint64_t applied;   /* last slot applied and committed */
     bool ap_stop, halted;
+    int apply_failing; /* -errno of the last apply if it failed (a full disk), else 0 */
     struct dedup_table dedup; /* apply only; persisted with each batch */
     int since_gc;             /* apply only */
 

@@ -185,6 +185,7 @@ static void finish(struct cluster *cl, struct batch *b, uint64_t applied)
         free(b->d[i].data);
     pthread_mutex_lock(&cl->ap_lock);
     cl->applied = applied;
+    cl->apply_failing = 0;
     for (int i = 0; i < b->n; i++)
         cl->dq_bytes -= b->d[i].len;
     pthread_cond_broadcast(&cl->ap_done);
@@ -222,6 +223,8 @@ static bool apply_one(struct cluster *cl, struct batch *b)
                       (unsigned long long)b->d[0].slot, (unsigned long long)b->d[b->n - 1].slot,
                       strerror(-rc), (unsigned long long)left_out);
         pthread_mutex_lock(&cl->ap_lock);
+        cl->apply_failing = rc;
+        pthread_cond_broadcast(&cl->ap_done); /* waiters for an index: it will not come soon */
         if (!cl->ap_stop)
             cl_timedwait(&cl->ap_work, &cl->ap_lock, 1000);
         bool stop = cl->ap_stop;

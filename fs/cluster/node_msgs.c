@@ -108,13 +108,16 @@ int cluster_read_index(struct cluster *cl, int timeout_ms, uint64_t *idx)
     return rc;
 }
 
+/* A node whose apply fails (its disk is full) cannot reach idx soon: the
+ * failure at once, not after the timeout (a lookup then answers from local
+ * data, as a cut-off node's does). */
 int cluster_wait_applied(struct cluster *cl, uint64_t idx, int timeout_ms)
 {
     uint64_t deadline = cl_now_us() + (uint64_t)timeout_ms * 1000u;
     pthread_mutex_lock(&cl->ap_lock);
-    while (cl->applied < idx && cl_now_us() < deadline)
+    while (cl->applied < idx && !cl->apply_failing && cl_now_us() < deadline)
         cl_timedwait(&cl->ap_done, &cl->ap_lock, 20);
-    int rc = cl->applied < idx ? -ETIMEDOUT : 0;
+    int rc = cl->applied >= idx ? 0 : cl->apply_failing ? cl->apply_failing : -ETIMEDOUT;
     pthread_mutex_unlock(&cl->ap_lock);
     return rc;
 }

@@ -5,7 +5,8 @@
  * The result is this node's own apply result: apply is deterministic, so it
  * is every node's. Two failures differ in what the caller may assume:
  * EROFS means the command never reached the engine (no quorum, or the
- * proposal queue stayed full), so it will never apply; ETIMEDOUT means it
+ * proposal queue stayed full), so it will never apply, and so does the
+ * error this node's apply fails with (ENOSPC); ETIMEDOUT means it
  * was proposed and not applied within CL_SUBMIT_MS, so it may still be
  * decided later (as NFS's softerr mounts answer). A
  * retry after the engine gave up re-proposes the same bytes with the same
@@ -108,11 +109,25 @@ static int propose_and_wait(struct cluster *cl, struct cl_waiter *w, const uint8
     return done ? 0 : proposed ? -ETIMEDOUT : -EROFS;
 }
 
+/* -errno while this node's apply fails (its disk is full): a command it
+ * proposed would be decided but could not apply here, so its caller could
+ * only be told "unknown" after CL_SUBMIT_MS. It is not proposed. */
+static int apply_failing(struct cluster *cl)
+{
+    pthread_mutex_lock(&cl->ap_lock);
+    int rc = cl->apply_failing;
+    pthread_mutex_unlock(&cl->ap_lock);
+    return rc;
+}
+
 static int submit(void *impl, const struct cmd *c, struct apply_result *res)
 {
     struct cluster *cl = impl;
     if (!cl_has_quorum(cl))
         return -EROFS;
+    int frc = apply_failing(cl);
+    if (frc)
+        return frc;
     size_t cap = cmd_encoded_size(c);
     if (cap > CONS_CMD_MAX)
         return -E2BIG;

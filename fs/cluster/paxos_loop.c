@@ -307,6 +307,12 @@ static void restart_engine(struct cluster *cl, int why)
 {
     engine_destroy(cl->eng);
     cl->eng = NULL;
+    /* Until it runs again this node has no quorum: mutations fail with EROFS
+     * and reads use local data at once, instead of waiting for an engine. */
+    pthread_mutex_lock(&cl->st_lock);
+    cl->est.quorum_ok = 0;
+    cl->est.leader = -1;
+    pthread_mutex_unlock(&cl->st_lock);
     if (restart_backoff(cl, why))
         return;
     pthread_mutex_lock(&cl->ap_lock);

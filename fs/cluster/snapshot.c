@@ -20,6 +20,11 @@
 
 #define SNAP_IDLE_MS 10000 /* a transfer without a piece for this long is dropped */
 #define SNAP_SEND_MS 200   /* one wait for room in the bulk queue, then check for an abort */
+/* After a failed fetch (a full disk here), the engine's next asks are let
+ * through only after a wait, 1 s doubling to 30 s: each serve costs the peer
+ * a copy of its whole metadata store. */
+#define SNAP_RETRY_MIN_MS 1000
+#define SNAP_RETRY_MAX_MS 30000
 
 enum snap_state { SNAP_IDLE, SNAP_SERVING, SNAP_FETCHING };
 
@@ -44,6 +49,8 @@ struct snapshot {
     struct snap_data got;  /* fetching: the piece handed over, in piece[] */
     uint8_t *piece;
     bool have_piece, paused; /* paused: the network thread holds the next frame */
+    uint64_t retry_at_ms;    /* no fetch before this (monotonic), after a failed one */
+    uint32_t retry_wait_ms;  /* the wait after the next failure */
 };
 
 static bool cancelled(void *arg)
@@ -237,7 +244,8 @@ static int request(struct snapshot *s, int peer, uint64_t xfer)
     return net_send(s->cl->net, peer, CHAN_BULK, FT_SNAP_REQ, 0, buf, sizeof(buf), 1000);
 }
 
-static void fetch(struct snapshot *s)
+/* 0 (or -EALREADY: nothing to install), or the failure, logged. */
+static int fetch(struct snapshot *s)
 {
     pthread_mutex_lock(&s->lock);
     int peer = s->peer;
@@ -260,6 +268,20 @@ static void fetch(struct snapshot *s)
     else if (rc)
         log_warn("cluster: snapshot from %s failed: %s (the engine asks again)", peer_name(s, peer),
                  strerror(-rc));
+    return rc;
+}
+
+/* Lock held. A failed fetch holds the next one back; a good one clears that. */
+static void after_fetch(struct snapshot *s, int rc)
+{
+    if (!rc || rc == -EALREADY) {
+        s->retry_at_ms = 0;
+        s->retry_wait_ms = SNAP_RETRY_MIN_MS;
+        return;
+    }
+    s->retry_at_ms = net_now_ms() + s->retry_wait_ms;
+    s->retry_wait_ms =
+        s->retry_wait_ms * 2 > SNAP_RETRY_MAX_MS ? SNAP_RETRY_MAX_MS : s->retry_wait_ms * 2;
 }
 
 /* Picks the next job (s->lock held): serve first, it is someone's wait. */
@@ -293,11 +315,14 @@ static void *snap_main(void *arg)
         }
         enum snap_state st = s->state;
         pthread_mutex_unlock(&s->lock);
+        int rc = 0;
         if (st == SNAP_SERVING)
             serve(s);
         else
-            fetch(s);
+            rc = fetch(s);
         pthread_mutex_lock(&s->lock);
+        if (st == SNAP_FETCHING)
+            after_fetch(s, rc);
         s->state = SNAP_IDLE;
         bool resume = s->paused; /* a stale piece may still hold the connection */
         s->paused = s->have_piece = false;
@@ -317,7 +342,8 @@ void snapshot_need(struct snapshot *s, uint32_t member, uint64_t log_start)
     if (!s || member >= s->cl->mem.n || member == s->cl->mem.self)
         return;
     pthread_mutex_lock(&s->lock);
-    bool start = !s->stop && s->state != SNAP_FETCHING && s->want < 0;
+    bool start =
+        !s->stop && s->state != SNAP_FETCHING && s->want < 0 && net_now_ms() >= s->retry_at_ms;
     if (start) {
         s->want = (int)member;
         pthread_cond_signal(&s->cond);
@@ -406,6 +432,7 @@ int snapshot_start(struct cluster *cl, struct snapshot **out)
     s->cl = cl;
     s->want = -1;
     s->peer = -1;
+    s->retry_wait_ms = SNAP_RETRY_MIN_MS;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
     int rc = snprintf(s->recv_path, sizeof(s->recv_path), "%s/snapshot.recv", cl->cfg.data_dir) >=

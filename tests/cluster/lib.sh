@@ -31,7 +31,8 @@ SYNC_SECS=$([ "$SANITIZED" = 1 ] && echo 30 || echo 15)
 T=$(mktemp -d /tmp/qfs-ct.XXXXXX)
 chmod 755 "$T"
 declare -A PID=() PORT=() ID=()
-CLEANUP_HOOKS=()
+CLEANUP_HOOKS=() # run before the nodes are unmounted
+AFTER_HOOKS=()   # run after (e.g. unmounting a data directory's tmpfs)
 
 mnt() { echo "$T/$1"; }
 data() { echo "$T/$1.data"; }
@@ -101,6 +102,7 @@ cleanup() {
     for x in "${NODES[@]}"; do [ -z "${PID[$x]:-}" ] || kill -CONT "${PID[$x]}" 2>/dev/null; done
     for hook in "${CLEANUP_HOOKS[@]}"; do eval "$hook"; done
     for x in "${NODES[@]}"; do node_umount "$x" >/dev/null 2>&1; done
+    for hook in "${AFTER_HOOKS[@]}"; do eval "$hook"; done
     if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
         for x in "${NODES[@]}"; do
             [ -f "$(log "$x")" ] || continue
