@@ -122,12 +122,34 @@ int cluster_wait_applied(struct cluster *cl, uint64_t idx, int timeout_ms)
     return rc;
 }
 
+/* One deadline for asking and applying. A sync that timed out makes the
+ * next ones fail at once for as long again, while the leader stays the
+ * same: a path walk on a node behind a slow or lossy link (each lookup, then
+ * the open, syncs) would otherwise wait the timeout at every step, and the
+ * whole open could take many times it. Reads then answer from local data, as
+ * on a cut-off node. A new leader ends the hold-off (the old one may simply
+ * have been unreachable). */
 int cluster_sync(struct cluster *cl, int timeout_ms, uint64_t *applied)
 {
-    uint64_t idx = 0;
-    int rc = cluster_read_index(cl, timeout_ms, &idx);
-    if (!rc)
-        rc = cluster_wait_applied(cl, idx, timeout_ms);
+    uint64_t now = cl_now_us(), idx = 0;
+    uint64_t deadline = now + (uint64_t)timeout_ms * 1000u;
+    struct engine_status st;
+    cl_engine_status(cl, &st);
+    pthread_mutex_lock(&cl->ri_lock);
+    bool held_off = now < cl->ri_holdoff_until_us && st.leader == cl->ri_holdoff_leader;
+    pthread_mutex_unlock(&cl->ri_lock);
+    int rc = held_off ? -ETIMEDOUT : cluster_read_index(cl, timeout_ms, &idx);
+    if (!rc) {
+        uint64_t left = cl_now_us();
+        left = left < deadline ? deadline - left : 0;
+        rc = cluster_wait_applied(cl, idx, (int)(left / 1000u));
+    }
+    if (rc == -ETIMEDOUT && !held_off) {
+        pthread_mutex_lock(&cl->ri_lock);
+        cl->ri_holdoff_until_us = cl_now_us() + (uint64_t)timeout_ms * 1000u;
+        cl->ri_holdoff_leader = st.leader;
+        pthread_mutex_unlock(&cl->ri_lock);
+    }
     pthread_mutex_lock(&cl->ap_lock);
     *applied = cl->applied;
     pthread_mutex_unlock(&cl->ap_lock);
