@@ -49,6 +49,7 @@ converge
 echo "after" >"$(mnt c)/w/after" || fail "a write on c after freeing failed"
 converge
 lines=$(($(wc -l <"$(log c)") - lines0))
-echo "c logged $lines lines while full and catching up"
+echo "c logged $lines lines while full and catching up; the first ones:"
+tail -n "$lines" "$(log c)" | head -n 12 | cut -c1-200
 [ "$lines" -lt 300 ] || fail "c logged $lines lines: $(sort "$(log c)" | uniq -c | sort -rn | head -5)"
 finish
