@@ -127,18 +127,28 @@ node_stop() {
     return 0
 }
 
+# Current: the node has a quorum and its leader answers a read index, and
+# the node then applies up to that index (within 10 s), so an open or lookup
+# through it sees every change that returned before it. (Applied and read
+# index in one sample are rarely equal while the workload commits.)
+node_current() {
+    local r
+    r=$(node_consensus "$1" 'print(c["read_index"] if c["quorum"] else None)') || return 1
+    [ "$r" != None ] || return 1
+    fault_wait_for 10 node_consensus "$1" "sys.exit(0 if c['applied'] >= $r else 1)"
+}
+
+# node_consensus I PYTHON: runs PYTHON with c = the "consensus" object of
+# node I's `qfs status --json`; fails if the node does not answer.
+node_consensus() {
+    timeout 5 "$(quorumfs_find qfs)" status --json -c "$(node_conf "$1")" 2>/dev/null |
+        "$FAULT_PY" -c 'import json, sys; c = json.load(sys.stdin)["consensus"]
+'"$2"
+}
+
 # The index of the current leader, from `qfs status --json` on the first node
 # that answers (helpers/leader.py of the cluster tests reads the schema), or
 # nothing.
-# Current: the node has a quorum, its leader answers a read index and the
-# node has applied up to it, so an open or lookup through it sees every
-# change that returned before it.
-node_current() {
-    timeout 5 "$(quorumfs_find qfs)" status --json -c "$(node_conf "$1")" 2>/dev/null |
-        "$FAULT_PY" -c 'import json, sys; c = json.load(sys.stdin)["consensus"]
-sys.exit(0 if c["quorum"] and c["read_index"] is not None and c["applied"] >= c["read_index"] else 1)'
-}
-
 cluster_leader() {
     local i j ids=() out
     for j in $(fault_nodes); do ids+=("$(node_id "$j")"); done
