@@ -52,8 +52,7 @@ void cluster_stop(struct cluster *cl);
 /* Waits (at most timeout_ms) until this node has applied every command
  * committed before the call: one round trip to the leader (none on the
  * leader). 0, or -EROFS (no quorum: local state is all there is),
- * -ETIMEDOUT (also at once for timeout_ms after a timeout, while the leader
- * is the same), or at once the error this node's apply fails with (-ENOSPC:
+ * -ETIMEDOUT, or at once the error this node's apply fails with (-ENOSPC:
  * it cannot catch up now). *applied gets the index reached. */
 int cluster_sync(struct cluster *cl, int timeout_ms, uint64_t *applied);
 /* The leader's commit index (read index) only, without waiting to apply. */

@@ -162,8 +162,6 @@ struct cluster {
     pthread_cond_t ri_cond;
     uint64_t ri_next, ri_answered, ri_commit;
     bool ri_ok;
-    uint64_t ri_holdoff_until_us; /* see cluster_sync() */
-    int32_t ri_holdoff_leader;    /* the leader it held off for */
 };
 
 /* Paxos thread (paxos_loop.c). */
