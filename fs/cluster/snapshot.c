@@ -21,10 +21,12 @@
 #define SNAP_IDLE_MS 10000 /* a transfer without a piece for this long is dropped */
 #define SNAP_SEND_MS 200   /* one wait for room in the bulk queue, then check for an abort */
 /* After a failed fetch (a full disk here), the engine's next asks are let
- * through only after a wait, 1 s doubling to 30 s: each serve costs the peer
- * a copy of its whole metadata store. */
+ * through only after a wait, 1 s doubling to 5 s: each serve costs the peer a
+ * copy of its whole metadata store, and a node that needs a snapshot cannot
+ * catch up without one (with a 30 s cap, a node whose disk had just been
+ * freed made its mutations and lookups time out for 30 s). */
 #define SNAP_RETRY_MIN_MS 1000
-#define SNAP_RETRY_MAX_MS 30000
+#define SNAP_RETRY_MAX_MS 5000
 
 enum snap_state { SNAP_IDLE, SNAP_SERVING, SNAP_FETCHING };
 

@@ -82,19 +82,14 @@ int core_replicate_start(struct core *c, const struct chunk_ref *refs, const boo
     if (!rc && k)
         rc = remote_start(c, (const uint8_t(*)[SHA256_LEN])h, k, n_ask, job);
     free(h);
-    if (rc && rc != -EBUSY)
-        log_warn("replication of %zu chunks failed: %s", k, strerror(-rc));
-    return rc;
+    return rc; /* a failure is the commit's: its caller reports it */
 }
 
 int core_replicate_wait(struct core *c, void *job)
 {
     if (!job)
         return 0;
-    int rc = c->remote.replicate_wait(c->remote.ctx, job);
-    if (rc)
-        log_warn("replication of a chunk batch failed: %s", strerror(-rc));
-    return rc;
+    return c->remote.replicate_wait(c->remote.ctx, job); /* the commit's caller reports */
 }
 
 /* A corrupt copy must go before a fetch (the store skips chunks already
