@@ -359,8 +359,10 @@ static bool ack_entry(struct repl *r, struct repl_push *j, int peer, long idx, u
 static void note_refusals(struct repl *r, int peer, uint32_t refused, uint32_t count)
 {
     if (!refused) {
-        if (count)
+        if (count) { /* stored everything: no back-off, and no clock read per claim */
             r->refuse_backoff_ms[peer] = 0;
+            r->refused_until_ms[peer] = 0;
+        }
         return;
     }
     uint32_t b = r->refuse_backoff_ms[peer] * 2;
