@@ -11,8 +11,6 @@
 
 #include <errno.h>
 
-#define SYNC_APPLY_MIN_MS 250
-
 static void send_msg(struct cluster *cl, int peer, const struct cluster_msg *m)
 {
     uint8_t buf[CLUSTER_MSG_MAX];
@@ -124,19 +122,12 @@ int cluster_wait_applied(struct cluster *cl, uint64_t idx, int timeout_ms)
     return rc;
 }
 
-/* One deadline for asking and applying: a path walk syncs at every lookup,
- * then at the open, and on a node behind a slow, lossy link each wait adds
- * up (the fault suite saw a read take 10.7 s when each could take 2 s + 2 s).
- * An index that came late still gets SYNC_APPLY_MIN_MS to be applied. */
 int cluster_sync(struct cluster *cl, int timeout_ms, uint64_t *applied)
 {
-    uint64_t deadline = cl_now_us() + (uint64_t)timeout_ms * 1000u, idx = 0;
+    uint64_t idx = 0;
     int rc = cluster_read_index(cl, timeout_ms, &idx);
-    if (!rc) {
-        uint64_t now = cl_now_us();
-        int left = now < deadline ? (int)((deadline - now) / 1000u) : 0;
-        rc = cluster_wait_applied(cl, idx, left > SYNC_APPLY_MIN_MS ? left : SYNC_APPLY_MIN_MS);
-    }
+    if (!rc)
+        rc = cluster_wait_applied(cl, idx, timeout_ms);
     pthread_mutex_lock(&cl->ap_lock);
     *applied = cl->applied;
     pthread_mutex_unlock(&cl->ap_lock);
