@@ -28,8 +28,10 @@ static const char *leader_id(struct ctl_reply *r, char *buf, size_t cap)
 static void print_node(FILE *f, struct ctl_reply *r, const struct qfs_style *s)
 {
     char up[32];
-    fprintf(f, LABEL "%s%s%s (quorumfs %s, pid %lld, up %s)\n", "node", s->bold, self_id(r), s->off,
-            qfs_str(r, "version"), (long long)qfs_i64(r, "pid", 0),
+    /* A node ID is 63 characters: alone on its line, it fits 80 columns. */
+    fprintf(f, LABEL "%s%s%s\n", "node", s->bold, self_id(r), s->off);
+    fprintf(f, INDENT "quorumfs %s, pid %lld, up %s\n", qfs_str(r, "version"),
+            (long long)qfs_i64(r, "pid", 0),
             qfs_fmt_duration((double)qfs_i64(r, "uptime_ms", 0) / 1000.0, up, sizeof(up)));
     fprintf(f, INDENT "mount %s  data %s\n", qfs_str(r, "mountpoint"), qfs_str(r, "data_dir"));
 }

@@ -65,6 +65,9 @@ done
 [ "$(sed -n 2p <<<"$s")" = "in sync" ] || fail "second line is not the verdict: $s"
 [ "$(grep -c "qfs status --watch" <<<"$s")" -eq 1 ] || fail "frames stacked, not redrawn: $s"
 grep -q $'\033\\[3[0-9]m' <<<"$s" && fail "colour despite NO_COLOR: $s"
+# -J joins what tmux wrapped: the node line (a 63-character ID) must fit 80 columns
+node_line=$(tmux -S "$SOCK" capture-pane -p -J | grep '^node ')
+[ -n "$node_line" ] && [ ${#node_line} -le 80 ] || fail "node line missing or over 80 columns: '$node_line'"
 echo "---- the screen in tmux ----"
 sed 's/[[:space:]]*$//' <<<"$s" | sed '/^$/d'
 echo "----"
