@@ -305,6 +305,7 @@ static void wait_for_work(struct repl *r, size_t npeers)
 
 void *repl_tx_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "qfs-repl-tx"); /* for top -H, perf, gdb */
     struct repl *r = arg;
     size_t npeers = net_npeers(r->net);
     pthread_mutex_lock(&r->lock);

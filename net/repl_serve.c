@@ -171,6 +171,7 @@ static void release_head(struct repl *r)
 
 void *repl_rx_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "qfs-repl-rx"); /* for top -H, perf, gdb */
     struct repl *r = arg;
     pthread_mutex_lock(&r->lock);
     while (!r->stop) {

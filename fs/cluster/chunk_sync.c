@@ -330,6 +330,7 @@ static bool step(struct chunk_sync *s, uint64_t *wake_at)
 
 static void *worker(void *arg)
 {
+    pthread_setname_np(pthread_self(), "qfs-chunksync"); /* for top -H, perf, gdb */
     struct chunk_sync *s = arg;
     pthread_mutex_lock(&s->lock);
     while (!s->stop) {

@@ -302,6 +302,7 @@ int apply_loop_install(struct cluster *cl, struct cl_install *job)
 
 static void *apply_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "qfs-apply"); /* for top -H, perf, gdb */
     struct cluster *cl = arg;
     struct batch *b = malloc(sizeof(*b));
     if (!b) {

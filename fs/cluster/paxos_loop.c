@@ -341,6 +341,7 @@ static void note_recovery(struct cluster *cl)
 
 static void *pax_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "qfs-paxos"); /* for top -H, perf, gdb */
     struct cluster *cl = arg;
     struct pollfd pfd = {.fd = cl->wake_fd, .events = POLLIN};
     for (;;) {

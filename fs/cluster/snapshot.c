@@ -307,6 +307,7 @@ static enum snap_state next_job(struct snapshot *s)
 
 static void *snap_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "qfs-snapshot"); /* for top -H, perf, gdb */
     struct snapshot *s = arg;
     pthread_mutex_lock(&s->lock);
     while (!s->stop) {

@@ -131,6 +131,7 @@ static void serve_one(struct control_server *s)
 
 static void *control_thread(void *arg)
 {
+    pthread_setname_np(pthread_self(), "qfs-control"); /* for top -H, perf, gdb */
     struct control_server *s = arg;
     struct pollfd p[2] = {{.fd = s->listen_fd, .events = POLLIN},
                           {.fd = s->stop_pipe[0], .events = POLLIN}};

@@ -4,6 +4,7 @@
 
 static void *put_loop(void *arg)
 {
+    pthread_setname_np(pthread_self(), "qfs-putter"); /* for top -H, perf, gdb */
     struct putter *p = arg;
     pthread_mutex_lock(&p->lock);
     for (;;) {

@@ -56,6 +56,7 @@ static int take_batch(struct sequencer *s, struct waiter **batch)
 
 static void *apply_thread(void *arg)
 {
+    pthread_setname_np(pthread_self(), "qfs-apply"); /* for top -H, perf, gdb */
     struct sequencer *s = arg;
     struct waiter *batch[SEQ_BATCH_MAX];
     pthread_mutex_lock(&s->lock);

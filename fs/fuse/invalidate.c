@@ -197,6 +197,7 @@ static void idle_wait(struct inval *iv, int ms)
 
 static void *inval_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "qfs-invalidate"); /* for top -H, perf, gdb */
     struct inval *iv = arg;
     pthread_mutex_lock(&iv->lock);
     while (!iv->stop) {
