@@ -24,6 +24,7 @@ void cons_params_default(struct cons_params *p)
         .queue_max = 4096,
         .log_cap = 65536,
         .retain = 16384,
+        .check_quorum = 1,
     };
 }
 
@@ -307,12 +308,7 @@ static int quorum_ok(const struct engine *e)
     uint64_t since = e->now > e->p.election_max_us ? e->now - e->p.election_max_us : 0;
     if (e->role == ROLE_FOLLOWER)
         return e->leader >= 0 && e->last_leader_msg >= since;
-    if (e->role != ROLE_LEADER)
-        return 0;
-    uint32_t fresh = 1;
-    for (uint32_t i = 0; i < e->n; i++)
-        fresh += i != e->self && e->peer_heard[i] >= since && e->peer_heard[i];
-    return fresh >= e->quorum;
+    return e->role == ROLE_LEADER && leader_heard_quorum(e);
 }
 
 void engine_status(const struct engine *e, struct engine_status *st)

@@ -81,6 +81,7 @@ struct engine {
 
     /* leader (phase 2) */
     uint64_t next_slot, recover_upto, last_bcast;
+    uint64_t lead_since;   /* when this leadership began (check-quorum grace) */
     uint64_t bcast_commit; /* commit index the last ACCEPT sent carried */
     struct round rounds[MAX_INFLIGHT];
     uint32_t r_head, r_count;
@@ -114,6 +115,9 @@ int emit(struct engine *e, uint32_t to_mask); /* encodes e->out */
 int outbox_flush(struct engine *e);           /* persist, then send */
 void mark_dirty(struct engine *e, struct ring_slot *c);
 uint32_t all_others(const struct engine *e);
+
+/* leader.c: a majority (self included) answered within election_max_us. */
+int leader_heard_quorum(const struct engine *e);
 
 /* acceptor.c */
 int acceptor_prepare(struct engine *e, const struct cons_msg *m);

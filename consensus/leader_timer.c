@@ -85,6 +85,16 @@ int leader_tick(struct engine *e)
         return resend_prepares(e);
     if (e->role != ROLE_LEADER)
         return 0;
+    /* Check-quorum: a leader no majority answered for an election timeout
+     * could not commit anything, and while it kept heartbeating, followers
+     * in its minority believed in a quorum and their mutations timed out
+     * instead of failing at once (EROFS); a one-way cut kept a majority
+     * following a leader that could not hear them. */
+    if (e->p.check_quorum && e->now >= e->lead_since + e->p.election_max_us &&
+        !leader_heard_quorum(e)) {
+        step_down(e);
+        return 0;
+    }
     for (uint32_t i = 0; i < e->r_count; i++) {
         struct round *r = &e->rounds[(e->r_head + i) % MAX_INFLIGHT];
         if (!r->done && e->now >= r->sent_at + e->p.resend_us) {

@@ -1,6 +1,7 @@
 /*
- * Fault phases: chaos (crashes, restarts, partitions, cut links, lossy
- * network) alternating with calm (a fully connected majority, no faults).
+ * Fault phases: chaos (crashes, restarts, pauses, partitions, cut links,
+ * lossy network) alternating with calm (a fully connected majority, no
+ * faults).
  */
 #include "tests/consensus/sim.h"
 
@@ -64,6 +65,16 @@ void enter_calm(struct world *w)
     ev_schedule(w, w->now + sim_rand(w, 4500000, 7000000), EV_PHASE, 0, 0);
 }
 
+/* A process pause (SIGSTOP, a VM or GC stall): the node handles nothing for
+ * up to 1.5 s and then everything that waited, in arrival order; time has
+ * moved on, so a leader wakes with stale beliefs about its followers. */
+static void node_pause(struct node *nd)
+{
+    struct world *w = nd->w;
+    if (nd->up)
+        nd->busy_until = w->now + sim_rand(w, 50000, 1500000);
+}
+
 void fault(struct world *w)
 {
     struct node *nd = &w->nodes[sim_rand(w, 0, w->n - 1)];
@@ -78,6 +89,8 @@ void fault(struct world *w)
         cut_links(w);
     } else if (r < 80) {
         set_groups(w, 0); /* heal */
+    } else if (r < 88) {
+        node_pause(nd);
     } else {
         node_crash(nd); /* reboot */
         node_start(nd);

@@ -318,6 +318,10 @@ static void sim_params(struct world *w)
     p->queue_max = 1024;
     p->retain = w->bench ? 8192 : 512;
     p->log_cap = 1024 + p->retain + 2 * w->batch * p->inflight_max;
+    /* Broken variants run without check-quorum: it makes stale leaders rare,
+     * and a lost promise only shows through one. It is a liveness aid that
+     * safety never relies on. */
+    p->check_quorum = w->broken == 0;
 }
 
 static int alloc_world(struct world *w)

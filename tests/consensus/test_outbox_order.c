@@ -4,7 +4,8 @@
  * overlaps the followers'), but its own vote counts only once saved; a
  * candidate's PREPARE and an acceptor's ACCEPTED leave only after the save;
  * a leader whose save failed comes back with a higher ballot, never reusing
- * the one its unsaved ACCEPT carried.
+ * the one its unsaved ACCEPT carried. And what a leader does when no
+ * majority answers it (check-quorum): it steps down.
  */
 #include "consensus/engine.h"
 #include "consensus/msg_codec.h"
@@ -225,6 +226,54 @@ START_TEST(test_failed_save_never_reuses_the_ballot)
 }
 END_TEST
 
+/* A follower's answer to a heartbeat (an empty ACCEPTED) in ballot b. */
+static void heartbeat_ack(struct engine *e, uint32_t from, uint64_t b, uint64_t now)
+{
+    memset(&scratch, 0, sizeof(scratch));
+    scratch.type = MSG_ACCEPTED;
+    scratch.from = from;
+    scratch.ballot = b;
+    feed(e, &scratch, now);
+}
+
+START_TEST(test_leader_without_a_majority_steps_down)
+{
+    static struct host h;
+    uint64_t now = 1000000;
+    struct engine *e = start(&h, 0, now);
+    become_leader(e, &h, &now);
+    struct engine_status st;
+    engine_status(e, &st);
+    uint64_t b = st.ballot;
+    /* Node 2 answers for three election timeouts: one follower and itself
+     * are a majority of three. */
+    for (int i = 0; i < 60; i++) {
+        now += 30000;
+        ck_assert_int_eq(engine_tick(e, now), 0);
+        heartbeat_ack(e, 2, b, now);
+    }
+    engine_status(e, &st);
+    ck_assert_int_eq(st.role, ROLE_LEADER);
+    ck_assert_int_eq(st.quorum_ok, 1);
+
+    /* Then nobody answers: it steps down once an election timeout passed
+     * since the last answer, and reports no quorum. */
+    uint64_t last = now, max = 600000;
+    while (st.role == ROLE_LEADER && now < last + 2 * max) {
+        now += 10000;
+        ck_assert_int_eq(engine_tick(e, now), 0);
+        engine_status(e, &st);
+    }
+    ck_assert_int_ne(st.role, ROLE_LEADER);
+    ck_assert_uint_gt(now, last + max);
+    ck_assert_uint_le(now, last + max + 10000);
+    ck_assert_int_eq(st.quorum_ok, 0);
+    ck_assert_int_lt(st.leader, 0);
+    engine_destroy(e);
+    persist_mem_free(&h.pm);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("consensus-outbox");
@@ -232,6 +281,7 @@ int main(void)
     tcase_add_test(tc, test_leader_sends_accept_before_its_save);
     tcase_add_test(tc, test_acceptor_answers_after_its_save);
     tcase_add_test(tc, test_failed_save_never_reuses_the_ballot);
+    tcase_add_test(tc, test_leader_without_a_majority_steps_down);
     suite_add_tcase(s, tc);
     return check_run(s);
 }
