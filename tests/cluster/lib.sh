@@ -126,12 +126,13 @@ trap 'exit 130' INT TERM
 # A bare command that fails (set -e) says which one.
 trap 'echo "FAIL: line $LINENO: $BASH_COMMAND" >&2' ERR
 
-# cluster_init: qfs init for a, b and c on free ports, then every node's peers.
+# cluster_init: qfs init for every node of NODES (a, b and c unless the test
+# set more) on free ports, then every node's peers.
 cluster_init() {
     local ports x y i=0
-    # Bound together, so the three ports differ; released just before use.
+    # Bound together, so the ports differ; released just before use.
     ports=$("$PY" -c 'import socket
-s = [socket.socket() for _ in range(3)]
+s = [socket.socket() for _ in range('"${#NODES[@]}"')]
 for x in s: x.bind(("127.0.0.1", 0))
 print(" ".join(str(x.getsockname()[1]) for x in s))')
     read -r -a ports <<<"$ports"
@@ -250,7 +251,7 @@ cluster_ready() {
     done
 }
 
-# cluster_up: init, start all three at once (a node may wait for a quorum),
+# cluster_up: init, start all nodes at once (a node may wait for a quorum),
 # and return once they form one cluster.
 cluster_up() {
     local x
@@ -298,15 +299,17 @@ seen() {
     defer_fail "$rel differs between nodes for ${SYNC_SECS}s: $(tree_cmp "$@" --only "$rel" -- "${NODES[@]}")"
 }
 
-# leader: the node (a, b or c) that `qfs status --json` names leader, or
-# nothing when no node answers (the control socket is issue 6's).
+# leader: the node (one of NODES) that `qfs status --json` names leader, or
+# nothing when no node answers.
 leader() {
-    local x out
+    local x out ids=()
+    for x in "${NODES[@]}"; do ids+=("${ID[$x]}"); done
     for x in "${NODES[@]}"; do
         [ -n "${PID[$x]:-}" ] || continue
         out=$(timeout 5 "$QFS_CLI" status --json -c "$(conf "$x")" 2>/dev/null) || continue
-        out=$("$PY" "$CT_HELPERS/leader.py" "${ID[a]}" "${ID[b]}" "${ID[c]}" <<<"$out") || continue
-        case "$out" in 0) echo a ;; 1) echo b ;; 2) echo c ;; *) continue ;; esac
+        out=$("$PY" "$CT_HELPERS/leader.py" "${ids[@]}" <<<"$out") || continue
+        [ -n "${NODES[$out]:-}" ] || continue
+        echo "${NODES[$out]}"
         return 0
     done
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""leader.py ID_A ID_B ID_C < status.json - prints 0, 1 or 2: which of the
-given node IDs `qfs status --json` names leader; exit 1 when it names none.
+"""leader.py ID... < status.json - prints the index (0 for the first) of the
+given node ID that `qfs status --json` names leader; exit 1 when it names none.
 Tolerant of the schema's shape (issue 6): a "leader"/"leader_id" string, a
 member object, or an index into a list of members that carry "id"."""
 import json
