@@ -142,6 +142,15 @@ static void become_leader(struct engine *e, struct host *h, uint64_t *now)
     ck_assert_uint_eq(st.ballot, b);
 }
 
+/* A fresh node 0 that won an election; st: its status then. */
+static struct engine *start_leader(struct host *h, uint64_t *now, struct engine_status *st)
+{
+    struct engine *e = start(h, 0, *now);
+    become_leader(e, h, now);
+    engine_status(e, st);
+    return e;
+}
+
 START_TEST(test_leader_sends_accept_before_its_save)
 {
     static struct host h;
@@ -204,10 +213,8 @@ START_TEST(test_failed_save_never_reuses_the_ballot)
 {
     static struct host h;
     uint64_t now = 1000000;
-    struct engine *e = start(&h, 0, now);
-    become_leader(e, &h, &now);
     struct engine_status st;
-    engine_status(e, &st);
+    struct engine *e = start_leader(&h, &now, &st);
     uint32_t mark = h.n_ev;
     ck_assert_int_eq(engine_propose(e, (const uint8_t *)"x", 1, 1, now), 0);
     h.pm.fail_next = 1; /* the crash in the middle of the round's save */
@@ -240,10 +247,8 @@ START_TEST(test_leader_without_a_majority_steps_down)
 {
     static struct host h;
     uint64_t now = 1000000;
-    struct engine *e = start(&h, 0, now);
-    become_leader(e, &h, &now);
     struct engine_status st;
-    engine_status(e, &st);
+    struct engine *e = start_leader(&h, &now, &st);
     uint64_t b = st.ballot;
     /* Node 2 answers for three election timeouts: one follower and itself
      * are a majority of three. */
