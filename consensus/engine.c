@@ -308,7 +308,7 @@ static int quorum_ok(const struct engine *e)
     uint64_t since = e->now > e->p.election_max_us ? e->now - e->p.election_max_us : 0;
     if (e->role == ROLE_FOLLOWER)
         return e->leader >= 0 && e->last_leader_msg >= since;
-    return e->role == ROLE_LEADER && leader_heard_quorum(e);
+    return e->role == ROLE_LEADER && leader_heard_quorum(e, e->p.election_max_us);
 }
 
 void engine_status(const struct engine *e, struct engine_status *st)

@@ -42,7 +42,7 @@ struct cons_params {
     uint32_t log_cap;            /* slots held in memory (ring size) */
     uint32_t retain;             /* keep at most this many applied slots for catch-up */
     uint32_t check_quorum;       /* 1: a leader no majority answered within
-                                    election_max_us steps down (liveness only) */
+                                    2 x election_max_us steps down (liveness only) */
 };
 
 /* Test-only deliberately broken behaviours (the simulator must catch them). */

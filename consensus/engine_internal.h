@@ -81,7 +81,8 @@ struct engine {
 
     /* leader (phase 2) */
     uint64_t next_slot, recover_upto, last_bcast;
-    uint64_t lead_since;   /* when this leadership began (check-quorum grace) */
+    uint64_t quorum_since; /* check-quorum window start: took office or resumed */
+    uint64_t last_tick;    /* leader's previous tick: a long gap is its own stall */
     uint64_t bcast_commit; /* commit index the last ACCEPT sent carried */
     struct round rounds[MAX_INFLIGHT];
     uint32_t r_head, r_count;
@@ -116,8 +117,8 @@ int outbox_flush(struct engine *e);           /* persist, then send */
 void mark_dirty(struct engine *e, struct ring_slot *c);
 uint32_t all_others(const struct engine *e);
 
-/* leader.c: a majority (self included) answered within election_max_us. */
-int leader_heard_quorum(const struct engine *e);
+/* leader.c: a majority (self included) answered within the last window_us. */
+int leader_heard_quorum(const struct engine *e, uint64_t window_us);
 
 /* acceptor.c */
 int acceptor_prepare(struct engine *e, const struct cons_msg *m);

@@ -154,15 +154,15 @@ static void become_leader(struct engine *e)
     e->recover_upto = e->p1_max_slot > e->commit ? e->p1_max_slot : e->commit;
     e->r_head = e->r_count = 0;
     e->last_bcast = 0;
-    e->lead_since = e->now;
+    e->quorum_since = e->last_tick = e->now;
     for (uint32_t i = 0; i < e->n; i++)
         e->peer_applied[i] = e->peer_heard[i] = 0;
     e->peer_heard[e->self] = e->now;
 }
 
-int leader_heard_quorum(const struct engine *e)
+int leader_heard_quorum(const struct engine *e, uint64_t window_us)
 {
-    uint64_t since = e->now > e->p.election_max_us ? e->now - e->p.election_max_us : 0;
+    uint64_t since = e->now > window_us ? e->now - window_us : 0;
     uint32_t fresh = 1;
     for (uint32_t i = 0; i < e->n; i++)
         fresh += i != e->self && e->peer_heard[i] >= since && e->peer_heard[i];

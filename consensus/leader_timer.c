@@ -77,6 +77,23 @@ int leader_heartbeat(struct engine *e)
     return emit(e, all_others(e));
 }
 
+/* Check-quorum: a leader no majority answered for two election timeouts
+ * steps down. It could not commit anything, and while it kept heartbeating,
+ * followers in its minority believed in a quorum and their mutations timed
+ * out instead of failing at once (EROFS); a one-way cut kept a majority
+ * following a leader that could not hear them. The window restarts when
+ * the leader itself resumes from a stall (no tick for an election_min, as
+ * in a long fsync): it sent nothing meanwhile, so silence proves nothing. */
+static int lost_quorum(struct engine *e)
+{
+    uint64_t window = 2 * e->p.election_max_us;
+    if (e->now > e->last_tick + e->p.election_min_us)
+        e->quorum_since = e->now;
+    e->last_tick = e->now;
+    return e->p.check_quorum && e->now >= e->quorum_since + window &&
+           !leader_heard_quorum(e, window);
+}
+
 int leader_tick(struct engine *e)
 {
     if (e->role != ROLE_LEADER && e->now >= e->election_deadline)
@@ -85,13 +102,7 @@ int leader_tick(struct engine *e)
         return resend_prepares(e);
     if (e->role != ROLE_LEADER)
         return 0;
-    /* Check-quorum: a leader no majority answered for an election timeout
-     * could not commit anything, and while it kept heartbeating, followers
-     * in its minority believed in a quorum and their mutations timed out
-     * instead of failing at once (EROFS); a one-way cut kept a majority
-     * following a leader that could not hear them. */
-    if (e->p.check_quorum && e->now >= e->lead_since + e->p.election_max_us &&
-        !leader_heard_quorum(e)) {
+    if (lost_quorum(e)) {
         step_down(e);
         return 0;
     }

@@ -243,10 +243,23 @@ static void heartbeat_ack(struct engine *e, uint32_t from, uint64_t b, uint64_t 
     feed(e, &scratch, now);
 }
 
+/* Ticks every 10 ms with nobody answering until the leader steps down or
+ * `limit` passes; the time it stepped down (0: it did not). */
+static uint64_t tick_until_step_down(struct engine *e, uint64_t *now, uint64_t limit)
+{
+    struct engine_status st;
+    do {
+        *now += 10000;
+        ck_assert_int_eq(engine_tick(e, *now), 0);
+        engine_status(e, &st);
+    } while (st.role == ROLE_LEADER && *now < limit);
+    return st.role == ROLE_LEADER ? 0 : *now;
+}
+
 START_TEST(test_leader_without_a_majority_steps_down)
 {
     static struct host h;
-    uint64_t now = 1000000;
+    uint64_t now = 1000000, max = 600000;
     struct engine_status st;
     struct engine *e = start_leader(&h, &now, &st);
     uint64_t b = st.ballot;
@@ -261,19 +274,38 @@ START_TEST(test_leader_without_a_majority_steps_down)
     ck_assert_int_eq(st.role, ROLE_LEADER);
     ck_assert_int_eq(st.quorum_ok, 1);
 
-    /* Then nobody answers: it steps down once an election timeout passed
-     * since the last answer, and reports no quorum. */
-    uint64_t last = now, max = 600000;
-    while (st.role == ROLE_LEADER && now < last + 2 * max) {
-        now += 10000;
-        ck_assert_int_eq(engine_tick(e, now), 0);
-        engine_status(e, &st);
-    }
-    ck_assert_int_ne(st.role, ROLE_LEADER);
-    ck_assert_uint_gt(now, last + max);
-    ck_assert_uint_le(now, last + max + 10000);
+    /* Then nobody answers: no quorum after one election timeout (its own
+     * mutations fail at once), stepped down after two. */
+    uint64_t last = now;
+    uint64_t down = tick_until_step_down(e, &now, last + 3 * max);
+    ck_assert_uint_gt(down, last + 2 * max - 1);
+    ck_assert_uint_le(down, last + 2 * max + 10000);
+    engine_status(e, &st);
     ck_assert_int_eq(st.quorum_ok, 0);
     ck_assert_int_lt(st.leader, 0);
+    engine_destroy(e);
+    persist_mem_free(&h.pm);
+}
+END_TEST
+
+/* A leader that itself did not run (a long fsync) heard nobody because it
+ * sent nothing: its followers get a fresh window from its first tick. */
+START_TEST(test_leader_own_stall_is_not_a_lost_quorum)
+{
+    static struct host h;
+    uint64_t now = 1000000, max = 600000;
+    struct engine_status st;
+    struct engine *e = start_leader(&h, &now, &st);
+    heartbeat_ack(e, 2, st.ballot, now);
+    now += 3 * max; /* the stall */
+    uint64_t resumed = now;
+    ck_assert_int_eq(engine_tick(e, now), 0);
+    engine_status(e, &st);
+    ck_assert_int_eq(st.role, ROLE_LEADER);
+    /* Still nobody: down two election timeouts after it resumed. */
+    uint64_t down = tick_until_step_down(e, &now, resumed + 3 * max);
+    ck_assert_uint_ge(down, resumed + 2 * max);
+    ck_assert_uint_le(down, resumed + 2 * max + 10000);
     engine_destroy(e);
     persist_mem_free(&h.pm);
 }
@@ -287,6 +319,7 @@ int main(void)
     tcase_add_test(tc, test_acceptor_answers_after_its_save);
     tcase_add_test(tc, test_failed_save_never_reuses_the_ballot);
     tcase_add_test(tc, test_leader_without_a_majority_steps_down);
+    tcase_add_test(tc, test_leader_own_stall_is_not_a_lost_quorum);
     suite_add_tcase(s, tc);
     return check_run(s);
 }
