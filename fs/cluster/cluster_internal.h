@@ -31,6 +31,9 @@
 #define CL_TICK_MS       10
 #define CL_FEED_BATCH    64 /* inbox frames per engine input (one save) */
 #define CL_REPORT_MS     200
+/* A read index asked within this long of the last quorum waits for a leader
+ * (an election is likely under way) rather than answering from local data. */
+#define CL_QUORUM_GRACE_MS 1000
 /* A failed save (a full disk) restarts the engine: at once the first time,
  * then after a wait that doubles up to the max while it keeps failing; a
  * run this long without a failure ends the streak. */
@@ -125,8 +128,9 @@ struct cluster {
     bool pax_stop;
 
     /* what the engine last said, for every thread */
-    pthread_mutex_t st_lock; /* guards est, peer_applied, peer_missing* */
+    pthread_mutex_t st_lock; /* guards est, quorum_seen_us, peer_applied, peer_missing* */
     struct engine_status est;
+    uint64_t quorum_seen_us; /* last publish with a quorum and a leader (cl_now_us) */
     int64_t peer_applied[CONS_MAX_NODES];
     uint64_t peer_missing_chunks[CONS_MAX_NODES], peer_missing_bytes[CONS_MAX_NODES];
 
@@ -143,7 +147,7 @@ struct cluster {
     uint64_t delivered; /* last slot queued (pax writes, under ap_lock) */
     uint64_t applied;   /* last slot applied and committed */
     bool ap_stop, halted;
-    int apply_failing; /* -errno of the last apply if it failed (a full disk), else 0 */
+    int apply_failing;        /* -errno of the last apply if it failed (a full disk), else 0 */
     struct dedup_table dedup; /* apply only; persisted with each batch */
     int since_gc;             /* apply only */
 

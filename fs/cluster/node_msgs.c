@@ -10,6 +10,7 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <time.h>
 
 static void send_msg(struct cluster *cl, int peer, const struct cluster_msg *m)
 {
@@ -80,15 +81,39 @@ void node_msgs_report(struct cluster *cl)
         send_msg(cl, (int)p, &m);
 }
 
+/* The engine status once it shows a quorum and a leader, waiting for one
+ * while the last was seen less than CL_QUORUM_GRACE_MS ago (and at most
+ * timeout_ms): a node in an election, not cut off, must not answer a lookup
+ * from state that misses what the old leader committed. The fault suite's
+ * slow-link run caught a mkdir answered EEXIST that way, 0.2 s into an
+ * election on a node with a healthy link. -EROFS after that. */
+static int wait_quorum(struct cluster *cl, int timeout_ms, struct engine_status *st)
+{
+    uint64_t deadline = cl_now_us() + (uint64_t)timeout_ms * 1000u;
+    for (;;) {
+        pthread_mutex_lock(&cl->st_lock);
+        *st = cl->est;
+        uint64_t grace_end = cl->quorum_seen_us + CL_QUORUM_GRACE_MS * 1000u;
+        pthread_mutex_unlock(&cl->st_lock);
+        if (st->quorum_ok && st->leader >= 0)
+            return 0;
+        uint64_t now = cl_now_us();
+        if (now >= grace_end || now >= deadline)
+            return -EROFS;
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* Client side of the read index: one request to the leader; answers carry
  * increasing tokens, and an answer to a later request also serves every
  * earlier one (its commit index was read after they were sent). */
 int cluster_read_index(struct cluster *cl, int timeout_ms, uint64_t *idx)
 {
     struct engine_status st;
-    cl_engine_status(cl, &st);
-    if (!st.quorum_ok || st.leader < 0)
-        return -EROFS;
+    int qrc = wait_quorum(cl, timeout_ms, &st);
+    if (qrc)
+        return qrc;
     if (st.role == ROLE_LEADER) {
         *idx = st.commit;
         return 0;

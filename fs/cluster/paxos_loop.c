@@ -95,6 +95,8 @@ static void publish_status(struct cluster *cl)
     engine_status(cl->eng, &st);
     pthread_mutex_lock(&cl->st_lock);
     cl->est = st;
+    if (st.quorum_ok && st.leader >= 0)
+        cl->quorum_seen_us = cl_now_us();
     pthread_mutex_unlock(&cl->st_lock);
 }
 
@@ -110,9 +112,16 @@ static void host_send(void *ctx, uint32_t to, const uint8_t *buf, size_t len)
         net_send(cl->net, cl->mem.peer_of[to], CHAN_CONTROL, FT_CONSENSUS, 0, buf, len, 0);
 }
 
+/* Publish before the apply thread sees the slot, too: once applied here, a
+ * mutation returns to its caller, and a read index answered from an older
+ * status (this turn's save may still take a while) would let a lookup on
+ * another node miss it. */
 static int host_deliver(void *ctx, uint64_t slot, const struct cons_entry *e)
 {
-    return apply_loop_offer(ctx, slot, e);
+    struct cluster *cl = ctx;
+    if (cl->eng)
+        publish_status(cl);
+    return apply_loop_offer(cl, slot, e);
 }
 
 static void host_proposal_done(void *ctx, uint64_t req_id, int64_t slot_or_err)

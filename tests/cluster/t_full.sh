@@ -46,7 +46,9 @@ t=$(echo "$(date +%s.%N) - $t0" | bc)
 step "free c's disk: it catches up by itself"
 rm -f "$(data c)/filler"
 converge
-echo "after" >"$(mnt c)/w/after" || fail "a write on c after freeing failed"
+# c's engine comes back at its next restart (back-off up to 5 s): EROFS until then.
+write_after() { echo "after" >"$(mnt c)/w/after"; }
+wait_until "$SYNC_SECS" write_after || fail "a write on c after freeing failed for ${SYNC_SECS}s"
 converge
 lines=$(($(wc -l <"$(log c)") - lines0))
 echo "c logged $lines lines while full and catching up; the first ones:"
