@@ -166,7 +166,7 @@ static int try_batch(struct meta_store *ms, const struct apply_item *items, int 
         mdb_txn_abort(txn);
         return rc;
     }
-    return meta_err(mdb_txn_commit(txn));
+    return meta_commit(ms, txn);
 }
 
 int apply_batch_extra(struct meta_store *ms, const struct apply_item *items, int n,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 /* Virtual size only: LMDB without MDB_WRITEMAP grows the file as it writes. */
 #define META_MAPSIZE     ((size_t)1 << 40)
@@ -29,6 +30,16 @@ int meta_err(int rc)
     if (rc > 0)
         return -rc;
     return -EIO;
+}
+
+int meta_commit(struct meta_store *ms, MDB_txn *txn)
+{
+    int rc = meta_err(mdb_txn_commit(txn));
+    const char *path;
+    struct statvfs vfs;
+    if (rc != -EIO || mdb_env_get_path(ms->env, &path) || statvfs(path, &vfs) < 0)
+        return rc;
+    return (uint64_t)vfs.f_bavail * vfs.f_frsize < (2u << 20) ? -ENOSPC : rc;
 }
 
 int meta_txn_read(struct meta_store *ms, MDB_txn **txn)

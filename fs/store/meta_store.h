@@ -51,6 +51,11 @@ void meta_store_close(struct meta_store *ms);
 /* For modules that keep their own named DBs in this environment. */
 MDB_env *meta_store_env(struct meta_store *ms);
 
+/* Commits txn. LMDB reports a short write as EIO, and a file system that runs
+ * out of space mid-write gives exactly that: with less than 2 MiB free it is
+ * -ENOSPC (a full disk, as the writer should hear it), else -EIO. */
+int meta_commit(struct meta_store *ms, MDB_txn *txn);
+
 /* Maps an LMDB or errno result to a negative errno (MDB_NOTFOUND -> -ENOENT,
  * MDB_MAP_FULL -> -ENOSPC, other LMDB codes -> -EIO). */
 int meta_err(int rc);
