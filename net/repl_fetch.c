@@ -336,15 +336,22 @@ static size_t local_missing(struct repl *r, const uint8_t (*hashes)[32], size_t 
     return nm;
 }
 
-/* Chunks that fetch_group could not get (bad hash, vanished): one urgent try each. */
+/* Chunks a peer said it holds that fetch_group could not get (bad hash,
+ * the peer vanished): one urgent try each while time is left. Those no peer
+ * holds are not asked for again: the caller retries them later. */
 static void fetch_leftovers(struct repl *r, const uint8_t (*hashes)[32], const uint32_t *idx,
-                            size_t nm, int timeout_ms)
+                            const int8_t *holder, size_t nm, uint64_t end_ms)
 {
     uint8_t *buf = malloc(NET_CHUNK_MAX);
     uint32_t len;
-    for (size_t i = 0; buf && i < nm; i++)
-        if (r->io.has(r->io.ctx, hashes[idx[i]]) != 1)
-            repl_fetch(r, hashes[idx[i]], buf, NET_CHUNK_MAX, &len, timeout_ms);
+    for (size_t i = 0; buf && i < nm; i++) {
+        uint64_t now = net_now_ms();
+        if (now >= end_ms)
+            break;
+        if (holder[i] >= 0 && r->io.has(r->io.ctx, hashes[idx[i]]) != 1)
+            repl_fetch(r, hashes[idx[i]], buf, NET_CHUNK_MAX, &len,
+                       end_ms - now < 2000 ? (int)(end_ms - now) : 2000);
+    }
     free(buf);
 }
 
@@ -352,6 +359,7 @@ long repl_pull(struct repl *r, const uint8_t (*hashes)[32], size_t n, int timeou
 {
     struct timespec dl;
     net_deadline(&dl, timeout_ms);
+    uint64_t end_ms = net_now_ms() + (uint64_t)timeout_ms;
     uint32_t *idx = malloc((n ? n : 1) * sizeof(*idx));
     int8_t *holder = malloc(n ? n : 1);
     uint8_t *qbuf = malloc(MSG_LIST_HDR_LEN + MSG_HAVE_MAX * 32);
@@ -368,11 +376,12 @@ long repl_pull(struct repl *r, const uint8_t (*hashes)[32], size_t n, int timeou
             uint32_t cnt = (uint32_t)(nm - off < MSG_HAVE_MAX ? nm - off : MSG_HAVE_MAX);
             ask_have(r, (int)p, hashes, idx + off, cnt, holder + off, qbuf, &dl);
         }
+    /* Past the deadline a group's answers would only be dropped: stop asking. */
     size_t group = FETCH_SLOTS - URGENT_FETCHES;
-    for (size_t off = 0; off < nm; off += group)
+    for (size_t off = 0; off < nm && net_now_ms() < end_ms; off += group)
         fetch_group(r, hashes, idx + off, holder + off, nm - off < group ? nm - off : group, &dl);
     pthread_mutex_unlock(&r->lock);
-    fetch_leftovers(r, hashes, idx, nm, 2000);
+    fetch_leftovers(r, hashes, idx, holder, nm, end_ms);
     long left = (long)local_missing(r, hashes, n, idx);
     free(idx), free(holder), free(qbuf);
     return left;

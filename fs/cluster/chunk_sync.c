@@ -3,6 +3,7 @@
 
 #include "common/log.h"
 #include "fs/chunk/chunker.h"
+#include "fs/store/meta_map.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -37,6 +38,7 @@ struct chunk_sync {
     uint8_t (*hbuf)[SHA256_LEN]; /* retry_cap + BATCH: hashes handed to pull */
     /* Statistics (atomic) */
     uint64_t st_missing, st_missing_bytes, st_fetched, st_fetched_bytes, st_failures, st_scans;
+    uint64_t st_dropped;
     bool st_scanning;
 };
 
@@ -106,14 +108,32 @@ static void publish_missing(struct chunk_sync *s, size_t inflight, uint64_t infl
     set_u64(&s->st_missing_bytes, s->retry_bytes + inflight_bytes);
 }
 
-/* Keeps the entries of e[0, n) absent here at the front: their count.
- * Those present count as fetched when fetched is set. */
+/* True when no applied command references the chunk any more: a file
+ * deleted or overwritten since it was noted. Its peers collect it too, so
+ * pulling it would fail for ever and hold a retry slot. An error says
+ * false: let the pull decide. */
+static bool unreferenced(struct chunk_sync *s, MDB_txn *txn, const uint8_t hash[SHA256_LEN])
+{
+    uint64_t refs;
+    return txn && meta_ref_get(s->cfg.ms, txn, hash, &refs) == 0 && refs == 0;
+}
+
+/* Keeps the entries of e[0, n) still needed (absent here and referenced) at
+ * the front: their count. Those present count as fetched when fetched is
+ * set. Notes come after their batch committed (log_apply.c), so a read
+ * transaction started here sees the references they add. */
 static size_t keep_absent(struct chunk_sync *s, struct ent *e, size_t n, bool fetched)
 {
+    MDB_txn *txn = NULL;
+    if (meta_txn_read(s->cfg.ms, &txn))
+        txn = NULL;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (chunk_store_has(s->cfg.cs, e[i].hash) != 1) { /* an error: let pull decide */
-            e[k++] = e[i];
+            if (unreferenced(s, txn, e[i].hash))
+                add_u64(&s->st_dropped, 1);
+            else
+                e[k++] = e[i];
             continue;
         }
         uint32_t len;
@@ -122,6 +142,8 @@ static size_t keep_absent(struct chunk_sync *s, struct ent *e, size_t n, bool fe
             add_u64(&s->st_fetched_bytes, len);
         }
     }
+    if (txn)
+        mdb_txn_abort(txn);
     return k;
 }
 
@@ -193,7 +215,9 @@ static bool process(struct chunk_sync *s, struct ent *e, size_t n)
 
 static void retry_round(struct chunk_sync *s)
 {
-    size_t left = pull_ents(s, s->retry, s->n_retry);
+    size_t left = keep_absent(s, s->retry, s->n_retry, true); /* pushed or deleted since */
+    if (left)
+        left = pull_ents(s, s->retry, left);
     s->n_retry = left;
     s->retry_bytes = 0;
     for (size_t i = 0; i < left; i++)
@@ -251,15 +275,19 @@ static bool stopping(struct chunk_sync *s)
 static void scan(struct chunk_sync *s)
 {
     uint8_t after[SHA256_LEN];
-    bool started = false;
+    bool started = false, full = false;
     int n;
     do {
         n = scan_page(s, after, &started);
-        if (n > 0 && !process(s, s->work, (size_t)n))
-            n = -ENOSPC;
-    } while (n == BATCH && !stopping(s));
-    if (n < 0) {
-        log_warn("chunk sync: scan stopped (%s); scheduled again", strerror(-n));
+        full = n > 0 && !process(s, s->work, (size_t)n);
+    } while (n == BATCH && !full && !stopping(s));
+    if (n < 0 || full) {
+        if (full)
+            log_warn("chunk sync: retry list full (%zu chunks the peers have not sent yet); "
+                     "scan paused, scheduled again",
+                     s->n_retry);
+        else
+            log_warn("chunk sync: scan stopped (%s); scheduled again", strerror(-n));
         pthread_mutex_lock(&s->lock);
         schedule_rescan(s, now_ms() + (uint64_t)s->cfg.backoff_max_ms);
         pthread_mutex_unlock(&s->lock);
@@ -434,6 +462,7 @@ void chunk_sync_get_stats(struct chunk_sync *s, struct chunk_sync_stats *out)
     out->fetched_bytes = __atomic_load_n(&s->st_fetched_bytes, __ATOMIC_RELAXED);
     out->pull_failures = __atomic_load_n(&s->st_failures, __ATOMIC_RELAXED);
     out->scans = __atomic_load_n(&s->st_scans, __ATOMIC_RELAXED);
+    out->dropped = __atomic_load_n(&s->st_dropped, __ATOMIC_RELAXED);
     out->scanning = __atomic_load_n(&s->st_scanning, __ATOMIC_RELAXED);
 }
 

@@ -19,8 +19,12 @@
  *    chunk a chunk map references), so what was missing at a restart is
  *    found. Scans read in pages, each in a short read transaction. A rescan
  *    after an overflow starts RESCAN_DELAY_MS later, so that the batch
- *    whose note overflowed has committed (the apply thread calls note while
- *    applying).
+ *    whose note overflowed has committed.
+ *  - Only chunks an applied command still references are pulled: every
+ *    check drops the absent ones whose reference count fell to 0 (a file
+ *    deleted or overwritten meanwhile); the peers collect those too, so a
+ *    pull could never get them. Notes come after their batch committed
+ *    (log_apply.c), so a check sees the references the noted command added.
  *  - Memory is fixed at create: queue, retry list, one page of hashes.
  * Thread-safe: note from the apply thread, stats from any thread.
  */
@@ -62,6 +66,7 @@ struct chunk_sync_stats {
                                                CHUNK_AVG each for chunks a scan found */
     uint64_t fetched_chunks, fetched_bytes; /* pulled since start */
     uint64_t pull_failures;                 /* pulls that left chunks missing */
+    uint64_t dropped;                       /* missing, then unreferenced: not pulled */
     uint64_t scans;                         /* full scans completed */
     bool scanning;                          /* a scan is running or scheduled */
 };

@@ -31,6 +31,7 @@ static struct {
     int fail_next;        /* calls still to fail with -ENOTCONN */
     int calls;
     size_t asked, asked_present; /* hashes asked for; of those, already here */
+    bool gone[N_CHUNKS];         /* collected at the peer: never sent */
 } peer = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static long fake_pull(void *ctx, const uint8_t (*h)[32], size_t n, int timeout_ms)
@@ -50,7 +51,7 @@ static long fake_pull(void *ctx, const uint8_t (*h)[32], size_t n, int timeout_m
         int j = 0;
         while (j < N_CHUNKS && memcmp(chunks[j].hash, h[i], 32) != 0)
             j++;
-        if (j == N_CHUNKS || chunk_store_put_batch(cs, &chunks[j], 1))
+        if (j == N_CHUNKS || peer.gone[j] || chunk_store_put_batch(cs, &chunks[j], 1))
             rc++; /* stays missing */
     }
     pthread_mutex_unlock(&peer.lock);
@@ -89,7 +90,7 @@ static void wait_idle(uint64_t min_scans)
 }
 
 /* self: this node's origin, or -1 to note every command. */
-static void make_sync(size_t queue_cap, int64_t self)
+static void make_sync_capped(size_t queue_cap, int64_t self, size_t retry_cap)
 {
     struct chunk_sync_config cfg = {.ms = ms,
                                     .cs = cs,
@@ -97,10 +98,16 @@ static void make_sync(size_t queue_cap, int64_t self)
                                     .skip_self = self >= 0,
                                     .self_origin = self >= 0 ? (uint64_t)self : 0,
                                     .queue_cap = queue_cap,
+                                    .retry_cap = retry_cap,
                                     .backoff_min_ms = 5,
                                     .backoff_max_ms = 20,
                                     .rescan_delay_ms = 10};
     ck_assert_int_eq(chunk_sync_create(&cfg, &sync_), 0);
+}
+
+static void make_sync(size_t queue_cap, int64_t self)
+{
+    make_sync_capped(queue_cap, self, 0);
 }
 
 static void setup(void)
@@ -115,6 +122,7 @@ static void setup(void)
         tu_make_chunk(&chunks[i], bufs[i], CHUNK_LEN - (uint32_t)i, (uint64_t)i + 100);
     peer.fail_next = peer.calls = 0;
     peer.asked = peer.asked_present = 0;
+    memset(peer.gone, 0, sizeof(peer.gone));
     sync_ = NULL;
 }
 
@@ -140,14 +148,35 @@ static struct cmd content_cmd(uint8_t *raw, int from, int to, uint64_t origin)
     return c;
 }
 
-/* What applying the command would do to the reference counts. */
-static void reference(int from, int to)
+/* What applying commands would do to the reference counts. */
+static void adjust_refs(int from, int to, int delta)
 {
     MDB_txn *txn;
     ck_assert_int_eq(meta_txn_write(ms, &txn), 0);
     for (int i = from; i < to; i++)
-        ck_assert_int_eq(meta_ref_adjust(ms, txn, chunks[i].hash, 1), 0);
+        ck_assert_int_eq(meta_ref_adjust(ms, txn, chunks[i].hash, delta), 0);
     ck_assert_int_eq(mdb_txn_commit(txn), 0);
+}
+
+static void reference(int from, int to)
+{
+    adjust_refs(from, to, 1);
+}
+
+static void set_unreachable(bool down)
+{
+    pthread_mutex_lock(&peer.lock);
+    peer.fail_next = down ? INT_MAX : 0;
+    pthread_mutex_unlock(&peer.lock);
+}
+
+static void wait_failures(uint64_t n)
+{
+    uint64_t deadline = now_ms() + 10000;
+    while (stats().pull_failures < n) {
+        ck_assert_msg(now_ms() < deadline, "no retries");
+        pause_ms(2);
+    }
 }
 
 static int present(int from, int to)
@@ -244,6 +273,63 @@ START_TEST(overflow_falls_back_to_rescan)
     ck_assert(stats().scanning);
     wait_idle(2);
     ck_assert_int_eq(present(0, N_CHUNKS), N_CHUNKS);
+}
+END_TEST
+
+/* A file deleted while its chunks could not be pulled: the peers collect
+ * them, so they leave the retry list instead of holding it for ever. */
+START_TEST(unreferenced_chunks_dropped)
+{
+    uint8_t raw[5 * CMD_EXTENT_LEN];
+    make_sync(0, -1);
+    ck_assert_int_eq(chunk_sync_start(sync_), 0);
+    wait_idle(1);
+    set_unreachable(true);
+    reference(0, 5);
+    struct cmd c = content_cmd(raw, 0, 5, 2);
+    chunk_sync_note(sync_, &c);
+    wait_failures(2);
+    ck_assert_uint_eq(stats().missing_chunks, 5);
+    adjust_refs(0, 3, -1); /* the file that held 0..2 is deleted */
+    pthread_mutex_lock(&peer.lock);
+    for (int i = 0; i < 3; i++)
+        peer.gone[i] = true;
+    pthread_mutex_unlock(&peer.lock);
+    set_unreachable(false);
+    wait_idle(1);
+    ck_assert_int_eq(present(0, 3), 0);
+    ck_assert_int_eq(present(3, 5), 2);
+    struct chunk_sync_stats st = stats();
+    ck_assert_uint_eq(st.dropped, 3);
+    ck_assert_uint_eq(st.missing_chunks, 0);
+    ck_assert_uint_eq(st.fetched_chunks, 2);
+}
+END_TEST
+
+/* The retry list full of chunks deleted since: the scan it paused resumes
+ * and pulls the live ones (slow-link's long run never got in sync). */
+START_TEST(full_retry_list_of_deleted_chunks_drains)
+{
+    uint8_t raw[N_CHUNKS * CMD_EXTENT_LEN];
+    make_sync_capped(0, -1, 4);
+    ck_assert_int_eq(chunk_sync_start(sync_), 0);
+    wait_idle(1);
+    set_unreachable(true);
+    reference(0, N_CHUNKS);
+    struct cmd c = content_cmd(raw, 0, N_CHUNKS, 2);
+    chunk_sync_note(sync_, &c); /* 0..3 fill the retry list, the rest wait for a rescan */
+    wait_failures(2);
+    ck_assert_uint_eq(stats().missing_chunks, 4);
+    adjust_refs(0, 4, -1);
+    pthread_mutex_lock(&peer.lock);
+    for (int i = 0; i < 4; i++)
+        peer.gone[i] = true;
+    pthread_mutex_unlock(&peer.lock);
+    set_unreachable(false);
+    wait_idle(2);
+    ck_assert_int_eq(present(0, 4), 0);
+    ck_assert_int_eq(present(4, N_CHUNKS), N_CHUNKS - 4);
+    ck_assert_uint_eq(stats().dropped, 4);
 }
 END_TEST
 
@@ -346,6 +432,8 @@ int main(void)
     tcase_add_test(tc, retried_until_peers_answer);
     tcase_add_test(tc, startup_scan_finds_missing);
     tcase_add_test(tc, overflow_falls_back_to_rescan);
+    tcase_add_test(tc, unreferenced_chunks_dropped);
+    tcase_add_test(tc, full_retry_list_of_deleted_chunks_drains);
     tcase_add_test(tc, only_remote_content_noted);
     tcase_add_test(tc, io_store_roundtrip);
     tcase_add_test(tc, io_store_touches_pushed_chunks);
