@@ -100,6 +100,26 @@ void persist_lmdb_close(struct persist_lmdb *p)
     free(p);
 }
 
+int persist_lmdb_clear(struct persist_lmdb *p)
+{
+    MDB_txn *t;
+    int rc = mdb_txn_begin(p->env, NULL, 0, &t);
+    if (rc)
+        return lmdb_err(rc);
+    rc = mdb_drop(t, p->log, 0);
+    const char *keys[] = {"promised", "commit", "log_start"};
+    for (size_t i = 0; !rc && i < sizeof(keys) / sizeof(keys[0]); i++) {
+        MDB_val k = {strlen(keys[i]), (void *)keys[i]};
+        rc = mdb_del(t, p->meta, &k, NULL);
+        rc = rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    if (rc) {
+        mdb_txn_abort(t);
+        return lmdb_err(rc);
+    }
+    return lmdb_err(mdb_txn_commit(t));
+}
+
 static int put_rec(struct persist_lmdb *p, MDB_txn *t, const struct cons_rec *r)
 {
     size_t need = REC_HDR + r->e.len;

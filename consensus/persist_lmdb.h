@@ -27,5 +27,8 @@ extern const struct cons_persist_ops persist_lmdb_ops;
 /* Opens (creating if needed) the paxos DBs; -EPROTO if their version differs. */
 int persist_lmdb_open(struct persist_lmdb **out, MDB_env *env);
 void persist_lmdb_close(struct persist_lmdb *p);
+/* Empties the state (the records and promised/commit/log_start; the version
+ * stays): after it moved to another backend (persist_file.h). */
+int persist_lmdb_clear(struct persist_lmdb *p);
 
 #endif

@@ -2,6 +2,7 @@
  * cluster.c - starting and stopping a cluster node, the transport's
  * callbacks, and the status snapshot. See cluster.h for the threads.
  */
+#include "consensus/persist_lmdb.h"
 #include "fs/cluster/chunk_remote.h"
 #include "fs/cluster/cluster_internal.h"
 #include "fs/cluster/snapshot.h"
@@ -102,6 +103,41 @@ static int next_boot(const char *data_dir, uint64_t *boot)
     return rc;
 }
 
+/* Before the Paxos log drops slots: what applying them did must be on disk
+ * (apply commits leave LMDB's meta page unsynced, log_apply.c). */
+static int sync_applied(void *ctx)
+{
+    struct cluster *cl = ctx;
+    int rc = mdb_env_sync(meta_store_env(core_meta_store(cl->core)), 1);
+    if (rc)
+        log_error("cluster: cannot sync the metadata store before truncating the log: %s",
+                  mdb_strerror(rc));
+    return rc > 0 ? -rc : rc ? -EIO : 0;
+}
+
+/* The Paxos state lives in DATA/paxos.log (consensus/persist_file.h). Nodes
+ * of earlier builds kept it in the metadata store: a log file that does not
+ * exist yet starts with that state, which is then emptied. */
+static int open_persist(struct cluster *cl)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof(path), "%s/paxos.log", cl->cfg.data_dir) >= (int)sizeof(path))
+        return -ENAMETOOLONG;
+    struct persist_lmdb *old;
+    int rc = persist_lmdb_open(&old, meta_store_env(core_meta_store(cl->core)));
+    if (rc)
+        return rc;
+    struct persist_file_options o = {.before_truncate = sync_applied,
+                                     .before_truncate_ctx = cl,
+                                     .import = &persist_lmdb_ops,
+                                     .import_ctx = old};
+    rc = persist_file_open(path, &o, &cl->persist);
+    if (!rc)
+        rc = persist_lmdb_clear(old);
+    persist_lmdb_close(old);
+    return rc;
+}
+
 static void init_locks(struct cluster *cl)
 {
     pthread_mutex_init(&cl->pax_lock, NULL);
@@ -148,7 +184,7 @@ static int start_all(struct cluster *cl)
     if (rc)
         return rc;
     cl->req_base = cl->next_req = boot << 32;
-    rc = persist_lmdb_open(&cl->persist, meta_store_env(core_meta_store(cl->core)));
+    rc = open_persist(cl);
     if (!rc)
         rc = apply_loop_start(cl);
     if (!rc) /* before the transport: frames and peer events reach it */
@@ -218,7 +254,7 @@ void cluster_stop(struct cluster *cl)
     if (cl->repl)
         repl_destroy(cl->repl);
     if (cl->persist)
-        persist_lmdb_close(cl->persist);
+        persist_file_close(cl->persist);
     free(cl);
 }
 

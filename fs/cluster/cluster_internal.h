@@ -9,7 +9,7 @@
 #include "common/log.h"
 #include "consensus/dedup.h"
 #include "consensus/engine.h"
-#include "consensus/persist_lmdb.h"
+#include "consensus/persist_file.h"
 #include "fs/cluster/chunk_io_store.h"
 #include "fs/cluster/chunk_sync.h"
 #include "fs/cluster/cluster.h"
@@ -101,7 +101,7 @@ struct cluster {
     struct chunk_io io;
     struct chunk_io_store ios; /* io's state: pushes touch chunks for the GC */
     struct chunk_sync *sync;   /* pulls chunks of applied commits that are missing */
-    struct persist_lmdb *persist;
+    struct persist_file *persist;
     uint64_t req_base;
     uint64_t next_req; /* atomic: the last request id handed out */
 

@@ -339,10 +339,9 @@ static void *apply_main(void *arg)
  * sync for its meta page. Set on the env, every commit syncs its data pages
  * only, which keeps LMDB consistent after a power cut (ACI; the last commit
  * may roll back). That is enough for the env's cluster-mode writers: an apply
- * batch is replayed from the Paxos log (which cannot be truncated past it: the
- * truncation is recorded by a later Paxos save whose sync also flushes this
- * meta page), a snapshot install is fetched again, the GC queue is re-read;
- * the Paxos saves force their own meta sync (persist_lmdb.h).
+ * batch is replayed from the Paxos log (which drops no slot before it has
+ * synced this env: sync_applied() in cluster.c), a snapshot install is
+ * fetched again, the GC queue is re-read.
  */
 static int meta_sync_data_only(struct cluster *cl)
 {

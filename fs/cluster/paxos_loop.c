@@ -163,7 +163,7 @@ static int create_engine(struct cluster *cl, uint64_t applied)
                              .deliver = host_deliver,
                              .proposal_done = host_proposal_done,
                              .need_snapshot = host_need_snapshot,
-                             .persist = &persist_lmdb_ops,
+                             .persist = &persist_file_ops,
                              .persist_ctx = cl->persist};
     return engine_create(&cl->eng, &ec, &host, cl_now_us());
 }

@@ -1,5 +1,6 @@
 /* Unit tests for common/: byte order helpers and SHA-256. */
 #include "common/bytes.h"
+#include "common/crc32c.h"
 #include "common/log.h"
 #include "common/sha256.h"
 
@@ -16,6 +17,18 @@ START_TEST(test_sha256_known_vector)
     ck_assert_int_eq(sha256("", 0, d), 0);
     sha256_hex(d, hex);
     ck_assert_str_eq(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+END_TEST
+
+/* RFC 3720's check value; pieces give the same CRC as the whole. */
+START_TEST(test_crc32c_known_vector)
+{
+    const char *s = "123456789";
+    ck_assert_uint_eq(crc32c_update(0, s, 9), 0xe3069283u);
+    ck_assert_uint_eq(crc32c_update(crc32c_update(0, s, 4), s + 4, 5), 0xe3069283u);
+    ck_assert_uint_eq(crc32c_update(0, s, 0), 0);
+    uint8_t zeros[32] = {0};
+    ck_assert_uint_eq(crc32c_update(0, zeros, sizeof(zeros)), 0x8a9136aau);
 }
 END_TEST
 
@@ -55,6 +68,7 @@ int main(void)
     Suite *s = suite_create("common");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_sha256_known_vector);
+    tcase_add_test(tc, test_crc32c_known_vector);
     tcase_add_test(tc, test_bytes_roundtrip);
     tcase_add_test(tc, test_log_limit_counts_what_it_leaves_out);
     suite_add_tcase(s, tc);

@@ -1,0 +1,18 @@
+/*
+ * crc32c.h - CRC-32C (Castagnoli), the checksum of the on-disk log frames.
+ *
+ * It detects torn and damaged frames, not tampering: what an attacker could
+ * write to the data directory is out of scope (docs/ARCHITECTURE.md). The
+ * value is that of RFC 3720 (iSCSI): crc32c("123456789") = 0xe3069283.
+ * crc32c_update() continues a checksum over data given in pieces: start
+ * from 0.
+ */
+#ifndef QFS_COMMON_CRC32C_H
+#define QFS_COMMON_CRC32C_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+uint32_t crc32c_update(uint32_t crc, const void *data, size_t len);
+
+#endif
