@@ -19,7 +19,7 @@
 #define BATCH_HDR     29 /* type u8, promised u64, commit u64, log_start u64, nrec u32 */
 #define REC_HDR       34 /* slot u64, ballot u64, flags u8, kind u8, origin u32, req u64, len u32 */
 #define BATCH_TYPE    1
-#define COMPACT_RATIO 4
+#define COMPACT_RATIO 2
 #define SPLIT_BYTES   (16u << 20) /* a compaction's frames: no larger than this */
 
 static const uint8_t magic[8] = {'Q', 'F', 'S', 'P', 'A', 'X', 'O', 'S'};
