@@ -14,9 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define FILE_HDR      32 /* magic 8, version u32, 16 zero, crc32c of bytes 0..27 */
-#define FRAME_HDR     8  /* payload length u32, crc32c of (length, payload) */
-#define BATCH_HDR     29 /* type u8, promised u64, commit u64, log_start u64, nrec u32 */
+#define FILE_HDR      32          /* magic 8, version u32, 16 zero, crc32c of bytes 0..27 */
+#define FRAME_HDR     12          /* magic u32, payload length u32, crc32c of (length, payload) */
+#define FRAME_MAGIC   0x46585051u /* "QPXF" */
+#define BATCH_HDR     29          /* type u8, promised u64, commit u64, log_start u64, nrec u32 */
 #define REC_HDR       34 /* slot u64, ballot u64, flags u8, kind u8, origin u32, req u64, len u32 */
 #define BATCH_TYPE    1
 #define COMPACT_RATIO 2
@@ -41,6 +42,9 @@ struct persist_file {
     uint64_t log_start; /* as last saved */
     uint64_t live;      /* bytes of the live state at the last load or compaction */
     struct enc enc;
+    uint64_t next_compact; /* frame bytes before a failed compaction is tried again */
+    bool dir_unsynced;     /* a rename's directory sync failed: saves wait for it */
+    bool broken;           /* a failed frame could not be cleared: reopen to go on */
 };
 
 /* What a read of the whole file found. Records point into buf. */
@@ -113,9 +117,10 @@ static int enc_end(struct enc *e)
     put_u64(b + 9, e->st.commit);
     put_u64(b + 17, e->st.log_start);
     put_u32(b + 25, e->nrec);
-    put_u32(e->buf, (uint32_t)(e->len - FRAME_HDR));
-    uint32_t crc = crc32c_update(0, e->buf, 4);
-    put_u32(e->buf + 4, crc32c_update(crc, b, e->len - FRAME_HDR));
+    put_u32(e->buf, FRAME_MAGIC);
+    put_u32(e->buf + 4, (uint32_t)(e->len - FRAME_HDR));
+    uint32_t crc = crc32c_update(0, e->buf + 4, 4);
+    put_u32(e->buf + 8, crc32c_update(crc, b, e->len - FRAME_HDR));
     return 0;
 }
 
@@ -195,8 +200,17 @@ static int check_header(const struct persist_file *p, const uint8_t *h, size_t s
     return 0;
 }
 
+static int sync_renamed(struct persist_file *p)
+{
+    int rc = sync_dir(p->dir);
+    p->dir_unsynced = rc != 0;
+    return rc;
+}
+
 /* Writes header and frames[0, n) to a new file, grown and synced, and
- * renames it over path: all or nothing. */
+ * renames it over path: all or nothing. Once renamed it is the file,
+ * whatever the directory's sync says (until that succeeds, saves fail:
+ * a crash could bring the old file back). */
 static int replace_file(struct persist_file *p, const uint8_t *frames, size_t n)
 {
     int fd = open(p->tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -214,8 +228,6 @@ static int replace_file(struct persist_file *p, const uint8_t *frames, size_t n)
         rc = fsync(fd) ? -errno : 0;
     if (!rc && rename(p->tmp, p->path))
         rc = -errno;
-    if (!rc)
-        rc = sync_dir(p->dir);
     if (rc) {
         close(fd);
         unlink(p->tmp);
@@ -226,17 +238,19 @@ static int replace_file(struct persist_file *p, const uint8_t *frames, size_t n)
     p->fd = fd;
     p->end = FILE_HDR + n;
     p->alloc = size;
-    return 0;
+    return sync_renamed(p);
 }
 
 /* ---- reading ---- */
 
-static int read_file(struct persist_file *p, struct loaded *L)
+/* Reads the file, or its first `limit` bytes when limit is set. */
+static int read_file(struct persist_file *p, uint64_t limit, struct loaded *L)
 {
     struct stat sb;
     if (fstat(p->fd, &sb))
         return -errno;
-    L->size = (size_t)sb.st_size;
+    uint64_t size = (uint64_t)sb.st_size;
+    L->size = (size_t)(limit && limit < size ? limit : size);
     L->buf = malloc(L->size ? L->size : 1);
     if (!L->buf)
         return -ENOMEM;
@@ -254,13 +268,13 @@ static int read_file(struct persist_file *p, struct loaded *L)
 /* The payload length of a whole frame at off, or 0 when none is there. */
 static size_t frame_at(const uint8_t *buf, size_t size, size_t off)
 {
-    if (off > size || size - off < FRAME_HDR)
+    if (off > size || size - off < FRAME_HDR || get_u32(buf + off) != FRAME_MAGIC)
         return 0;
-    uint32_t len = get_u32(buf + off);
+    uint32_t len = get_u32(buf + off + 4);
     if (len < BATCH_HDR || len > size - off - FRAME_HDR)
         return 0;
-    uint32_t crc = crc32c_update(crc32c_update(0, buf + off, 4), buf + off + FRAME_HDR, len);
-    return crc == get_u32(buf + off + 4) ? len : 0;
+    uint32_t crc = crc32c_update(crc32c_update(0, buf + off + 4, 4), buf + off + FRAME_HDR, len);
+    return crc == get_u32(buf + off + 8) ? len : 0;
 }
 
 static int add_ref(struct loaded *L, uint64_t slot, const uint8_t *rec)
@@ -310,12 +324,13 @@ static int scan_frames(struct persist_file *p, struct loaded *L)
         off += FRAME_HDR + len;
     }
     L->end = off;
-    /* A torn write ends the log; a whole frame after a bad one means damage. */
-    if (L->size - off >= FRAME_HDR) {
-        size_t next = off + FRAME_HDR + get_u32(L->buf + off);
-        if (next > off + FRAME_HDR && frame_at(L->buf, L->size, next)) {
-            log_error("consensus: %s: damaged frame at offset %zu with whole frames after it",
-                      p->path, off);
+    /* Frames are written one after the other, each once the one before is
+     * durable: only the last can be torn. A whole frame anywhere after the
+     * end means the one there was damaged, not torn. */
+    for (size_t at = off + 1; at + FRAME_HDR <= L->size; at++) {
+        if (frame_at(L->buf, L->size, at)) {
+            log_error("consensus: %s: damaged frame at offset %zu with a whole frame at %zu",
+                      p->path, off, at);
             return -EIO;
         }
     }
@@ -336,10 +351,13 @@ static void loaded_free(struct loaded *L)
     free(L->refs);
 }
 
-static int load_file(struct persist_file *p, struct loaded *L)
+/* limit: 0 reads the whole file (at open); in the process that wrote it,
+ * p->end, for a failed save may have left a whole frame in the page cache
+ * past the last durable one. */
+static int load_file(struct persist_file *p, uint64_t limit, struct loaded *L)
 {
     memset(L, 0, sizeof(*L));
-    int rc = read_file(p, L);
+    int rc = read_file(p, limit, L);
     if (!rc)
         rc = scan_frames(p, L);
     if (rc) {
@@ -441,7 +459,7 @@ static int split_rec(void *arg, const struct cons_rec *r)
 static int compact(struct persist_file *p)
 {
     struct loaded L;
-    int rc = load_file(p, &L);
+    int rc = load_file(p, p->end, &L);
     if (rc)
         return rc;
     struct splitter s = {&p->enc, NULL, 0, 0};
@@ -452,7 +470,7 @@ static int compact(struct persist_file *p)
         rc = split_flush(&s);
     if (!rc)
         rc = replace_file(p, s.out, s.len);
-    if (!rc)
+    if (p->end == FILE_HDR + s.len) /* renamed, even if its directory sync failed */
         p->live = s.len;
     free(s.out);
     loaded_free(&L);
@@ -504,18 +522,32 @@ static int set_paths(struct persist_file *p, const char *path)
     return 0;
 }
 
+/* Zeroes what lies past the end (a torn frame's bytes), so that the
+ * damage check of the next open finds only what later saves wrote. */
+static int clear_tail(struct persist_file *p, const struct loaded *L)
+{
+    size_t last = L->size;
+    while (last > L->end && L->buf[last - 1] == 0)
+        last--;
+    if (last == L->end)
+        return 0;
+    int rc = zero_fill(p->fd, L->end, last);
+    return rc ? rc : sync_fd(p->fd);
+}
+
 static int open_existing(struct persist_file *p)
 {
     struct loaded L;
-    int rc = load_file(p, &L);
+    int rc = load_file(p, 0, &L);
     if (rc)
         return rc;
     p->end = L.end;
     p->alloc = L.size;
     p->log_start = L.st.log_start;
     p->live = live_bytes(&L);
+    rc = clear_tail(p, &L);
     loaded_free(&L);
-    return 0;
+    return rc;
 }
 
 int persist_file_open(const char *path, const struct persist_file_options *o,
@@ -576,11 +608,10 @@ static int ensure_room(struct persist_file *p, size_t n)
     int rc = zero_fill(p->fd, p->alloc, size);
     if (!rc)
         rc = sync_fd(p->fd);
-    if (rc) {
-        if (ftruncate(p->fd, (off_t)p->alloc)) /* give the space back */
-            rc = rc == -ENOSPC ? rc : -errno;
+    if (rc && ftruncate(p->fd, (off_t)p->alloc)) /* give the space back; else the */
+        log_debug("consensus: %s: %s", p->path, strerror(errno)); /* next step rewrites it */
+    if (rc)
         return rc;
-    }
     p->alloc = size;
     return 0;
 }
@@ -599,8 +630,10 @@ static int encode_batch(struct persist_file *p, const struct cons_persist_batch 
 static void unwrite(struct persist_file *p)
 {
     static const uint8_t zeros[FRAME_HDR];
-    if (write_all(p->fd, zeros, FRAME_HDR, p->end))
-        log_error("consensus: %s: cannot clear a failed frame; the node must restart", p->path);
+    if (write_all(p->fd, zeros, FRAME_HDR, p->end) == 0)
+        return;
+    log_error("consensus: %s: cannot clear a failed frame; no more saves until a restart", p->path);
+    p->broken = true;
 }
 
 static int write_frame(struct persist_file *p)
@@ -619,8 +652,8 @@ static int write_frame(struct persist_file *p)
 static int file_save(void *ctx, const struct cons_persist_batch *b)
 {
     struct persist_file *p = ctx;
-    int rc = 0;
-    if (b->st.log_start > p->log_start && p->o.before_truncate)
+    int rc = p->broken ? -EIO : p->dir_unsynced ? sync_renamed(p) : 0;
+    if (!rc && b->st.log_start > p->log_start && p->o.before_truncate)
         rc = p->o.before_truncate(p->o.before_truncate_ctx);
     if (!rc)
         rc = encode_batch(p, b);
@@ -633,10 +666,13 @@ static int file_save(void *ctx, const struct cons_persist_batch *b)
     p->end += p->enc.len;
     p->log_start = b->st.log_start;
     uint64_t frames = p->end - FILE_HDR;
-    if (frames > p->o.compact_bytes && frames > COMPACT_RATIO * p->live) {
+    if (frames > p->o.compact_bytes && frames > COMPACT_RATIO * p->live &&
+        frames >= p->next_compact) {
         rc = compact(p); /* the log as it is stays correct: a failure is only logged */
-        if (rc)
+        if (rc) {
             log_warn("consensus: compacting %s failed: %s", p->path, strerror(-rc));
+            p->next_compact = frames + p->o.compact_bytes; /* not at every save */
+        }
     }
     return 0;
 }
@@ -645,12 +681,13 @@ static int file_load(void *ctx, struct cons_persist_state *st,
                      int (*each)(void *arg, const struct cons_rec *r), void *arg)
 {
     struct persist_file *p = ctx;
+    if (p->broken)
+        return -EIO;
     struct loaded L;
-    int rc = load_file(p, &L);
+    int rc = load_file(p, p->end, &L);
     if (rc)
         return rc;
     *st = L.st;
-    p->end = L.end; /* after a failed save, what the file really holds */
     p->log_start = L.st.log_start;
     rc = each_live(&L, each, arg);
     loaded_free(&L);

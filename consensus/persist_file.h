@@ -10,8 +10,11 @@
  * Invariants:
  *  - save() returns 0 only once its frame is durable. A frame is the unit of
  *    atomicity: load() takes every whole frame and stops at the first torn
- *    one (a crash mid-write). A damaged frame followed by a whole frame is
- *    not a torn write: load() fails with -EIO rather than drop the state.
+ *    one (a crash mid-write; its bytes are zeroed at open). Only the last
+ *    frame can be torn: a whole frame anywhere after a bad one means damage,
+ *    and open fails with -EIO rather than drop the state.
+ *  - A failed save leaves no whole frame behind, even in the page cache (its
+ *    header is zeroed; if that fails, every later save and load fails).
  *  - The file grows in zero-filled, synced steps (grow_bytes), so a save
  *    overwrites allocated blocks (its fdatasync writes no size change) and a
  *    full disk fails the step, before any frame is written.

@@ -174,6 +174,40 @@ START_TEST(test_damaged_frame_refused)
 }
 END_TEST
 
+/* A lost write in the middle (zeros where frame 2 was, length included):
+ * frame 3 after it shows damage, not a torn tail. */
+START_TEST(test_zeroed_frame_refused)
+{
+    uint64_t second, third;
+    three_frames(&second, &third);
+    static const uint8_t zeros[4096];
+    write_at(zeros, (size_t)(third - second), (off_t)second);
+    struct persist_file *p;
+    ck_assert_int_eq(persist_file_open(path, NULL, &p), -EIO);
+}
+END_TEST
+
+/* The bytes of a torn frame are cleared at open: what lies past the end
+ * is zeros again, for the damage check of the next open. */
+START_TEST(test_torn_bytes_cleared)
+{
+    uint64_t second, third;
+    three_frames(&second, &third);
+    static const uint8_t zeros[4];
+    write_at(zeros, sizeof(zeros), (off_t)third); /* frame 3's magic never written */
+    struct persist_file *p = open_file(NULL);
+    ck_assert_uint_eq(persist_file_bytes(p), third - 32);
+    persist_file_close(p);
+    size_t n;
+    uint8_t *b = read_all(&n);
+    size_t nonzero = 0;
+    for (size_t i = third; i < n; i++)
+        nonzero += b[i] != 0;
+    free(b);
+    ck_assert_uint_eq(nonzero, 0);
+}
+END_TEST
+
 START_TEST(test_header_checked)
 {
     persist_file_close(open_file(NULL));
@@ -400,6 +434,8 @@ int main(void)
     tcase_add_test(tc, test_roundtrip_overwrite_and_truncation);
     tcase_add_test(tc, test_torn_tail_ends_the_log);
     tcase_add_test(tc, test_damaged_frame_refused);
+    tcase_add_test(tc, test_zeroed_frame_refused);
+    tcase_add_test(tc, test_torn_bytes_cleared);
     tcase_add_test(tc, test_header_checked);
     tcase_add_test(tc, test_compaction_bounds_the_file);
     tcase_add_test(tc, test_truncation_waits_for_the_hook);
