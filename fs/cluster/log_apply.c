@@ -143,6 +143,13 @@ static int prepare(struct cluster *cl, struct batch *b)
     return 0;
 }
 
+/* Inode numbers are never reused: no kernel has cached the inode a command
+ * created, and no lookup read it before the change. */
+static bool creates_inode(const struct cmd *c)
+{
+    return c->op == CMD_MKNOD || c->op == CMD_MKDIR || c->op == CMD_SYMLINK;
+}
+
 /* Tells the mount what another node changed, so the kernel drops its caches. */
 static void report_changes(struct cluster *cl, const struct batch *b)
 {
@@ -161,7 +168,7 @@ static void report_changes(struct cluster *cl, const struct batch *b)
             h->inode_changed(h->ctx, slot, c->ino);
         if (c->ino2)
             h->inode_changed(h->ctx, slot, c->ino2);
-        if (b->items[i].res->has_attr && b->items[i].res->attr.ino != c->ino)
+        if (b->items[i].res->has_attr && b->items[i].res->attr.ino != c->ino && !creates_inode(c))
             h->inode_changed(h->ctx, slot, b->items[i].res->attr.ino);
         if (b->items[i].res->unlinked_ino) /* its other hard links' nlink */
             h->inode_changed(h->ctx, slot, b->items[i].res->unlinked_ino);

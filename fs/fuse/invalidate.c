@@ -129,13 +129,24 @@ bool inval_open_keep_cache(struct inval *iv, uint64_t ino)
     return keep;
 }
 
+/* The last queued record is for ino and not told yet (lock held): it will
+ * reach the kernel after this change, so it covers it too. */
+static bool queued_last(const struct inval *iv, uint64_t ino)
+{
+    if (!iv->n)
+        return false;
+    const struct inval_rec *last = &iv->q[(iv->head + iv->n - 1) % INVAL_QUEUE];
+    return last->ino == ino && last->tries == 0;
+}
+
 void inval_inode(struct inval *iv, uint64_t slot, uint64_t ino)
 {
     struct inval_rec r = {.ino = ino};
     (void)slot;
     pthread_mutex_lock(&iv->lock);
     mark_stale(iv, ino);
-    push_locked(iv, &r);
+    if (!queued_last(iv, ino)) /* a create names its parent twice: inode and entry */
+        push_locked(iv, &r);
     pthread_mutex_unlock(&iv->lock);
 }
 
