@@ -1,9 +1,9 @@
 /*
  * crc32c.h - CRC-32C (Castagnoli), the checksum of the on-disk log frames.
  *
- * It detects torn and damaged frames, not tampering: what an attacker could
- * write to the data directory is out of scope (docs/ARCHITECTURE.md). The
- * value is that of RFC 3720 (iSCSI): crc32c("123456789") = 0xe3069283.
+ * It detects torn and damaged frames, not tampering (whoever can write the
+ * data directory can rewrite a frame and its checksum alike). The value is
+ * that of RFC 3720 (iSCSI): crc32c("123456789") = 0xe3069283.
  * crc32c_update() continues a checksum over data given in pieces: start
  * from 0.
  */
