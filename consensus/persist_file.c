@@ -366,7 +366,8 @@ static int load_file(struct persist_file *p, uint64_t limit, struct loaded *L)
     }
     if (L->st.log_start == 0)
         L->st.log_start = 1;
-    qsort(L->refs, L->n, sizeof(*L->refs), by_slot);
+    if (L->n) /* refs is NULL when no record was read */
+        qsort(L->refs, L->n, sizeof(*L->refs), by_slot);
     return 0;
 }
 
