@@ -18,6 +18,16 @@ rm_once() { [ ! -e "$1" ] || rm -r "$1"; }
 put() { echo "$2" >"$1"; }
 installs() { grep -c "installed a metadata snapshot" "$(log c)" || true; }
 installs_at_least() { [ "$(installs)" -ge "$1" ]; }
+# wait_installs N: c installs its Nth snapshot, or the test fails showing
+# every node's status (role, commit, applied: which side stopped short).
+wait_installs() {
+    wait_until "$SYNC_SECS" installs_at_least "$1" && return 0
+    for x in a b c; do
+        echo "---- qfs status of $x" >&2
+        timeout 5 "$QFS_CLI" status -c "$(conf "$x")" 2>&1 | sed 's/^/   /' >&2
+    done
+    fail "c did not install snapshot number $1"
+}
 
 cluster_up
 A=$(mnt a) B=$(mnt b) C=$(mnt c)
@@ -44,7 +54,7 @@ done
 
 step "thaw c: it installs a snapshot and converges"
 kill -CONT "${PID[c]}"
-wait_until "$SYNC_SECS" installs_at_least 1 || fail "c did not install a snapshot"
+wait_installs 1
 converge
 absent_on before/gone c || fail "c still shows a directory removed while it was frozen"
 absent_on before/f1 c || fail "c still shows a file removed while it was frozen"
@@ -65,7 +75,7 @@ done
 op rm_once "$A/new"
 node_start c
 node_wait_mounted c
-wait_until "$SYNC_SECS" installs_at_least 2 || fail "c did not install a second snapshot"
+wait_installs 2
 converge
 absent_on new c || fail "c still shows a tree removed while it was down"
 [ ! -e "$(data c)/snapshot.recv" ] || fail "c left its received snapshot behind"
