@@ -181,6 +181,7 @@ START_TEST(test_zeroed_frame_refused)
     uint64_t second, third;
     three_frames(&second, &third);
     static const uint8_t zeros[4096];
+    ck_assert_uint_le(third - second, sizeof(zeros));
     write_at(zeros, (size_t)(third - second), (off_t)second);
     struct persist_file *p;
     ck_assert_int_eq(persist_file_open(path, NULL, &p), -EIO);
