@@ -27,6 +27,23 @@ static int leader_is_fresh(const struct engine *e, uint64_t b)
            e->now < e->last_leader_msg + e->p.election_min_us;
 }
 
+/* Pre-vote (see leader_start_prevote): yes unless this node hears a live
+ * leader, as a follower within election_min or as a leader answered by a
+ * majority within it. A no is silence; the asker tries again at its next
+ * timeout. Nothing changes here, so the answer needs no save. */
+int acceptor_prevote(struct engine *e, const struct cons_msg *m)
+{
+    if (leader_is_fresh(e, m->ballot))
+        return 0;
+    if (e->role == ROLE_LEADER && leader_heard_quorum(e, e->p.election_min_us))
+        return 0;
+    e->out.type = MSG_PREVOTE_OK;
+    e->out.ballot = m->ballot;
+    e->out.promised = e->promised;
+    e->out.count = 0;
+    return emit(e, 1u << m->from);
+}
+
 static void fill_promise(struct engine *e, uint64_t from)
 {
     struct cons_msg *o = &e->out;
@@ -114,6 +131,7 @@ int acceptor_accept(struct engine *e, const struct cons_msg *m)
         step_down(e);
     e->leader = (int32_t)ballot_node(b);
     e->last_leader_msg = e->now;
+    e->pv_ballot = 0;
     reset_election_timer(e);
     int stored = store_round(e, m);
     learn_commit(e, m->commit, b, m->from);

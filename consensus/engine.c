@@ -25,6 +25,7 @@ void cons_params_default(struct cons_params *p)
         .log_cap = 65536,
         .retain = 16384,
         .check_quorum = 1,
+        .pre_vote = 1,
     };
 }
 
@@ -207,6 +208,10 @@ static int dispatch(struct engine *e, const struct cons_msg *m)
         return learner_on_catchup_req(e, m);
     case MSG_CATCHUP_REP:
         return learner_on_catchup_rep(e, m);
+    case MSG_PREVOTE:
+        return acceptor_prevote(e, m);
+    case MSG_PREVOTE_OK:
+        return leader_on_prevote_ok(e, m);
     }
     return 0;
 }

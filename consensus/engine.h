@@ -43,6 +43,8 @@ struct cons_params {
     uint32_t retain;             /* keep at most this many applied slots for catch-up */
     uint32_t check_quorum;       /* 1: a leader no majority answered within
                                     2 x election_max_us steps down (liveness only) */
+    uint32_t pre_vote;           /* 1: an election starts only once a majority
+                                    said it would vote (liveness only) */
 };
 
 /* Test-only deliberately broken behaviours (the simulator must catch them). */

@@ -72,6 +72,8 @@ struct engine {
     uint64_t max_round; /* highest round seen anywhere */
     int32_t leader;     /* -1: unknown */
     uint64_t election_deadline, last_leader_msg;
+    uint64_t pv_ballot; /* pre-vote asked for this ballot (0: none running) */
+    uint32_t pv_grants; /* nodes that said they would vote for pv_ballot */
 
     /* candidate (phase 1) */
     uint32_t p1_done;                 /* nodes whose promise is complete */
@@ -123,10 +125,13 @@ int leader_heard_quorum(const struct engine *e, uint64_t window_us);
 /* acceptor.c */
 int acceptor_prepare(struct engine *e, const struct cons_msg *m);
 int acceptor_accept(struct engine *e, const struct cons_msg *m);
+int acceptor_prevote(struct engine *e, const struct cons_msg *m);
 void observe_ballot(struct engine *e, uint64_t b);
 
 /* leader.c */
 int leader_start_election(struct engine *e);
+int leader_start_prevote(struct engine *e); /* the election timer fired */
+int leader_on_prevote_ok(struct engine *e, const struct cons_msg *m);
 int leader_on_promise(struct engine *e, const struct cons_msg *m);
 int leader_on_accepted(struct engine *e, const struct cons_msg *m);
 int leader_on_nack(struct engine *e, const struct cons_msg *m);

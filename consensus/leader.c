@@ -55,6 +55,7 @@ static int send_prepare(struct engine *e, uint32_t mask, uint64_t from)
 int leader_start_election(struct engine *e)
 {
     e->max_round++;
+    e->pv_ballot = 0;
     e->ballot = ballot_make(e->max_round, e->self);
     e->role = ROLE_CANDIDATE;
     e->leader = -1;
@@ -70,6 +71,42 @@ int leader_start_election(struct engine *e)
     e->r_count = 0;
     reset_election_timer(e);
     return send_prepare(e, all_others(e), e->commit + 1);
+}
+
+/*
+ * Pre-vote (Raft's PreVote, Ongaro's thesis 9.6): a node whose election
+ * timer fired first asks whether a majority would vote for it, and raises
+ * no round until they say yes. Nobody who hears a live leader says yes. A
+ * node behind a lossy link misses heartbeats now and then; without this it
+ * started elections with ever higher rounds, the leader stepped down on
+ * them (and on the NACKs they caused), and the lossy node often won, so
+ * that every operation then crossed the bad link, and the healthy follower,
+ * hearing that leader only through it, could lose it (fault suite,
+ * slow-link). Each attempt asks again: one more round trip per election.
+ */
+int leader_start_prevote(struct engine *e)
+{
+    if (!e->p.pre_vote || e->n == 1)
+        return leader_start_election(e);
+    e->pv_ballot = ballot_make(e->max_round + 1, e->self);
+    e->pv_grants = 1u << e->self;
+    reset_election_timer(e);
+    e->out.type = MSG_PREVOTE;
+    e->out.ballot = e->pv_ballot;
+    e->out.commit = e->commit;
+    e->out.count = 0;
+    return emit(e, all_others(e));
+}
+
+int leader_on_prevote_ok(struct engine *e, const struct cons_msg *m)
+{
+    observe_ballot(e, m->promised);
+    if (!e->pv_ballot || m->ballot != e->pv_ballot || e->role == ROLE_LEADER)
+        return 0;
+    e->pv_grants |= 1u << m->from;
+    if (popcount(e->pv_grants) < e->quorum)
+        return 0;
+    return leader_start_election(e);
 }
 
 /* Adopts one reported slot: chosen values outright, else the highest ballot. */

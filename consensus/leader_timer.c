@@ -97,7 +97,7 @@ static int lost_quorum(struct engine *e)
 int leader_tick(struct engine *e)
 {
     if (e->role != ROLE_LEADER && e->now >= e->election_deadline)
-        return leader_start_election(e);
+        return leader_start_prevote(e);
     if (e->role == ROLE_CANDIDATE && e->now >= e->p1_sent_at + e->p.resend_us)
         return resend_prepares(e);
     if (e->role != ROLE_LEADER)

@@ -27,6 +27,8 @@ static const struct layout layouts[MSG_TYPE_MAX + 1] = {
     [MSG_FORWARD] = {0, {0}, ENT_PLAIN},
     [MSG_CATCHUP_REQ] = {1, {F_SLOT}, ENT_NONE},
     [MSG_CATCHUP_REP] = {3, {F_LOGSTART, F_COMMIT, F_SLOT}, ENT_CATCHUP},
+    [MSG_PREVOTE] = {2, {F_BALLOT, F_COMMIT}, ENT_NONE},
+    [MSG_PREVOTE_OK] = {2, {F_BALLOT, F_PROMISED}, ENT_NONE},
 };
 
 static uint64_t *field(struct cons_msg *m, int f)

@@ -1,5 +1,5 @@
 /*
- * msg_codec.h - the consensus wire format (docs/consensus.md, version 1).
+ * msg_codec.h - the consensus wire format (docs/consensus.md, version 2).
  *
  * Every message is a 4-byte header (version, type, sender id u16 LE) and a
  * type-specific body. Decoding never allocates: entry data points into the
@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONS_WIRE_VERSION 1
+#define CONS_WIRE_VERSION 2
 
 enum cons_msg_type {
     MSG_PREPARE = 1,     /* ballot, slot = first slot asked about */
@@ -26,7 +26,9 @@ enum cons_msg_type {
     MSG_FORWARD = 6,     /* entries: proposals for the leader */
     MSG_CATCHUP_REQ = 7, /* slot = first slot wanted */
     MSG_CATCHUP_REP = 8, /* log_start, commit, slot = first, entries (chosen) */
-    MSG_TYPE_MAX = 8
+    MSG_PREVOTE = 9,     /* ballot = the one an election would use, commit */
+    MSG_PREVOTE_OK = 10, /* ballot (echoed), promised */
+    MSG_TYPE_MAX = 10
 };
 
 /* PROMISE entry flag: the sender knows this slot is chosen. */

@@ -72,14 +72,15 @@ static int is_answer(uint8_t type)
  *    restarted node never reuses b for another value. Its own vote for the
  *    round counts only after the save (round.self_pending, after_save());
  *  - FORWARD, CATCHUP_REQ: carry no acceptor state;
- *  - CATCHUP_REP: chosen values only, chosen by a durable majority already.
+ *  - CATCHUP_REP: chosen values only, chosen by a durable majority already;
+ *  - PREVOTE, PREVOTE_OK: a question and an answer that change no state.
  * PREPARE (its ballot must be durable first, see above), PROMISE, ACCEPTED
  * and NACK wait for the save.
  */
 static int leaves_before_save(uint8_t type)
 {
     return type == MSG_ACCEPT || type == MSG_FORWARD || type == MSG_CATCHUP_REQ ||
-           type == MSG_CATCHUP_REP;
+           type == MSG_CATCHUP_REP || type == MSG_PREVOTE || type == MSG_PREVOTE_OK;
 }
 
 /* Flushes the outbox if a message of `need` bytes (or, when queued, one more

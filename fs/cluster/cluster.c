@@ -57,6 +57,7 @@ static int on_frame(void *ctx, int peer, int chan, unsigned type, uint16_t flags
                     uint32_t len)
 {
     struct cluster *cl = ctx;
+    __atomic_store_n(&cl->peer_heard_us[cl->mem.index_of[peer]], cl_now_us(), __ATOMIC_RELAXED);
     if (type == FT_CONSENSUS)
         return pax_on_frame(cl, peer, p, len);
     if (type == FT_CLUSTER)
@@ -215,6 +216,7 @@ int cluster_start(const struct net_config *cfg, struct core *core,
     cl->core = core;
     cl->cfg = *cfg;
     cl->wake_fd = -1;
+    cl->leader_logged = -1;
     if (hooks)
         cl->hooks = *hooks;
     init_locks(cl);

@@ -32,8 +32,13 @@
 #define CL_FEED_BATCH    64 /* inbox frames per engine input (one save) */
 #define CL_REPORT_MS     200
 /* A read index asked within this long of the last quorum waits for a leader
- * (an election is likely under way) rather than answering from local data. */
+ * (an election is likely under way) rather than answering from local data;
+ * so does one asked while a majority is reachable (see below), however long
+ * ago the last quorum was. */
 #define CL_QUORUM_GRACE_MS 1000
+/* A member whose last frame arrived within this is reachable (every member
+ * sends a report each CL_REPORT_MS, so silence this long is a cut). */
+#define CL_REACH_MS 1000
 /* A failed save (a full disk) restarts the engine: at once the first time,
  * then after a wait that doubles up to the max while it keeps failing; a
  * run this long without a failure ends the streak. */
@@ -113,6 +118,7 @@ struct cluster {
     uint64_t applied_told;    /* pax only: last index given to engine_set_applied */
     uint64_t snap_told;       /* pax only: last index given to engine_install_snapshot */
     uint64_t last_report_us;  /* pax only */
+    int32_t leader_logged;    /* pax only: the leader the log last named (-1 none) */
     uint64_t restarts;        /* pax only: engine restarts in the current streak */
     uint64_t last_restart_us; /* pax only */
     uint32_t restart_wait_ms; /* pax only: wait before the next restart */
@@ -133,6 +139,7 @@ struct cluster {
     uint64_t quorum_seen_us; /* last publish with a quorum and a leader (cl_now_us) */
     int64_t peer_applied[CONS_MAX_NODES];
     uint64_t peer_missing_chunks[CONS_MAX_NODES], peer_missing_bytes[CONS_MAX_NODES];
+    uint64_t peer_heard_us[CONS_MAX_NODES]; /* no lock, __atomic: last frame from each member */
 
     /* apply thread */
     pthread_t apply_thread;

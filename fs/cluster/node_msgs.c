@@ -81,12 +81,24 @@ void node_msgs_report(struct cluster *cl)
         send_msg(cl, (int)p, &m);
 }
 
+/* This node and the members heard within CL_REACH_MS make a majority. */
+static bool majority_reachable(struct cluster *cl, uint64_t now)
+{
+    uint32_t heard = 1;
+    for (uint32_t i = 0; i < cl->mem.n; i++) {
+        uint64_t t = __atomic_load_n(&cl->peer_heard_us[i], __ATOMIC_RELAXED);
+        heard += i != cl->mem.self && t && now < t + CL_REACH_MS * 1000u;
+    }
+    return heard > cl->mem.n / 2;
+}
+
 /* The engine status once it shows a quorum and a leader, waiting for one
- * while the last was seen less than CL_QUORUM_GRACE_MS ago (and at most
- * timeout_ms): a node in an election, not cut off, must not answer a lookup
- * from state that misses what the old leader committed. The fault suite's
- * slow-link run caught a mkdir answered EEXIST that way, 0.2 s into an
- * election on a node with a healthy link. -EROFS after that. */
+ * (at most timeout_ms) while the last was seen less than CL_QUORUM_GRACE_MS
+ * ago or a majority is reachable: a node in an election, not cut off, must
+ * not answer a lookup from state that misses what the old leader committed.
+ * The fault suite's slow-link run caught a mkdir answered EEXIST that way,
+ * 0.2 s into an election on a node with a healthy link; and the grace alone
+ * was too short for an election on a loaded machine. -EROFS after that. */
 static int wait_quorum(struct cluster *cl, int timeout_ms, struct engine_status *st)
 {
     uint64_t deadline = cl_now_us() + (uint64_t)timeout_ms * 1000u;
@@ -98,7 +110,7 @@ static int wait_quorum(struct cluster *cl, int timeout_ms, struct engine_status 
         if (st->quorum_ok && st->leader >= 0)
             return 0;
         uint64_t now = cl_now_us();
-        if (now >= grace_end || now >= deadline)
+        if ((now >= grace_end && !majority_reachable(cl, now)) || now >= deadline)
             return -EROFS;
         struct timespec ts = {0, 5 * 1000 * 1000};
         nanosleep(&ts, NULL);

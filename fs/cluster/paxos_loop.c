@@ -89,10 +89,27 @@ int pax_propose(struct cluster *cl, const uint8_t *buf, uint32_t len, uint64_t r
     return 0;
 }
 
+/* Leader changes go to the log: the fault suite's analyses need them. */
+static void log_leader(struct cluster *cl, const struct engine_status *st)
+{
+    int32_t l = st->quorum_ok ? st->leader : -1;
+    if (l == cl->leader_logged)
+        return;
+    cl->leader_logged = l;
+    if (l < 0)
+        log_info("cluster: no leader with a quorum (ballot round %llu promised)",
+                 (unsigned long long)ballot_round(st->promised));
+    else
+        log_info("cluster: leader is %s%s (round %llu)", cl->mem.human[l],
+                 (uint32_t)l == cl->mem.self ? ", this node" : "",
+                 (unsigned long long)ballot_round(st->promised));
+}
+
 static void publish_status(struct cluster *cl)
 {
     struct engine_status st;
     engine_status(cl->eng, &st);
+    log_leader(cl, &st);
     pthread_mutex_lock(&cl->st_lock);
     cl->est = st;
     if (st.quorum_ok && st.leader >= 0)

@@ -51,9 +51,14 @@ START_TEST(test_roundtrip_every_type)
         ck_assert_uint_eq(d.type, t);
         ck_assert_uint_eq(d.from, 3);
         if (t == MSG_PREPARE || t == MSG_ACCEPT || t == MSG_PROMISE || t == MSG_ACCEPTED ||
-            t == MSG_NACK)
+            t == MSG_NACK || t == MSG_PREVOTE || t == MSG_PREVOTE_OK)
             ck_assert_uint_eq(d.ballot, m.ballot);
-        if (t == MSG_PREPARE || t == MSG_FORWARD || t == MSG_CATCHUP_REQ || t == MSG_NACK)
+        if (t == MSG_NACK || t == MSG_PREVOTE_OK)
+            ck_assert_uint_eq(d.promised, m.promised);
+        if (t == MSG_PREVOTE)
+            ck_assert_uint_eq(d.commit, m.commit);
+        if (t == MSG_PREPARE || t == MSG_FORWARD || t == MSG_CATCHUP_REQ || t == MSG_NACK ||
+            t == MSG_PREVOTE || t == MSG_PREVOTE_OK)
             continue;
         ck_assert_uint_eq(d.commit, m.commit);
         ck_assert_uint_eq(d.count, 3);

@@ -58,13 +58,20 @@ scn_rejoin() {
     : >"$FAULT_RUNDIR/cutoff-open"
 }
 scn_sleep() { sleep "$1"; }
+# The leader, asked until some node names one (10 s at most, then n0).
+# Asked once per scenario: two answers taken apart may differ (an election
+# between them), and a scenario built on both cut the wrong nodes.
 scn_leader() {
-    local l
-    l=$(cluster_leader)
-    echo "${l:-0}"
+    local l i
+    for i in $(seq 50); do
+        l=$(cluster_leader)
+        [ -n "$l" ] && { echo "$l"; return; }
+        sleep 0.2
+    done
+    echo 0
 }
-scn_followers() { fault_nodes | grep -vx "$(scn_leader)"; }
-scn_one_follower() { scn_followers | head -1; }
+scn_followers() { fault_nodes | grep -vx "$1"; } # LEADER
+scn_one_follower() { scn_followers "$(scn_leader)" | head -1; }
 
 scn_leader-isolated() {
     local l
@@ -80,7 +87,7 @@ scn_leader-isolated() {
 
 scn_minority-isolated() {
     local k=$(((FAULT_N - 1) / 2)) minority rest
-    minority=$(scn_followers | head -"$k" | tr '\n' ' ')
+    minority=$(scn_followers "$(scn_leader)" | head -"$k" | tr '\n' ' ')
     rest=$(fault_nodes | grep -vxF -f <(tr ' ' '\n' <<<"$minority" | grep .) | tr '\n' ' ')
     scn_note "partition {$minority} | {$rest}"
     # shellcheck disable=SC2086
@@ -95,8 +102,8 @@ scn_minority-isolated() {
 scn_majority-isolated-from-leader() {
     local l b o
     l=$(scn_leader)
-    b=$(scn_one_follower)
-    for o in $(scn_followers); do
+    b=$(scn_followers "$l" | head -1)
+    for o in $(scn_followers "$l"); do
         [ "$o" = "$b" ] || { scn_cut "$o"; fault_block "$l" "$o"; fault_block "$o" "$l"; }
     done
     scn_note "bridge: leader n$l reaches only n$b"

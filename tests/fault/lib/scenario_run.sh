@@ -113,6 +113,19 @@ scenarios_blocker() {
     )
 }
 
+# Prints a failed scenario's checker verdicts and the last lines of each
+# failing checker's report.
+scenario_explain() {
+    local d=$1 f
+    [ -f "$d/checks.txt" ] && sed 's/^/      /' "$d/checks.txt"
+    for f in "$d"/checks/*.txt; do
+        [ -f "$f" ] || continue
+        grep -q "^check_$(basename "$f" .txt)=fail" "$d/checks/results" 2>/dev/null || continue
+        echo "      -- $(basename "$f"), last lines:"
+        grep -v '^RESULT ' "$f" | tail -n 15 | sed 's/^/      /'
+    done
+}
+
 print_row() { printf '%-31s %-8s %7s %7s %7s %6s %9s %10s\n' "$@"; }
 
 scenarios_main() {
@@ -136,6 +149,8 @@ scenarios_main() {
         [ -f "$out/$s/row" ] || { rc=1; echo "$s ERROR ? ? ? ? ? ?" >"$out/$s/row"; }
         failed=$((failed + rc))
         echo "  $(cut -d' ' -f1,2 "$out/$s/row")   (log: $out/$s.log)"
+        # CI keeps only stdout: a failure must say which checker and why.
+        [ "$rc" = 0 ] || scenario_explain "$out/$s"
     done
     echo
     print_row scenario result ops-ok failed unknown lost divergent recover-s
