@@ -13,19 +13,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The have-query and the push share one budget: the fault suite's no-hang
+ * bound is 10 s for a whole open-write-fsync-close, and on a lossy link a
+ * have-query's 2 s, a push's 5 s and the command's 3 s (CL_SUBMIT_MS) added
+ * up to just over it (three writes of the long slow-link run). */
 #define PUSH_TIMEOUT_MS  5000
 #define HAVE_TIMEOUT_MS  2000 /* unanswered: every chunk is pushed */
 #define WAIT_SLICE_MS    200  /* a push wait checks the quorum this often */
 #define FETCH_TIMEOUT_MS 5000
 
+/* A commit's replication: the push and when its budget ends. */
+struct push_job {
+    struct repl_push *push;
+    uint64_t deadline_us;
+};
+
 /* Starts pushing hashes[0, n) to every peer; *job NULL when n is 0. */
-static int push_start(struct cluster *cl, const uint8_t (*hashes)[32], size_t n, void **job)
+static int push_start(struct cluster *cl, const uint8_t (*hashes)[32], size_t n,
+                      uint64_t deadline_us, void **job)
 {
-    struct repl_push *push = NULL;
-    int rc = n ? repl_push_start(cl->repl, hashes, n, &push) : 0;
-    if (rc)
+    if (!n)
+        return 0;
+    struct push_job *j = malloc(sizeof(*j));
+    if (!j)
+        return -ENOMEM;
+    j->deadline_us = deadline_us;
+    int rc = repl_push_start(cl->repl, hashes, n, &j->push);
+    if (rc) {
+        free(j);
         return rc == -ENOTCONN ? -EROFS : rc;
-    *job = push;
+    }
+    *job = j;
     return 0;
 }
 
@@ -47,8 +65,9 @@ static int replicate_start(void *ctx, const uint8_t (*hashes)[32], size_t n, siz
      * stacked up behind the file's staging lock to minutes (fault suite). */
     if (!cl_has_quorum(cl))
         return -EROFS;
+    uint64_t deadline = cl_now_us() + PUSH_TIMEOUT_MS * 1000u;
     if (n_ask == 0)
-        return push_start(cl, hashes, n, job);
+        return push_start(cl, hashes, n, deadline, job);
     uint8_t(*lack)[32] = malloc(n * 32);
     if (!lack)
         return -ENOMEM;
@@ -56,7 +75,7 @@ static int replicate_start(void *ctx, const uint8_t (*hashes)[32], size_t n, siz
     int rc = nl < 0 ? (int)nl : 0;
     if (!rc) {
         memcpy(lack[nl], hashes[n_ask], (n - n_ask) * 32);
-        rc = push_start(cl, (const uint8_t(*)[32])lack, (size_t)nl + (n - n_ask), job);
+        rc = push_start(cl, (const uint8_t(*)[32])lack, (size_t)nl + (n - n_ask), deadline, job);
     }
     free(lack);
     return rc;
@@ -70,16 +89,20 @@ static int replicate_start(void *ctx, const uint8_t (*hashes)[32], size_t n, siz
 static int replicate_wait(void *ctx, void *job)
 {
     struct cluster *cl = ctx;
-    struct repl_push *push = job;
-    if (!push)
+    struct push_job *j = job;
+    if (!j)
         return 0;
-    int rc = -ETIMEDOUT;
-    for (int waited = 0; rc == -ETIMEDOUT && waited < PUSH_TIMEOUT_MS; waited += WAIT_SLICE_MS) {
-        rc = repl_push_wait(push, (int)cl->mem.n / 2, WAIT_SLICE_MS);
-        if (rc == -ETIMEDOUT && !cl_has_quorum(cl))
+    int rc;
+    for (;;) { /* at least one look, even past the deadline */
+        uint64_t now = cl_now_us();
+        uint64_t left_ms = now < j->deadline_us ? (j->deadline_us - now + 999) / 1000 : 0;
+        rc = repl_push_wait(j->push, (int)cl->mem.n / 2,
+                            left_ms < WAIT_SLICE_MS ? (int)left_ms : WAIT_SLICE_MS);
+        if (rc != -ETIMEDOUT || left_ms == 0 || !cl_has_quorum(cl))
             break;
     }
-    repl_push_release(push); /* the other peers get them in the background */
+    repl_push_release(j->push); /* the other peers get them in the background */
+    free(j);
     if (rc < 0) {
         log_warn("cluster: chunks not on a majority: %s",
                  rc == -ETIMEDOUT && !cl_has_quorum(cl) ? "no quorum" : strerror(-rc));
