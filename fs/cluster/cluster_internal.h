@@ -39,6 +39,10 @@
 /* A member whose last frame arrived within this is reachable (every member
  * sends a report each CL_REPORT_MS, so silence this long is a cut). */
 #define CL_REACH_MS 1000
+/* After a cluster_sync timed out, the next ones within this long answer
+ * -ETIMEDOUT at once (local data): a path walk asks at every component, and
+ * on a lossy link each waited its full timeout, so one open took 12 s. */
+#define CL_SYNC_BACKOFF_MS 1000
 /* A failed save (a full disk) restarts the engine: at once the first time,
  * then after a wait that doubles up to the max while it keeps failing; a
  * run this long without a failure ends the streak. */
@@ -173,6 +177,7 @@ struct cluster {
     pthread_cond_t ri_cond;
     uint64_t ri_next, ri_answered, ri_commit;
     bool ri_ok;
+    uint64_t sync_failed_us; /* no lock, __atomic: when a cluster_sync last timed out */
 };
 
 /* Paxos thread (paxos_loop.c). */

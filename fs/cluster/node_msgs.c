@@ -159,12 +159,22 @@ int cluster_wait_applied(struct cluster *cl, uint64_t idx, int timeout_ms)
     return rc;
 }
 
+/* One deadline for both halves; see CL_SYNC_BACKOFF_MS. */
 int cluster_sync(struct cluster *cl, int timeout_ms, uint64_t *applied)
 {
-    uint64_t idx = 0;
-    int rc = cluster_read_index(cl, timeout_ms, &idx);
+    uint64_t start = cl_now_us(), idx = 0;
+    uint64_t failed = __atomic_load_n(&cl->sync_failed_us, __ATOMIC_RELAXED);
+    bool backing_off = failed && start < failed + CL_SYNC_BACKOFF_MS * 1000u;
+    int rc = backing_off ? -ETIMEDOUT : 0;
     if (!rc)
-        rc = cluster_wait_applied(cl, idx, timeout_ms);
+        rc = cluster_read_index(cl, timeout_ms, &idx);
+    if (!rc) {
+        uint64_t spent_ms = (cl_now_us() - start) / 1000;
+        int left = spent_ms < (uint64_t)timeout_ms ? timeout_ms - (int)spent_ms : 0;
+        rc = cluster_wait_applied(cl, idx, left);
+    }
+    if (rc == -ETIMEDOUT && !backing_off)
+        __atomic_store_n(&cl->sync_failed_us, cl_now_us(), __ATOMIC_RELAXED);
     pthread_mutex_lock(&cl->ap_lock);
     *applied = cl->applied;
     pthread_mutex_unlock(&cl->ap_lock);
