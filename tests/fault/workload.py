@@ -82,17 +82,30 @@ def write_all(fd, data):
         view = view[os.write(fd, view):]
 
 
+_marks = threading.local()  # this client's syscall times in its current op
+
+
+def mark(step):
+    """Notes the end of one syscall of the op; a late op's answer lists them
+    (where a slow link spent the time)."""
+    _marks.list.append((step, time.monotonic_ns()))
+
+
 def do_write(path, data, flags):
     """A failure after the open is marked: O_TRUNC has already emptied the
     file, so even ENOENT (the file was removed before the commit) does not
     mean the op had no effect."""
     fd = os.open(path, flags, 0o644)
+    mark("open")
     try:
         try:
             write_all(fd, data)
+            mark("write")
             os.fsync(fd)
+            mark("fsync")
         finally:
             os.close(fd)
+            mark("close")
     except OSError as e:
         e.after_open = True
         raise
@@ -100,6 +113,7 @@ def do_write(path, data, flags):
 
 def do_read(path):
     fd = os.open(path, os.O_RDONLY)
+    mark("open")
     try:
         chunks = []
         while True:
@@ -107,8 +121,10 @@ def do_read(path):
             if not b:
                 break
             chunks.append(b)
+        mark("read")
     finally:
         os.close(fd)
+        mark("close")
     data = b"".join(chunks)
     return dict(content.parse(data), len=len(data), sha=content.sha(data))
 
@@ -194,6 +210,7 @@ class Workload:
             self.inflight[cid] = [op_id, t0, False]
         self.hist.record(ev="invoke", id=op_id, node=node, client=cid, t=t0, **spec)
         out = {}
+        _marks.list = [("invoke", t0)]
         try:
             out["result"] = execute(self.mounts[node], op_id, spec)
             kind = "ok"
@@ -211,6 +228,9 @@ class Workload:
             if not timed_out:
                 self.counts[kind] += 1
         if timed_out:
+            m = _marks.list
+            out["steps_ms"] = [[m[i][0], round((m[i][1] - m[i - 1][1]) / 1e6, 1)]
+                               for i in range(1, len(m))]
             self.hist.record(ev="late", id=op_id, t=t1, outcome=kind, **out)
             return None
         self.hist.record(ev=kind, id=op_id, t=t1, **out)
