@@ -392,6 +392,17 @@ static void recut_free(struct recut *r)
     free(r->exts);
 }
 
+static bool inode_gone(struct core *c, uint64_t ino)
+{
+    MDB_txn *txn;
+    struct meta_inode in;
+    if (meta_txn_read(c->ms, &txn))
+        return false;
+    bool gone = meta_inode_get(c->ms, txn, ino, &in) == -ENOENT;
+    mdb_txn_abort(txn);
+    return gone;
+}
+
 int core_commit_staged(struct core *c, struct sfile *sf)
 {
     if (sf->n == 0)
@@ -412,7 +423,13 @@ int core_commit_staged(struct core *c, struct sfile *sf)
     if (!rc)
         rc = recut_all(&r);
     recut_free(&r);
-    if (!rc) /* else the caller tells the user (flush, fsync) or logs it (release) */
+    /* A failed commit keeps its data for the next flush (a full disk, no
+     * quorum), and the caller tells the user (flush, fsync) or logs it
+     * (release); unless the inode is gone (another node removed the file):
+     * no retry can succeed, and each one cost the close() after a failed
+     * fsync the whole push and proposal again (writes of over 10 s on the
+     * fault suite's lossy link). */
+    if (!rc || inode_gone(c, sf->ino))
         staging_clear(&c->stg, sf);
     return rc;
 }

@@ -863,6 +863,28 @@ static int find_conflict(void *ctx, const struct core_conflict *cf)
     return 0;
 }
 
+/* Another node removes the file while this node has bytes staged (the
+ * unlink is forged here with another origin and no KEEP_ORPHAN: that node
+ * did not know the file was open here). The commit fails, once: the staged
+ * bytes are dropped, since no retry could succeed, and the close() after a
+ * failed fsync does not pay for the push and the proposal again. */
+START_TEST(commit_to_removed_file_fails_once)
+{
+    uint64_t f = core_file("gone.txt");
+    ck_assert_int_eq(core_write(core, &root_cred, f, 0, "data", 4), 4);
+    struct cmd u;
+    struct apply_result res;
+    core_cmd_init(core, &u, CMD_UNLINK, NULL);
+    u.origin = 0xbeef;
+    u.ino = CORE_ROOT_INO;
+    u.name = "gone.txt";
+    u.namelen = 8;
+    ck_assert_int_eq(core_submit(core, &u, &res), 0);
+    ck_assert_int_lt(core_fsync(core, f, false), 0);
+    ck_assert_int_eq(core_flush(core, f), 0); /* nothing staged any more */
+}
+END_TEST
+
 /* Another node's commit lands while this node has bytes staged (the commit
  * is forged here with another origin): this node's commit finds it and the
  * remote version survives as a copy next to the file, under the name this
@@ -997,6 +1019,7 @@ int main(void)
     tcase_set_timeout(tcc, 120);
     tcase_add_test(tcc, one_node_never_makes_copies);
     tcase_add_test(tcc, remote_commit_during_staging);
+    tcase_add_test(tcc, commit_to_removed_file_fails_once);
     suite_add_tcase(s, tcc);
     return check_run(s);
 }
