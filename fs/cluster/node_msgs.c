@@ -159,12 +159,30 @@ int cluster_wait_applied(struct cluster *cl, uint64_t idx, int timeout_ms)
     return rc;
 }
 
-/* One deadline for both halves; see CL_SYNC_BACKOFF_MS. */
+/* After a timed-out sync: for CL_SYNC_BACKOFF_MS, and on until this node
+ * sees a leader with a quorum again. A follower that the leader cannot
+ * reach but the others can is never elected (pre-vote) and keeps hearing a
+ * majority, so without the second half each of its lookups waited the full
+ * timeout (renames of over 10 s in the long majority-isolated-from-leader
+ * run). */
+static bool sync_backing_off(struct cluster *cl, uint64_t now, uint64_t failed)
+{
+    if (!failed)
+        return false;
+    if (now < failed + CL_SYNC_BACKOFF_MS * 1000u)
+        return true;
+    pthread_mutex_lock(&cl->st_lock);
+    uint64_t seen = cl->quorum_seen_us;
+    pthread_mutex_unlock(&cl->st_lock);
+    return seen < failed;
+}
+
+/* One deadline for both halves; see sync_backing_off(). */
 int cluster_sync(struct cluster *cl, int timeout_ms, uint64_t *applied)
 {
     uint64_t start = cl_now_us(), idx = 0;
     uint64_t failed = __atomic_load_n(&cl->sync_failed_us, __ATOMIC_RELAXED);
-    bool backing_off = failed && start < failed + CL_SYNC_BACKOFF_MS * 1000u;
+    bool backing_off = sync_backing_off(cl, start, failed);
     int rc = backing_off ? -ETIMEDOUT : 0;
     if (!rc)
         rc = cluster_read_index(cl, timeout_ms, &idx);
