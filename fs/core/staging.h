@@ -62,6 +62,8 @@ struct sfile {
     bool base_valid;      /* base_ver was taken (staging started) */
     uint64_t base_ver;    /* content version the staged bytes started from */
     struct stg_hint hint; /* where this node last saw the file (ino 0: none) */
+    uint64_t erofs_at_ms; /* under lock: last commit refused for want of a
+                             quorum (CLOCK_MONOTONIC ms), 0 after a success */
     struct sfile *next;   /* hash chain, under stg->lock */
 };
 
