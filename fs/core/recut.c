@@ -10,6 +10,7 @@
 #include "fs/chunk/chunker.h"
 #include "fs/core/core_internal.h"
 #include "fs/core/core_remote_int.h"
+#include "fs/core/gc_grace.h"
 #include "fs/core/putter.h"
 
 #include "common/log.h"
@@ -17,7 +18,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define PUT_BATCH        256 /* chunks per chunk_store_put_batch (one fsync) */
 #define WIN_CAP          (2 * CHUNK_MAX)
@@ -404,13 +404,6 @@ static bool inode_gone(struct core *c, uint64_t ino)
     return gone;
 }
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* A commit refused with EROFS (no quorum, chunks not on a majority) is not
  * tried again within this long: the close() after a failed fsync got the
  * same EROFS after the same wait (writes of 10-15 s in the long
@@ -421,7 +414,7 @@ int core_commit_staged(struct core *c, struct sfile *sf)
 {
     if (sf->n == 0)
         return 0;
-    if (sf->erofs_at_ms && mono_ms() < sf->erofs_at_ms + EROFS_RETRY_MS)
+    if (sf->erofs_at_ms && gc_now_ms() < sf->erofs_at_ms + EROFS_RETRY_MS)
         return -EROFS;
     struct recut r = {.c = c, .sf = sf, .ino = sf->ino};
     struct meta_inode in;
@@ -447,7 +440,7 @@ int core_commit_staged(struct core *c, struct sfile *sf)
      * fault suite's lossy link). */
     if (!rc || inode_gone(c, sf->ino))
         staging_clear(&c->stg, sf);
-    sf->erofs_at_ms = rc == -EROFS ? mono_ms() : 0;
+    sf->erofs_at_ms = rc == -EROFS ? gc_now_ms() : 0;
     return rc;
 }
 
