@@ -45,7 +45,11 @@ fault_kill_ours() {
 
 fault_cleanup() {
     local rc=$? m ns
-    trap - EXIT INT TERM HUP
+    # A second signal must not cut the cleanup short: `kill -TERM -- -PGID`
+    # of a long run reached this shell, then the runner's trap sent it TERM
+    # again, and the default action left three namespaces and a mount behind.
+    trap - EXIT
+    trap '' INT TERM HUP
     [ -n "${FAULT_RUNDIR:-}" ] && [ -d "$FAULT_RUNDIR" ] || return $rc
     if declare -F driver_teardown >/dev/null; then
         driver_teardown || fault_log "cleanup: driver_teardown failed"
