@@ -53,9 +53,8 @@ void cluster_stop(struct cluster *cl);
  * committed before the call: one round trip to the leader (none on the
  * leader). 0, or -EROFS (no quorum: local state is all there is),
  * -ETIMEDOUT, or at once the error this node's apply fails with (-ENOSPC:
- * it cannot catch up now). *applied gets the index reached. Within 1 s
- * of a timeout, and until a leader is seen again, -ETIMEDOUT at once
- * (cluster_internal.h, CL_SYNC_BACKOFF_MS). */
+ * it cannot catch up now). *applied gets the index reached. After a
+ * timeout, -ETIMEDOUT at once until a leader with a quorum is seen again. */
 int cluster_sync(struct cluster *cl, int timeout_ms, uint64_t *applied);
 /* The leader's commit index (read index) only, without waiting to apply. */
 int cluster_read_index(struct cluster *cl, int timeout_ms, uint64_t *idx);

@@ -39,11 +39,6 @@
 /* A member whose last frame arrived within this is reachable (every member
  * sends a report each CL_REPORT_MS, so silence this long is a cut). */
 #define CL_REACH_MS 1000
-/* After a cluster_sync timed out, the next ones within this long (and on
- * until a leader with a quorum is seen again) answer -ETIMEDOUT at once
- * (local data): a path walk asks at every component, and on a lossy link
- * each waited its full timeout, so one open took 12 s. */
-#define CL_SYNC_BACKOFF_MS 1000
 /* A failed save (a full disk) restarts the engine: at once the first time,
  * then after a wait that doubles up to the max while it keeps failing; a
  * run this long without a failure ends the streak. */
