@@ -172,9 +172,10 @@ static bool sync_backing_off(struct cluster *cl, uint64_t failed)
     if (!failed)
         return false;
     pthread_mutex_lock(&cl->st_lock);
+    bool now_ok = cl->est.quorum_ok && cl->est.leader >= 0;
     uint64_t seen = cl->quorum_seen_us;
     pthread_mutex_unlock(&cl->st_lock);
-    return seen < failed;
+    return !now_ok && seen < failed;
 }
 
 /* One deadline for both halves; see sync_backing_off(). */
