@@ -239,25 +239,6 @@ static int old_boundary(struct recut *r, uint64_t pos)
     return rc ? rc : e.off == pos;
 }
 
-/* The next dirty region at or after block *bi: contiguous staged bytes. */
-static bool next_region(const struct sfile *sf, size_t *bi, uint64_t *ds, uint64_t *de)
-{
-    while (*bi < sf->n && sf->blocks[*bi].lo == sf->blocks[*bi].hi)
-        (*bi)++;
-    if (*bi >= sf->n)
-        return false;
-    const struct sblock *b = &sf->blocks[*bi];
-    *ds = b->idx * STG_BLOCK + b->lo;
-    *de = b->idx * STG_BLOCK + b->hi;
-    for ((*bi)++; *bi < sf->n; (*bi)++) {
-        b = &sf->blocks[*bi];
-        if (b->idx * STG_BLOCK + b->lo != *de || b->lo == b->hi)
-            break;
-        *de = b->idx * STG_BLOCK + b->hi;
-    }
-    return true;
-}
-
 static int submit(struct recut *r);
 
 /* The command being built is as large as the orderer takes (a cluster's
@@ -281,7 +262,7 @@ static int add_range(struct recut *r, uint64_t start, uint64_t end)
  * proposed in pieces that end on new chunk boundaries; each piece replaces
  * [start, p), trimming the old extent that straddles p, so every
  * intermediate state is a consistent file. */
-static int recut_region(struct recut *r, size_t *bi, uint64_t ds, uint64_t de)
+static int recut_region(struct recut *r, struct stg_cursor *cur, uint64_t ds, uint64_t de)
 {
     struct meta_extent e;
     int rc = meta_map_find(r->c->ms, r->txn, r->ino, ds, &e);
@@ -308,11 +289,11 @@ static int recut_region(struct recut *r, size_t *bi, uint64_t ds, uint64_t de)
         if (rc)
             return rc;
         for (;;) { /* absorb the regions this chunk reached */
-            size_t b2 = *bi;
+            struct stg_cursor peek = *cur;
             uint64_t ns, ne;
-            if (!next_region(r->sf, &b2, &ns, &ne) || ns >= r->p)
+            if (!staging_next_region(r->sf, &peek, &ns, &ne) || ns >= r->p)
                 break;
-            *bi = b2;
+            *cur = peek;
             de = ne > de ? ne : de;
         }
         if (r->p >= de && (rc = old_boundary(r, r->p)) != 0) {
@@ -367,11 +348,11 @@ static int submit(struct recut *r)
 
 static int recut_all(struct recut *r)
 {
-    size_t bi = 0;
+    struct stg_cursor cur = {0, 0};
     uint64_t ds, de;
     int rc = 0;
-    while (!rc && next_region(r->sf, &bi, &ds, &de)) {
-        rc = recut_region(r, &bi, ds, de);
+    while (!rc && staging_next_region(r->sf, &cur, &ds, &de)) {
+        rc = recut_region(r, &cur, ds, de);
         if (!rc && command_full(r))
             rc = submit(r);
     }

@@ -14,7 +14,7 @@ int staging_init(struct staging *stg, size_t limit)
     stg->hints = calloc(STG_HINTS, sizeof(*stg->hints));
     if (!stg->hints)
         return -ENOMEM;
-    int rc = bufpool_init(&stg->pool, STG_BLOCK, limit / STG_BLOCK / 4);
+    int rc = bufpool_init(&stg->pool, STG_PAGE, limit / STG_PAGE / 4);
     if (rc) {
         free(stg->hints);
         stg->hints = NULL;
@@ -25,12 +25,21 @@ int staging_init(struct staging *stg, size_t limit)
     return 0;
 }
 
-/* Returns sf's blocks to the pool; the caller holds stg->lock (or is alone). */
+/* Returns sf's pages to the pool and frees its block indexes; the caller
+ * holds stg->lock (or is alone). */
 static void drop_blocks(struct staging *stg, struct sfile *sf)
 {
-    for (size_t i = 0; i < sf->n; i++)
-        bufpool_put(&stg->pool, sf->blocks[i].data);
-    stg->staged_bytes -= sf->n * STG_BLOCK;
+    for (size_t i = 0; i < sf->n; i++) {
+        struct sblock *bl = sf->blocks[i];
+        for (unsigned p = 0; p < STG_PAGES; p++) {
+            if (bl->page[p]) {
+                bufpool_put(&stg->pool, bl->page[p]);
+                stg->staged_bytes -= STG_PAGE;
+            }
+        }
+        free(bl);
+        stg->staged_bytes -= sizeof(*bl);
+    }
     sf->n = 0;
 }
 
@@ -143,7 +152,7 @@ static size_t find_block(const struct sfile *sf, uint64_t want)
     size_t lo = 0, hi = sf->n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (sf->blocks[mid].idx < want)
+        if (sf->blocks[mid]->idx < want)
             lo = mid + 1;
         else
             hi = mid;
@@ -151,51 +160,66 @@ static size_t find_block(const struct sfile *sf, uint64_t want)
     return lo;
 }
 
+static void add_staged(struct staging *stg, size_t bytes)
+{
+    pthread_mutex_lock(&stg->lock);
+    stg->staged_bytes += bytes;
+    pthread_mutex_unlock(&stg->lock);
+}
+
 static struct sblock *get_block(struct staging *stg, struct sfile *sf, uint64_t idx)
 {
     size_t i = find_block(sf, idx);
-    if (i < sf->n && sf->blocks[i].idx == idx)
-        return &sf->blocks[i];
+    if (i < sf->n && sf->blocks[i]->idx == idx)
+        return sf->blocks[i];
     if (sf->n == sf->cap) {
         size_t cap = sf->cap ? sf->cap * 2 : 16;
-        struct sblock *nb = realloc(sf->blocks, cap * sizeof(*nb));
+        struct sblock **nb = realloc(sf->blocks, cap * sizeof(*nb));
         if (!nb)
             return NULL;
         sf->blocks = nb;
         sf->cap = cap;
     }
-    uint8_t *data = bufpool_get(&stg->pool);
-    if (!data)
+    struct sblock *bl = calloc(1, sizeof(*bl));
+    if (!bl)
         return NULL;
+    bl->idx = idx;
     memmove(&sf->blocks[i + 1], &sf->blocks[i], (sf->n - i) * sizeof(*sf->blocks));
+    sf->blocks[i] = bl;
     sf->n++;
-    sf->blocks[i] = (struct sblock){.idx = idx, .lo = 0, .hi = 0, .data = data};
-    pthread_mutex_lock(&stg->lock);
-    stg->staged_bytes += STG_BLOCK;
-    pthread_mutex_unlock(&stg->lock);
-    return &sf->blocks[i];
+    add_staged(stg, sizeof(*bl));
+    return bl;
 }
 
-/* Writes [a, b) of block bl, filling any gap to its staged range first. */
-static int block_write(struct sblock *bl, uint32_t a, uint32_t b, const uint8_t *src,
-                       stg_fill_fn fill, void *ctx)
+/* Writes [a, b) of page p of block bl, filling any gap to the page's staged
+ * range first. */
+static int page_write(struct staging *stg, struct sblock *bl, unsigned p, uint32_t a, uint32_t b,
+                      const uint8_t *src, stg_fill_fn fill, void *ctx)
 {
-    uint64_t base = bl->idx * STG_BLOCK;
+    uint64_t base = bl->idx * STG_BLOCK + (uint64_t)p * STG_PAGE;
+    uint8_t *data = bl->page[p];
     int rc = 0;
-    if (bl->hi == bl->lo) {
-        bl->lo = a;
-        bl->hi = b;
+    if (!data) {
+        if (!(data = bufpool_get(&stg->pool)))
+            return -ENOMEM;
+        bl->page[p] = data;
+        bl->lo[p] = bl->hi[p] = 0;
+        add_staged(stg, STG_PAGE);
+    }
+    if (bl->hi[p] == bl->lo[p]) {
+        bl->lo[p] = (uint16_t)a;
+        bl->hi[p] = (uint16_t)b;
     } else {
-        if (a > bl->hi)
-            rc = fill(ctx, base + bl->hi, bl->data + bl->hi, a - bl->hi);
-        if (!rc && b < bl->lo)
-            rc = fill(ctx, base + b, bl->data + b, bl->lo - b);
+        if (a > bl->hi[p])
+            rc = fill(ctx, base + bl->hi[p], data + bl->hi[p], a - bl->hi[p]);
+        if (!rc && b < bl->lo[p])
+            rc = fill(ctx, base + b, data + b, bl->lo[p] - b);
         if (rc)
             return rc;
-        bl->lo = a < bl->lo ? a : bl->lo;
-        bl->hi = b > bl->hi ? b : bl->hi;
+        bl->lo[p] = (uint16_t)(a < bl->lo[p] ? a : bl->lo[p]);
+        bl->hi[p] = (uint16_t)(b > bl->hi[p] ? b : bl->hi[p]);
     }
-    memcpy(bl->data + a, src, b - a);
+    memcpy(data + a, src, b - a);
     return 0;
 }
 
@@ -203,14 +227,17 @@ int staging_write(struct staging *stg, struct sfile *sf, uint64_t off, const uin
                   size_t len, stg_fill_fn fill, void *ctx)
 {
     size_t done = 0;
+    struct sblock *bl = NULL;
     while (done < len) {
         uint64_t pos = off + done;
-        uint32_t a = (uint32_t)(pos % STG_BLOCK);
-        size_t n = STG_BLOCK - a < len - done ? STG_BLOCK - a : len - done;
-        struct sblock *bl = get_block(stg, sf, pos / STG_BLOCK);
+        uint32_t a = (uint32_t)(pos % STG_PAGE);
+        size_t n = STG_PAGE - a < len - done ? STG_PAGE - a : len - done;
+        if (!bl || bl->idx != pos / STG_BLOCK)
+            bl = get_block(stg, sf, pos / STG_BLOCK);
         if (!bl)
             return -ENOMEM;
-        int rc = block_write(bl, a, a + (uint32_t)n, buf + done, fill, ctx);
+        unsigned p = (unsigned)(pos % STG_BLOCK / STG_PAGE);
+        int rc = page_write(stg, bl, p, a, a + (uint32_t)n, buf + done, fill, ctx);
         if (rc)
             return rc;
         done += n;
@@ -220,36 +247,84 @@ int staging_write(struct staging *stg, struct sfile *sf, uint64_t off, const uin
     return 0;
 }
 
+/* The staged range of page p of bl in file offsets; false if it has none. */
+static bool page_range(const struct sblock *bl, unsigned p, uint64_t *s, uint64_t *e)
+{
+    if (!bl->page[p] || bl->lo[p] == bl->hi[p])
+        return false;
+    uint64_t base = bl->idx * STG_BLOCK + (uint64_t)p * STG_PAGE;
+    *s = base + bl->lo[p];
+    *e = base + bl->hi[p];
+    return true;
+}
+
 void staging_overlay(const struct sfile *sf, uint64_t off, uint8_t *buf, size_t len)
 {
     for (size_t i = find_block(sf, off / STG_BLOCK); i < sf->n; i++) {
-        const struct sblock *bl = &sf->blocks[i];
-        uint64_t s = bl->idx * STG_BLOCK + bl->lo, e = bl->idx * STG_BLOCK + bl->hi;
-        if (s >= off + len)
+        const struct sblock *bl = sf->blocks[i];
+        if (bl->idx * STG_BLOCK >= off + len)
             break;
-        if (e <= off)
-            continue;
-        uint64_t from = s > off ? s : off, to = e < off + len ? e : off + len;
-        memcpy(buf + (from - off), bl->data + (from - bl->idx * STG_BLOCK), to - from);
+        for (unsigned p = 0; p < STG_PAGES; p++) {
+            uint64_t s, e;
+            if (!page_range(bl, p, &s, &e) || e <= off)
+                continue;
+            if (s >= off + len)
+                break;
+            uint64_t from = s > off ? s : off, to = e < off + len ? e : off + len;
+            uint64_t base = s - bl->lo[p];
+            memcpy(buf + (from - off), bl->page[p] + (from - base), to - from);
+        }
     }
 }
 
-size_t staging_at(const struct sfile *sf, uint64_t pos, const uint8_t **p, uint64_t *next_start)
+size_t staging_at(const struct sfile *sf, uint64_t pos, const uint8_t **ptr, uint64_t *next_start)
 {
     *next_start = UINT64_MAX;
     for (size_t i = find_block(sf, pos / STG_BLOCK); i < sf->n; i++) {
-        const struct sblock *bl = &sf->blocks[i];
-        uint64_t base = bl->idx * STG_BLOCK;
-        if (base + bl->hi <= pos)
-            continue;
-        if (base + bl->lo > pos) {
-            *next_start = base + bl->lo;
-            return 0;
+        const struct sblock *bl = sf->blocks[i];
+        for (unsigned p = 0; p < STG_PAGES; p++) {
+            uint64_t s, e;
+            if (!page_range(bl, p, &s, &e) || e <= pos)
+                continue;
+            if (s > pos) {
+                *next_start = s;
+                return 0;
+            }
+            *ptr = bl->page[p] + (pos - (s - bl->lo[p]));
+            return (size_t)(e - pos);
         }
-        *p = bl->data + (pos - base);
-        return (size_t)(base + bl->hi - pos);
     }
     return 0;
+}
+
+/* The first staged page at or after cur: its range; advances cur past it. */
+static bool next_page(const struct sfile *sf, struct stg_cursor *cur, uint64_t *s, uint64_t *e)
+{
+    for (; cur->block < sf->n; cur->block++, cur->page = 0) {
+        const struct sblock *bl = sf->blocks[cur->block];
+        for (; cur->page < STG_PAGES; cur->page++) {
+            if (page_range(bl, cur->page, s, e)) {
+                cur->page++;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+bool staging_next_region(const struct sfile *sf, struct stg_cursor *cur, uint64_t *start,
+                         uint64_t *end)
+{
+    if (!next_page(sf, cur, start, end))
+        return false;
+    for (;;) {
+        struct stg_cursor peek = *cur;
+        uint64_t s, e;
+        if (!next_page(sf, &peek, &s, &e) || s != *end)
+            return true;
+        *end = e;
+        *cur = peek;
+    }
 }
 
 void staging_clear(struct staging *stg, struct sfile *sf)

@@ -2,15 +2,22 @@
  * staging.h - per-inode staging of written bytes until they are committed.
  *
  * Each open inode has one struct sfile (counted opens + temporary refs).
- * Written bytes live in STG_BLOCK-sized blocks from a shared pool, sorted
- * by file offset; a block holds one contiguous staged range [lo, hi) (a
- * write that would leave a gap inside a block first fills the gap with the
- * committed bytes, through the caller's fill function). Staged bytes are
- * what this node reads until they are committed and the blocks cleared.
+ * Written bytes live in STG_PAGE-sized pages from a shared pool; an sfile
+ * indexes them by STG_BLOCK-sized blocks (an array of block pointers sorted
+ * by file offset, each with the pages of its block that hold staged bytes).
+ * A page holds one contiguous staged range [lo, hi) (a write that would
+ * leave a gap inside a page first fills the gap with the committed bytes,
+ * through the caller's fill function). Staged bytes are what this node
+ * reads until they are committed and the pages cleared.
+ *
+ * Why pages: the staging bound counts pages, so random 4 KiB writes stage
+ * 4 KiB each, not a block each, and a commit (which re-cuts every chunk
+ * the staged bytes touch) comes 16 times less often and covers more
+ * writes per chunk; gap fills on the write path stay within one page.
  *
  * Conflict detection: an sfile remembers the content version its staged
  * bytes started from (taken when staging starts, i.e. at the first write
- * into an empty sfile, before any committed byte is read into a block), and
+ * into an empty sfile, before any committed byte is read into a page), and
  * where this node last saw the file (a name hint). A content commit carries
  * both; apply makes a conflict copy when another node committed meanwhile.
  * Name hints come from a bounded table (one slot per ino % STG_HINTS, the
@@ -31,7 +38,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define STG_PAGE     4096u
 #define STG_BLOCK    (64u * 1024)
+#define STG_PAGES    (STG_BLOCK / STG_PAGE)
 #define STG_BUCKETS  1024
 #define STG_HINTS    1024
 #define STG_NAME_MAX 255
@@ -45,32 +54,38 @@ struct stg_hint {
 };
 
 struct sblock {
-    uint64_t idx;    /* file offset / STG_BLOCK */
-    uint32_t lo, hi; /* staged bytes within the block */
-    uint8_t *data;
+    uint64_t idx;                          /* file offset / STG_BLOCK */
+    uint16_t lo[STG_PAGES], hi[STG_PAGES]; /* staged bytes within each page */
+    uint8_t *page[STG_PAGES];              /* NULL: nothing staged there */
+};
+
+/* A position in an sfile's staged pages, for staging_next_region. */
+struct stg_cursor {
+    size_t block;
+    unsigned page;
 };
 
 struct sfile {
     uint64_t ino;
     uint32_t opens, refs; /* under stg->lock */
     pthread_rwlock_t lock;
-    struct sblock *blocks; /* sorted by idx; under lock */
-    size_t n, cap;
-    uint64_t staged_end;  /* end of the last staged byte, 0 if none */
-    bool kill_suid;       /* a non-root writer staged bytes */
-    bool atime_due;       /* a read wants an atime update at flush (atomic) */
-    bool base_valid;      /* base_ver was taken (staging started) */
-    uint64_t base_ver;    /* content version the staged bytes started from */
-    struct stg_hint hint; /* where this node last saw the file (ino 0: none) */
-    uint64_t erofs_at_ms; /* under lock: last commit refused for want of a
-                             quorum (CLOCK_MONOTONIC ms), 0 after a success */
-    struct sfile *next;   /* hash chain, under stg->lock */
+    struct sblock **blocks; /* sorted by idx; under lock */
+    size_t n, cap;          /* n == 0: nothing staged */
+    uint64_t staged_end;    /* end of the last staged byte, 0 if none */
+    bool kill_suid;         /* a non-root writer staged bytes */
+    bool atime_due;         /* a read wants an atime update at flush (atomic) */
+    bool base_valid;        /* base_ver was taken (staging started) */
+    uint64_t base_ver;      /* content version the staged bytes started from */
+    struct stg_hint hint;   /* where this node last saw the file (ino 0: none) */
+    uint64_t erofs_at_ms;   /* under lock: last commit refused for want of a
+                               quorum (CLOCK_MONOTONIC ms), 0 after a success */
+    struct sfile *next;     /* hash chain, under stg->lock */
 };
 
 struct staging {
     pthread_mutex_t lock;
     struct sfile *table[STG_BUCKETS];
-    size_t staged_bytes; /* blocks lent out, in bytes */
+    size_t staged_bytes; /* pages and block indexes lent out, in bytes */
     size_t limit;
     struct bufpool pool;
     pthread_mutex_t hint_lock;
@@ -100,6 +115,10 @@ void staging_overlay(const struct sfile *sf, uint64_t off, uint8_t *buf, size_t 
  * not staged (then *next_start = the first staged byte after pos, or
  * UINT64_MAX). */
 size_t staging_at(const struct sfile *sf, uint64_t pos, const uint8_t **p, uint64_t *next_start);
+/* The next run of contiguous staged bytes [*start, *end) at or after cur
+ * (which it advances past the run); false when there is none. */
+bool staging_next_region(const struct sfile *sf, struct stg_cursor *cur, uint64_t *start,
+                         uint64_t *end);
 /* Drops every staged block (after a commit); the next write starts anew. */
 void staging_clear(struct staging *stg, struct sfile *sf);
 bool staging_over_limit(struct staging *stg);
