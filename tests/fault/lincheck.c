@@ -2,7 +2,12 @@
  * lincheck - checks a namespace history (lincheck-history v1) for
  * linearizability against the directory model.
  *
- *   lincheck [--max-steps N] [--max-mem MIB] HISTORY|-
+ *   lincheck [--max-steps N] [--max-mem MIB] [--search eager|lazy|both] HISTORY|-
+ *
+ * Both searches are complete; they differ in where they try unknown ops
+ * first (linsearch.c), so a history one of them cannot decide within the
+ * limits the other often can: "both" (the default) runs the eager search
+ * and, if it gives up, the lazy one with the same limits.
  *
  * Exit status: 0 linearizable, 1 not linearizable, 2 inconclusive (search
  * limits reached), 3 usage or input error.
@@ -18,6 +23,7 @@
 struct options {
     struct ls_limits lim;
     const char *path;
+    int eager, lazy; /* the searches to run, in this order */
 };
 
 static int parse_args(int argc, char **argv, struct options *o)
@@ -25,12 +31,19 @@ static int parse_args(int argc, char **argv, struct options *o)
     o->lim.max_steps = 50u * 1000 * 1000;
     o->lim.max_cache_bytes = (size_t)1024 * 1024 * 1024;
     o->path = NULL;
+    o->eager = o->lazy = 1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--max-steps") == 0 && i + 1 < argc)
             o->lim.max_steps = strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--max-mem") == 0 && i + 1 < argc)
             o->lim.max_cache_bytes = (size_t)strtoull(argv[++i], NULL, 10) << 20;
-        else if (!o->path)
+        else if (strcmp(argv[i], "--search") == 0 && i + 1 < argc) {
+            const char *v = argv[++i];
+            o->eager = strcmp(v, "eager") == 0 || strcmp(v, "both") == 0;
+            o->lazy = strcmp(v, "lazy") == 0 || strcmp(v, "both") == 0;
+            if (!o->eager && !o->lazy)
+                return -EINVAL;
+        } else if (!o->path)
             o->path = argv[i];
         else
             return -EINVAL;
@@ -81,6 +94,22 @@ static int report(const struct lh_history *h, const struct ls_report *r)
     return 1;
 }
 
+/* Runs the searches o asks for until one decides. */
+static int search(const struct lh_history *h, struct options *o, struct ls_report *rep)
+{
+    int rc = 0;
+
+    if (o->eager) {
+        o->lim.lazy_unknown = false;
+        rc = ls_check(h->ops, h->n, h->init, &o->lim, rep);
+        if (rc < 0 || rep->verdict != LS_INCONCLUSIVE || !o->lazy)
+            return rc;
+        printf("lincheck: eager search gave up after %" PRIu64 " steps; lazy search\n", rep->steps);
+    }
+    o->lim.lazy_unknown = true;
+    return ls_check(h->ops, h->n, h->init, &o->lim, rep);
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
@@ -91,7 +120,8 @@ int main(int argc, char **argv)
     int rc;
 
     if (parse_args(argc, argv, &o) < 0) {
-        fprintf(stderr, "usage: lincheck [--max-steps N] [--max-mem MIB] HISTORY|-\n");
+        fprintf(stderr, "usage: lincheck [--max-steps N] [--max-mem MIB] "
+                        "[--search eager|lazy|both] HISTORY|-\n");
         return 3;
     }
     f = strcmp(o.path, "-") ? fopen(o.path, "r") : stdin;
@@ -107,7 +137,7 @@ int main(int argc, char **argv)
         lh_free(&h);
         return 3;
     }
-    rc = ls_check(h.ops, h.n, h.init, &o.lim, &rep);
+    rc = search(&h, &o, &rep);
     if (rc < 0) {
         fprintf(stderr, "lincheck: %s\n", strerror(-rc));
         lh_free(&h);

@@ -32,6 +32,7 @@ struct event {
 
 struct frame {
     uint32_t ev;
+    uint32_t lazy; /* the lazy walk (over unknown ops) placed ev */
     dm_state state;
 };
 
@@ -175,7 +176,7 @@ static void search_free(struct search *s)
 
 /* Tries the call event e in state *state; returns 1 if it was linearized,
  * 0 if not, -ENOMEM when the memo is full. */
-static int try_call(struct search *s, uint32_t e, dm_state *state)
+static int try_call(struct search *s, uint32_t e, uint32_t lazy, dm_state *state)
 {
     uint32_t op = s->ev[e].op;
     dm_state next;
@@ -184,13 +185,19 @@ static int try_call(struct search *s, uint32_t e, dm_state *state)
 
     if (s->ops[op].res != DM_ANY && s->ops[op].res != got)
         return 0;
+    /* An unknown op that changes nothing here (a create of a name that
+     * exists) may as well never take effect, which the search covers by
+     * leaving it in the list: placing it would only add a linearized set
+     * that differs from an explored one by an op without effect. */
+    if (lazy && next == *state)
+        return 0;
     lift(s, e);
     fresh = remember(s, next);
     if (fresh <= 0) {
         unlift(s, e);
         return fresh;
     }
-    s->stack[s->depth++] = (struct frame){.ev = e, .state = *state};
+    s->stack[s->depth++] = (struct frame){.ev = e, .lazy = lazy, .state = *state};
     *state = next;
     return 1;
 }
@@ -204,14 +211,32 @@ static void note_stuck(struct search *s, uint32_t e, dm_state state, struct ls_r
     }
 }
 
+static bool unknown_call(const struct search *s, uint32_t e)
+{
+    return s->ops[s->ev[e].op].ret == LS_NEVER;
+}
+
+/* Candidates at a configuration are the calls before the first pending
+ * return, tried in time order (eager: an unknown op is placed at the first
+ * point it fits, right for ops that took effect when called). With
+ * lim->lazy_unknown the walk tries the completed candidates first and the
+ * unknown ones only once it is stuck at that return (the lazy walk): an
+ * unknown op is placed where something needs it, right for ops that never
+ * took effect or did much later. Same candidates, other order: both
+ * searches are complete, and differ only in how fast they decide. */
 static enum ls_verdict run(struct search *s, dm_state state, const struct ls_limits *lim,
                            struct ls_report *rep)
 {
     const uint32_t head = (uint32_t)s->n_ev;
-    uint32_t e = s->ev[head].next;
+    uint32_t e = s->ev[head].next, lazy = 0;
 
     while (s->done_linearized < s->n_done) {
         if (e == head || !s->ev[e].is_call) {
+            if (lim->lazy_unknown && !lazy && e != head) {
+                lazy = 1;
+                e = s->ev[head].next;
+                continue;
+            }
             struct frame f;
             note_stuck(s, e, state, rep);
             if (s->depth == 0)
@@ -220,14 +245,24 @@ static enum ls_verdict run(struct search *s, dm_state state, const struct ls_lim
             unlift(s, f.ev);
             state = f.state;
             e = s->ev[f.ev].next;
+            lazy = f.lazy;
+            continue;
+        }
+        if (lim->lazy_unknown && unknown_call(s, e) != (lazy != 0)) {
+            e = s->ev[e].next;
             continue;
         }
         if (++rep->steps > lim->max_steps)
             return LS_INCONCLUSIVE;
-        int rc = try_call(s, e, &state);
+        int rc = try_call(s, e, lazy, &state);
         if (rc < 0)
             return LS_INCONCLUSIVE;
-        e = rc ? s->ev[head].next : s->ev[e].next;
+        if (rc) {
+            e = s->ev[head].next;
+            lazy = 0;
+        } else {
+            e = s->ev[e].next;
+        }
     }
     rep->best_depth = s->depth;
     rep->best_state = state;

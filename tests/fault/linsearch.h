@@ -36,6 +36,7 @@ enum ls_verdict { LS_LINEARIZABLE, LS_NOT_LINEARIZABLE, LS_INCONCLUSIVE };
 struct ls_limits {
     uint64_t max_steps;
     size_t max_cache_bytes;
+    bool lazy_unknown; /* place unknown ops only where a return needs them */
 };
 
 struct ls_report {

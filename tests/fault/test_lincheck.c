@@ -207,6 +207,58 @@ START_TEST(long_history)
 }
 END_TEST
 
+/* Twenty unknown creates of a name that exists, then a lookup that no
+ * order explains: the eager search tries every subset of the creates
+ * (millions of steps); the lazy one places unknown ops only where a return
+ * needs them, and never where they change nothing. */
+START_TEST(lazy_search_skips_idle_unknown_ops)
+{
+    enum { K = 20 };
+    struct ls_op ops[K + 1];
+    struct ls_limits lazy = limits;
+    struct ls_report rep;
+
+    for (int i = 0; i < K; i++)
+        ops[i] = op(i, NEVER, DM_CREATE, A, 0, DM_ANY);
+    ops[K] = op(100, 110, DM_LOOKUP, A, 0, DM_ENOENT);
+    lazy.lazy_unknown = true;
+    ck_assert_int_eq(ls_check(ops, K + 1, dm_set(0, A, DM_FILE), &lazy, &rep), 0);
+    ck_assert_int_eq(rep.verdict, LS_NOT_LINEARIZABLE);
+    ck_assert_msg(rep.steps < 1000, "lazy: %llu steps", (unsigned long long)rep.steps);
+    ck_assert_int_eq(ls_check(ops, K + 1, dm_set(0, A, DM_FILE), &limits, &rep), 0);
+    ck_assert_int_eq(rep.verdict, LS_NOT_LINEARIZABLE);
+    ck_assert_msg(rep.steps > 100000, "eager: %llu steps", (unsigned long long)rep.steps);
+}
+END_TEST
+
+/* The two searches are both complete: on small random histories, some made
+ * impossible by a changed result, they give the same verdict. */
+START_TEST(lazy_and_eager_agree)
+{
+    struct ls_op ops[40];
+    struct ls_limits lazy = limits;
+    unsigned impossible = 0;
+
+    lazy.lazy_unknown = true;
+    for (unsigned seed = 1; seed <= 300; seed++) {
+        size_t n = gen_history(ops, 40, 4, seed, 150);
+        if (seed % 2) { /* change one known result */
+            struct ls_op *o = &ops[seed % n];
+            if (o->ret != NEVER)
+                o->res = o->res == DM_OK ? DM_ENOENT : DM_OK;
+        }
+        struct ls_report re, rl;
+        ck_assert_int_eq(ls_check(ops, n, 0, &limits, &re), 0);
+        ck_assert_int_eq(ls_check(ops, n, 0, &lazy, &rl), 0);
+        ck_assert_int_ne(re.verdict, LS_INCONCLUSIVE);
+        ck_assert_msg(re.verdict == rl.verdict, "seed %u: eager %d, lazy %d", seed, re.verdict,
+                      rl.verdict);
+        impossible += re.verdict == LS_NOT_LINEARIZABLE;
+    }
+    ck_assert_uint_gt(impossible, 20); /* the comparison saw both verdicts */
+}
+END_TEST
+
 START_TEST(random_linearizable)
 {
     size_t n = getenv("QFS_SANITIZED") ? 600 : 3000;
@@ -282,6 +334,8 @@ int main(void)
     tcase_add_test(tc, sequential);
     tcase_add_test(tc, concurrent);
     tcase_add_test(tc, unknown_ops);
+    tcase_add_test(tc, lazy_search_skips_idle_unknown_ops);
+    tcase_add_test(tc, lazy_and_eager_agree);
     tcase_add_test(tc, random_linearizable);
     tcase_add_test(tc, long_history);
     tcase_add_test(tc, parse_format);
