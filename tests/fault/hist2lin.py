@@ -23,6 +23,13 @@ both unknown: once the first has moved the inode, the second's kernel may
 find it under both names (its two lookups straddle the first) and, as for
 any rename onto the same inode, answer success without asking the daemon.
 
+A rename that failed with EISDIR or ENOTDIR becomes two lookups over the
+same interval (ENOTDIR: source a directory, target a file; EISDIR: the
+other way round). The kernel decides these from its own two lookups, which
+are not one atomic step (on a cluster, another node may rename and create
+between them) and never asks the daemon; a failed rename changes nothing,
+so the two lookups are all it says about the tree.
+
 --cutoff FILE: windows of nodes cut off from the leader (fault_history.Cutoff).
 Such a node answers lookups from its last state, and the kernel derives
 failures like rmdir's ENOTDIR from those lookups: its lookups and its
@@ -54,9 +61,17 @@ def twin_renames(ops):
     return out
 
 
+# A rename's type error -> what its two lookups saw: (source, target).
+RENAME_TYPE_ERRORS = {"ENOTDIR": ("dir", "file"), "EISDIR": ("file", "dir")}
+
+
 def line(o, twins=frozenset()):
     a = o.path[3:]
     b = o.path2[3:] if o.op == "rename" else "-"
+    seen = RENAME_TYPE_ERRORS.get(o.errno) if o.op == "rename" and o.status == "fail" else None
+    if seen and a != b:
+        return (f"{o.id}s {o.invoke} {o.complete} lookup {a} - {seen[0]}\n"
+                f"{o.id}t {o.invoke} {o.complete} lookup {b} - {seen[1]}")
     if o.id in twins:
         return f"{o.id} {o.invoke} - {o.op} {a} {b} ?"
     if o.status == "ok":

@@ -82,7 +82,10 @@ static int report(const struct lh_history *h, const struct ls_report *r)
         return 0;
     }
     if (r->verdict == LS_INCONCLUSIVE) {
-        printf("lincheck: INCONCLUSIVE after %" PRIu64 " steps (limits reached)\n", r->steps);
+        printf("lincheck: INCONCLUSIVE after %" PRIu64 " steps (limits reached); longest valid "
+               "prefix %zu of %zu ops (%zu unknown), the search stuck at ",
+               r->steps, r->best_depth, h->n, unknown);
+        print_op(h, r->stuck_op);
         return 2;
     }
     printf("lincheck: no order places ");

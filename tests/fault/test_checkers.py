@@ -300,6 +300,35 @@ class TwinRenames(Base):
         self.assertEqual([x.split()[-1] for x in lines], ["ok", "?", "?", "ok"])
 
 
+class RenameTypeErrors(Base):
+    def test_rename_type_error_is_two_lookups(self):
+        """The long leader-isolated run: on node 1, rename n4 n5 -> ENOTDIR
+        while node 0 renamed the directory n4 away and then created the
+        file n5; no single moment had both, but the kernel's lookup of n4
+        came before the rename and its lookup of n5 after the create."""
+        self.h.op("mkdir", "ns/n4", 0, 10)
+        self.h.op("rename", "ns/n4", 20, 200, path2="ns/n5", status="fail", errno="ENOTDIR",
+                  node=1)
+        self.h.op("rename", "ns/n4", 30, 40, path2="ns/n0")
+        self.h.op("create", "ns/n5", 50, 60)
+        self.h.op("rename", "ns/n5", 210, 220, path2="ns/n0", status="fail", errno="EISDIR")
+        out = os.path.join(self.tmp, "lin.txt")
+        quiet(hist2lin.main, self.h.save(), out)
+        with open(out) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(lines[2:4], [f"2s {20 * MS} {200 * MS} lookup n4 - dir",
+                                      f"2t {20 * MS} {200 * MS} lookup n5 - file"])
+        self.assertEqual([x.split()[-1] for x in lines[6:]], ["file", "dir"])
+        lincheck = os.path.join(os.environ.get("QFS_FAULT_BUILD", ""), "lincheck")
+        if not os.access(lincheck, os.X_OK):
+            return
+        self.assertEqual(subprocess.run([lincheck, out], capture_output=True).returncode, 0)
+        atomic = lines[:2] + [f"2 {20 * MS} {200 * MS} rename n4 n5 ENOTDIR"] + lines[4:]
+        with open(out, "w") as f:
+            f.write("\n".join(atomic) + "\n")
+        self.assertEqual(subprocess.run([lincheck, out], capture_output=True).returncode, 1)
+
+
 class DeadMount(Base):
     def lin_lines(self, starts):
         out = os.path.join(self.tmp, "lin.txt")
