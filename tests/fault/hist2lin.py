@@ -28,7 +28,9 @@ same interval (ENOTDIR: source a directory, target a file; EISDIR: the
 other way round). The kernel decides these from its own two lookups, which
 are not one atomic step (on a cluster, another node may rename and create
 between them) and never asks the daemon; a failed rename changes nothing,
-so the two lookups are all it says about the tree.
+so the two lookups are all it says about the tree. This holds for a rename
+of a name onto itself too: between the kernel's two lookups of the one name
+another node may replace a directory by a file.
 
 --cutoff FILE: windows of nodes cut off from the leader (fault_history.Cutoff).
 Such a node answers lookups from its last state, and the kernel derives
@@ -69,7 +71,7 @@ def line(o, twins=frozenset()):
     a = o.path[3:]
     b = o.path2[3:] if o.op == "rename" else "-"
     seen = RENAME_TYPE_ERRORS.get(o.errno) if o.op == "rename" and o.status == "fail" else None
-    if seen and a != b:
+    if seen:
         return (f"{o.id}s {o.invoke} {o.complete} lookup {a} - {seen[0]}\n"
                 f"{o.id}t {o.invoke} {o.complete} lookup {b} - {seen[1]}")
     if o.id in twins:

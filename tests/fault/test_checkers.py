@@ -328,6 +328,24 @@ class RenameTypeErrors(Base):
             f.write("\n".join(atomic) + "\n")
         self.assertEqual(subprocess.run([lincheck, out], capture_output=True).returncode, 1)
 
+    def test_rename_onto_itself_type_error_is_two_lookups(self):
+        """The long minority-isolated run: rename n4 n4 -> ENOTDIR on node
+        2 while node 0 renamed the directory n4 away and created a file n4:
+        the kernel's two lookups of n4 saw the directory and then the file."""
+        self.h.op("mkdir", "ns/n4", 0, 10)
+        self.h.op("rename", "ns/n4", 20, 200, path2="ns/n4", status="fail", errno="ENOTDIR",
+                  node=2)
+        self.h.op("rename", "ns/n4", 30, 40, path2="ns/n0")
+        self.h.op("create", "ns/n4", 50, 60)
+        out = os.path.join(self.tmp, "lin.txt")
+        quiet(hist2lin.main, self.h.save(), out)
+        with open(out) as f:
+            lines = f.read().splitlines()
+        self.assertEqual([x.split()[-1] for x in lines[2:4]], ["dir", "file"])
+        lincheck = os.path.join(os.environ.get("QFS_FAULT_BUILD", ""), "lincheck")
+        if os.access(lincheck, os.X_OK):
+            self.assertEqual(subprocess.run([lincheck, out], capture_output=True).returncode, 0)
+
 
 class DeadMount(Base):
     def lin_lines(self, starts):
