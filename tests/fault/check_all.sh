@@ -6,7 +6,8 @@
 # QFS_FAULT_NOHANG_EXEMPT: windows of deliberately frozen nodes (see
 # check_nohang.py); QFS_FAULT_NODE_STARTS: node (re)start times (hist2lin.py);
 # QFS_FAULT_CUTOFF: windows of nodes cut off from the leader, whose reads
-# are not judged (scenarios.sh, scn_cut). Each checker's output goes to
+# are not judged (scenarios.sh, scn_cut); QFS_FAULT_FROZEN: windows in which
+# a node's daemon was certainly stopped (hist2lin.py). Each checker's output goes to
 # OUTDIR/<checker>.txt; OUTDIR/results gets
 # their RESULT key=value lines plus check_<name>=pass|fail. Prints one line
 # per checker; exits 1 if any failed.
@@ -35,9 +36,10 @@ cutoff=()
 [ -e "${QFS_FAULT_CUTOFF:-}" ] && cutoff=(--cutoff "$QFS_FAULT_CUTOFF")
 
 lincheck_hist() {
-    local starts=()
-    [ -e "${QFS_FAULT_NODE_STARTS:-}" ] && starts=(--starts "$QFS_FAULT_NODE_STARTS")
-    "${T[@]}" "$FAULT_PY" "$FAULT_SRC_DIR/hist2lin.py" "${starts[@]}" "${cutoff[@]}" "$hist" "$out/lin.txt" &&
+    local opts=()
+    [ -e "${QFS_FAULT_NODE_STARTS:-}" ] && opts=(--starts "$QFS_FAULT_NODE_STARTS")
+    [ -e "${QFS_FAULT_FROZEN:-}" ] && opts+=(--frozen "$QFS_FAULT_FROZEN")
+    "${T[@]}" "$FAULT_PY" "$FAULT_SRC_DIR/hist2lin.py" "${opts[@]}" "${cutoff[@]}" "$hist" "$out/lin.txt" &&
         "${T[@]}" "$(fault_build_dir)/lincheck" "$out/lin.txt"
 }
 

@@ -2,7 +2,7 @@
 """Extracts the namespace operations (paths under ns/) of a fault history
 into lincheck's input format ("lincheck-history v1").
 
-  hist2lin.py [--starts FILE] [--cutoff FILE] HISTORY OUT
+  hist2lin.py [--starts FILE] [--cutoff FILE] [--frozen FILE] HISTORY OUT
 
 Results the directory model knows (ok, ENOENT, EEXIST, EISDIR, ENOTDIR,
 ENOTEMPTY, and a lookup's file/dir) are kept. EROFS is a definite refusal
@@ -31,6 +31,17 @@ between them) and never asks the daemon; a failed rename changes nothing,
 so the two lookups are all it says about the tree. This holds for a rename
 of a name onto itself too: between the kernel's two lookups of the one name
 another node may replace a directory by a file.
+
+An op the workload gave up on (no answer within its bound: "unknown") whose
+answer came later ("late") is judged by that answer: the syscall returned
+it then.
+
+--frozen FILE: "NODE STOPPED THAWED" lines (CLOCK_MONOTONIC ns, written by
+the frozen-node scenario): every thread of the node's daemon was stopped
+from STOPPED to THAWED, so an op invoked on that node in between cannot take
+effect before THAWED, and starts there. Without it, such an op (answered
+late, after the thaw) could take effect anywhere in minutes of history,
+which the search cannot afford.
 
 --cutoff FILE: windows of nodes cut off from the leader (fault_history.Cutoff).
 Such a node answers lookups from its last state, and the kernel derives
@@ -116,6 +127,31 @@ def dead_connection_ops(ops, starts):
     return out
 
 
+def take_late_answer(o):
+    """An unknown op that was answered after its bound: judged by the answer."""
+    if o.status == "unknown" and o.late:
+        o.status, o.complete = o.late["outcome"], o.late["t"]
+        o.errno, o.result = o.late.get("errno"), o.late.get("result")
+
+
+def load_frozen(path):
+    windows = {}
+    if path:
+        with open(path) as f:
+            for line in f:
+                if line.strip():
+                    node, stopped, thawed = map(int, line.split())
+                    windows.setdefault(node, []).append((stopped, thawed))
+    return windows
+
+
+def start_after_thaw(o, frozen):
+    """An op invoked while its daemon was stopped starts when it woke."""
+    for stopped, thawed in frozen.get(o.node, []):
+        if stopped <= o.invoke <= thawed:
+            o.invoke = thawed
+
+
 def stale_read(o, cutoff):
     """A lookup, or a failure the kernel may have derived from one, on a
     node that was cut off from the leader."""
@@ -124,8 +160,12 @@ def stale_read(o, cutoff):
     return derived and cutoff.covers(o)
 
 
-def main(path, out, starts_file=None, cutoff_file=None):
+def main(path, out, starts_file=None, cutoff_file=None, frozen_file=None):
     header, ops = fault_history.load(path)
+    frozen = load_frozen(frozen_file)
+    for o in ops:
+        take_late_answer(o)
+        start_after_thaw(o, frozen)
     dead = dead_connection_ops(ops, load_starts(starts_file) if starts_file else None)
     cutoff = fault_history.Cutoff(cutoff_file)
     stale = {o.id for o in ops if stale_read(o, cutoff)}
@@ -150,7 +190,8 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(usage=__doc__)
     ap.add_argument("--starts")
     ap.add_argument("--cutoff")
+    ap.add_argument("--frozen")
     ap.add_argument("history")
     ap.add_argument("out")
     a = ap.parse_args()
-    sys.exit(main(a.history, a.out, a.starts, a.cutoff))
+    sys.exit(main(a.history, a.out, a.starts, a.cutoff, a.frozen))

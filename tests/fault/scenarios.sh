@@ -153,19 +153,25 @@ scn_kill-leader-during-commit() { scn_kill_and_restart "$(scn_leader)"; }
 scn_kill-receiver() { scn_kill_and_restart "$(scn_one_follower)"; }
 
 # A stopped process cannot answer its own clients: their ops during the
-# freeze are exempt from the no-hang check (not from any other).
+# freeze are exempt from the no-hang check (not from any other). "frozen"
+# holds the window in which every thread was certainly stopped (after the
+# last thread stopped, before SIGCONT): an op invoked in it cannot take
+# effect before its end (hist2lin.py --frozen).
 scn_frozen-node-wakes() {
-    local f pid t0
+    local f pid t0 stopped thawed
     f=$(scn_one_follower)
     pid=$(node_pid "$f")
     scn_note "SIGSTOP n$f (PID $pid)"
     t0=$(fault_mono_ns)
     scn_cut "$f"
-    fault_freeze "$pid"
+    fault_freeze "$pid" || fault_die "n$f (PID $pid) did not stop"
+    stopped=$(fault_mono_ns)
     scn_sleep "$FAULT_SECONDS"
     scn_note "SIGCONT n$f"
+    thawed=$(fault_mono_ns)
     fault_thaw "$pid"
     echo "$f $t0 $(fault_mono_ns)" >>"$FAULT_RUNDIR/nohang-exempt"
+    echo "$f $stopped $thawed" >>"$FAULT_RUNDIR/frozen"
     scn_rejoin
 }
 

@@ -31,7 +31,7 @@ class History:
         self.next = 1
 
     def op(self, op, path, t0, t1, status="ok", node=0, path2=None, errno=None,
-           result=None, args=None):
+           result=None, args=None, late=None):
         i = self.next
         self.next += 1
         inv = {"ev": "invoke", "id": i, "node": node, "client": node, "t": t0 * MS,
@@ -47,6 +47,11 @@ class History:
             self.lines.append({"ev": "fail", "id": i, "t": t1 * MS, "errno": errno})
         elif status == "unknown":
             self.lines.append({"ev": "unknown", "id": i, "t": t1 * MS, "why": "timeout"})
+        if late:  # (time, outcome, errno or result): the answer after the bound
+            t, outcome, what = late
+            ev = {"ev": "late", "id": i, "t": t * MS, "outcome": outcome}
+            ev["errno" if outcome == "fail" else "result"] = what
+            self.lines.append(ev)
         return i
 
     def write(self, path, t0, t1, length=8, **kw):
@@ -345,6 +350,56 @@ class RenameTypeErrors(Base):
         lincheck = os.path.join(os.environ.get("QFS_FAULT_BUILD", ""), "lincheck")
         if os.access(lincheck, os.X_OK):
             self.assertEqual(subprocess.run([lincheck, out], capture_output=True).returncode, 0)
+
+
+class FrozenNode(Base):
+    """Ops invoked on a stopped daemon, answered after it woke: judged by
+    their late answers, from the thaw on."""
+
+    def lin(self, frozen=None):
+        out = os.path.join(self.tmp, "lin.txt")
+        path = None
+        if frozen:
+            path = os.path.join(self.tmp, "frozen")
+            with open(path, "w") as f:
+                f.write(" ".join(str(x) for x in frozen) + "\n")
+        quiet(hist2lin.main, self.h.save(), out, None, None, path)
+        with open(out) as f:
+            return f.read().splitlines()[1:]
+
+    def test_late_answer_and_start_at_thaw(self):
+        # node 1 stopped from 100 to 5000 ms; its create, invoked at 200,
+        # was declared unknown at 1200 and answered at 5010
+        self.h.op("create", "ns/n0", 200, 1200, status="unknown", node=1,
+                  late=(5010, "ok", None))
+        self.h.op("lookup", "ns/n1", 300, 1300, status="unknown", node=1,
+                  late=(5020, "fail", "ENOENT"))
+        self.assertEqual(self.lin(), [f"1 {200 * MS} {5010 * MS} create n0 - ok",
+                                      f"2 {300 * MS} {5020 * MS} lookup n1 - ENOENT"])
+        self.assertEqual(self.lin((1, 100 * MS, 5000 * MS)),
+                         [f"1 {5000 * MS} {5010 * MS} create n0 - ok",
+                          f"2 {5000 * MS} {5020 * MS} lookup n1 - ENOENT"])
+
+    def test_frozen_window_is_per_node_and_bounded(self):
+        self.h.op("create", "ns/n0", 50, 60, node=1)     # before the freeze
+        self.h.op("create", "ns/n1", 200, 210, node=0)   # another node
+        self.h.op("create", "ns/n2", 6000, 6010, node=1)  # after the thaw
+        starts = [x.split()[1] for x in self.lin((1, 100 * MS, 5000 * MS))]
+        self.assertEqual(starts, [str(50 * MS), str(200 * MS), str(6000 * MS)])
+
+    def test_unfrozen_create_seen_before_thaw_is_caught(self):
+        """The start at the thaw can fail: another node saw n0 before it."""
+        self.h.op("create", "ns/n0", 200, 1200, status="unknown", node=1,
+                  late=(5010, "ok", None))
+        self.h.op("lookup", "ns/n0", 3000, 3010, result="file")
+        lines = self.lin((1, 100 * MS, 5000 * MS))
+        lincheck = os.path.join(os.environ.get("QFS_FAULT_BUILD", ""), "lincheck")
+        if os.access(lincheck, os.X_OK):
+            out = os.path.join(self.tmp, "lin.txt")
+            self.assertEqual(subprocess.run([lincheck, out], capture_output=True).returncode, 1)
+            self.lin()  # without the window the create may have come first
+            self.assertEqual(subprocess.run([lincheck, out], capture_output=True).returncode, 0)
+        self.assertEqual(len(lines), 2)
 
 
 class DeadMount(Base):

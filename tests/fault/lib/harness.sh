@@ -112,7 +112,15 @@ fault_wait_for() {
 }
 
 fault_pid_gone() { ! fault_pid_alive "$1"; }
-fault_pid_stopped() { [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = T ]; }
+# Every thread of PID is stopped (a group stop reaches threads one by one).
+# The state follows the ")" that ends the thread's name, which may hold spaces.
+fault_pid_stopped() {
+    local st
+    [ -d "/proc/$1/task" ] || return 1
+    for st in /proc/"$1"/task/*/stat; do
+        [ "$(sed 's/.*) //' "$st" 2>/dev/null | cut -d' ' -f1)" = T ] || return 1
+    done
+}
 
 fault_kill9() {
     kill -9 "$1" 2>/dev/null

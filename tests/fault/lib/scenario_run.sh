@@ -92,10 +92,10 @@ scenario_run() {
     cluster_wait_sync "$RECOVER_TIMEOUT" || recover=never
     echo "== $name: checkers" >"$OUTD/checks.txt"
     QFS_FAULT_NOHANG_EXEMPT="$FAULT_RUNDIR/nohang-exempt" QFS_FAULT_NODE_STARTS="$FAULT_RUNDIR/node-starts" \
-        QFS_FAULT_CUTOFF="$FAULT_RUNDIR/cutoff" \
+        QFS_FAULT_CUTOFF="$FAULT_RUNDIR/cutoff" QFS_FAULT_FROZEN="$FAULT_RUNDIR/frozen" \
         "$FAULT_SRC_DIR/check_all.sh" "$OUTD/history.jsonl" "$OUTD/checks" "${MOUNTS[@]}" >>"$OUTD/checks.txt"
     rc=$?
-    cp "$FAULT_RUNDIR"/faults.log "$FAULT_RUNDIR"/nohang-exempt "$FAULT_RUNDIR"/node-starts "$FAULT_RUNDIR"/cutoff "$FAULT_RUNDIR"/node*.log "$OUTD/" 2>/dev/null
+    cp "$FAULT_RUNDIR"/faults.log "$FAULT_RUNDIR"/nohang-exempt "$FAULT_RUNDIR"/node-starts "$FAULT_RUNDIR"/cutoff "$FAULT_RUNDIR"/frozen "$FAULT_RUNDIR"/node*.log "$OUTD/" 2>/dev/null
     scenario_collect "$name" "$rc" "$recover"
     [ "$rc" = 0 ]
 }
