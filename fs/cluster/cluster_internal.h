@@ -196,6 +196,8 @@ int apply_loop_offer(struct cluster *cl, uint64_t slot, const struct cons_entry 
  * dedup table is reloaded from the store and the Paxos thread is told.
  * 0, the job's error, -ECANCELED (withdrawn) or -ESHUTDOWN (applying stopped). */
 int apply_loop_install(struct cluster *cl, struct cl_install *job);
+/* -errno while this node's apply fails (its disk is full), else 0. */
+int apply_loop_failing(struct cluster *cl);
 
 /* Proposers (orderer.c). */
 extern const struct orderer_ops cluster_orderer_ops;

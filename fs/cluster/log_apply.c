@@ -267,6 +267,7 @@ static bool run_install(struct cluster *cl)
             cl->dq_head = (cl->dq_head + 1) % CL_DECIDED_MAX;
         }
         cl->applied = cl->snap_idx = idx;
+        cl->apply_failing = 0; /* caught up: nothing is left failing */
         if (cl->delivered < idx)
             cl->delivered = idx;
     }
@@ -303,6 +304,14 @@ int apply_loop_install(struct cluster *cl, struct cl_install *job)
     }
     if (!rc)
         rc = job->rc;
+    pthread_mutex_unlock(&cl->ap_lock);
+    return rc;
+}
+
+int apply_loop_failing(struct cluster *cl)
+{
+    pthread_mutex_lock(&cl->ap_lock);
+    int rc = cl->apply_failing;
     pthread_mutex_unlock(&cl->ap_lock);
     return rc;
 }

@@ -109,23 +109,15 @@ static int propose_and_wait(struct cluster *cl, struct cl_waiter *w, const uint8
     return done ? 0 : proposed ? -ETIMEDOUT : -EROFS;
 }
 
-/* -errno while this node's apply fails (its disk is full): a command it
- * proposed would be decided but could not apply here, so its caller could
- * only be told "unknown" after CL_SUBMIT_MS. It is not proposed. */
-static int apply_failing(struct cluster *cl)
-{
-    pthread_mutex_lock(&cl->ap_lock);
-    int rc = cl->apply_failing;
-    pthread_mutex_unlock(&cl->ap_lock);
-    return rc;
-}
-
 static int submit(void *impl, const struct cmd *c, struct apply_result *res)
 {
     struct cluster *cl = impl;
     if (!cl_has_quorum(cl))
         return -EROFS;
-    int frc = apply_failing(cl);
+    /* A command proposed while this node's apply fails would be decided
+     * but could not apply here, so its caller could only be told
+     * "unknown" after CL_SUBMIT_MS: not proposed. */
+    int frc = apply_loop_failing(cl);
     if (frc)
         return frc;
     size_t cap = cmd_encoded_size(c);
