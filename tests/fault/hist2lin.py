@@ -100,14 +100,20 @@ def line(o, twins=frozenset()):
     return f"{o.id} {o.invoke} {o.complete} {o.op} {a} {b} {res}"
 
 
-def load_starts(path):
-    starts = {}
+def node_lines(path):
+    """(node, [int, ...]) for each line "NODE INT..." of the file at path."""
     if path:
         with open(path) as f:
             for line in f:
                 if line.strip():
-                    node, t = map(int, line.split())
-                    starts.setdefault(node, []).append(t)
+                    node, *rest = map(int, line.split())
+                    yield node, rest
+
+
+def load_starts(path):
+    starts = {}
+    for node, (t,) in node_lines(path):
+        starts.setdefault(node, []).append(t)
     return starts
 
 
@@ -136,12 +142,8 @@ def take_late_answer(o):
 
 def load_frozen(path):
     windows = {}
-    if path:
-        with open(path) as f:
-            for line in f:
-                if line.strip():
-                    node, stopped, thawed = map(int, line.split())
-                    windows.setdefault(node, []).append((stopped, thawed))
+    for node, (stopped, thawed) in node_lines(path):
+        windows.setdefault(node, []).append((stopped, thawed))
     return windows
 
 
