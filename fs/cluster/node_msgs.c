@@ -10,7 +10,10 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <string.h>
 #include <time.h>
+
+#define SLOW_SYNC_US 1000000 /* a sync this long is logged with where it waited */
 
 static void send_msg(struct cluster *cl, int peer, const struct cluster_msg *m)
 {
@@ -183,6 +186,18 @@ static bool sync_backing_off(struct cluster *cl, uint64_t failed)
     return !now_ok && seen < failed;
 }
 
+/* Where a slow sync spent its time: the read index round trip, or waiting
+ * for this node's apply to reach the leader's index (a lagging node). */
+static void log_slow_sync(uint64_t start, uint64_t ri_us, uint64_t idx, uint64_t applied, int rc)
+{
+    uint64_t total_us = cl_now_us() - start;
+    if (total_us < SLOW_SYNC_US)
+        return;
+    log_warn("cluster: sync took %llu ms (read index %llu ms, index %llu, applied %llu): %s",
+             (unsigned long long)(total_us / 1000), (unsigned long long)(ri_us / 1000),
+             (unsigned long long)idx, (unsigned long long)applied, rc ? strerror(-rc) : "ok");
+}
+
 /* One deadline for both halves; see sync_backing_off(). */
 int cluster_sync(struct cluster *cl, int timeout_ms, uint64_t *applied)
 {
@@ -192,8 +207,9 @@ int cluster_sync(struct cluster *cl, int timeout_ms, uint64_t *applied)
     int rc = backing_off ? -ETIMEDOUT : 0;
     if (!rc)
         rc = cluster_read_index(cl, timeout_ms, &idx);
+    uint64_t ri_us = cl_now_us() - start;
     if (!rc) {
-        uint64_t spent_ms = (cl_now_us() - start) / 1000;
+        uint64_t spent_ms = ri_us / 1000;
         int left = spent_ms < (uint64_t)timeout_ms ? timeout_ms - (int)spent_ms : 0;
         rc = cluster_wait_applied(cl, idx, left);
     }
@@ -202,5 +218,6 @@ int cluster_sync(struct cluster *cl, int timeout_ms, uint64_t *applied)
     pthread_mutex_lock(&cl->ap_lock);
     *applied = cl->applied;
     pthread_mutex_unlock(&cl->ap_lock);
+    log_slow_sync(start, ri_us, idx, *applied, rc);
     return rc;
 }
