@@ -159,6 +159,7 @@ int core_open(const struct core_config *cfg, struct core **out)
     if (!c)
         return -ENOMEM;
     c->cfg = *cfg;
+    atime_queue_init(&c->atimes, core_atime_submit, c);
     if (!c->cfg.staging_limit)
         c->cfg.staging_limit = DEFAULT_STAGING_LIMIT;
     c->cfg.data_dir = strdup(cfg->data_dir);
@@ -174,9 +175,11 @@ int core_open(const struct core_config *cfg, struct core **out)
     return 0;
 }
 
-/* Commits what is still staged (files not released before unmount). */
+/* Commits what is still staged (files not released before unmount), and
+ * the queued atime updates. */
 void core_commit_all(struct core *c)
 {
+    atime_queue_stop(&c->atimes);
     for (int i = 0; i < STG_BUCKETS; i++) {
         for (;;) {
             pthread_mutex_lock(&c->stg.lock);
@@ -201,6 +204,7 @@ void core_close(struct core *c)
     }
     if (c->seq)
         gc_collect(c->gc);
+    atime_queue_destroy(&c->atimes);
     if (c->gc)
         gc_close(c->gc);
     if (c->stg.limit) {

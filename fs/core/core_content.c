@@ -99,14 +99,15 @@ ssize_t core_write(struct core *c, const struct core_cred *cr, uint64_t ino, uin
     return rc ? rc : (ssize_t)size;
 }
 
-static int submit_atime(struct core *c, uint64_t ino);
+static void queue_atime(struct core *c, uint64_t ino);
 
-/* flush comes with every close(): the place for a pending atime update. */
+/* flush comes with every close(): the place for a pending atime update,
+ * which close() does not wait for (atime_queue.h). */
 void core_flush_reader(struct core *c, uint64_t ino)
 {
     struct sfile *sf = staging_ref(&c->stg, ino, false);
     if (sf && __atomic_exchange_n(&sf->atime_due, false, __ATOMIC_ACQ_REL))
-        submit_atime(c, ino);
+        queue_atime(c, ino);
     staging_unref(&c->stg, sf);
 }
 
@@ -151,17 +152,32 @@ int core_file_release(struct core *c, uint64_t ino)
     if (in.nlink == 0) {
         submit_simple(c, CMD_REAP, ino, NULL);
     } else if (atime) {
-        submit_atime(c, ino);
+        queue_atime(c, ino);
     }
     return rc;
 }
 
-static int submit_atime(struct core *c, uint64_t ino)
+int core_atime_submit(void *ctx, uint64_t ino, const struct meta_time *t)
+{
+    return submit_simple(ctx, CMD_ATIME, ino, t);
+}
+
+/* The time of the close, not of the submission. A queue without room (or
+ * without its thread) costs this caller the wait, and loses nothing. */
+static void queue_atime(struct core *c, uint64_t ino)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     struct meta_time t = {ts.tv_sec, (uint32_t)ts.tv_nsec};
-    return submit_simple(c, CMD_ATIME, ino, &t);
+    if (atime_queue_add(&c->atimes, ino, &t) != 0)
+        core_atime_submit(c, ino, &t);
+}
+
+void core_atime_settle(struct core *c, uint64_t ino)
+{
+    struct meta_time t;
+    if (atime_queue_take(&c->atimes, ino, &t))
+        core_atime_submit(c, ino, &t);
 }
 
 int core_fallocate(struct core *c, const struct core_cred *cr, uint64_t ino, int mode, uint64_t off,

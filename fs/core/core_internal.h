@@ -8,6 +8,7 @@
 #include "fs/chunk/chunk_cache.h"
 #include "fs/chunk/chunk_store.h"
 #include "fs/core/apply.h"
+#include "fs/core/atime_queue.h"
 #include "fs/core/bufpool.h"
 #include "fs/core/cmd.h"
 #include "fs/core/core.h"
@@ -30,6 +31,7 @@ struct core {
     const struct orderer_ops *order; /* how commands are ordered: local or cluster */
     void *order_impl;
     struct staging stg;
+    struct atime_queue atimes; /* readers' atime updates, submitted by a helper */
     struct bufpool chunk_bufs; /* CORE_CHUNK_BUF bytes: re-cut windows, old chunks */
     struct bufpool batch_bufs; /* CORE_BATCH_BYTES: chunks on their way to the store */
     size_t cmd_max; /* largest encoded command the orderer takes (0: no limit) */
@@ -59,5 +61,10 @@ int core_submit_after_commit(struct core *c, uint64_t ino, const struct cmd *cmd
                              struct apply_result *res);
 /* Commits ino's staged bytes if any (takes the lock itself). */
 int core_commit_ino(struct core *c, uint64_t ino);
+/* Submits ino's queued atime update now, if there is one (atime_queue.h):
+ * before its attributes are read or set. */
+void core_atime_settle(struct core *c, uint64_t ino);
+/* atime_submit_fn for c->atimes (ctx: the core). */
+int core_atime_submit(void *ctx, uint64_t ino, const struct meta_time *t);
 
 #endif

@@ -23,6 +23,7 @@ static int name_ok(const char *name, size_t *len)
  * bytes just committed.) */
 int core_getattr(struct core *c, uint64_t ino, struct stat *st)
 {
+    core_atime_settle(c, ino);
     struct sfile *sf = staging_ref(&c->stg, ino, false);
     if (sf)
         pthread_rwlock_rdlock(&sf->lock);

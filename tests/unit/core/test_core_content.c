@@ -469,6 +469,32 @@ START_TEST(relatime_on_close)
 }
 END_TEST
 
+/* A read's queued atime update never lands after a later explicit one. */
+START_TEST(queued_atime_before_utimens)
+{
+    uint64_t ino = mkfile("at2");
+    ck_assert_int_eq(core_write(core, &root, ino, 0, "data", 4), 4);
+    ck_assert_int_eq(core_flush(core, ino), 0);
+    char b[4];
+    struct stat in = {.st_atim = {978307200, 0}}, st; /* 2001-01-01 */
+    for (int i = 0; i < 50; i++) {
+        struct stat old = {.st_atim = {946684800, 0}};
+        ck_assert_int_eq(core_setattr(core, &root, ino, &old, CORE_SET_ATIME, &st), 0);
+        ck_assert_int_eq(core_read(core, ino, 0, b, 4), 4);
+        core_flush_reader(core, ino); /* queues an update to now */
+        ck_assert_int_eq(core_setattr(core, &root, ino, &in, CORE_SET_ATIME, &st), 0);
+        ck_assert_int_eq(core_getattr(core, ino, &st), 0); /* waits for one in flight */
+        ck_assert_int_eq(st.st_atim.tv_sec, 978307200);
+    }
+    ck_assert_int_eq(core_file_release(core, ino), 0);
+    core_close(core); /* drains the queue */
+    struct core_config cfg = {.data_dir = dir};
+    ck_assert_int_eq(core_open(&cfg, &core), 0);
+    ck_assert_int_eq(core_getattr(core, ino, &st), 0);
+    ck_assert_int_eq(st.st_atim.tv_sec, 978307200);
+}
+END_TEST
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -487,6 +513,7 @@ int main(void)
     tcase_add_test(tc, unlinked_open_file_stays_readable);
     tcase_add_test(tc, nonroot_write_clears_setuid);
     tcase_add_test(tc, relatime_on_close);
+    tcase_add_test(tc, queued_atime_before_utimens);
     tcase_add_test(tc, orphan_reaped_at_restart);
     tcase_add_test(tc, concurrent_writers_and_gc);
     suite_add_tcase(s, tc);
