@@ -399,6 +399,7 @@ int core_commit_staged(struct core *c, struct sfile *sf)
         return -EROFS;
     struct recut r = {.c = c, .sf = sf, .ino = sf->ino};
     struct meta_inode in;
+    uint64_t t0 = core_now_us();
     int rc = meta_txn_read(c->ms, &r.txn);
     if (rc)
         return rc;
@@ -422,6 +423,10 @@ int core_commit_staged(struct core *c, struct sfile *sf)
     if (!rc || inode_gone(c, sf->ino))
         staging_clear(&c->stg, sf);
     sf->erofs_at_ms = rc == -EROFS ? gc_now_ms() : 0;
+    uint64_t us = core_now_us() - t0;
+    if (us >= CORE_SLOW_US)
+        log_warn("core: commit of inode %llu took %llu ms: %s", (unsigned long long)r.ino,
+                 (unsigned long long)(us / 1000), strerror(-rc));
     return rc;
 }
 
@@ -430,7 +435,7 @@ int core_commit_ino(struct core *c, uint64_t ino)
     struct sfile *sf = staging_ref(&c->stg, ino, false);
     if (!sf)
         return 0;
-    pthread_rwlock_wrlock(&sf->lock);
+    core_staging_lock(c, sf);
     int rc = core_commit_staged(c, sf);
     pthread_rwlock_unlock(&sf->lock);
     staging_unref(&c->stg, sf);
@@ -443,7 +448,7 @@ int core_submit_after_commit(struct core *c, uint64_t ino, const struct cmd *cmd
     struct sfile *sf = staging_ref(&c->stg, ino, false);
     int rc = 0;
     if (sf) {
-        pthread_rwlock_wrlock(&sf->lock);
+        core_staging_lock(c, sf);
         rc = core_commit_staged(c, sf);
     }
     if (!rc)
