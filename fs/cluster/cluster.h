@@ -61,6 +61,8 @@ int cluster_read_index(struct cluster *cl, int timeout_ms, uint64_t *idx);
 /* Waits until the applied index reaches idx. 0, -ETIMEDOUT, or the apply's
  * failure as soon as it fails. */
 int cluster_wait_applied(struct cluster *cl, uint64_t idx, int timeout_ms);
+/* The last slot this node applied. */
+uint64_t cluster_applied_index(struct cluster *cl);
 
 int cluster_get_status(struct cluster *cl, struct cluster_status *st);
 

@@ -167,6 +167,14 @@ int cluster_wait_applied(struct cluster *cl, uint64_t idx, int timeout_ms)
     return rc;
 }
 
+uint64_t cluster_applied_index(struct cluster *cl)
+{
+    pthread_mutex_lock(&cl->ap_lock);
+    uint64_t applied = cl->applied;
+    pthread_mutex_unlock(&cl->ap_lock);
+    return applied;
+}
+
 /* After a timed-out sync, until this node sees a leader with a quorum
  * again. A follower that the leader cannot reach but the others can is
  * never elected (pre-vote) and keeps hearing a majority, so each of its

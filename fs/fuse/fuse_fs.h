@@ -59,6 +59,10 @@ struct net_config;
 int mount_cluster_start(struct qfs_fuse *q, struct fuse_session *se, const struct net_config *cfg);
 void mount_cluster_stop(struct qfs_fuse *q);
 void mount_cluster_sync(struct qfs_fuse *q, uint64_t ino);
+/* After a mutation of ino that this node applied (its slot was decided
+ * after the caller's request began): the same for the kernel's caches as
+ * mount_cluster_sync, without a read index. */
+void mount_cluster_after_mutation(struct qfs_fuse *q, uint64_t ino);
 /* Catches up with the leader's commit index; true if this is a cluster
  * mount and it did (then local state holds everything committed before). */
 bool mount_cluster_catch_up(struct qfs_fuse *q);

@@ -72,19 +72,31 @@ bool mount_cluster_catch_up(struct qfs_fuse *q)
     return q->cluster && cluster_sync(q->cluster, OPEN_SYNC_MS, &applied) == 0;
 }
 
+/* The kernel's caches of ino as fresh as the applied slot: */
+static void settle_kernel(struct qfs_fuse *q, uint64_t ino, bool synced, uint64_t applied)
+{
+    if (synced && inval_wait(q->inval, applied, OPEN_INVAL_MS) != 0)
+        log_warn("open: kernel cache invalidation is behind (slot %llu)",
+                 (unsigned long long)applied);
+    if (inval_attr_sync(q->inval, ino, OPEN_INVAL_MS) != 0)
+        log_warn("open: cannot drop the cached attributes of inode %llu", (unsigned long long)ino);
+}
+
 /* Without a quorum the open goes on with local data: reads keep working.
  * The inode's cached attributes are dropped in any case: a lookup reply read
  * before a remote change may have reached the kernel after that change's
  * invalidation (invalidate.h), and its stale size would cut reads short. */
 void mount_cluster_sync(struct qfs_fuse *q, uint64_t ino)
 {
-    uint64_t applied;
+    uint64_t applied = 0;
     if (!q->cluster)
         return;
-    if (cluster_sync(q->cluster, OPEN_SYNC_MS, &applied) == 0 &&
-        inval_wait(q->inval, applied, OPEN_INVAL_MS) != 0)
-        log_warn("open: kernel cache invalidation is behind (slot %llu)",
-                 (unsigned long long)applied);
-    if (inval_attr_sync(q->inval, ino, OPEN_INVAL_MS) != 0)
-        log_warn("open: cannot drop the cached attributes of inode %llu", (unsigned long long)ino);
+    bool synced = cluster_sync(q->cluster, OPEN_SYNC_MS, &applied) == 0;
+    settle_kernel(q, ino, synced, applied);
+}
+
+void mount_cluster_after_mutation(struct qfs_fuse *q, uint64_t ino)
+{
+    if (q->cluster)
+        settle_kernel(q, ino, true, cluster_applied_index(q->cluster));
 }
