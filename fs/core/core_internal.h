@@ -34,7 +34,7 @@ struct core {
     struct atime_queue atimes; /* readers' atime updates, submitted by a helper */
     struct bufpool chunk_bufs; /* CORE_CHUNK_BUF bytes: re-cut windows, old chunks */
     struct bufpool batch_bufs; /* CORE_BATCH_BYTES: chunks on their way to the store */
-    size_t cmd_max; /* largest encoded command the orderer takes (0: no limit) */
+    size_t cmd_max;            /* largest encoded command the orderer takes (0: no limit) */
     uint64_t node_id;
     uint64_t next_req;   /* atomic */
     uint64_t chunks_put; /* atomic: chunks handed to the chunk store (tests, bench) */
