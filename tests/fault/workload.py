@@ -134,7 +134,11 @@ def execute(mount, op_id, spec):
     p = os.path.join(mount, spec["path"])
     op = spec["op"]
     if op == "create":
-        os.close(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            _marks.ino = os.fstat(fd).st_ino
+        finally:
+            os.close(fd)
     elif op == "mkdir":
         os.mkdir(p, 0o755)
     elif op == "unlink":
@@ -144,7 +148,9 @@ def execute(mount, op_id, spec):
     elif op == "rename":
         os.rename(p, os.path.join(mount, spec["path2"]))
     elif op == "lookup":
-        return "dir" if stat.S_ISDIR(os.lstat(p).st_mode) else "file"
+        st = os.lstat(p)
+        _marks.ino = st.st_ino
+        return "dir" if stat.S_ISDIR(st.st_mode) else "file"
     elif op == "write":
         data = content.write_bytes(op_id, spec["args"]["len"])
         do_write(p, data, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
@@ -211,9 +217,12 @@ class Workload:
         self.hist.record(ev="invoke", id=op_id, node=node, client=cid, t=t0, **spec)
         out = {}
         _marks.list = [("invoke", t0)]
+        _marks.ino = None
         try:
             out["result"] = execute(self.mounts[node], op_id, spec)
             kind = "ok"
+            if _marks.ino is not None:
+                out["ino"] = _marks.ino
         except OSError as e:
             kind, out["errno"] = "fail", errno.errorcode.get(e.errno, str(e.errno))
             if getattr(e, "after_open", False):
