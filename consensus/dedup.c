@@ -41,6 +41,14 @@ int dedup_admit(struct dedup_table *t, uint32_t origin, uint64_t req_id)
     return 1;
 }
 
+int dedup_too_old(const struct dedup_table *t, uint32_t origin, uint64_t req_id)
+{
+    if (origin >= CONS_MAX_NODES)
+        return 1;
+    uint64_t high = t->o[origin].high;
+    return req_id <= high && high - req_id >= DEDUP_WINDOW;
+}
+
 void dedup_encode(const struct dedup_table *t, uint8_t out[DEDUP_ENC_LEN])
 {
     for (int i = 0; i < CONS_MAX_NODES; i++) {

@@ -33,6 +33,9 @@ struct dedup_table {
 
 /* 1: first time, apply it. 0: duplicate or too old, skip it. */
 int dedup_admit(struct dedup_table *t, uint32_t origin, uint64_t req_id);
+/* Before dedup_admit: 1 if req_id is older than the window (whether it was
+ * applied is no longer known), 0 if the window still tells. */
+int dedup_too_old(const struct dedup_table *t, uint32_t origin, uint64_t req_id);
 
 /* Fixed-size little-endian encoding for the host's store and snapshots. */
 void dedup_encode(const struct dedup_table *t, uint8_t out[DEDUP_ENC_LEN]);

@@ -94,6 +94,7 @@ struct cl_waiter {
     bool claimed; /* the apply thread is applying it: wait, do not leave */
     bool retry;   /* the engine gave up on it: propose again */
     bool stale;   /* dedup refused its id as too old: propose again under a new id */
+    bool seen;    /* dedup refused it as applied before: never propose again */
 };
 
 struct cluster {
@@ -204,7 +205,8 @@ extern const struct orderer_ops cluster_orderer_ops;
 /* Apply thread: the waiter of this node's req_id, now claimed (or NULL). */
 struct cl_waiter *waiters_claim(struct cluster *cl, uint64_t req_id);
 /* Apply thread: rc 0: applied, results are in; -ESTALE: refused by dedup
- * (re-proposed under a new id); other rc: released unapplied. */
+ * as too old (re-proposed under a new id); -EALREADY: refused as applied
+ * before (never proposed again); other rc: released unapplied. */
 void waiters_finish(struct cluster *cl, struct cl_waiter **ws, int n, int rc);
 /* Paxos thread: the engine gave up on req_id (it may retry). */
 void waiters_retry(struct cluster *cl, uint64_t req_id);

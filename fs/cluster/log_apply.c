@@ -111,6 +111,23 @@ static int take(struct cluster *cl, struct batch *b)
     return go;
 }
 
+/* Dedup refused an entry whose proposer still waits. Too old: it was never
+ * applied (its proposer waited since before the window), so it is proposed
+ * anew under a fresh id. A duplicate is another matter: its id WAS applied,
+ * in an earlier slot that did not complete this waiter, and proposing it
+ * anew would apply it twice (a create applied twice is a file that comes
+ * back after its rmdir: the long slow-link run of session 9 showed one).
+ * Its proposer is told the outcome is unknown instead. */
+static void refused_while_waiting(struct cluster *cl, struct cl_waiter *w, uint64_t slot,
+                                  bool too_old)
+{
+    if (!too_old)
+        log_warn("cluster: slot %llu repeats request %llu of this node, applied before while "
+                 "its proposer waited; not proposed again",
+                 (unsigned long long)slot, (unsigned long long)w->req_id);
+    waiters_finish(cl, &w, 1, too_old ? -ESTALE : -EALREADY);
+}
+
 /* Decodes, de-duplicates and claims waiters. -EPROTO: an entry this node
  * cannot apply. */
 static int prepare(struct cluster *cl, struct batch *b)
@@ -129,9 +146,10 @@ static int prepare(struct cluster *cl, struct batch *b)
             return -EPROTO;
         }
         struct cl_waiter *w = d->origin == cl->mem.self ? waiters_claim(cl, d->req_id) : NULL;
+        bool too_old = w && dedup_too_old(&cl->dedup, d->origin, d->req_id);
         if (!dedup_admit(&cl->dedup, d->origin, d->req_id)) {
-            if (w) /* refused as too old while its proposer still waits: never applied */
-                waiters_finish(cl, &w, 1, -ESTALE);
+            if (w)
+                refused_while_waiting(cl, w, d->slot, too_old);
             continue;
         }
         b->items[i].cmd = &b->cmds[i];

@@ -11,7 +11,9 @@
  * decided later (as NFS's softerr mounts answer). A
  * retry after the engine gave up re-proposes the same bytes with the same
  * request id, which dedup makes harmless; a request id that dedup refused as
- * too old was never applied and is re-proposed under a fresh id. Request ids
+ * too old was never applied and is re-proposed under a fresh id, and one it
+ * refused as applied before is never proposed again (ETIMEDOUT: its result
+ * is unknown here). Request ids
  * (the log entry's, used by dedup) are this node's own sequence, starting
  * above every id of its previous runs (req_base).
  */
@@ -49,6 +51,8 @@ void waiters_finish(struct cluster *cl, struct cl_waiter **ws, int n, int rc)
             ws[i]->done = true;
         else if (rc == -ESTALE)
             ws[i]->retry = ws[i]->stale = true;
+        else if (rc == -EALREADY)
+            ws[i]->seen = true;
     }
     pthread_cond_broadcast(&cl->w_cond);
     pthread_mutex_unlock(&cl->w_lock);
@@ -76,7 +80,7 @@ static void unlink_waiter(struct cluster *cl, struct cl_waiter *w)
 /* Waits for w (w_lock held) until done, a retry is due, or the deadline. */
 static void wait_turn(struct cluster *cl, struct cl_waiter *w, uint64_t deadline_us)
 {
-    while (!w->done && !w->retry && (w->claimed || cl_now_us() < deadline_us))
+    while (!w->done && !w->retry && !w->seen && (w->claimed || cl_now_us() < deadline_us))
         cl_timedwait(&cl->w_cond, &cl->w_lock, 100);
 }
 
@@ -100,7 +104,7 @@ static int propose_and_wait(struct cluster *cl, struct cl_waiter *w, const uint8
             break;
         proposed = true;
         wait_turn(cl, w, deadline);
-        if (w->done || !w->retry || cl_now_us() >= deadline || !cl_has_quorum(cl))
+        if (w->done || w->seen || !w->retry || cl_now_us() >= deadline || !cl_has_quorum(cl))
             break;
     }
     unlink_waiter(cl, w);

@@ -38,6 +38,21 @@ START_TEST(test_window_slides)
 }
 END_TEST
 
+/* Whether a refused id was applied is known inside the window only. */
+START_TEST(test_too_old)
+{
+    struct dedup_table t;
+    memset(&t, 0, sizeof(t));
+    ck_assert_int_eq(dedup_too_old(&t, 0, 1), 0); /* nothing seen yet */
+    ck_assert_int_eq(dedup_admit(&t, 0, 10 + DEDUP_WINDOW), 1);
+    ck_assert_int_eq(dedup_too_old(&t, 0, 10 + DEDUP_WINDOW), 0); /* the highest itself */
+    ck_assert_int_eq(dedup_too_old(&t, 0, 11), 0);                /* last one inside */
+    ck_assert_int_eq(dedup_too_old(&t, 0, 10), 1);
+    ck_assert_int_eq(dedup_too_old(&t, 0, 20 + DEDUP_WINDOW), 0); /* newer than all */
+    ck_assert_int_eq(dedup_too_old(&t, CONS_MAX_NODES, 1), 1);    /* no such origin */
+}
+END_TEST
+
 START_TEST(test_encode_roundtrip)
 {
     struct dedup_table t, u;
@@ -58,6 +73,7 @@ int main(void)
     Suite *s = suite_create("consensus-dedup");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_first_time_then_duplicate);
+    tcase_add_test(tc, test_too_old);
     tcase_add_test(tc, test_window_slides);
     tcase_add_test(tc, test_encode_roundtrip);
     suite_add_tcase(s, tc);
