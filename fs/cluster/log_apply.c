@@ -121,7 +121,11 @@ static int take(struct cluster *cl, struct batch *b)
 static void refused_while_waiting(struct cluster *cl, struct cl_waiter *w, uint64_t slot,
                                   bool too_old)
 {
-    if (!too_old)
+    if (too_old)
+        log_info("cluster: slot %llu holds request %llu of this node, older than the de-dup "
+                 "window; proposed again under a new id",
+                 (unsigned long long)slot, (unsigned long long)w->req_id);
+    else
         log_warn("cluster: slot %llu repeats request %llu of this node, applied before while "
                  "its proposer waited; not proposed again",
                  (unsigned long long)slot, (unsigned long long)w->req_id);
