@@ -101,7 +101,13 @@ static bool majority_reachable(struct cluster *cl, uint64_t now)
  * not answer a lookup from state that misses what the old leader committed.
  * The fault suite's slow-link run caught a mkdir answered EEXIST that way,
  * 0.2 s into an election on a node with a healthy link; and the grace alone
- * was too short for an election on a loaded machine. -EROFS after that.
+ * was too short for an election on a loaded machine. -EROFS once the
+ * grace is over and no majority is heard; -ETIMEDOUT when the whole timeout
+ * passed while one was, so that cluster_sync() backs off: a follower that
+ * the leader cannot reach but the other follower can hears a majority and
+ * is never elected (pre-vote), and each lookup waited the full 2 s (renames
+ * of 10-14 s on that node in session 9's long majority-isolated-from-leader
+ * run; -EROFS at the deadline had kept the back-off from starting).
  * Not past the grace on a node whose apply fails (its disk is full): its
  * engine restarts over and over and no leader it finds lets it catch up, so
  * each lookup of a path waited the whole timeout (renames of 10-13 s in the
@@ -117,9 +123,10 @@ static int wait_quorum(struct cluster *cl, int timeout_ms, struct engine_status 
         if (st->quorum_ok && st->leader >= 0)
             return 0;
         uint64_t now = cl_now_us();
-        if ((now >= grace_end && (!majority_reachable(cl, now) || apply_loop_failing(cl))) ||
-            now >= deadline)
+        if (now >= grace_end && (!majority_reachable(cl, now) || apply_loop_failing(cl)))
             return -EROFS;
+        if (now >= deadline) /* waited it out: cluster_sync() backs off */
+            return -ETIMEDOUT;
         struct timespec ts = {0, 5 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
