@@ -20,7 +20,7 @@ static void on_inode(void *ctx, uint64_t slot, uint64_t ino)
 }
 
 /* Names are not invalidated (invalidate.h): the directory's attributes are;
- * a cluster mount caches entries for 1 s and absences not at all. */
+ * a cluster mount caches no entries at all (CLUSTER_ENTRY_TIMEOUT). */
 static void on_entry(void *ctx, uint64_t slot, uint64_t parent, const char *name, size_t len)
 {
     (void)name;
