@@ -116,8 +116,9 @@ static int take(struct cluster *cl, struct batch *b)
  * anew under a fresh id. A duplicate is another matter: its id WAS applied,
  * in an earlier slot that did not complete this waiter, and proposing it
  * anew would apply it twice (a create applied twice is a file that comes
- * back after its rmdir: the long slow-link run of session 9 showed one).
- * Its proposer is told the outcome is unknown instead. */
+ * back after its rmdir: session 9's long slow-link run showed what looks
+ * like one, by a path not found). Its proposer is told the outcome is
+ * unknown instead. */
 static void refused_while_waiting(struct cluster *cl, struct cl_waiter *w, uint64_t slot,
                                   bool too_old)
 {
