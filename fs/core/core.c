@@ -58,9 +58,8 @@ int core_submit(struct core *c, const struct cmd *cmd, struct apply_result *res)
     return rc ? rc : res->err;
 }
 
-void core_staging_lock(struct core *c, struct sfile *sf)
+void core_staging_lock(struct sfile *sf)
 {
-    (void)c;
     if (pthread_rwlock_trywrlock(&sf->lock) == 0)
         return;
     uint64_t t0 = core_now_us();

@@ -84,7 +84,7 @@ ssize_t core_write(struct core *c, const struct core_cred *cr, uint64_t ino, uin
     if (!sf)
         return -ENOMEM;
     struct fill_ctx f = {c, ino};
-    core_staging_lock(c, sf);
+    core_staging_lock(sf);
     int rc = sf->base_valid ? 0 : take_base(c, sf);
     if (!rc)
         rc = staging_write(&c->stg, sf, off, buf, size, fill_committed, &f);
@@ -140,7 +140,7 @@ int core_file_release(struct core *c, uint64_t ino)
     struct sfile *sf = staging_ref(&c->stg, ino, false);
     if (!sf)
         return 0;
-    core_staging_lock(c, sf);
+    core_staging_lock(sf);
     int rc = core_commit_staged(c, sf);
     bool atime = __atomic_exchange_n(&sf->atime_due, false, __ATOMIC_ACQ_REL);
     pthread_rwlock_unlock(&sf->lock);

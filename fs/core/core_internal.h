@@ -48,7 +48,7 @@ void core_cmd_init(struct core *c, struct cmd *cmd, uint8_t op, const struct cor
 
 uint64_t core_now_us(void); /* CLOCK_MONOTONIC */
 /* Takes sf->lock for writing; a long wait is logged. */
-void core_staging_lock(struct core *c, struct sfile *sf);
+void core_staging_lock(struct sfile *sf);
 /* Submits and waits; returns the command's result (0 or -errno). */
 int core_submit(struct core *c, const struct cmd *cmd, struct apply_result *res);
 void core_attr_to_stat(const struct meta_inode *in, struct stat *st);

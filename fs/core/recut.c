@@ -435,7 +435,7 @@ int core_commit_ino(struct core *c, uint64_t ino)
     struct sfile *sf = staging_ref(&c->stg, ino, false);
     if (!sf)
         return 0;
-    core_staging_lock(c, sf);
+    core_staging_lock(sf);
     int rc = core_commit_staged(c, sf);
     pthread_rwlock_unlock(&sf->lock);
     staging_unref(&c->stg, sf);
@@ -448,7 +448,7 @@ int core_submit_after_commit(struct core *c, uint64_t ino, const struct cmd *cmd
     struct sfile *sf = staging_ref(&c->stg, ino, false);
     int rc = 0;
     if (sf) {
-        core_staging_lock(c, sf);
+        core_staging_lock(sf);
         rc = core_commit_staged(c, sf);
     }
     if (!rc)
