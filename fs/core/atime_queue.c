@@ -1,6 +1,7 @@
 #include "fs/core/atime_queue.h"
 
 #include <errno.h>
+#include <string.h>
 
 static bool time_before(const struct meta_time *a, const struct meta_time *b)
 {
@@ -15,9 +16,12 @@ static int find(const struct atime_queue *q, uint64_t ino)
     return -1;
 }
 
+/* Keeps the order: the thread submits the oldest first, so none waits
+ * while newer ones keep arriving. */
 static void remove_at(struct atime_queue *q, uint32_t i)
 {
-    q->e[i] = q->e[--q->n];
+    q->n--;
+    memmove(&q->e[i], &q->e[i + 1], (q->n - i) * sizeof(q->e[0]));
     __atomic_store_n(&q->n_atomic, q->n, __ATOMIC_RELEASE);
 }
 
@@ -97,6 +101,17 @@ bool atime_queue_take(struct atime_queue *q, uint64_t ino, struct meta_time *t)
     }
     pthread_mutex_unlock(&q->lock);
     return i >= 0;
+}
+
+bool atime_queue_pending(struct atime_queue *q, uint64_t ino)
+{
+    if (__atomic_load_n(&q->n_atomic, __ATOMIC_ACQUIRE) == 0 &&
+        __atomic_load_n(&q->busy_ino, __ATOMIC_ACQUIRE) != ino)
+        return false;
+    pthread_mutex_lock(&q->lock);
+    bool pending = q->busy_ino == ino || find(q, ino) >= 0;
+    pthread_mutex_unlock(&q->lock);
+    return pending;
 }
 
 void atime_queue_stop(struct atime_queue *q)

@@ -11,10 +11,12 @@
  * Invariants: at most one entry per inode (a second update of a queued
  * inode only moves its time forward); at most ATIME_QUEUE_MAX entries, and
  * a caller whose entry does not fit submits it itself, so no update is
- * dropped for lack of room. Whoever changes or reads an inode's attributes
- * takes its entry first (atime_queue_take) and submits it, so a stat after
- * close() still shows the read and an explicit utimens is never
- * overwritten by an older read's update. An update the orderer refuses
+ * dropped for lack of room; entries are submitted oldest first. getattr,
+ * lookup and setattr take an inode's entry first (atime_queue_take) and
+ * submit it, so a stat after close() still shows the read and an explicit
+ * utimens is never overwritten by an older read's update; readdirplus
+ * gives no attributes for an inode with an update pending
+ * (atime_queue_pending), so the kernel does not cache the old atime. An update the orderer refuses
  * (EROFS without a quorum) is dropped, as before: atime is not worth a
  * retry.
  */
@@ -58,6 +60,8 @@ void atime_queue_init(struct atime_queue *q, atime_submit_fn submit, void *ctx);
 int atime_queue_add(struct atime_queue *q, uint64_t ino, const struct meta_time *t);
 /* Removes ino's queued update into *t; false if none is queued. */
 bool atime_queue_take(struct atime_queue *q, uint64_t ino, struct meta_time *t);
+/* True while ino's update is queued or being submitted. */
+bool atime_queue_pending(struct atime_queue *q, uint64_t ino);
 /* Submits everything queued, then stops the thread; later adds fail. */
 void atime_queue_stop(struct atime_queue *q);
 /* After stop (or if never started). */

@@ -53,7 +53,9 @@ static int emit(struct rd_ctx *r, const char *name, size_t len, uint64_t ino, ui
 {
     struct core_dirent e = {name, len, ino, type, cookie};
     struct stat st, *stp = NULL;
-    if (r->plus) {
+    /* No attributes for an inode whose atime update is still queued: the
+     * kernel would cache the old atime (atime_queue.h). */
+    if (r->plus && !atime_queue_pending(&r->c->atimes, ino)) {
         struct meta_inode in;
         if (meta_inode_get(r->c->ms, r->txn, ino, &in) == 0) {
             core_attr_to_stat(&in, &st);

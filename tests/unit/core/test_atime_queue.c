@@ -191,6 +191,27 @@ START_TEST(full_queue_is_refused)
 }
 END_TEST
 
+START_TEST(oldest_first_and_pending)
+{
+    struct meta_time t = at(100), got;
+    ck_assert(!atime_queue_pending(&q, 1));
+    ck_assert_int_eq(atime_queue_add(&q, 1, &t), 0);
+    wait_entered(1);
+    ck_assert(atime_queue_pending(&q, 1)); /* in flight */
+    for (uint64_t ino = 2; ino <= 6; ino++)
+        ck_assert_int_eq(atime_queue_add(&q, ino, &t), 0);
+    ck_assert(atime_queue_pending(&q, 4)); /* queued */
+    ck_assert(atime_queue_take(&q, 6, &got));
+    ck_assert(!atime_queue_pending(&q, 6)); /* taken */
+    open_gate(true);
+    atime_queue_stop(&q);
+    ck_assert_int_eq(submitted(), 5);
+    for (int i = 0; i < 5; i++)
+        ck_assert_uint_eq(fk.ino[i], (uint64_t)i + 1);
+    ck_assert(!atime_queue_pending(&q, 5));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("atime_queue");
@@ -200,6 +221,7 @@ int main(void)
     tcase_add_test(tc, one_entry_per_inode_keeps_latest);
     tcase_add_test(tc, take_waits_for_update_in_flight);
     tcase_add_test(tc, full_queue_is_refused);
+    tcase_add_test(tc, oldest_first_and_pending);
     suite_add_tcase(s, tc);
     return check_run(s);
 }
