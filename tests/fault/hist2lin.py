@@ -47,8 +47,14 @@ which the search cannot afford.
 Such a node answers lookups from its last state, and the kernel derives
 failures like rmdir's ENOTDIR from those lookups: its lookups and its
 failures with a model errno are dropped, and so is a rename of a name onto
-itself (the kernel answers it without asking the daemon). Its other
-successful mutations are kept (each went through consensus).
+itself (the kernel answers it without asking the daemon). Its successful
+renames become unknown: if its lookup of the source found a stale entry
+and, the node catching up in between, its lookup of the target found the
+same inode there (moved by an older rename from another node), the kernel
+answers success without asking the daemon, although the source is long
+gone (a CI run's kill-receiver, stop 13: "no order places rename n4 n3 ->
+ok" with n4 absent). Its other successful mutations are kept (each went
+through consensus).
 """
 import argparse
 import sys
@@ -78,14 +84,14 @@ def twin_renames(ops):
 RENAME_TYPE_ERRORS = {"ENOTDIR": ("dir", "file"), "EISDIR": ("file", "dir")}
 
 
-def line(o, twins=frozenset()):
+def line(o, unknown=frozenset()):
     a = o.path[3:]
     b = o.path2[3:] if o.op == "rename" else "-"
     seen = RENAME_TYPE_ERRORS.get(o.errno) if o.op == "rename" and o.status == "fail" else None
     if seen:
         return (f"{o.id}s {o.invoke} {o.complete} lookup {a} - {seen[0]}\n"
                 f"{o.id}t {o.invoke} {o.complete} lookup {b} - {seen[1]}")
-    if o.id in twins:
+    if o.id in unknown:
         return f"{o.id} {o.invoke} - {o.op} {a} {b} ?"
     if o.status == "ok":
         res = o.result if o.op == "lookup" else "ok"
@@ -162,6 +168,13 @@ def stale_read(o, cutoff):
     return derived and cutoff.covers(o)
 
 
+def derived_renames(ops, cutoff):
+    """Ids of successful renames P -> Q on a cut-off node: the kernel's own
+    answer, possibly, when both its lookups found one inode."""
+    return {o.id for o in ops if o.op == "rename" and o.status == "ok" and
+            o.path != o.path2 and cutoff.covers(o)}
+
+
 def main(path, out, starts_file=None, cutoff_file=None, frozen_file=None):
     header, ops = fault_history.load(path)
     frozen = load_frozen(frozen_file)
@@ -171,7 +184,7 @@ def main(path, out, starts_file=None, cutoff_file=None, frozen_file=None):
     dead = dead_connection_ops(ops, load_starts(starts_file) if starts_file else None)
     cutoff = fault_history.Cutoff(cutoff_file)
     stale = {o.id for o in ops if stale_read(o, cutoff)}
-    twins = twin_renames(ops)
+    unknown = twin_renames(ops) | derived_renames(ops, cutoff)
     n = 0
     with open(out, "w") as f:
         f.write("# lincheck-history v1\n")
@@ -179,7 +192,7 @@ def main(path, out, starts_file=None, cutoff_file=None, frozen_file=None):
             f.write(f"init {name} {kind}\n")
         for o in ops:
             if o.op in NS_OPS and o.path.startswith("ns/") and o.id not in dead | stale:
-                text = line(o, twins)
+                text = line(o, unknown)
                 if text:
                     f.write(text + "\n")
                     n += 1

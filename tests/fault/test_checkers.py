@@ -291,6 +291,23 @@ class CutOff(Base):
             ids = [x.split()[0] for x in f.read().splitlines()[1:]]
         self.assertEqual(ids, ["1", "4"])
 
+    def test_lin_rename_on_cut_off_node_is_unknown(self):
+        """Node 0 renamed n4 to n3; node 1, catching up, found the one inode
+        under both names and its kernel answered its own rename n4 n3."""
+        self.h.op("create", "ns/n4", 0, 10)
+        self.h.op("rename", "ns/n4", 20, 30, path2="ns/n3")
+        self.h.op("rename", "ns/n4", 40, 50, path2="ns/n3", node=1)
+        path = self.h.save()
+        out = os.path.join(self.tmp, "lin.txt")
+        lincheck = os.path.join(os.environ.get("QFS_FAULT_BUILD", ""), "lincheck")
+        for (t0, t1), last, verdict in (((35, 45), "?", 0), ((60, 70), "ok", 1)):
+            quiet(hist2lin.main, path, out, None, self.window(1, t0, t1))
+            with open(out) as f:
+                self.assertEqual(f.read().splitlines()[-1].split()[-1], last)
+            if os.access(lincheck, os.X_OK):
+                self.assertEqual(subprocess.run([lincheck, out], capture_output=True).returncode,
+                                 verdict)
+
 
 class TwinRenames(Base):
     def test_overlapping_identical_renames_become_unknown(self):
