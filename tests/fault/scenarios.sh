@@ -65,9 +65,10 @@ scn_leader() {
     local l i
     for i in $(seq 50); do
         l=$(cluster_leader)
-        [ -n "$l" ] && { echo "$l"; return; }
+        [ -n "$l" ] && { scn_note "leader: n$l"; echo "$l"; return; }
         sleep 0.2
     done
+    scn_note "no node names a leader: taking n0"
     echo 0
 }
 scn_followers() { fault_nodes | grep -vx "$1"; } # LEADER
