@@ -86,20 +86,21 @@ static void io_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
     struct fuse_entry_param e;
     struct fuse_cred c;
     struct stat st;
-    bool existed = false;
 
     fuse_cred_get(req, (mode & S_ISGID) != 0, &c);
     int rc = core_mknod(q->core, &c.cr, parent, name, S_IFREG | (mode & 07777), 0, &st);
     fuse_cred_put(&c);
-    if (rc == -EEXIST && !(fi->flags & O_EXCL)) {
-        /* Created by another opener since the kernel's lookup: open it. */
-        rc = core_lookup(q->core, parent, name, &st);
-        existed = true;
-    }
+    /* Another node made the name since the kernel's lookup. Opening it here
+     * would skip what the kernel does for an existing file, which it thinks
+     * this call created: the permission check (a 0600 file of another user
+     * opened for writing), the file type (a FIFO, a directory), and it
+     * failed ENOENT when the file went again before the lookup. ESTALE makes
+     * the kernel walk the path again (LOOKUP_REVAL) and open what it finds,
+     * or create it if it is gone, as NFS does. */
+    if (rc == -EEXIST && !(fi->flags & O_EXCL))
+        rc = -ESTALE;
     if (rc == 0)
-        rc = io_open_ino(q, req, st.st_ino, fi, existed);
-    if (rc == 0 && existed && (fi->flags & O_TRUNC))
-        rc = core_getattr(q->core, st.st_ino, &st);
+        rc = io_open_ino(q, req, st.st_ino, fi, false);
     if (rc < 0) {
         fuse_reply_err(req, -rc);
         return;

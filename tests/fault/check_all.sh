@@ -50,4 +50,5 @@ check lost "${T[@]}" "$FAULT_PY" "$FAULT_SRC_DIR/check_lost.py" "$hist" "$@"
 check converge "${T[@]}" "$FAULT_PY" "$FAULT_SRC_DIR/check_converge.py" "$@"
 check cto "${T[@]}" "$FAULT_PY" "$FAULT_SRC_DIR/check_cto.py" "${cutoff[@]}" "$hist"
 check lincheck lincheck_hist
+check ocreat "${T[@]}" "$FAULT_PY" "$FAULT_SRC_DIR/check_ocreat.py" "$hist"
 exit $failed

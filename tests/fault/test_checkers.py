@@ -15,6 +15,7 @@ import check_converge  # noqa: E402
 import check_cto  # noqa: E402
 import check_lost  # noqa: E402
 import check_nohang  # noqa: E402
+import check_ocreat  # noqa: E402
 import fault_content as content  # noqa: E402
 import hist2lin  # noqa: E402
 
@@ -238,6 +239,16 @@ class NoHang(Base):
         with open(ex, "w") as f:
             f.write(f"0 {50 * MS} {2000 * MS}\n")  # another node was frozen
         self.assertEqual(quiet(check_nohang.main, path, ex), 1)
+
+
+class OCreat(Base):
+    def test_open_enoent_fails_later_enoent_does_not(self):
+        self.h.write("d0/f0", 0, 10, status="fail", errno="ESTALE")
+        i = self.h.write("d0/f1", 20, 30, status="fail", errno="ENOENT")
+        next(x for x in self.h.lines if x.get("id") == i and x["ev"] == "fail")["after_open"] = True
+        self.assertEqual(quiet(check_ocreat.main, self.h.save()), 0)
+        self.h.write("d0/f2", 40, 50, status="fail", errno="ENOENT")
+        self.assertEqual(quiet(check_ocreat.main, self.h.save()), 1)
 
 
 class Hist2Lin(Base):
