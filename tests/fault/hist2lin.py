@@ -53,8 +53,8 @@ and, the node catching up in between, its lookup of the target found the
 same inode there (moved by an older rename from another node), the kernel
 answers success without asking the daemon, although the source is long
 gone (what CI's kill-receiver run of stop 13 looks like: "no order places
-rename n4 n3 -> ok" with n4 absent). Its other successful mutations are kept (each went
-through consensus).
+rename n4 n3 -> ok" with n4 absent). Its other successful mutations are
+kept (each went through consensus).
 """
 import argparse
 import sys
