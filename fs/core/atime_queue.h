@@ -16,9 +16,9 @@
  * submit it, so a stat after close() still shows the read and an explicit
  * utimens is never overwritten by an older read's update; readdirplus
  * gives no attributes for an inode with an update pending
- * (atime_queue_pending), so the kernel does not cache the old atime. An update the orderer refuses
- * (EROFS without a quorum) is dropped, as before: atime is not worth a
- * retry.
+ * (atime_queue_pending), so the kernel does not cache the old atime. An
+ * update the orderer refuses (EROFS without a quorum) is dropped, as
+ * before: atime is not worth a retry.
  */
 #ifndef QFS_FS_CORE_ATIME_QUEUE_H
 #define QFS_FS_CORE_ATIME_QUEUE_H

@@ -7,8 +7,8 @@ into lincheck's input format ("lincheck-history v1").
 Results the directory model knows (ok, ENOENT, EEXIST, EISDIR, ENOTDIR,
 ENOTEMPTY, and a lookup's file/dir) are kept. EROFS is a definite refusal
 (the op is dropped). Timeouts, ETIMEDOUT (proposed, outcome unknown) and any
-other error may or may not have taken effect: they become unknown ("?"). Lookups without a definite answer are
-dropped (a read changes nothing).
+other error may or may not have taken effect: they become unknown ("?").
+Lookups without a definite answer are dropped (a read changes nothing).
 
 ENOTCONN means the node's FUSE connection is gone (its daemon died). The
 first such failure on a node may have reached the daemon before it died;
@@ -185,13 +185,14 @@ def main(path, out, starts_file=None, cutoff_file=None, frozen_file=None):
     cutoff = fault_history.Cutoff(cutoff_file)
     stale = {o.id for o in ops if stale_read(o, cutoff)}
     unknown = twin_renames(ops) | derived_renames(ops, cutoff)
+    left_out = dead | stale
     n = 0
     with open(out, "w") as f:
         f.write("# lincheck-history v1\n")
         for name, kind in sorted(header.get("ns_init", {}).items()):
             f.write(f"init {name} {kind}\n")
         for o in ops:
-            if o.op in NS_OPS and o.path.startswith("ns/") and o.id not in dead | stale:
+            if o.op in NS_OPS and o.path.startswith("ns/") and o.id not in left_out:
                 text = line(o, unknown)
                 if text:
                     f.write(text + "\n")
