@@ -58,6 +58,7 @@ expect_verdicts split nohang=pass lost=fail converge=fail cto=fail lincheck=fail
 echo "== lossy: one shared directory, then acknowledged writes rolled back"
 workload lossy 5 "$W/lossy" "$W/lossy" "$W/lossy"
 "$FAULT_PY" "$FAULT_SRC_DIR/sabotage.py" lose "$W/lossy.jsonl" "$W/lossy" 3 | sed 's/^/   /'
+[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "FAIL: lossy: the sabotage lost nothing"; FAILS=$((FAILS + 1)); }
 checks lossy "$W/lossy" "$W/lossy" "$W/lossy"
 expect_verdicts lossy nohang=pass lost=fail converge=pass cto=pass lincheck=pass
 

@@ -18,6 +18,7 @@ import check_nohang  # noqa: E402
 import check_ocreat  # noqa: E402
 import fault_content as content  # noqa: E402
 import hist2lin  # noqa: E402
+import sabotage  # noqa: E402
 
 MS = 1000000
 
@@ -194,6 +195,18 @@ class LostWrites(Base):
         self.assertEqual(self.lost(a), 1)
         self.put(a, "d0/f0", content.write_bytes(w, 8) + content.append_bytes(ap))
         self.assertEqual(self.lost(a), 0)
+
+    def test_sabotage_loses_an_append_when_no_write_is_required(self):
+        # The self-test's "lossy" stand-in once ended with only appends still
+        # required; the sabotage lost nothing and the checker rightly passed.
+        a = os.path.join(self.tmp, "a")
+        w = self.h.write("d0/f0", 0, 10)
+        self.h.write("d0/f0", 5, 40)  # concurrent: neither write is required
+        ap = self.h.op("append", "d0/f0", 50, 60)
+        self.put(a, "d0/f0", content.write_bytes(w, 8) + content.append_bytes(ap))
+        self.assertEqual(self.lost(a), 0)
+        self.assertEqual(quiet(sabotage.lose, self.h.save(), a, 3), 0)
+        self.assertEqual(self.lost(a), 1)
 
 
 class Convergence(Base):
