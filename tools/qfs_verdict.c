@@ -34,7 +34,9 @@ static void catching_up(struct ctl_reply *r, struct qfs_verdict *v)
     double fetch = (double)qfs_u64(r, "rate.fetch_bps");
     double apply = (double)qfs_u64(r, "rate.apply_per_s");
     v->eta_s = -1;
-    if (v->missing_bytes && fetch > 0)
+    if (ctl_get(r, "apply_error"))
+        ; /* no rate says when the disk gets room */
+    else if (v->missing_bytes && fetch > 0)
         v->eta_s = (double)v->missing_bytes / fetch;
     else if (!v->missing_bytes && v->behind && apply > 0)
         v->eta_s = (double)v->behind / apply;
@@ -48,6 +50,18 @@ static void catching_up(struct ctl_reply *r, struct qfs_verdict *v)
                       (unsigned long long)v->behind);
     if (n > 0 && (size_t)n < sizeof(v->text) - 1)
         strcat(v->text, ")");
+}
+
+/* Why this node cannot apply (its disk is full), after a verdict that is
+ * not "in sync": without it, a full disk reads as a network problem. */
+static void add_apply_error(struct ctl_reply *r, struct qfs_verdict *v)
+{
+    size_t n = strlen(v->text);
+    if (!ctl_get(r, "apply_error") || n < 1 || v->text[n - 1] != ')')
+        return;
+    snprintf(v->text + n - 1, sizeof(v->text) - (n - 1),
+             "; cannot apply here: %s, free space in %s)", qfs_str(r, "apply_error"),
+             qfs_str(r, "data_dir"));
 }
 
 void qfs_verdict_of(struct ctl_reply *r, struct qfs_verdict *v)
@@ -77,7 +91,7 @@ void qfs_verdict_of(struct ctl_reply *r, struct qfs_verdict *v)
         snprintf(v->text, sizeof(v->text),
                  "catching up (commit index unknown: the leader did not answer, %s)",
                  qfs_str(r, "read_index_error"));
-    } else if (v->behind || v->missing_chunks) {
+    } else if (v->behind || v->missing_chunks || ctl_get(r, "apply_error")) {
         v->kind = QFS_CATCHING_UP;
         v->word = "catching_up";
         v->exit_code = QFS_EXIT_NOT_IN_SYNC;
@@ -93,4 +107,5 @@ void qfs_verdict_of(struct ctl_reply *r, struct qfs_verdict *v)
         v->exit_code = QFS_EXIT_OK;
         snprintf(v->text, sizeof(v->text), "in sync");
     }
+    add_apply_error(r, v);
 }

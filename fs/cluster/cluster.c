@@ -286,6 +286,7 @@ int cluster_get_status(struct cluster *cl, struct cluster_status *st)
     memset(st, 0, sizeof(*st));
     pthread_mutex_lock(&cl->ap_lock);
     st->applied = cl->applied;
+    st->apply_error = cl->apply_failing;
     pthread_mutex_unlock(&cl->ap_lock);
     st->n_members = cl->mem.n;
     st->self = cl->mem.self;

@@ -155,7 +155,8 @@ struct cluster {
     uint64_t delivered; /* last slot queued (pax writes, under ap_lock) */
     uint64_t applied;   /* last slot applied and committed */
     bool ap_stop, halted;
-    int apply_failing;        /* -errno of the last apply if it failed (a full disk), else 0 */
+    /* -errno of the last apply or snapshot install if it failed (a full disk), else 0 */
+    int apply_failing;
     struct dedup_table dedup; /* apply only; persisted with each batch */
     int since_gc;             /* apply only */
 
@@ -199,6 +200,11 @@ int apply_loop_offer(struct cluster *cl, uint64_t slot, const struct cons_entry 
 int apply_loop_install(struct cluster *cl, struct cl_install *job);
 /* -errno while this node's apply fails (its disk is full), else 0. */
 int apply_loop_failing(struct cluster *cl);
+/* Snapshot thread: a snapshot this node needs could not be stored (rc:
+ * -ENOSPC or -EDQUOT; other errors are ignored). It cannot apply anything
+ * until one is, so it counts as failing, as a full disk under the apply
+ * does, until an apply or an install succeeds. */
+void apply_loop_snapshot_failed(struct cluster *cl, int rc);
 
 /* Proposers (orderer.c). */
 extern const struct orderer_ops cluster_orderer_ops;

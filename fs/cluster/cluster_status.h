@@ -38,6 +38,7 @@ struct cluster_status {
     uint64_t ballot; /* highest ballot seen */
     uint64_t commit; /* highest slot known chosen */
     uint64_t applied;
+    int apply_error;       /* -errno while this node cannot apply what is committed (a full disk) */
     uint64_t fetch_chunks; /* chunks referenced by applied commits, not stored here yet */
     uint64_t fetch_bytes;
     uint64_t fetched_bytes_total; /* since start, for rates */

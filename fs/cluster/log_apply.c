@@ -339,6 +339,16 @@ int apply_loop_failing(struct cluster *cl)
     return rc;
 }
 
+void apply_loop_snapshot_failed(struct cluster *cl, int rc)
+{
+    if (rc != -ENOSPC && rc != -EDQUOT)
+        return;
+    pthread_mutex_lock(&cl->ap_lock);
+    cl->apply_failing = rc;
+    pthread_cond_broadcast(&cl->ap_done); /* waiters for an index: it will not come soon */
+    pthread_mutex_unlock(&cl->ap_lock);
+}
+
 static void *apply_main(void *arg)
 {
     pthread_setname_np(pthread_self(), "qfs-apply"); /* for top -H, perf, gdb */

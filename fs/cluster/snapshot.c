@@ -270,6 +270,8 @@ static int fetch(struct snapshot *s)
     else if (rc)
         log_warn("cluster: snapshot from %s failed: %s (the engine asks again)", peer_name(s, peer),
                  strerror(-rc));
+    if (rc && rc != -EALREADY)
+        apply_loop_snapshot_failed(s->cl, rc);
     return rc;
 }
 

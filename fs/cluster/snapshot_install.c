@@ -174,7 +174,7 @@ static int install_run(void *arg, uint64_t *applied)
     if (!rc)
         rc = queue_dropped_chunks(x, old, snap);
     if (!rc)
-        rc = meta_err(mdb_txn_commit(w));
+        rc = meta_commit(ms, w); /* EIO on a full disk: ENOSPC */
     else if (w)
         mdb_txn_abort(w);
     if (!rc)

@@ -190,8 +190,13 @@ scn_slow-link() {
 
 # The last node's data directory is a tmpfs from the start, so it can fill.
 # (Chosen before the nodes start, so it may be the leader: any node will do.)
+# Once the filler is gone it must hold the whole replica, which grows with
+# the run: conflict copies alone came to about 0.75 MB/s (14,192 copies,
+# 229 MiB of chunks in a 5-minute run, which a 256 MiB disk could not hold,
+# so that node never caught up). 256 MiB plus 2 MiB per second of workload.
 scn_disk-full_prepare() {
-    fault_tmpfs "$(node_datadir $((FAULT_N - 1)))" "${FAULT_DISK_SIZE:-256m}"
+    local mb=$((256 + 2 * (PRE + FAULT_SECONDS + POST)))
+    fault_tmpfs "$(node_datadir $((FAULT_N - 1)))" "${FAULT_DISK_SIZE:-${mb}m}"
 }
 
 scn_disk-full() {

@@ -81,6 +81,15 @@ START_TEST(verdicts_in_order)
     ck_assert_int_eq(v.exit_code, QFS_EXIT_NOT_IN_SYNC);
     verdict("quorum 1\ncommit 19\napplied 9\n", 1, &v);
     ck_assert_str_eq(v.text, "catching up (0 chunks, 0 B, ETA unknown; 10 commands to apply)");
+    verdict("quorum 1\ncommit 19\napplied 9\napply_error ENOSPC\ndata_dir /d\n", 1, &v);
+    ck_assert_str_eq(v.text, "catching up (0 chunks, 0 B, ETA unknown; 10 commands to apply; "
+                             "cannot apply here: ENOSPC, free space in /d)");
+    /* the error alone (the commit index not known past applied yet) is not in sync */
+    verdict("quorum 1\ncommit 9\napplied 9\napply_error ENOSPC\ndata_dir /d\n", 1, &v);
+    ck_assert_int_eq(v.exit_code, QFS_EXIT_NOT_IN_SYNC);
+    verdict("quorum 0\ncommit 9\napplied 9\napply_error ENOSPC\ndata_dir /d\n", 1, &v);
+    ck_assert_str_eq(v.text, "no quorum (mutations refused; peers down: none known; "
+                             "cannot apply here: ENOSPC, free space in /d)");
     verdict("quorum 0\ncommit 19\napplied 9\nsync.missing_chunks 3\n", 0, &v);
     ck_assert_str_eq(v.text, "no quorum (mutations refused; peers down: CCCCCCC)");
     ck_assert_int_eq(v.exit_code, QFS_EXIT_UNREACHABLE);
