@@ -52,10 +52,10 @@ class PathWrites:
             return []
         latest_invoke = self.max_invoke[n - 1]
         out = []
-        for w in reversed(self.acked[:n]):
-            if w.complete < latest_invoke:
+        for i in range(n - 1, -1, -1):  # not a slice: that copies n per read
+            if self.acked[i].complete < latest_invoke:
                 break
-            out.append(w)
+            out.append(self.acked[i])
         return out
 
 
@@ -105,7 +105,8 @@ def index(ops):
     carry_through_renames(ops, writes)
     for pw in writes.values():
         pw.seal()
-    return writes, {p: Intervals(m) for p, m in moves.items()}, appends
+    return writes, {p: Intervals(m) for p, m in moves.items()}, \
+        {p: Appends(a) for p, a in appends.items()}
 
 
 def carry_through_renames(ops, writes):
@@ -116,18 +117,26 @@ def carry_through_renames(ops, writes):
     renames = sorted((o for o in ops if o.op == "rename" and o.may_have_effect()
                       and o.path2 and o.path2 != o.path), key=lambda o: o.invoke)
     own = {p: Intervals(pw.all + pw.appends) for p, pw in writes.items()}
-    carried = {}  # path -> ops carried into it so far (few)
+    carried = {}  # path -> ops carried into it that may still overlap a rename
+    ids = {}  # path -> ids of its writes and appends (own and carried)
     for x in renames:
         moved = own[x.path].overlapping(x.invoke, x.end()) if x.path in own else []
-        moved += [w for w in carried.get(x.path, []) if overlap(w, x)]
+        if x.path in carried:
+            # later renames start later: an op that ended before this one
+            # started overlaps none of them (a 5-minute history spent most
+            # of its 10 minutes rescanning these lists)
+            carried[x.path] = [w for w in carried[x.path] if w.end() > x.invoke]
+            moved += [w for w in carried[x.path] if overlap(w, x)]
         if not moved:
             continue
         dst = writes.setdefault(x.path2, PathWrites())
         seen = carried.setdefault(x.path2, [])
-        ids = {w.id for w in dst.all + dst.appends}
+        have = ids.get(x.path2)
+        if have is None:
+            have = ids[x.path2] = {w.id for w in dst.all + dst.appends}
         for w in moved:
-            if w.id not in ids:
-                ids.add(w.id)
+            if w.id not in have:
+                have.add(w.id)
                 (dst.all if w.op == "write" else dst.appends).append(w)
                 seen.append(w)
 
@@ -155,6 +164,24 @@ def in_conflict(a, ws):
     return any(w.node != a.node and overlap(w, a) for w in ws)
 
 
+def appends_between(appends, v, r):
+    """The acknowledged appends (an Appends, or None) invoked after V
+    returned that returned before R was invoked."""
+    if not appends or v.complete is None:
+        return []
+    lo = bisect.bisect_right(appends.starts, v.complete)
+    hi = bisect.bisect_left(appends.starts, r.invoke)
+    return [a for a in appends.ops[lo:hi] if v.before(a) and a.before(r)]
+
+
+class Appends:
+    """The acknowledged appends of one path, in invoke order."""
+
+    def __init__(self, ops):
+        self.ops = ops
+        self.starts = [a.invoke for a in ops]
+
+
 def judge(r, writes, moves, appends):
     """Returns None when R is fine (or not judged), else why it is wrong."""
     pw = writes.get(r.path)
@@ -174,9 +201,8 @@ def judge(r, writes, moves, appends):
         return f"returned {res}, not the bytes of any write of the path"
     if not (v.invoke < r.end() and all(not v.before(f) for f in front)):
         return f"returned write op {v.id}, older than acknowledged write op {front[0].id}"
-    missing = [a.id for a in appends.get(r.path, [])
-               if v.before(a) and a.before(r) and a.id not in res.get("appends", [])
-               and not in_conflict(a, pw.all + pw.appends)]
+    missing = [a.id for a in appends_between(appends.get(r.path), v, r)
+               if a.id not in res.get("appends", []) and not in_conflict(a, pw.all + pw.appends)]
     if missing:
         return f"returned write op {v.id} without acknowledged appends {missing[:5]}"
     return None

@@ -17,6 +17,11 @@ REFUSED = {"EROFS"}
 # between kill and restart), so it reached no daemon.
 NOT_MOUNTED = "ENOTMOUNTED"
 REFUSED.add(NOT_MOUNTED)
+# errnos of a failure whose effect, if it had one, came before the answer: a
+# full disk here. quorumfs answers ENOSPC for a mutation it did not propose
+# (a chunk that did not fit, an apply that fails here) or for one already
+# decided whose apply here failed; never for one still in flight.
+SETTLED = {"ENOSPC", "EDQUOT"}
 
 
 class HistoryWriter:
@@ -57,8 +62,11 @@ class Op:
     def end(self):
         """When its effect happened at the latest: a failure that may have
         had an effect (a proposal whose outcome is unknown) may be decided
-        any time later."""
-        if self.complete is None or (self.status == "fail" and self.may_have_effect()):
+        any time later; not one whose errno settles it (a write whose
+        O_TRUNC open took effect, then failed ENOENT or ENOSPC: the open's
+        effect came before the answer, the rest had none)."""
+        if self.complete is None or (self.status == "fail" and self.may_have_effect()
+                                     and self.errno not in NO_EFFECT | REFUSED | SETTLED):
             return float("inf")
         return self.complete
 

@@ -16,6 +16,7 @@ import check_cto  # noqa: E402
 import check_lost  # noqa: E402
 import check_nohang  # noqa: E402
 import check_ocreat  # noqa: E402
+import fault_history  # noqa: E402
 import fault_content as content  # noqa: E402
 import hist2lin  # noqa: E402
 import sabotage  # noqa: E402
@@ -33,7 +34,7 @@ class History:
         self.next = 1
 
     def op(self, op, path, t0, t1, status="ok", node=0, path2=None, errno=None,
-           result=None, args=None, late=None):
+           result=None, args=None, late=None, after_open=False):
         i = self.next
         self.next += 1
         inv = {"ev": "invoke", "id": i, "node": node, "client": node, "t": t0 * MS,
@@ -46,7 +47,10 @@ class History:
         if status == "ok":
             self.lines.append({"ev": "ok", "id": i, "t": t1 * MS, "result": result})
         elif status == "fail":
-            self.lines.append({"ev": "fail", "id": i, "t": t1 * MS, "errno": errno})
+            ev = {"ev": "fail", "id": i, "t": t1 * MS, "errno": errno}
+            if after_open:
+                ev["after_open"] = True
+            self.lines.append(ev)
         elif status == "unknown":
             self.lines.append({"ev": "unknown", "id": i, "t": t1 * MS, "why": "timeout"})
         if late:  # (time, outcome, errno or result): the answer after the bound
@@ -207,6 +211,26 @@ class LostWrites(Base):
         self.assertEqual(self.lost(a), 0)
         self.assertEqual(quiet(sabotage.lose, self.h.save(), a, 3), 0)
         self.assertEqual(self.lost(a), 1)
+
+
+class EffectEnds(Base):
+    """When a failed op's effect may have happened at the latest (end())."""
+
+    def ends(self):
+        _, ops = fault_history.load(self.h.save())
+        return [o.end() for o in ops]
+
+    def test_settled_failures_end_at_their_answer(self):
+        self.h.op("mkdir", "s0", 0, 10, status="fail", errno="ENOSPC")  # not proposed, or decided
+        self.h.write("d0/f0", 20, 30, status="fail", errno="ENOENT", after_open=True)
+        self.h.write("d0/f1", 40, 50, status="fail", errno="ENOSPC", after_open=True)
+        self.assertEqual(self.ends(), [10 * MS, 30 * MS, 50 * MS])
+
+    def test_unsettled_failures_may_take_effect_later(self):
+        self.h.op("mkdir", "s0", 0, 10, status="fail", errno="ETIMEDOUT")  # proposed, not seen
+        self.h.write("d0/f0", 20, 30, status="fail", errno="EIO", after_open=True)
+        self.h.write("d0/f1", 40, 50, status="unknown")
+        self.assertEqual(self.ends(), [float("inf")] * 3)
 
 
 class Convergence(Base):
