@@ -43,6 +43,7 @@ struct chunk_store {
      */
     pthread_rwlock_t map_lock;
     uint64_t map_size;
+    uint64_t reserve;          /* atomic: chunk_store_set_reserve() */
     pthread_mutex_t pool_lock; /* guards pool and npool */
     struct reader pool[TXN_POOL_MAX];
     int npool;
@@ -513,8 +514,14 @@ static uint64_t free_list_pages(struct chunk_store *cs)
     return pages;
 }
 
-/* 0 if a put of `need` payload bytes leaves DISK_RESERVE free, else ENOSPC;
- * the free list is only counted when the disk itself is short. */
+void chunk_store_set_reserve(struct chunk_store *cs, uint64_t bytes)
+{
+    __atomic_store_n(&cs->reserve, bytes, __ATOMIC_RELAXED);
+}
+
+/* 0 if a put of `need` payload bytes leaves DISK_RESERVE and the caller's
+ * reserve free, else ENOSPC; the free list is only counted when the disk
+ * itself is short. */
 static int space_check(struct chunk_store *cs, uint64_t need)
 {
     struct statvfs vfs;
@@ -522,6 +529,7 @@ static int space_check(struct chunk_store *cs, uint64_t need)
         return 0; /* cannot tell: let the write itself fail */
     uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
     need += need / 16 + DISK_RESERVE; /* last pieces' spare pages, leaves, branches */
+    need += __atomic_load_n(&cs->reserve, __ATOMIC_RELAXED);
     if (avail >= need)
         return 0;
     MDB_stat st;

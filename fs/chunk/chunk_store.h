@@ -53,6 +53,10 @@ int chunk_store_open_opts(const char *dir, const struct chunk_store_opts *opts,
                           struct chunk_store **out);
 void chunk_store_close(struct chunk_store *cs);
 
+/* Disk space a put must leave free for others on the same disk, on top of
+ * the store's own small reserve (0 until set; any thread). */
+void chunk_store_set_reserve(struct chunk_store *cs, uint64_t bytes);
+
 /* Stores n chunks (already hashed by the caller; the store re-checks nothing
  * on put) in one durable commit. Chunks already present are skipped. */
 int chunk_store_put_batch(struct chunk_store *cs, const struct chunk_ref *chunks, size_t n);

@@ -129,6 +129,19 @@ static int init_root(struct core *c)
     return rc ? rc : reap_orphans(c);
 }
 
+/* In a cluster, chunk puts leave room for a metadata snapshot install on
+ * the same disk: it writes the received copy, then copies it into the live
+ * environment while the old pages stay in use, so it needs about twice the
+ * metadata. Without this room, a node whose disk its chunks had filled
+ * could not install the snapshot it needed (229 MiB of chunks on a 256 MiB
+ * disk in a long disk-full run) and fell behind in its metadata too; with
+ * it, the metadata catches up and only chunks wait for space (a read fetches
+ * a missing one from a peer meanwhile). */
+static void reserve_snapshot_room(struct core *c)
+{
+    chunk_store_set_reserve(c->cs, 2 * meta_store_used_bytes(c->ms));
+}
+
 static int open_stores(struct core *c)
 {
     char path[PATH_MAX];
@@ -151,6 +164,8 @@ static int open_stores(struct core *c)
         rc = bufpool_init(&c->chunk_bufs, CORE_CHUNK_BUF, 16);
     if (!rc)
         rc = bufpool_init(&c->batch_bufs, CORE_BATCH_BYTES, 2);
+    if (!rc && c->cfg.cluster)
+        reserve_snapshot_room(c);
     if (rc || c->cfg.cluster)
         return rc; /* the cluster installs its orderer */
     rc = sequencer_start(c->ms, gc_collect, c->gc, &c->seq);
@@ -295,6 +310,7 @@ int core_apply_decided(struct core *c, const struct apply_item *items, int n, ui
 
 void core_after_apply(struct core *c)
 {
+    reserve_snapshot_room(c);
     gc_collect(c->gc);
 }
 

@@ -42,6 +42,15 @@ int meta_commit(struct meta_store *ms, MDB_txn *txn)
     return (uint64_t)vfs.f_bavail * vfs.f_frsize < (2u << 20) ? -ENOSPC : rc;
 }
 
+uint64_t meta_store_used_bytes(struct meta_store *ms)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    if (mdb_env_info(ms->env, &info) || mdb_env_stat(ms->env, &st))
+        return 0;
+    return ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+}
+
 int meta_txn_read(struct meta_store *ms, MDB_txn **txn)
 {
     return meta_err(mdb_txn_begin(ms->env, NULL, MDB_RDONLY, txn));

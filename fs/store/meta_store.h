@@ -60,6 +60,10 @@ int meta_commit(struct meta_store *ms, MDB_txn *txn);
  * MDB_MAP_FULL -> -ENOSPC, other LMDB codes -> -EIO). */
 int meta_err(int rc);
 
+/* Bytes up to the environment's last used page (its data file's high-water
+ * mark, free pages inside it included); 0 if LMDB cannot say. */
+uint64_t meta_store_used_bytes(struct meta_store *ms);
+
 int meta_txn_read(struct meta_store *ms, MDB_txn **txn);
 int meta_txn_write(struct meta_store *ms, MDB_txn **txn);
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define CH_LEN  (64u * 1024 + 123)
@@ -86,6 +87,27 @@ START_TEST(test_full_disk_then_space_freed)
 }
 END_TEST
 
+/* A caller's reserve (the metadata's room for a snapshot install) is left
+ * free by every put, and puts fit again once it is lowered. */
+START_TEST(test_reserve_is_left_free)
+{
+    struct chunk_store *cs;
+    ck_assert_int_eq(chunk_store_open(chunks_dir, &cs), 0);
+    chunk_store_set_reserve(cs, 5u << 20); /* of 8 MiB, with the store's own 2 MiB */
+    int n = 0, rc = 0;
+    while (n + 2 <= MAX_CH && (rc = chunk_store_put_batch(cs, &refs[n], 2)) == 0)
+        n += 2;
+    ck_assert_int_eq(rc, -ENOSPC);
+    ck_assert_int_le(n, 16); /* about 1 MiB of 64 KiB chunks, not 8 */
+    struct statvfs vfs;
+    ck_assert_int_eq(statvfs(dir, &vfs), 0);
+    ck_assert_uint_ge((uint64_t)vfs.f_bavail * vfs.f_frsize, 5u << 20);
+    chunk_store_set_reserve(cs, 0);
+    ck_assert_int_eq(chunk_store_put_batch(cs, &refs[n], 2), 0);
+    chunk_store_close(cs);
+}
+END_TEST
+
 int main(void)
 {
     char probe[64];
@@ -105,6 +127,11 @@ int main(void)
     tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_full_disk_then_space_freed);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("reserve"); /* a fresh tmpfs */
+    tcase_add_unchecked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_reserve_is_left_free);
     suite_add_tcase(s, tc);
     return check_run(s);
 }
