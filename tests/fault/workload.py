@@ -11,7 +11,11 @@ Clients (threads) on every node pick operations at random: in ns/ the
 namespace operations the linearizability checker models (create, mkdir,
 unlink, rmdir, rename, lookup on names n0..n5), in d0..d2/ content
 operations on files f0..f3 (write+fsync, append+fsync, read-after-open,
-rename, unlink) and mkdir/rmdir of s0/s1. With --big-node I one more
+rename, unlink) and mkdir/rmdir of s0/s1, and in u/ small writes+fsync of
+files written once and never touched again ("keep" writes: nothing may
+replace them, so the lost-write checker holds every acknowledged one to
+the end, where the shared files' last writes all had rivals). With
+--big-node I one more
 client on node I only writes --big-mb MiB files to big/b<I> (a long content
 commit to crash into). Every op is bounded: a watchdog
 records an op that has not returned within --timeout as "unknown", retires
@@ -37,11 +41,12 @@ SIZES = [0, 16, 512, 4096, 20000, 70000]
 NO_EFFECT_OUTCOMES = NO_EFFECT | {"ok"}
 WEIGHTS = {"create": 8, "mkdir": 6, "unlink_ns": 6, "rmdir": 6, "rename_ns": 8, "lookup": 8,
            "write": 20, "append": 10, "read": 16, "rename": 4, "unlink": 3, "mkdir_c": 2,
-           "rmdir_c": 2}
+           "rmdir_c": 2, "keep": 1}
+KEEP_SIZES = SIZES[:4]  # small: a long run writes thousands
 
 
 def setup(mount):
-    for d in ["ns", "big"] + CONTENT_DIRS:
+    for d in ["ns", "big", "u"] + CONTENT_DIRS:
         os.makedirs(os.path.join(mount, d), exist_ok=True)
 
 
@@ -70,6 +75,8 @@ def choose(rng):
         return {"op": "rename", "path": cpath(FILES), "path2": cpath(FILES)}
     if kind in ("mkdir_c", "rmdir_c"):
         return {"op": kind[:5], "path": cpath(SUBDIRS)}
+    if kind == "keep":  # the client names the file (client_loop)
+        return {"op": "write", "path": None, "args": {"len": rng.choice(KEEP_SIZES)}}
     spec = {"op": kind, "path": cpath(FILES)}
     if kind == "write":
         spec["args"] = {"len": rng.choice(SIZES)}
@@ -191,8 +198,12 @@ class Workload:
         t.start()
 
     def client_loop(self, node, cid, rng, big=False):
+        kept = 0
         while not self.stop.is_set():
             spec = choose(rng)
+            if spec["path"] is None:  # a keep write: a name no other op uses
+                kept += 1
+                spec["path"] = f"u/c{cid}-{kept}"
             if big:
                 spec = {"op": "write", "path": f"big/b{node}",
                         "args": {"len": self.args.big_mb << 20}}
