@@ -519,6 +519,11 @@ void chunk_store_set_reserve(struct chunk_store *cs, uint64_t bytes)
     __atomic_store_n(&cs->reserve, bytes, __ATOMIC_RELAXED);
 }
 
+uint64_t chunk_store_reserved_bytes(struct chunk_store *cs)
+{
+    return DISK_RESERVE + __atomic_load_n(&cs->reserve, __ATOMIC_RELAXED);
+}
+
 /* 0 if a put of `need` payload bytes leaves DISK_RESERVE and the caller's
  * reserve free, else ENOSPC; the free list is only counted when the disk
  * itself is short. */
@@ -528,8 +533,8 @@ static int space_check(struct chunk_store *cs, uint64_t need)
     if (statvfs(cs->path, &vfs) < 0)
         return 0; /* cannot tell: let the write itself fail */
     uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
-    need += need / 16 + DISK_RESERVE; /* last pieces' spare pages, leaves, branches */
-    need += __atomic_load_n(&cs->reserve, __ATOMIC_RELAXED);
+    /* last pieces' spare pages, leaves, branches; the reserves */
+    need += need / 16 + chunk_store_reserved_bytes(cs);
     if (avail >= need)
         return 0;
     MDB_stat st;

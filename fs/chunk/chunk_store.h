@@ -56,6 +56,9 @@ void chunk_store_close(struct chunk_store *cs);
 /* Disk space a put must leave free for others on the same disk, on top of
  * the store's own small reserve (0 until set; any thread). */
 void chunk_store_set_reserve(struct chunk_store *cs, uint64_t bytes);
+/* What a put leaves free on the disk: the store's own reserve plus the
+ * caller's (statfs reports available space without it). */
+uint64_t chunk_store_reserved_bytes(struct chunk_store *cs);
 
 /* Stores n chunks (already hashed by the caller; the store re-checks nothing
  * on put) in one durable commit. Chunks already present are skipped. */

@@ -260,6 +260,10 @@ int core_statfs(struct core *c, struct statvfs *st)
     memset(st, 0, sizeof(*st));
     if (statvfs(c->cfg.data_dir, st))
         return -errno;
+    /* What a writer can use: chunk puts leave the reserves free (df then
+     * shows the disk full when writes fail ENOSPC, as ext4's root reserve) */
+    uint64_t reserved = st->f_frsize ? chunk_store_reserved_bytes(c->cs) / st->f_frsize : 0;
+    st->f_bavail = st->f_bavail > reserved ? st->f_bavail - reserved : 0;
     st->f_namemax = META_NAME_MAX;
     return 0;
 }

@@ -38,6 +38,12 @@ A=$(mnt a) C=$(mnt c)
 op mkdir -p "$A/w"
 op put "$A/w/keep" "read me"
 wait_until "$SYNC_SECS" exists_on w/keep c || fail "c does not see w/keep"
+# df through c's mount leaves out what chunk puts keep free on its disk: at
+# least 2 MiB, and in a cluster room for a snapshot (twice the metadata)
+avail_mnt=$(stat -f -c '%a * %S' "$C" | bc)
+avail_disk=$(stat -f -c '%a * %S' "$(data c)" | bc)
+echo "available on c: $avail_mnt through the mount, $avail_disk on its disk"
+[ "$avail_mnt" -le $((avail_disk - (2 << 20))) ] || fail "c's statfs does not leave out the reserve"
 
 step "freeze c, fill its disk; once a and b dropped it, $OPS metadata changes"
 # Frozen, c misses the slots the others then truncate (t_snapshot.sh): a
