@@ -15,9 +15,8 @@ rename, unlink) and mkdir/rmdir of s0/s1, and in u/ small writes+fsync of
 files written once and never touched again ("keep" writes: nothing may
 replace them, so the lost-write checker holds every acknowledged one to
 the end, where the shared files' last writes all had rivals). With
---big-node I one more
-client on node I only writes --big-mb MiB files to big/b<I> (a long content
-commit to crash into). Every op is bounded: a watchdog
+--big-node I one more client on node I only writes --big-mb MiB files to
+big/b<I> (a long content commit to crash into). Every op is bounded: a watchdog
 records an op that has not returned within --timeout as "unknown", retires
 its client (a late answer is recorded as "late") and starts a replacement.
 """
