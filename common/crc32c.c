@@ -1,7 +1,12 @@
-/* crc32c.c - table-driven CRC-32C (crc32c.h). */
+/* crc32c.c - CRC-32C (crc32c.h): the SSE4.2 instruction where the CPU has it,
+ * a table otherwise. */
 #include "common/crc32c.h"
 
-/* table[i]: the CRC of byte i, for the reflected polynomial 0x82f63b78 (the
+#include <string.h>
+
+#define POLY 0x82f63b78u /* bit-reflected */
+
+/* table[i]: the CRC of byte i, for the reflected polynomial POLY (the
  * table is generated; tests/unit/test_common.c checks the known value). */
 static const uint32_t table[256] = {
     0x00000000u, 0xf26b8303u, 0xe13b70f7u, 0x1350f3f4u, 0xc79a971fu, 0x35f1141cu, 0x26a1e7e8u,
@@ -43,7 +48,7 @@ static const uint32_t table[256] = {
     0xbe2da0a5u, 0x4c4623a6u, 0x5f16d052u, 0xad7d5351u,
 };
 
-uint32_t crc32c_update(uint32_t crc, const void *data, size_t len)
+uint32_t crc32c_update_table(uint32_t crc, const void *data, size_t len)
 {
     const uint8_t *p = data;
     crc = ~crc;
@@ -51,3 +56,82 @@ uint32_t crc32c_update(uint32_t crc, const void *data, size_t len)
         crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
     return ~crc;
 }
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <nmmintrin.h>
+
+/* Multiplication modulo the polynomial, bit-reflected as the CRC register
+ * is (x^0 is the top bit): the operator that carries a register over n
+ * zero bytes is a product with x^(8n). */
+static uint32_t mul_mod_p(uint32_t a, uint32_t b)
+{
+    uint32_t p = 0;
+    for (uint32_t m = 1u << 31; m; m >>= 1) {
+        if (a & m)
+            p ^= b;
+        b = (b & 1) ? (b >> 1) ^ POLY : b >> 1;
+    }
+    return p;
+}
+
+/* Bytes per lane: the instruction's latency is three times its issue rate,
+ * so three independent lanes run three times as fast as one; their
+ * registers are then joined by two products with x^(8 * LANE). */
+#define LANE 4096u
+/* x^(8 * LANE) modulo POLY, reflected: x^0 = 1 << 31, x^1 = 1 << 30, then
+ * square-and-multiply with mul_mod_p() (test_crc32c_fast_path_matches_table
+ * fails if it is wrong). */
+#define SHIFT_LANE 0x35d73a62u
+
+__attribute__((target("sse4.2"))) static uint64_t lane_u64(uint64_t c, const uint8_t *p, size_t n)
+{
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        c = _mm_crc32_u64(c, w);
+    }
+    for (; n; p++, n--)
+        c = _mm_crc32_u8((uint32_t)c, *p);
+    return c;
+}
+
+__attribute__((target("sse4.2"))) static uint64_t three_lanes(uint64_t c, const uint8_t *p)
+{
+    uint64_t c1 = 0, c2 = 0;
+    for (size_t i = 0; i < LANE; i += 8) {
+        uint64_t w0, w1, w2;
+        memcpy(&w0, p + i, 8);
+        memcpy(&w1, p + LANE + i, 8);
+        memcpy(&w2, p + 2 * LANE + i, 8);
+        c = _mm_crc32_u64(c, w0);
+        c1 = _mm_crc32_u64(c1, w1);
+        c2 = _mm_crc32_u64(c2, w2);
+    }
+    uint32_t ab = mul_mod_p((uint32_t)c, SHIFT_LANE) ^ (uint32_t)c1;
+    return mul_mod_p(ab, SHIFT_LANE) ^ (uint32_t)c2;
+}
+
+/* About 15 GB/s on three lanes, against the table's 0.3: what lets the
+ * chunk store check every chunk it reads (64 KiB in ~5 us). */
+static uint32_t update_sse42(uint32_t crc, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    uint64_t c = ~crc;
+    for (; len >= 3 * LANE; p += 3 * LANE, len -= 3 * LANE)
+        c = three_lanes(c, p);
+    return ~(uint32_t)lane_u64(c, p, len);
+}
+
+uint32_t crc32c_update(uint32_t crc, const void *data, size_t len)
+{
+    /* __builtin_cpu_supports reads a table filled before main: no race. */
+    if (__builtin_cpu_supports("sse4.2"))
+        return update_sse42(crc, data, len);
+    return crc32c_update_table(crc, data, len);
+}
+#else
+uint32_t crc32c_update(uint32_t crc, const void *data, size_t len)
+{
+    return crc32c_update_table(crc, data, len);
+}
+#endif

@@ -5,6 +5,7 @@
 #include "fs/chunk/chunk_store.h"
 
 #include "common/bytes.h"
+#include "common/crc32c.h"
 #include "common/log.h"
 #include "fs/chunk/chunk_format.h"
 
@@ -199,6 +200,13 @@ static int format_check(struct chunk_store *cs, uint32_t psize, uint32_t new_pie
     }
     if (!rc)
         rc = meta_get_u32(txn, cs->meta, CHUNK_META_PIECE, &piece);
+    int upgrade = !rc && version == CHUNK_FORMAT_V1 && piece_ok(piece, psize);
+    if (upgrade) {
+        uint8_t b[4];
+        put_u32(b, CHUNK_FORMAT_VERSION);
+        rc = meta_put(txn, cs->meta, CHUNK_META_FORMAT, b, 4);
+        version = CHUNK_FORMAT_VERSION;
+    }
     /* commit, not abort: an aborted txn would close the DB handles it opened */
     if (!rc)
         rc = mdb_txn_commit(txn);
@@ -206,6 +214,9 @@ static int format_check(struct chunk_store *cs, uint32_t psize, uint32_t new_pie
         mdb_txn_abort(txn);
     if (rc)
         return lmdb_errno(rc);
+    if (upgrade)
+        log_info("chunk store %s: format %u marked %u (new chunks get a CRC)", cs->path,
+                 CHUNK_FORMAT_V1, CHUNK_FORMAT_VERSION);
     if (version != CHUNK_FORMAT_VERSION || !piece_ok(piece, psize)) {
         log_error("chunk store %s: format %u piece %u, this build reads format %u with pieces "
                   "of whole %u-byte pages",
@@ -338,24 +349,50 @@ static int read_pieces(struct chunk_store *cs, struct reader *r, uint64_t id, ui
     return 0;
 }
 
-/* The chunks record of hash: its id and length. */
-static int record_get(struct chunk_store *cs, MDB_txn *txn, const uint8_t *hash, uint64_t *id,
-                      uint32_t *len)
+/* The chunks record of hash, decoded (chunk_format.h). */
+struct record {
+    uint64_t id;
+    uint32_t len;
+    uint32_t crc;
+    int has_crc; /* 0: a format-1 record, checked against the hash */
+};
+
+static int record_get(struct chunk_store *cs, MDB_txn *txn, const uint8_t *hash, struct record *rec)
 {
     MDB_val k = {SHA256_LEN, (void *)hash}, v;
     int rc = mdb_get(txn, cs->chunks, &k, &v);
     if (rc)
         return rc;
-    if (v.mv_size != CHUNK_RECORD_LEN)
-        return MDB_CORRUPTED;
-    chunk_record_get(v.mv_data, id, len);
-    return 0;
+    rec->has_crc = chunk_record_get(v.mv_data, v.mv_size, &rec->id, &rec->len, &rec->crc);
+    return rec->has_crc < 0 ? MDB_CORRUPTED : 0;
 }
 
-static int verify(const uint8_t *hash, const uint8_t *buf, uint32_t len)
+/* Reads the bytes of hash into buf without checking them. */
+static int get_raw(struct chunk_store *cs, const uint8_t *hash, uint8_t *buf, size_t cap,
+                   struct record *rec)
 {
+    struct reader r;
+    int rc = reader_begin(cs, &r);
+    if (rc)
+        return rc;
+    rc = lmdb_errno(record_get(cs, r.txn, hash, rec));
+    if (!rc && rec->len > cap)
+        rc = -ENOBUFS;
+    else if (!rc)
+        rc = read_pieces(cs, &r, rec->id, buf, rec->len);
+    reader_end(cs, &r);
+    return rc;
+}
+
+/* The bytes must match what was stored: the record's CRC-32C (a sixth of
+ * a SHA-256's cost per byte, and every read of a chunk pays it), or for
+ * a format-1 record the hash itself. */
+static int verify(const uint8_t *hash, const uint8_t *buf, const struct record *rec)
+{
+    if (rec->has_crc)
+        return crc32c_update(0, buf, rec->len) == rec->crc ? 0 : -EIO;
     uint8_t d[SHA256_LEN];
-    int rc = sha256(buf, len, d);
+    int rc = sha256(buf, rec->len, d);
     if (rc)
         return rc;
     return memcmp(d, hash, SHA256_LEN) ? -EIO : 0;
@@ -364,31 +401,27 @@ static int verify(const uint8_t *hash, const uint8_t *buf, uint32_t len)
 int chunk_store_get_unverified(struct chunk_store *cs, const uint8_t hash[SHA256_LEN], uint8_t *buf,
                                size_t cap, uint32_t *len)
 {
-    struct reader r;
-    int rc = reader_begin(cs, &r);
-    if (rc)
-        return rc;
-    uint64_t id;
-    rc = lmdb_errno(record_get(cs, r.txn, hash, &id, len));
-    if (!rc && *len > cap)
-        rc = -ENOBUFS;
-    else if (!rc)
-        rc = read_pieces(cs, &r, id, buf, *len);
-    reader_end(cs, &r);
+    struct record rec;
+    int rc = get_raw(cs, hash, buf, cap, &rec);
+    if (!rc)
+        *len = rec.len;
     return rc;
 }
 
 int chunk_store_get(struct chunk_store *cs, const uint8_t hash[SHA256_LEN], uint8_t *buf,
                     size_t cap, uint32_t *len)
 {
-    int rc = chunk_store_get_unverified(cs, hash, buf, cap, len);
+    struct record rec;
+    int rc = get_raw(cs, hash, buf, cap, &rec);
     if (!rc)
-        rc = verify(hash, buf, *len);
+        rc = verify(hash, buf, &rec);
+    if (!rc)
+        *len = rec.len;
     if (rc == -EIO) {
         char hex[SHA256_HEX_LEN + 1];
         sha256_hex(hash, hex);
-        log_error("chunk %s in %s is corrupt (pieces or bytes do not match its hash)", hex,
-                  cs->path);
+        log_error("chunk %s in %s is corrupt (pieces or bytes do not match its %s)", hex, cs->path,
+                  rec.has_crc ? "CRC" : "hash");
     }
     return rc;
 }
@@ -399,9 +432,11 @@ int chunk_store_size(struct chunk_store *cs, const uint8_t hash[SHA256_LEN], uin
     int rc = reader_begin(cs, &r);
     if (rc)
         return rc;
-    uint64_t id;
-    rc = record_get(cs, r.txn, hash, &id, len);
+    struct record rec;
+    rc = record_get(cs, r.txn, hash, &rec);
     reader_end(cs, &r);
+    if (!rc)
+        *len = rec.len;
     return lmdb_errno(rc);
 }
 
@@ -623,7 +658,7 @@ static int put_one(struct chunk_store *cs, MDB_txn *txn, const struct chunk_ref 
         return rc; /* 0: already stored */
     uint64_t id = t->next_id++;
     uint8_t rec[CHUNK_RECORD_LEN];
-    chunk_record_put(rec, id, c->len);
+    chunk_record_put(rec, id, c->len, crc32c_update(0, c->data, c->len));
     v = (MDB_val){sizeof(rec), rec};
     rc = mdb_put(txn, cs->chunks, &k, &v, 0);
     uint8_t key[CHUNK_PIECE_KEY_LEN];
@@ -681,23 +716,22 @@ int chunk_store_put_batch(struct chunk_store *cs, const struct chunk_ref *chunks
 static int delete_one(struct chunk_store *cs, MDB_txn *txn, const uint8_t *hash,
                       struct write_totals *t)
 {
-    uint64_t id;
-    uint32_t len;
-    int rc = record_get(cs, txn, hash, &id, &len);
+    struct record rec;
+    int rc = record_get(cs, txn, hash, &rec);
     if (rc == MDB_NOTFOUND)
         return 0;
     MDB_val k = {SHA256_LEN, (void *)hash};
     if (!rc)
         rc = mdb_del(txn, cs->chunks, &k, NULL);
     uint8_t key[CHUNK_PIECE_KEY_LEN];
-    for (uint32_t i = 0; !rc && (uint64_t)i * cs->piece < len; i++) {
-        chunk_piece_key(key, id, i);
+    for (uint32_t i = 0; !rc && (uint64_t)i * cs->piece < rec.len; i++) {
+        chunk_piece_key(key, rec.id, i);
         MDB_val pk = {sizeof(key), key};
         rc = mdb_del(txn, cs->pieces, &pk, NULL);
         if (rc == MDB_NOTFOUND)
             rc = 0; /* a damaged chunk is still deleted */
     }
-    t->bytes -= len;
+    t->bytes -= rec.len;
     return rc;
 }
 

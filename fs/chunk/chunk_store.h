@@ -3,8 +3,13 @@
  *
  * Content-addressed: a chunk is stored once however many files hold it.
  * Invariants:
- *  - A chunk is never returned unless its bytes hash to its name; a
- *    mismatch is -EIO (and logged with the hash), never wrong data.
+ *  - A chunk is never returned unless its bytes are the ones put under its
+ *    name (whose hash the caller computed or checked): every get checks
+ *    them against the CRC-32C stored with them at put, or against the hash
+ *    itself for a chunk stored by format 1. A mismatch is -EIO (logged with
+ *    the hash), never wrong data. A CRC misses 1 in 2^32 random
+ *    corruptions and no burst of 32 bits or less, and costs a sixth of a
+ *    hash: the trade btrfs makes.
  *  - A put is durable when it returns (one LMDB commit, with sync, per batch).
  *  - LMDB never has to find a run longer than 16 pages: chunks are kept
  *    as pieces of one fixed size (16 overflow pages by default), so every
@@ -65,12 +70,12 @@ uint64_t chunk_store_reserved_bytes(struct chunk_store *cs);
 int chunk_store_put_batch(struct chunk_store *cs, const struct chunk_ref *chunks, size_t n);
 
 /* Copies the chunk into buf (cap >= its length; CHUNK_MAX always suffices)
- * and verifies it. -ENOENT if absent, -EIO if corrupt, -ENOBUFS if cap is
- * too small. */
+ * and verifies it (CRC-32C, or SHA-256 for a format-1 chunk). -ENOENT if
+ * absent, -EIO if corrupt, -ENOBUFS if cap is too small. */
 int chunk_store_get(struct chunk_store *cs, const uint8_t hash[SHA256_LEN], uint8_t *buf,
                     size_t cap, uint32_t *len);
 
-/* chunk_store_get without the hash check, for a copy whose receiver checks
+/* chunk_store_get without the check, for a copy whose receiver checks
  * it anyway (a push to a peer): -EIO only when pieces are missing. */
 int chunk_store_get_unverified(struct chunk_store *cs, const uint8_t hash[SHA256_LEN], uint8_t *buf,
                                size_t cap, uint32_t *len);

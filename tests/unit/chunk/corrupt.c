@@ -71,11 +71,11 @@ static int piece_key(struct raw *r, const uint8_t *hash, uint32_t piece,
     uint32_t len = 0;
     rc = mdb_cursor_get(cur, &k, &v, hash ? MDB_SET_KEY : MDB_FIRST);
     for (; !rc; rc = hash ? MDB_NOTFOUND : mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (v.mv_size != CHUNK_RECORD_LEN) {
+        uint32_t crc;
+        if (chunk_record_get(v.mv_data, v.mv_size, &id, &len, &crc) < 0) {
             rc = MDB_CORRUPTED;
             break;
         }
-        chunk_record_get(v.mv_data, &id, &len);
         if (len > 0 || hash)
             break;
     }
@@ -146,4 +146,61 @@ int corrupt_set_meta_u32(const char *dir, const char *name, uint32_t value)
     put_u32(b, value);
     MDB_val k = {strlen(name), (void *)name}, v = {4, b};
     return raw_close(&r, mdb_put(r.txn, r.meta, &k, &v, 0));
+}
+
+/* Rewrites the record of hash: keep its first `keep` bytes, flip bit 0 of
+ * byte `flip` (none if flip >= keep). */
+static int record_edit(struct raw *r, const uint8_t *hash, size_t keep, size_t flip)
+{
+    MDB_val k = {SHA256_LEN, (void *)hash}, v;
+    int rc = mdb_get(r->txn, r->chunks, &k, &v);
+    if (!rc && v.mv_size != CHUNK_RECORD_LEN)
+        rc = MDB_CORRUPTED;
+    if (rc)
+        return rc;
+    uint8_t rec[CHUNK_RECORD_LEN];
+    memcpy(rec, v.mv_data, sizeof(rec));
+    if (flip < keep)
+        rec[flip] ^= 0x01;
+    v = (MDB_val){keep, rec};
+    return mdb_put(r->txn, r->chunks, &k, &v, 0);
+}
+
+int corrupt_record_crc(const char *dir, const uint8_t hash[SHA256_LEN])
+{
+    struct raw r;
+    int rc = raw_open(dir, &r);
+    if (rc)
+        return rc;
+    return raw_close(&r, record_edit(&r, hash, CHUNK_RECORD_LEN, CHUNK_RECORD_LEN - 1));
+}
+
+int corrupt_get_meta_u32(const char *dir, const char *name, uint32_t *value)
+{
+    struct raw r;
+    int rc = raw_open(dir, &r);
+    if (rc)
+        return rc;
+    MDB_val k = {strlen(name), (void *)name}, v;
+    rc = mdb_get(r.txn, r.meta, &k, &v);
+    if (!rc && v.mv_size != 4)
+        rc = MDB_CORRUPTED;
+    if (!rc)
+        *value = get_u32(v.mv_data);
+    return raw_close(&r, rc);
+}
+
+int corrupt_make_v1(const char *dir, const uint8_t hash[SHA256_LEN])
+{
+    struct raw r;
+    int rc = raw_open(dir, &r);
+    if (rc)
+        return rc;
+    rc = record_edit(&r, hash, CHUNK_RECORD_LEN_V1, CHUNK_RECORD_LEN);
+    uint8_t b[4];
+    put_u32(b, CHUNK_FORMAT_V1);
+    MDB_val mk = {strlen(CHUNK_META_FORMAT), CHUNK_META_FORMAT}, mv = {4, b};
+    if (!rc)
+        rc = mdb_put(r.txn, r.meta, &mk, &mv, 0);
+    return raw_close(&r, rc);
 }

@@ -20,4 +20,15 @@ int corrupt_drop_piece(const char *dir, const uint8_t hash[SHA256_LEN], uint32_t
 /* Overwrites the u32 meta record `name` (e.g. the format version). */
 int corrupt_set_meta_u32(const char *dir, const char *name, uint32_t value);
 
+/* Flips a bit of the CRC in the record of chunk hash (its bytes stay
+ * intact): a get must then fail, which shows that the CRC is checked. */
+int corrupt_record_crc(const char *dir, const uint8_t hash[SHA256_LEN]);
+
+/* Reads a u32 meta record ("format", "piece"). */
+int corrupt_get_meta_u32(const char *dir, const char *name, uint32_t *value);
+
+/* Makes the store look written by chunk format 1 as far as chunk hash goes:
+ * its record loses the CRC (12 bytes) and "format" becomes 1. */
+int corrupt_make_v1(const char *dir, const uint8_t hash[SHA256_LEN]);
+
 #endif

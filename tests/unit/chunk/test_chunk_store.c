@@ -212,6 +212,60 @@ START_TEST(test_format_mismatch_is_eproto)
 }
 END_TEST
 
+/* Format 2 checks a chunk against the CRC in its record: bytes intact but
+ * the CRC damaged is still -EIO (a get that skipped the check, or checked
+ * only the hash, would return them). */
+START_TEST(test_crc_in_record_is_checked)
+{
+    struct chunk_store *cs;
+    struct chunk_ref c[NSIZES];
+    uint32_t len;
+    make_set(c, 11);
+    ck_assert_int_eq(chunk_store_open(dir, &cs), 0);
+    ck_assert_int_eq(chunk_store_put_batch(cs, c, NSIZES), 0);
+    chunk_store_close(cs);
+    ck_assert_int_eq(corrupt_record_crc(dir, c[6].hash), 0);
+    ck_assert_int_eq(chunk_store_open(dir, &cs), 0);
+    ck_assert_int_eq(chunk_store_get(cs, c[6].hash, out, CHUNK_MAX, &len), -EIO);
+    ck_assert_int_eq(chunk_store_get_unverified(cs, c[6].hash, out, CHUNK_MAX, &len), 0);
+    ck_assert_int_eq(memcmp(out, c[6].data, c[6].len), 0);
+    assert_reads_back(cs, &c[5]);
+    chunk_store_close(cs);
+}
+END_TEST
+
+/* A store written by format 1 (records without a CRC) opens, is marked
+ * format 2, and its old chunks are checked against their hash. */
+START_TEST(test_format1_store_is_read_and_upgraded)
+{
+    struct chunk_store *cs;
+    struct chunk_ref c[NSIZES];
+    uint32_t len, version = 0;
+    uint8_t named[SHA256_LEN];
+    make_set(c, 12);
+    ck_assert_int_eq(chunk_store_open(dir, &cs), 0);
+    ck_assert_int_eq(chunk_store_put_batch(cs, c, NSIZES), 0);
+    chunk_store_close(cs);
+    ck_assert_int_eq(corrupt_make_v1(dir, c[6].hash), 0);
+    ck_assert_int_eq(corrupt_make_v1(dir, c[3].hash), 0);
+    ck_assert_int_eq(corrupt_get_meta_u32(dir, CHUNK_META_FORMAT, &version), 0);
+    ck_assert_uint_eq(version, 1);
+
+    ck_assert_int_eq(chunk_store_open(dir, &cs), 0);
+    for (size_t i = 0; i < NSIZES; i++)
+        assert_reads_back(cs, &c[i]);
+    chunk_store_close(cs);
+    ck_assert_int_eq(corrupt_get_meta_u32(dir, CHUNK_META_FORMAT, &version), 0);
+    ck_assert_uint_eq(version, CHUNK_FORMAT_VERSION);
+
+    ck_assert_int_eq(corrupt_chunk(dir, c[6].hash, 0, named), 0);
+    ck_assert_int_eq(chunk_store_open(dir, &cs), 0);
+    ck_assert_int_eq(chunk_store_get(cs, c[6].hash, out, CHUNK_MAX, &len), -EIO);
+    assert_reads_back(cs, &c[3]);
+    chunk_store_close(cs);
+}
+END_TEST
+
 /* The chunk-corrupt tool (its path in $CHUNK_CORRUPT, set by meson) damages
  * the chunk it names, and a get of it is then -EIO. */
 START_TEST(test_chunk_corrupt_tool)
@@ -355,6 +409,8 @@ int main(void)
     tcase_add_test(tc, test_corrupt_piece_is_eio);
     tcase_add_test(tc, test_format_mismatch_is_eproto);
     tcase_add_test(tc, test_put_survives_sigkill);
+    tcase_add_test(tc, test_crc_in_record_is_checked);
+    tcase_add_test(tc, test_format1_store_is_read_and_upgraded);
     tcase_add_test(tc, test_chunk_corrupt_tool);
     tcase_add_test(tc, test_map_grows_under_readers);
     suite_add_tcase(s, tc);
