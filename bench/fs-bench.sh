@@ -87,7 +87,7 @@ run_all() {
     "$META" "$dir/metaj" "$NFILES" "$BATCH" "$JOBS" | awk '{print $4}' >"$W/res.$name.metaj"
 }
 
-# Payload bytes in the chunk store (chunk format 1: DB "meta", key "bytes", u64 LE).
+# Payload bytes in the chunk store (chunk formats 1 and 2: DB "meta", key "bytes", u64 LE).
 chunk_bytes() {
     mdb_dump -s meta "$1" | python3 -c '
 import sys

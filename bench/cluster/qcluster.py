@@ -128,7 +128,7 @@ class SingleNode:
 
 
 def chunk_bytes(data_dir):
-    """Payload bytes in a node's chunk store (chunk format 1: DB "meta", key
+    """Payload bytes in a node's chunk store (chunk formats 1 and 2: DB "meta", key
     "bytes", u64 LE), read with mdb_dump as an LMDB reader; -1 if unknown."""
     r = subprocess.run(["mdb_dump", "-s", "meta", os.path.join(data_dir, "chunks")],
                        capture_output=True, text=True)
