@@ -411,7 +411,7 @@ int chunk_store_get_unverified(struct chunk_store *cs, const uint8_t hash[SHA256
 int chunk_store_get(struct chunk_store *cs, const uint8_t hash[SHA256_LEN], uint8_t *buf,
                     size_t cap, uint32_t *len)
 {
-    struct record rec;
+    struct record rec = {.has_crc = -1}; /* stays -1 unless the record reads */
     int rc = get_raw(cs, hash, buf, cap, &rec);
     if (!rc)
         rc = verify(hash, buf, &rec);
@@ -420,8 +420,10 @@ int chunk_store_get(struct chunk_store *cs, const uint8_t hash[SHA256_LEN], uint
     if (rc == -EIO) {
         char hex[SHA256_HEX_LEN + 1];
         sha256_hex(hash, hex);
-        log_error("chunk %s in %s is corrupt (pieces or bytes do not match its %s)", hex, cs->path,
-                  rec.has_crc ? "CRC" : "hash");
+        log_error("chunk %s in %s is corrupt (%s)", hex, cs->path,
+                  rec.has_crc < 0    ? "its record is damaged"
+                  : rec.has_crc == 0 ? "pieces or bytes do not match its hash"
+                                     : "pieces or bytes do not match its CRC");
     }
     return rc;
 }
