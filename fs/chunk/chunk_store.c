@@ -384,7 +384,7 @@ static int get_raw(struct chunk_store *cs, const uint8_t *hash, uint8_t *buf, si
     return rc;
 }
 
-/* The bytes must match what was stored: the record's CRC-32C (a sixth of
+/* The bytes must match what was stored: the record's CRC-32C (a tenth of
  * a SHA-256's cost per byte, and every read of a chunk pays it), or for
  * a format-1 record the hash itself. */
 static int verify(const uint8_t *hash, const uint8_t *buf, const struct record *rec)

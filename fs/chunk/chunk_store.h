@@ -8,7 +8,7 @@
  *    them against the CRC-32C stored with them at put, or against the hash
  *    itself for a chunk stored by format 1. A mismatch is -EIO (logged with
  *    the hash), never wrong data. A CRC misses 1 in 2^32 random
- *    corruptions and no burst of 32 bits or less, and costs a sixth of a
+ *    corruptions and no burst of 32 bits or less, and costs a tenth of a
  *    hash: the trade btrfs makes.
  *  - A put is durable when it returns (one LMDB commit, with sync, per batch).
  *  - LMDB never has to find a run longer than 16 pages: chunks are kept

@@ -136,16 +136,21 @@ int corrupt_drop_piece(const char *dir, const uint8_t hash[SHA256_LEN], uint32_t
     return raw_close(&r, rc);
 }
 
+static int meta_put_u32(struct raw *r, const char *name, uint32_t value)
+{
+    uint8_t b[4];
+    put_u32(b, value);
+    MDB_val k = {strlen(name), (void *)name}, v = {4, b};
+    return mdb_put(r->txn, r->meta, &k, &v, 0);
+}
+
 int corrupt_set_meta_u32(const char *dir, const char *name, uint32_t value)
 {
     struct raw r;
     int rc = raw_open(dir, &r);
     if (rc)
         return rc;
-    uint8_t b[4];
-    put_u32(b, value);
-    MDB_val k = {strlen(name), (void *)name}, v = {4, b};
-    return raw_close(&r, mdb_put(r.txn, r.meta, &k, &v, 0));
+    return raw_close(&r, meta_put_u32(&r, name, value));
 }
 
 /* Rewrites the record of hash: keep its first `keep` bytes, flip bit 0 of
@@ -197,10 +202,7 @@ int corrupt_make_v1(const char *dir, const uint8_t hash[SHA256_LEN])
     if (rc)
         return rc;
     rc = record_edit(&r, hash, CHUNK_RECORD_LEN_V1, CHUNK_RECORD_LEN);
-    uint8_t b[4];
-    put_u32(b, CHUNK_FORMAT_V1);
-    MDB_val mk = {strlen(CHUNK_META_FORMAT), CHUNK_META_FORMAT}, mv = {4, b};
     if (!rc)
-        rc = mdb_put(r.txn, r.meta, &mk, &mv, 0);
+        rc = meta_put_u32(&r, CHUNK_META_FORMAT, CHUNK_FORMAT_V1);
     return raw_close(&r, rc);
 }
