@@ -125,7 +125,7 @@ static struct conn *conn_alloc(struct net *n, int fd, const char *addr)
  * instead of after 1, 2, 4, 8... RTOs. On a lossy link a read index lost
  * twice otherwise waits out the 2 s sync timeout.
  *
- * TCP_NOTSENT_LOWAT: the kernel takes at most NOTSENT_LOWAT bytes that it
+ * TCP_NOTSENT_LOWAT: the kernel takes at most that many bytes that it
  * has not sent yet; the rest waits in the channel's lanes, where an urgent
  * frame overtakes it. Without it the send buffer autotunes to megabytes, and
  * on a slow link (40 KB/s at 5% loss and 200 ms) an urgent read index queued

@@ -2,9 +2,11 @@
 """Transport tests with real processes on 127.0.0.1: test_net.py BUILD_DIR TEST."""
 import hashlib
 import os
+import signal
 import socket
 import ssl
 import struct
+import subprocess
 import sys
 import time
 
@@ -232,6 +234,21 @@ def test_corrupt(build):
         c.close()
 
 
+def max_notsent(pid):
+    """The most bytes any TCP socket of process pid holds unsent (ss's notsent)."""
+    out = subprocess.run(["ss", "-tinpH", "state", "established"], capture_output=True,
+                         text=True, check=True).stdout
+    worst, mine = 0, False
+    for line in out.splitlines():
+        if not line[:1].isspace():  # a socket's first line names its process
+            mine = f"pid={pid}," in line
+        elif mine:
+            for field in line.split():
+                if field.startswith("notsent:"):
+                    worst = max(worst, int(field[8:]))
+    return worst
+
+
 def test_priority(build):
     # Stores on the disk: B stores (and syncs) slower than A sends, so the bulk channel
     # stays full whatever else the machine is doing.
@@ -268,6 +285,41 @@ def test_priority(build):
         assert float(busy["p50_us"]) < scale(5000, 20000), busy
         assert float(busy["p50_us"]) * 10 < float(bulk["p50_us"]), (busy, bulk)
         assert float(fetch["ms"]) < 1000, fetch
+    finally:
+        c.close()
+
+
+def test_kernel_backlog(build):
+    # B stops reading in the middle of a transfer. What A cannot send waits in
+    # its channel's lanes, where an urgent frame still overtakes it, and not in
+    # the kernel's send buffer, which autotunes to megabytes (TCP_NOTSENT_LOWAT:
+    # 128 KiB on the bulk channel; the kernel may go one 64 KiB buffer over).
+    c = Cluster(build, ["a", "b"])
+    try:
+        a, b = start_pair(c)
+        n = scale(1024, 512)
+        a.ok(f"gen {n} 65536 3 {c.path('h')}", 120)
+        a.ok(f"push-bg {c.path('h')} 1")
+        end = time.monotonic() + 30
+        while int(a.ok("info 0")["queued"]) == 0:
+            assert time.monotonic() < end, "the bulk channel never filled up"
+            time.sleep(0.01)
+        os.kill(b.proc.pid, signal.SIGSTOP)
+        try:
+            # A writes until the kernel refuses more: poll until it holds still.
+            last, end = -1, time.monotonic() + 30
+            while (unsent := max_notsent(a.proc.pid)) != last:
+                assert time.monotonic() < end, "A's unsent bytes never settled"
+                last = unsent
+                time.sleep(0.5)
+            queued = int(a.ok("info 0")["queued"])
+        finally:
+            os.kill(b.proc.pid, signal.SIGCONT)
+        done = a.wait_async("ok push", 300)
+        print(f"receiver stopped: A's kernel held {unsent} bytes unsent, its lanes "
+              f"{queued} bytes; push: {done}")
+        assert unsent <= (128 + 64 + 16) << 10, unsent
+        assert queued > 0, "nothing waited in the lanes"
     finally:
         c.close()
 
@@ -330,7 +382,6 @@ def test_store_full(build):
 
 
 def test_cli(build):
-    import subprocess
     import tempfile
     qfs = os.path.join(build, "tools", "qfs")
 
