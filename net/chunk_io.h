@@ -1,7 +1,7 @@
 /*
  * chunk_io.h - what replication needs from a chunk store, as callbacks, so
  * that net/ does not depend on fs/. The cluster plugs in the LMDB chunk store
- * (fs/chunk/chunk_store.h has exactly these three operations); tests use a
+ * (fs/chunk/chunk_store.h has exactly these operations); tests use a
  * directory of files (tests/net/file_store.h).
  *
  * Contract: all are thread-safe. get() copies and may verify; put_batch()
@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define NET_HASH_PREFIX_LEN 16
+
 struct net_chunk {
     uint8_t hash[32];
     const uint8_t *data;
@@ -24,6 +26,10 @@ struct chunk_io {
     void *ctx;
     /* 1 present, 0 absent, or -errno. */
     int (*has)(void *ctx, const uint8_t hash[32]);
+    /* The same for a chunk named by the first NET_HASH_PREFIX_LEN bytes of
+     * its hash (have-queries). A chunk found by either is kept from the GC
+     * for its grace period: a peer counts on it for the next push. */
+    int (*has_prefix)(void *ctx, const uint8_t prefix[NET_HASH_PREFIX_LEN]);
     /* Copies the chunk into buf: 0, -ENOENT, -EIO (corrupt) or -ENOBUFS. */
     int (*get)(void *ctx, const uint8_t hash[32], uint8_t *buf, size_t cap, uint32_t *len);
     /* Optional (NULL: get is used): get without the hash check, for a push,

@@ -194,8 +194,10 @@ static int take_header(struct net *n, struct conn *c)
             "net: %s (peer %s) sent a bad frame header: %s (version %u, type %u, length "
             "%u); closing",
             c->addr, id,
-            rc == -EMSGSIZE ? "frame too large for its type"
-                            : "unknown magic, version, type or flags",
+            rc == -EMSGSIZE          ? "frame too large for its type"
+            : rc == -EPROTONOSUPPORT ? "another wire version than this node's " FRAME_VERSION_STR
+                                       " (run the same release on every node)"
+                                     : "unknown magic, version, type or flags",
             c->rx[4], c->rx[5],
             (unsigned)(c->rx[8] | c->rx[9] << 8 | c->rx[10] << 16 | (unsigned)c->rx[11] << 24));
         return rc;

@@ -43,7 +43,7 @@ uint32_t frame_max_payload(unsigned type)
     case FT_PUSH_ACK:
         return MSG_LIST_HDR_LEN + MSG_BATCH_MAX_CHUNKS * MSG_ACK_ENTRY_LEN;
     case FT_HAVE_QUERY:
-        return MSG_LIST_HDR_LEN + MSG_HAVE_MAX * 32;
+        return MSG_LIST_HDR_LEN + MSG_HAVE_MAX * MSG_HAVE_PREFIX_LEN;
     case FT_HAVE_ANSWER:
         return MSG_LIST_HDR_LEN + MSG_HAVE_MAX / 8;
     case FT_FETCH_REQ:
@@ -65,8 +65,10 @@ int frame_decode_header(const uint8_t *buf, size_t len, struct frame_hdr *hdr)
 {
     if (len < FRAME_HDR_LEN)
         return -EAGAIN;
-    if (get_u32(buf) != FRAME_MAGIC || buf[4] != FRAME_VERSION)
+    if (get_u32(buf) != FRAME_MAGIC)
         return -EPROTO;
+    if (buf[4] != FRAME_VERSION)
+        return -EPROTONOSUPPORT;
     hdr->version = buf[4];
     hdr->type = buf[5];
     hdr->flags = get_u16(buf + 6);

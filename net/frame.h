@@ -1,5 +1,5 @@
 /*
- * frame.h - the peer wire protocol's frame header (docs/wire-format.md, version 1).
+ * frame.h - the peer wire protocol's frame header (docs/wire-format.md, version 2).
  *
  * Every message between nodes is one frame: a 12-byte little-endian header
  * (magic, version, type, flags, payload length) followed by the payload.
@@ -13,9 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FRAME_MAGIC   0x4e534651u /* "QFSN" on the wire */
-#define FRAME_VERSION 1
-#define FRAME_HDR_LEN 12
+#define FRAME_MAGIC       0x4e534651u /* "QFSN" on the wire */
+#define FRAME_VERSION     2           /* 2: have-queries carry hash prefixes */
+#define FRAME_VERSION_STR "2"
+#define FRAME_HDR_LEN     12
 
 /* Flags: bit 0 asks the peer to serve this frame ahead of background work. */
 #define FRAME_F_URGENT 0x0001u
@@ -66,12 +67,13 @@ uint32_t frame_max_payload(unsigned type);
 
 /*
  * Decodes the header at buf. Returns 0, -EAGAIN if fewer than FRAME_HDR_LEN
- * bytes are available, -EPROTO for a bad magic, version, type or flags, and
- * -EMSGSIZE for a length above the type's bound (or below its minimum).
+ * bytes are available, -EPROTONOSUPPORT for another FRAME_VERSION (no
+ * negotiation: every node runs the same release), -EPROTO for a bad magic,
+ * type or flags, and -EMSGSIZE for a length above the type's bound.
  */
 int frame_decode_header(const uint8_t *buf, size_t len, struct frame_hdr *hdr);
 
-/* Writes a version-1 header for a payload of len bytes into out[FRAME_HDR_LEN]. */
+/* Writes a FRAME_VERSION header for a payload of len bytes into out[FRAME_HDR_LEN]. */
 void frame_encode_header(uint8_t *out, unsigned type, uint16_t flags, uint32_t len);
 
 #endif

@@ -152,6 +152,13 @@ int msg_hashes_decode(const uint8_t *p, size_t len, uint32_t max, struct msg_lis
     return len - MSG_LIST_HDR_LEN == (size_t)m->count * 32 ? 0 : -EPROTO;
 }
 
+int msg_have_query_decode(const uint8_t *p, size_t len, struct msg_list *m)
+{
+    if (list_hdr_decode(p, len, MSG_HAVE_MAX, m) < 0)
+        return -EPROTO;
+    return len - MSG_LIST_HDR_LEN == (size_t)m->count * MSG_HAVE_PREFIX_LEN ? 0 : -EPROTO;
+}
+
 int msg_have_answer_decode(const uint8_t *p, size_t len, struct msg_list *m)
 {
     if (list_hdr_decode(p, len, MSG_HAVE_MAX, m) < 0)

@@ -1,6 +1,6 @@
 /*
  * msg.h - encoders and decoders of the payload of each frame type
- * (docs/wire-format.md, version 1). All integers are little-endian.
+ * (docs/wire-format.md, version 2). All integers are little-endian.
  *
  * Decoders never allocate and never trust a count: every count and length is
  * checked against the payload length and the type's bound, and a payload must
@@ -22,6 +22,7 @@
 #define MSG_CHUNK_ENTRY_HDR    36 /* hash + u32 length */
 #define MSG_ACK_ENTRY_LEN      33 /* hash + u8 status */
 #define MSG_HAVE_MAX           4096
+#define MSG_HAVE_PREFIX_LEN    16 /* a have-query names a chunk by its hash's first bytes */
 #define MSG_FETCH_MAX          256
 #define MSG_FETCH_RESP_HDR_LEN 45 /* u64 id + hash + u8 status + u32 length */
 
@@ -99,6 +100,8 @@ size_t msg_ack_entry_put(uint8_t *out, size_t pos, const uint8_t *hash, uint8_t 
 /* have-query and fetch-req: a list of up to max hashes. */
 int msg_hashes_decode(const uint8_t *p, size_t len, uint32_t max, struct msg_list *m);
 
+/* A have-query: count hash prefixes of MSG_HAVE_PREFIX_LEN bytes. */
+int msg_have_query_decode(const uint8_t *p, size_t len, struct msg_list *m);
 int msg_have_answer_decode(const uint8_t *p, size_t len, struct msg_list *m);
 int msg_have_answer_bit(const struct msg_list *m, uint32_t i);
 

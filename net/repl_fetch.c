@@ -205,10 +205,11 @@ static int query_have(struct repl *r, int peer, const uint8_t (*hashes)[32], con
     *h = (struct have_slot){.busy = true, .id = ++r->next_id, .peer = peer, .count = cnt};
     msg_list_hdr_encode(qbuf, h->id, cnt);
     for (uint32_t i = 0; i < cnt; i++)
-        memcpy(qbuf + MSG_LIST_HDR_LEN + (size_t)i * 32, hashes[idx[i]], 32);
+        memcpy(qbuf + MSG_LIST_HDR_LEN + (size_t)i * MSG_HAVE_PREFIX_LEN, hashes[idx[i]],
+               MSG_HAVE_PREFIX_LEN);
     pthread_mutex_unlock(&r->lock);
     int rc = net_send(r->net, peer, CHAN_BULK, FT_HAVE_QUERY, FRAME_F_URGENT, qbuf,
-                      MSG_LIST_HDR_LEN + (size_t)cnt * 32, 5000);
+                      MSG_LIST_HDR_LEN + (size_t)cnt * MSG_HAVE_PREFIX_LEN, 5000);
     pthread_mutex_lock(&r->lock);
     while (rc == 0 && !h->done && !r->stop)
         if (pthread_cond_timedwait(&r->done, &r->lock, dl) == ETIMEDOUT)
@@ -263,7 +264,7 @@ long repl_peers_lack(struct repl *r, const uint8_t (*hashes)[32], size_t n, uint
     net_deadline(&dl, timeout_ms);
     uint32_t *idx = malloc(MSG_HAVE_MAX * sizeof(*idx));
     uint8_t *lacking = malloc(n ? n : 1);
-    uint8_t *qbuf = malloc(MSG_LIST_HDR_LEN + MSG_HAVE_MAX * 32);
+    uint8_t *qbuf = malloc(MSG_LIST_HDR_LEN + MSG_HAVE_MAX * MSG_HAVE_PREFIX_LEN);
     if (!idx || !lacking || !qbuf) {
         free(idx), free(lacking), free(qbuf);
         return -ENOMEM;
@@ -362,7 +363,7 @@ long repl_pull(struct repl *r, const uint8_t (*hashes)[32], size_t n, int timeou
     uint64_t end_ms = net_now_ms() + (uint64_t)timeout_ms;
     uint32_t *idx = malloc((n ? n : 1) * sizeof(*idx));
     int8_t *holder = malloc(n ? n : 1);
-    uint8_t *qbuf = malloc(MSG_LIST_HDR_LEN + MSG_HAVE_MAX * 32);
+    uint8_t *qbuf = malloc(MSG_LIST_HDR_LEN + MSG_HAVE_MAX * MSG_HAVE_PREFIX_LEN);
     if (!idx || !holder || !qbuf) {
         free(idx), free(holder), free(qbuf);
         return -ENOMEM;

@@ -7,6 +7,9 @@
 #include <errno.h>
 #include <string.h>
 
+_Static_assert(MSG_HAVE_PREFIX_LEN == NET_HASH_PREFIX_LEN,
+               "the store answers the prefixes peers send");
+
 int repl_enqueue(struct repl *r, int peer, int chan, unsigned type, uint16_t flags,
                  const uint8_t *p, uint32_t len)
 {
@@ -15,7 +18,7 @@ int repl_enqueue(struct repl *r, int peer, int chan, unsigned type, uint16_t fla
     struct msg_list l;
     if (type == FT_PUSH_BATCH && msg_push_decode(p, len, &push) < 0)
         return -EPROTO;
-    if (type == FT_HAVE_QUERY && msg_hashes_decode(p, len, MSG_HAVE_MAX, &l) < 0)
+    if (type == FT_HAVE_QUERY && msg_have_query_decode(p, len, &l) < 0)
         return -EPROTO;
     if (type == FT_FETCH_REQ && msg_hashes_decode(p, len, MSG_FETCH_MAX, &l) < 0)
         return -EPROTO;
@@ -104,12 +107,12 @@ static void store_batch(struct repl *r, const struct rx_item *it)
 static void answer_have(struct repl *r, const struct rx_item *it)
 {
     struct msg_list q;
-    msg_hashes_decode(it->buf, it->len, MSG_HAVE_MAX, &q);
+    msg_have_query_decode(it->buf, it->len, &q);
     uint8_t *out = r->ack_buf; /* large enough: 12 + 4096 / 8 bytes */
     size_t bytes = ((size_t)q.count + 7) / 8;
     memset(out + MSG_LIST_HDR_LEN, 0, bytes);
     for (uint32_t i = 0; i < q.count; i++)
-        if (r->io.has(r->io.ctx, q.items + (size_t)i * 32) == 1)
+        if (r->io.has_prefix(r->io.ctx, q.items + (size_t)i * MSG_HAVE_PREFIX_LEN) == 1)
             out[MSG_LIST_HDR_LEN + i / 8] |= (uint8_t)(1u << (i % 8));
     msg_list_hdr_encode(out, q.id, q.count);
     net_send(r->net, it->peer, it->chan, FT_HAVE_ANSWER, FRAME_F_URGENT, out,

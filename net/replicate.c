@@ -63,6 +63,8 @@ static void free_buffers(struct repl *r)
 
 int repl_create(const struct chunk_io *store, const struct repl_options *opt, struct repl **out)
 {
+    if (!store->has || !store->has_prefix || !store->get || !store->put_batch)
+        return -EINVAL;
     struct repl *r = calloc(1, sizeof(*r));
     if (!r)
         return -ENOMEM;

@@ -451,6 +451,33 @@ int chunk_store_has(struct chunk_store *cs, const uint8_t hash[SHA256_LEN])
     return rc ? rc : 1;
 }
 
+int chunk_store_find_prefix(struct chunk_store *cs, const uint8_t prefix[CHUNK_PREFIX_LEN],
+                            uint8_t hash[SHA256_LEN])
+{
+    struct reader r;
+    int rc = reader_begin(cs, &r);
+    if (rc)
+        return rc;
+    uint8_t key[SHA256_LEN] = {0};
+    memcpy(key, prefix, CHUNK_PREFIX_LEN);
+    MDB_val k = {SHA256_LEN, key}, v;
+    MDB_cursor *cur;
+    rc = mdb_cursor_open(r.txn, cs->chunks, &cur);
+    if (!rc) {
+        /* Keys sort bytewise: the first at or after prefix||0... is the
+         * only candidate that can start with prefix. */
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        mdb_cursor_close(cur);
+    }
+    int found = 0;
+    if (!rc && k.mv_size == SHA256_LEN && memcmp(k.mv_data, prefix, CHUNK_PREFIX_LEN) == 0) {
+        memcpy(hash, k.mv_data, SHA256_LEN); /* before the snapshot ends */
+        found = 1;
+    }
+    reader_end(cs, &r);
+    return rc && rc != MDB_NOTFOUND ? lmdb_errno(rc) : found;
+}
+
 int chunk_store_stats(struct chunk_store *cs, struct chunk_store_stats *out)
 {
     struct reader r;

@@ -83,6 +83,14 @@ int chunk_store_get_unverified(struct chunk_store *cs, const uint8_t hash[SHA256
 /* 1 if present, 0 if not, or -errno. Does not verify. */
 int chunk_store_has(struct chunk_store *cs, const uint8_t hash[SHA256_LEN]);
 
+/* A chunk named by the first CHUNK_PREFIX_LEN bytes of its hash (a
+ * peer's have-query): 1 and its whole hash, 0 if none, or -errno. With 128
+ * bits even a store of 2^40 chunks has two sharing a prefix with
+ * probability 2^-48; the first in key order is the one found. */
+#define CHUNK_PREFIX_LEN 16
+int chunk_store_find_prefix(struct chunk_store *cs, const uint8_t prefix[CHUNK_PREFIX_LEN],
+                            uint8_t hash[SHA256_LEN]);
+
 /* The stored length of a chunk (to size a buffer before a get): 0, -ENOENT
  * or -errno. Does not verify. */
 int chunk_store_size(struct chunk_store *cs, const uint8_t hash[SHA256_LEN], uint32_t *len);

@@ -9,12 +9,26 @@
 #include <string.h>
 
 _Static_assert(SHA256_LEN == 32, "net/ names chunks by 32-byte SHA-256");
+_Static_assert(CHUNK_PREFIX_LEN == NET_HASH_PREFIX_LEN, "have-queries name chunks by prefix");
 
 static int io_has(void *ctx, const uint8_t hash[32])
 {
     struct chunk_io_store *s = ctx;
     if (s->gc)
         gc_touch(s->gc, hash);
+    return chunk_store_has(s->cs, hash);
+}
+
+/* Touched before it is looked at again: a GC pass between the lookup and
+ * the touch could have deleted it, and a "held" answer must stay true. */
+static int io_has_prefix(void *ctx, const uint8_t prefix[16])
+{
+    struct chunk_io_store *s = ctx;
+    uint8_t hash[SHA256_LEN];
+    int rc = chunk_store_find_prefix(s->cs, prefix, hash);
+    if (rc != 1 || !s->gc)
+        return rc;
+    gc_touch(s->gc, hash);
     return chunk_store_has(s->cs, hash);
 }
 
@@ -58,6 +72,7 @@ void chunk_io_store_init(struct chunk_io_store *s, struct chunk_store *cs, struc
     s->gc = gc;
     *io = (struct chunk_io){.ctx = s,
                             .has = io_has,
+                            .has_prefix = io_has_prefix,
                             .get = io_get,
                             .get_unverified = io_get_unverified,
                             .put_batch = io_put_batch};

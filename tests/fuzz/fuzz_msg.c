@@ -61,9 +61,11 @@ static void decode(const uint8_t *p, size_t len)
         }
         break;
     case FT_HAVE_QUERY:
+        if (msg_have_query_decode(p, len, &l) == 0)
+            check_list(&l, len, MSG_HAVE_PREFIX_LEN);
+        break;
     case FT_FETCH_REQ:
-        if (msg_hashes_decode(p, len, FUZZ_MSG == FT_HAVE_QUERY ? MSG_HAVE_MAX : MSG_FETCH_MAX,
-                              &l) == 0)
+        if (msg_hashes_decode(p, len, MSG_FETCH_MAX, &l) == 0)
             check_list(&l, len, 32);
         break;
     case FT_HAVE_ANSWER:

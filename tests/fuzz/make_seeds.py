@@ -11,7 +11,7 @@ MAGIC = 0x4E534651
 
 
 def frame(t, p, flags=0):
-    return struct.pack("<IBBHI", MAGIC, 1, t, flags, len(p)) + p
+    return struct.pack("<IBBHI", MAGIC, 2, t, flags, len(p)) + p
 
 
 def h(i):
@@ -27,7 +27,7 @@ hello = h(1) + b"\x00"
 ping = struct.pack("<QQ", 7, 123456789)
 pushes = [push([]), push([b"a"]), push([b"x" * 100, b"", b"yz"])]
 ack = struct.pack("<QI", 1, 2) + h(1) + b"\x00" + h(2) + b"\x01"
-hq = struct.pack("<QI", 3, 2) + h(1) + h(2)
+hq = struct.pack("<QI", 3, 2) + h(1)[:16] + h(2)[:16]
 ha = struct.pack("<QI", 3, 9) + b"\x05\x01"
 fr = struct.pack("<QI", 4, 1) + h(3)
 fresp = [struct.pack("<Q", 4) + h(3) + b"\x00" + struct.pack("<I", 3) + b"abc",

@@ -70,6 +70,32 @@ static int fs_has(void *ctx, const uint8_t hash[32])
     return errno == ENOENT ? 0 : -errno;
 }
 
+/* A scan of the directory: slow for big stores, enough for tests. */
+static int fs_has_prefix(void *ctx, const uint8_t prefix[NET_HASH_PREFIX_LEN])
+{
+    struct file_store *fs = ctx;
+    char hex[SHA256_HEX_LEN + 1];
+    uint8_t full[32] = {0};
+    memcpy(full, prefix, NET_HASH_PREFIX_LEN);
+    sha256_hex(full, hex);
+    /* Its own open directory, not a dup: threads must not share an offset. */
+    int fd = openat(fs->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return -e;
+    }
+    int found = 0;
+    struct dirent *e;
+    while (!found && (e = readdir(d)))
+        found = strlen(e->d_name) == SHA256_HEX_LEN &&
+                strncmp(e->d_name, hex, 2 * NET_HASH_PREFIX_LEN) == 0;
+    closedir(d);
+    return found;
+}
+
 static int fs_get(void *ctx, const uint8_t hash[32], uint8_t *buf, size_t cap, uint32_t *len)
 {
     struct file_store *fs = ctx;
@@ -140,6 +166,7 @@ void file_store_io(struct file_store *fs, struct chunk_io *io)
 {
     io->ctx = fs;
     io->has = fs_has;
+    io->has_prefix = fs_has_prefix;
     io->get = fs_get;
     io->get_unverified = NULL; /* pushes read through get, which verifies */
     io->put_batch = fs_put_batch;

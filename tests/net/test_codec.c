@@ -31,8 +31,10 @@ START_TEST(test_header_rejects)
     b[0] ^= 1; /* magic */
     ck_assert_int_eq(frame_decode_header(b, sizeof(b), &h), -EPROTO);
     frame_encode_header(b, FT_PING, 0, MSG_PING_LEN);
-    b[4] = 2; /* a version this code does not speak */
-    ck_assert_int_eq(frame_decode_header(b, sizeof(b), &h), -EPROTO);
+    b[4] = FRAME_VERSION - 1; /* the previous release: told apart from garbage */
+    ck_assert_int_eq(frame_decode_header(b, sizeof(b), &h), -EPROTONOSUPPORT);
+    b[4] = FRAME_VERSION + 1;
+    ck_assert_int_eq(frame_decode_header(b, sizeof(b), &h), -EPROTONOSUPPORT);
     for (unsigned t = 0; t < 256; t++) {
         frame_encode_header(b, t, 0, 0);
         int want = (t >= 1 && t <= FT_MAX_) ? 0 : -EPROTO;
@@ -166,6 +168,12 @@ START_TEST(test_lists)
     ck_assert_int_eq(msg_hashes_decode(b, MSG_LIST_HDR_LEN + 63, MSG_FETCH_MAX, &l), -EPROTO);
     ck_assert_int_eq(msg_hashes_decode(b, MSG_LIST_HDR_LEN + 64, 1, &l), -EPROTO);
     ck_assert_int_eq(msg_hashes_decode(b, 11, MSG_FETCH_MAX, &l), -EPROTO);
+    /* have queries: exactly count hash prefixes of 16 bytes, count within the bound */
+    ck_assert_int_eq(msg_have_query_decode(b, MSG_LIST_HDR_LEN + 2 * MSG_HAVE_PREFIX_LEN, &l), 0);
+    ck_assert_int_eq(msg_have_query_decode(b, MSG_LIST_HDR_LEN + 64, &l), -EPROTO);
+    ck_assert_int_eq(msg_have_query_decode(b, MSG_LIST_HDR_LEN + 31, &l), -EPROTO);
+    msg_list_hdr_encode(b, 1, MSG_HAVE_MAX + 1);
+    ck_assert_int_eq(msg_have_query_decode(b, MSG_LIST_HDR_LEN, &l), -EPROTO);
     /* have answers: a bitmap of ceil(count / 8) bytes */
     msg_list_hdr_encode(b, 1, 9);
     b[MSG_LIST_HDR_LEN] = 0x01;
@@ -224,6 +232,7 @@ START_TEST(test_random_input)
         msg_ack_decode(b, n, &l);
         msg_have_answer_decode(b, n, &l);
         msg_hashes_decode(b, n, MSG_HAVE_MAX, &l);
+        msg_have_query_decode(b, n, &l);
         msg_fetch_resp_decode(b, n, &f);
         frame_decode_header(b, n, &h);
     }

@@ -17,7 +17,7 @@ MAGIC = 0x4E534651
 FT_HELLO, FT_PING, FT_PUSH_BATCH = 1, 2, 5
 
 
-def frame(ftype, payload, version=1, flags=0, length=None, magic=MAGIC):
+def frame(ftype, payload, version=2, flags=0, length=None, magic=MAGIC):
     n = len(payload) if length is None else length
     return struct.pack("<IBBHI", magic, version, ftype, flags, n) + payload
 
@@ -143,8 +143,11 @@ def test_malformed(build):
         a.start()
         cases = [
             (frame(FT_PING, b"x" * 16, magic=0x12345678), r"bad frame header: unknown magic"),
-            (frame(FT_PING, b"x" * 16, version=9), r"unknown magic, version.*version 9"),
-            (frame(99, b""), r"unknown magic, version, type or flags \(version 1, type 99"),
+            (frame(FT_PING, b"x" * 16, version=9), r"another wire version.*version 9"),
+            (frame(FT_PING, b"x" * 16, version=1), r"another wire version than this node's 2 "
+                                                   r"\(run the same release on every node\) "
+                                                   r"\(version 1"),
+            (frame(99, b""), r"unknown magic, version, type or flags \(version 2, type 99"),
             (frame(FT_PING, b"", length=1 << 30), r"frame too large for its type"),
             (frame(FT_PUSH_BATCH, b"", length=64 << 20), r"frame too large .*type 5"),
             (frame(FT_PING, b"x" * 15), r"malformed ping frame"),

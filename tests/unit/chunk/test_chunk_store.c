@@ -156,6 +156,31 @@ START_TEST(test_duplicates_in_one_batch)
 }
 END_TEST
 
+/* A have-query's prefix finds the chunk it starts, and nothing else: not a
+ * neighbour in key order sharing 15 of the 16 bytes, not past the last key. */
+START_TEST(test_find_by_prefix)
+{
+    struct chunk_store *cs;
+    struct chunk_ref c[NSIZES];
+    make_set(c, 11);
+    ck_assert_int_eq(chunk_store_open(dir, &cs), 0);
+    uint8_t got[SHA256_LEN], p[CHUNK_PREFIX_LEN];
+    ck_assert_int_eq(chunk_store_find_prefix(cs, c[0].hash, got), 0); /* empty store */
+    ck_assert_int_eq(chunk_store_put_batch(cs, c, NSIZES), 0);
+    for (size_t i = 0; i < NSIZES; i++) {
+        memset(got, 0, sizeof(got));
+        ck_assert_int_eq(chunk_store_find_prefix(cs, c[i].hash, got), 1);
+        ck_assert(memcmp(got, c[i].hash, SHA256_LEN) == 0);
+        memcpy(p, c[i].hash, CHUNK_PREFIX_LEN);
+        p[CHUNK_PREFIX_LEN - 1] ^= 1; /* the next or previous key range */
+        ck_assert_int_eq(chunk_store_find_prefix(cs, p, got), 0);
+    }
+    memset(p, 0xff, sizeof(p)); /* after every key */
+    ck_assert_int_eq(chunk_store_find_prefix(cs, p, got), 0);
+    chunk_store_close(cs);
+}
+END_TEST
+
 START_TEST(test_corrupt_piece_is_eio)
 {
     struct chunk_store *cs;
@@ -406,6 +431,7 @@ int main(void)
     tcase_add_test(tc, test_round_trip);
     tcase_add_test(tc, test_piece_sizes);
     tcase_add_test(tc, test_duplicates_in_one_batch);
+    tcase_add_test(tc, test_find_by_prefix);
     tcase_add_test(tc, test_corrupt_piece_is_eio);
     tcase_add_test(tc, test_format_mismatch_is_eproto);
     tcase_add_test(tc, test_put_survives_sigkill);
