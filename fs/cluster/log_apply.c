@@ -78,7 +78,8 @@ static int dedup_write(void *ctx, MDB_txn *txn)
     return meta_err(mdb_put(txn, ms->dbi[META_DB_META], &k, &v, 0));
 }
 
-/* One batch being applied (apply thread only). */
+/* One batch being applied (apply thread only). cmds[] own nothing between
+ * attempts (release_cmds), so releasing one that was not decoded is a no-op. */
 struct batch {
     int n;
     struct cl_decided d[CL_APPLY_BATCH];
@@ -133,8 +134,30 @@ static void refused_while_waiting(struct cluster *cl, struct cl_waiter *w, uint6
     waiters_finish(cl, &w, 1, too_old ? -ESTALE : -EALREADY);
 }
 
+/* A decoded command points into its entry's data and may own memory (its
+ * version 3 extents): released when the batch is done, or before prepare()
+ * decodes the batch again. */
+static void release_cmds(struct batch *b)
+{
+    for (int i = 0; i < b->n; i++)
+        cmd_release(&b->cmds[i]);
+}
+
+/* A decided entry that does not decode: -ENOMEM is retried as a failed
+ * apply is; anything else (a newer version, a corrupt entry) stops applying
+ * for good. */
+static int undecodable(const struct cl_decided *d, int rc)
+{
+    if (rc == -ENOMEM)
+        return rc;
+    log_error("cluster: slot %llu holds a command this node cannot decode (%s); "
+              "applying stops here: upgrade this node",
+              (unsigned long long)d->slot, strerror(-rc));
+    return -EPROTO;
+}
+
 /* Decodes, de-duplicates and claims waiters. -EPROTO: an entry this node
- * cannot apply. */
+ * cannot apply; -ENOMEM: try again (the batch's commands are released). */
 static int prepare(struct cluster *cl, struct batch *b)
 {
     b->nw = 0;
@@ -145,10 +168,8 @@ static int prepare(struct cluster *cl, struct batch *b)
             continue;
         int rc = cmd_decode(d->data, d->len, &b->cmds[i]);
         if (rc) {
-            log_error("cluster: slot %llu holds a command this node cannot decode (%s); "
-                      "applying stops here: upgrade this node",
-                      (unsigned long long)d->slot, strerror(-rc));
-            return -EPROTO;
+            release_cmds(b);
+            return undecodable(d, rc);
         }
         struct cl_waiter *w = d->origin == cl->mem.self ? waiters_claim(cl, d->req_id) : NULL;
         bool too_old = w && dedup_too_old(&cl->dedup, d->origin, d->req_id);
@@ -211,6 +232,7 @@ static void finish(struct cluster *cl, struct batch *b, uint64_t applied)
         if (b->items[i].cmd)
             chunk_sync_note(cl->sync, b->items[i].cmd);
     waiters_finish(cl, b->ws, b->nw, 0);
+    release_cmds(b);
     for (int i = 0; i < b->n; i++)
         free(b->d[i].data);
     pthread_mutex_lock(&cl->ap_lock);
@@ -234,16 +256,20 @@ static bool apply_one(struct cluster *cl, struct batch *b)
     const struct apply_extra extra = {dedup_write, cl, MDB_NOMETASYNC};
     for (;;) {
         struct dedup_table before = cl->dedup;
-        if (prepare(cl, b))
+        int rc = prepare(cl, b);
+        if (rc == -EPROTO)
             return false;
-        pthread_mutex_lock(&cl->ap_lock);
-        uint64_t applied = cl->applied;
-        pthread_mutex_unlock(&cl->ap_lock);
-        int rc = core_apply_decided(cl->core, b->items, b->n, &applied, &extra);
         if (!rc) {
-            finish(cl, b, applied);
-            return true;
+            pthread_mutex_lock(&cl->ap_lock);
+            uint64_t applied = cl->applied;
+            pthread_mutex_unlock(&cl->ap_lock);
+            rc = core_apply_decided(cl->core, b->items, b->n, &applied, &extra);
+            if (!rc) {
+                finish(cl, b, applied);
+                return true;
+            }
         }
+        release_cmds(b); /* decoded again by the next prepare() */
         cl->dedup = before;
         waiters_finish(cl, b->ws, b->nw, rc);
         uint64_t left_out;
@@ -353,7 +379,7 @@ static void *apply_main(void *arg)
 {
     pthread_setname_np(pthread_self(), "qfs-apply"); /* for top -H, perf, gdb */
     struct cluster *cl = arg;
-    struct batch *b = malloc(sizeof(*b));
+    struct batch *b = calloc(1, sizeof(*b)); /* zeroed cmds own nothing */
     if (!b) {
         log_error("cluster: no memory for the apply thread");
         return NULL;

@@ -3,6 +3,7 @@
 #include "common/bytes.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A bounded cursor over a buffer: any overrun sets err and stops writing. */
@@ -82,6 +83,41 @@ static void rtime(struct cur *c, struct meta_time *t)
         c->err = -EINVAL;
 }
 
+/* Unsigned LEB128: 7 bits a byte, low group first, bit 7 = more follow. */
+static size_t varint_len(uint64_t v)
+{
+    size_t n = 1;
+    for (; v >= 0x80; v >>= 7)
+        n++;
+    return n;
+}
+static void wvarint(struct cur *c, uint64_t v)
+{
+    for (; v >= 0x80; v >>= 7)
+        w8(c, (uint8_t)(v | 0x80));
+    w8(c, (uint8_t)v);
+}
+/* A value of at most `bits` bits in its shortest form: longer forms (a last
+ * byte of 0 after the first) and wider values are -EPROTO, so a varint
+ * never takes more than 10 bytes (u64) or 5 (u32). */
+static uint64_t rvarint(struct cur *c, unsigned bits)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0;; shift += 7) {
+        uint8_t b = r8(c);
+        uint64_t part = b & 0x7f;
+        if (c->err)
+            return 0;
+        if ((shift && b == 0) || shift >= bits || (bits - shift < 7 && part >> (bits - shift))) {
+            c->err = -EPROTO;
+            return 0;
+        }
+        v |= part << shift;
+        if (!(b & 0x80))
+            return v;
+    }
+}
+
 /* Length-prefixed bytes; max bounds the length on both sides. */
 static void wstr(struct cur *c, const void *p, uint32_t n)
 {
@@ -133,10 +169,111 @@ static uint32_t data_max(uint8_t op)
     return op == CMD_SYMLINK ? CMD_TARGET_MAX : CMD_VALUE_MAX;
 }
 
+/*
+ * Version 3 extents (docs/commands.md): a flag byte, the offset only when it
+ * does not follow the previous extent, the chunk offset only when nonzero,
+ * the length as a varint, then the hash. Contiguous whole-chunk extents
+ * (the bulk of a rewrite) take 36 bytes instead of 48.
+ */
+enum {
+    EXT_OFF_NEXT = 1 << 0,  /* offset = the expected offset: no bytes */
+    EXT_OFF_GAP = 1 << 1,   /* offset = expected + varint; neither: u64 */
+    EXT_COFF_ZERO = 1 << 2, /* chunk offset 0; else a varint */
+    EXT_FLAGS = 7,
+};
+#define EXT_MIN_LEN (2 + SHA256_LEN) /* flags, a one-byte length, the hash */
+/* Larger gaps are written as a u64: their varint would be no shorter. */
+#define EXT_GAP_MAX ((1ull << 49) - 1)
+
+/* Where the first extent is expected: the first range's start. */
+static uint64_t first_expect(const struct cmd *c)
+{
+    uint64_t s = 0, e;
+    if (c->n_ranges)
+        cmd_range_get(c, 0, &s, &e);
+    return s;
+}
+
+/* The next one: where this one ends (wrapping alike on both sides). */
+static uint64_t next_expect(const struct meta_extent *e)
+{
+    return e->off + e->len;
+}
+
+static uint8_t ext_flags(const struct meta_extent *e, uint64_t expect)
+{
+    uint8_t f = e->coff ? 0 : EXT_COFF_ZERO;
+    if (e->off == expect)
+        f |= EXT_OFF_NEXT;
+    else if (e->off > expect && e->off - expect <= EXT_GAP_MAX)
+        f |= EXT_OFF_GAP;
+    return f;
+}
+
+static size_t ext_size(const struct meta_extent *e, uint64_t expect)
+{
+    uint8_t f = ext_flags(e, expect);
+    size_t n = 1 + varint_len(e->len) + SHA256_LEN;
+    if (f & EXT_OFF_GAP)
+        n += varint_len(e->off - expect);
+    else if (!(f & EXT_OFF_NEXT))
+        n += 8;
+    if (!(f & EXT_COFF_ZERO))
+        n += varint_len(e->coff);
+    return n;
+}
+
+size_t cmd_extent_wire_len(const struct meta_extent *e, const struct meta_extent *prev)
+{
+    if (prev)
+        return ext_size(e, next_expect(prev));
+    return 1 + 8 + (e->coff ? varint_len(e->coff) : 0) + varint_len(e->len) + SHA256_LEN;
+}
+
+/* Exact, not n_ext * 48: no encoding of 48 bytes or less can hold every
+ * extent (a weird one takes up to 51 bytes), while one that apply accepts
+ * (coff + len <= 256 KiB) takes at most 47, so the bound is never above
+ * what version 2 needed and commands sized for it still fit. */
+static size_t extents_size(const struct cmd *c)
+{
+    if (c->op != CMD_CONTENT || c->n_ext > CMD_MAX_EXTENTS)
+        return 0; /* no extents encoded, or cmd_encode refuses c */
+    size_t n = 0;
+    uint64_t expect = first_expect(c);
+    for (uint32_t i = 0; i < c->n_ext; i++) {
+        struct meta_extent e;
+        cmd_extent_get(c, i, &e);
+        n += ext_size(&e, expect);
+        expect = next_expect(&e);
+    }
+    return n;
+}
+
 size_t cmd_encoded_size(const struct cmd *c)
 {
     return 64 + 4 * CMD_MAX_GROUPS + 3 * (4 + CMD_NAME_MAX) + 4 + c->datalen + 96 + 24 +
-           CMD_TAG_MAX + (size_t)c->n_ranges * CMD_RANGE_LEN + (size_t)c->n_ext * CMD_EXTENT_LEN;
+           CMD_TAG_MAX + (size_t)c->n_ranges * CMD_RANGE_LEN + extents_size(c);
+}
+
+static void encode_extents(struct cur *w, const struct cmd *c)
+{
+    uint64_t expect = first_expect(c);
+    w32(w, c->n_ext);
+    for (uint32_t i = 0; i < c->n_ext && !w->err; i++) {
+        struct meta_extent e;
+        cmd_extent_get(c, i, &e);
+        uint8_t f = ext_flags(&e, expect);
+        w8(w, f);
+        if (f & EXT_OFF_GAP)
+            wvarint(w, e.off - expect);
+        else if (!(f & EXT_OFF_NEXT))
+            w64(w, e.off);
+        if (!(f & EXT_COFF_ZERO))
+            wvarint(w, e.coff);
+        wvarint(w, e.len);
+        wbytes(w, e.hash, SHA256_LEN);
+        expect = next_expect(&e);
+    }
 }
 
 static void encode_header(struct cur *w, const struct cmd *c)
@@ -189,8 +326,7 @@ static void encode_body(struct cur *w, const struct cmd *c, uint16_t f)
         wstr(w, c->tag, (uint32_t)strnlen(c->tag, CMD_TAG_MAX));
         w32(w, c->n_ranges);
         wbytes(w, c->ranges, (size_t)c->n_ranges * CMD_RANGE_LEN);
-        w32(w, c->n_ext);
-        wbytes(w, c->extents, (size_t)c->n_ext * CMD_EXTENT_LEN);
+        encode_extents(w, c);
     }
 }
 
@@ -252,6 +388,56 @@ static void decode_conflict_fields(struct cur *r, struct cmd *c)
     }
 }
 
+static void decode_extent(struct cur *r, struct meta_extent *e, uint64_t expect)
+{
+    uint8_t f = r8(r);
+    bool both = (f & EXT_OFF_NEXT) && (f & EXT_OFF_GAP);
+    if (!r->err && ((f & ~EXT_FLAGS) || both))
+        r->err = -EPROTO;
+    e->off = expect;
+    if (f & EXT_OFF_GAP) {
+        e->off = expect + rvarint(r, 64);
+        if (!r->err && e->off < expect) /* past 2^64 */
+            r->err = -EPROTO;
+    } else if (!(f & EXT_OFF_NEXT)) {
+        e->off = r64(r);
+    }
+    e->coff = f & EXT_COFF_ZERO ? 0 : (uint32_t)rvarint(r, 32);
+    e->len = (uint32_t)rvarint(r, 32);
+    const uint8_t *hash = rbytes(r, SHA256_LEN);
+    if (hash)
+        memcpy(e->hash, hash, SHA256_LEN);
+}
+
+/* Version 3 extents cannot be pointed at in the buffer: they are expanded
+ * into c->owned, in the layout cmd_extent_get reads. The count is checked
+ * against the bytes left before anything is allocated. */
+static void decode_extents_v3(struct cur *r, struct cmd *c)
+{
+    c->n_ext = r32(r);
+    if (!r->err && c->n_ext > CMD_MAX_EXTENTS)
+        r->err = -EINVAL;
+    if (!r->err && c->n_ext > (r->cap - r->pos) / EXT_MIN_LEN)
+        r->err = -EPROTO;
+    if (r->err || !c->n_ext)
+        return;
+    uint8_t *raw = malloc((size_t)c->n_ext * CMD_EXTENT_LEN);
+    if (!raw) {
+        r->err = -ENOMEM;
+        return;
+    }
+    c->owned = raw;
+    c->extents = raw;
+    uint64_t expect = first_expect(c);
+    for (uint32_t i = 0; i < c->n_ext && !r->err; i++) {
+        struct meta_extent e;
+        decode_extent(r, &e, expect);
+        if (!r->err)
+            cmd_extent_put(raw, i, &e);
+        expect = next_expect(&e);
+    }
+}
+
 static void decode_body(struct cur *r, struct cmd *c, uint16_t f, uint8_t version)
 {
     if (f & F_INO)
@@ -285,7 +471,10 @@ static void decode_body(struct cur *r, struct cmd *c, uint16_t f, uint8_t versio
         if (version >= 2)
             decode_conflict_fields(r, c);
         c->ranges = rarray(r, &c->n_ranges, CMD_MAX_RANGES, CMD_RANGE_LEN);
-        c->extents = rarray(r, &c->n_ext, CMD_MAX_EXTENTS, CMD_EXTENT_LEN);
+        if (version >= 3)
+            decode_extents_v3(r, c);
+        else
+            c->extents = rarray(r, &c->n_ext, CMD_MAX_EXTENTS, CMD_EXTENT_LEN);
     }
 }
 
@@ -298,7 +487,19 @@ int cmd_decode(const uint8_t *buf, size_t len, struct cmd *c)
         decode_body(&r, c, op_fields[c->op], version);
     if (!r.err && r.pos != len)
         r.err = -EPROTO;
+    if (r.err)
+        cmd_release(c);
     return r.err;
+}
+
+void cmd_release(struct cmd *c)
+{
+    if (c->owned && c->extents == c->owned) {
+        c->extents = NULL;
+        c->n_ext = 0;
+    }
+    free(c->owned);
+    c->owned = NULL;
 }
 
 void cmd_range_put(uint8_t *raw, uint32_t i, uint64_t start, uint64_t end)

@@ -5,14 +5,18 @@
  * the caller's credentials, the proposer's clock reading, the origin node and
  * request id (for de-duplication in a cluster). Variable parts (names,
  * values, ranges, extents) are pointers: into the caller's memory when a
- * command is built locally, into the encoded buffer after cmd_decode().
+ * command is built locally, into the encoded buffer after cmd_decode() -
+ * except the extents of a version 3 command, which are compact on the wire
+ * and expanded by cmd_decode() into memory the command owns (c->owned).
+ * Whoever decodes a command calls cmd_release() when done with it.
  *
  * Wire format (docs/commands.md, version CMD_VERSION): little-endian, a
  * common header then one body per op. Decoding bounds every length and
- * rejects unknown versions/ops and trailing bytes with -EPROTO and
- * out-of-range fields with -EINVAL; it never reads past the buffer.
- * Encoding writes CMD_VERSION; decoding also reads version 1 (a content
- * command of version 1 has no base, hint or tag).
+ * rejects unknown versions/ops, trailing bytes and malformed varints with
+ * -EPROTO and out-of-range fields with -EINVAL; it never reads past the
+ * buffer. Encoding writes CMD_VERSION; decoding also reads version 1 (a
+ * content command of version 1 has no base, hint or tag) and version 2
+ * (extents of a fixed CMD_EXTENT_LEN bytes).
  */
 #ifndef QFS_FS_CORE_CMD_H
 #define QFS_FS_CORE_CMD_H
@@ -24,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CMD_VERSION     2
+#define CMD_VERSION     3
 #define CMD_MAX_GROUPS  64
 #define CMD_NAME_MAX    255
 #define CMD_TARGET_MAX  4095
@@ -103,14 +107,27 @@ struct cmd {
     const char *hint_name;     /* (parent, name): where a conflict copy goes */
     uint32_t hint_namelen;     /* 0..CMD_NAME_MAX; 0 = no hint */
     char tag[CMD_TAG_MAX + 1]; /* content: the proposer's node tag, may be "" */
+    /* Memory the command owns (freed by cmd_release): the expanded extents
+     * of a decoded version 3 command. NULL for locally built commands. */
+    void *owned;
 };
 
-/* Upper bound of the encoded size of c. */
+/* Upper bound of the encoded size of c (exact for version 3 extents, which
+ * it reads: at most CMD_EXTENT_LEN each when apply would accept them). */
 size_t cmd_encoded_size(const struct cmd *c);
+/* What extent e adds to an encoded command when it follows prev (NULL: the
+ * first, expected where the ranges say: the most it can take then). Lets a
+ * builder fill a command up to a size limit without re-encoding it. */
+size_t cmd_extent_wire_len(const struct meta_extent *e, const struct meta_extent *prev);
 /* Returns the encoded length, or -ENOBUFS / -EINVAL (c out of bounds). */
 int cmd_encode(const struct cmd *c, uint8_t *buf, size_t cap);
-/* Fills c with pointers into buf (which must outlive c). */
+/* Fills c with pointers into buf (which must outlive c) and, for version 3
+ * extents, memory of its own: call cmd_release(c) when done, before c is
+ * decoded into again. On error c owns nothing. -ENOMEM: no memory. */
 int cmd_decode(const uint8_t *buf, size_t len, struct cmd *c);
+/* Frees what cmd_decode allocated for c. Safe on any decoded or zeroed
+ * command, and twice. */
+void cmd_release(struct cmd *c);
 
 /* A node tag is 1..CMD_TAG_MAX characters of [A-Za-z0-9_-] (it goes into
  * file names). cmd_set_tag copies tag's first CMD_TAG_MAX characters, or

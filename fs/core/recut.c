@@ -49,7 +49,9 @@ struct recut {
     unsigned jhead, njobs;
     uint8_t *ranges, *exts; /* command arrays (raw) */
     uint32_t n_ranges, n_ext, cap_ranges, cap_ext;
-    uint32_t n_pinned; /* extents [0, n_pinned) hold a pin */
+    uint32_t n_pinned;           /* extents [0, n_pinned) hold a pin */
+    size_t ext_wire;             /* what exts take encoded (cmd_extent_wire_len) */
+    struct meta_extent last_ext; /* exts' last, valid when n_ext > 0 */
 };
 
 /* Bytes of the new content available at pos (pointer in *ptr), 0 at a hole
@@ -210,6 +212,8 @@ static int emit(struct recut *r, size_t len)
         rc = gc_pin(r->c->gc, e.hash); /* before the put: see gc.h */
     if (rc)
         return rc;
+    r->ext_wire += cmd_extent_wire_len(&e, r->n_ext ? &r->last_ext : NULL);
+    r->last_ext = e;
     cmd_extent_put(r->exts, r->n_ext++, &e);
     r->n_pinned = r->n_ext;
     if (r->bused + len > CORE_BATCH_BYTES && (rc = flush_batch(r, false)))
@@ -245,7 +249,7 @@ static int submit(struct recut *r);
  * log entries are bounded: core_set_orderer's cmd_max). */
 static bool command_full(const struct recut *r)
 {
-    size_t bytes = (size_t)r->n_ext * CMD_EXTENT_LEN + (size_t)r->n_ranges * CMD_RANGE_LEN;
+    size_t bytes = r->ext_wire + (size_t)r->n_ranges * CMD_RANGE_LEN;
     return r->n_ext > EXT_FLUSH_AT || (r->c->cmd_max && bytes + CMD_HEADER_SLACK > r->c->cmd_max);
 }
 
@@ -343,6 +347,7 @@ static int submit(struct recut *r)
     }
     unpin_all(r);
     r->n_ranges = r->n_ext = 0;
+    r->ext_wire = 0;
     return rc;
 }
 

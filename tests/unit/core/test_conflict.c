@@ -619,6 +619,7 @@ START_TEST(codec_carries_base_hint_tag)
     ck_assert_mem_eq(b.hint_name, "doc.txt", 7);
     ck_assert_str_eq(b.tag, "ABCDEFG");
     ck_assert_uint_eq(b.flags, CMD_CONTENT_BASE);
+    cmd_release(&b);
     /* a tag that could not be part of a file name is refused */
     uint8_t *tag = memmem(buf, (size_t)n, "ABCDEFG", 7);
     ck_assert_ptr_nonnull(tag);
@@ -628,7 +629,8 @@ START_TEST(codec_carries_base_hint_tag)
     ck_assert_str_eq(a.tag, CMD_TAG_DEFAULT);
     cmd_set_tag(&a, NULL);
     ck_assert_str_eq(a.tag, CMD_TAG_DEFAULT);
-    /* version 1: no base, hint or tag (24 bytes after min_size) */
+    /* version 1: no base, hint or tag (24 bytes after min_size); without
+     * extents the rest is the same in every version */
     a.hint_namelen = 0;
     a.tag[0] = '\0';
     n = cmd_encode(&a, buf, sizeof(buf));
@@ -642,6 +644,7 @@ START_TEST(codec_carries_base_hint_tag)
     ck_assert_str_eq(b.tag, "");
     ck_assert_uint_eq(b.n_ranges, 1);
     ck_assert_uint_eq(b.min_size, 77);
+    cmd_release(&b);
     buf[0] = CMD_VERSION + 1;
     ck_assert_int_eq(cmd_decode(buf, (size_t)n - 24, &b), -EPROTO);
 }
