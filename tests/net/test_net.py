@@ -252,6 +252,16 @@ def max_notsent(pid):
     return worst
 
 
+def push_until_queued(a, hash_file, nbytes):
+    """A pushes the listed chunks in the background; returns once at least
+    nbytes wait in its bulk channel's lanes."""
+    a.ok(f"push-bg {hash_file} 1")
+    end = time.monotonic() + 30
+    while int(a.ok("info 0")["queued"]) < nbytes:
+        assert time.monotonic() < end, "the bulk channel never filled up"
+        time.sleep(0.01)
+
+
 def test_priority(build):
     # Stores on the disk: B stores (and syncs) slower than A sends, so the bulk channel
     # stays full whatever else the machine is doing.
@@ -262,13 +272,9 @@ def test_priority(build):
         a.ok(f"gen {n} 65536 1 {c.path('h')}", 120)
         a.ok(f"gen 1 65536 9 {c.path('urgent')}")
         idle = a.ok("rtt 0 200 256")
-        a.ok(f"push-bg {c.path('h')} 1")
         # Saturated: chunk data queues up on the sender's bulk channel (at least
         # half a push batch of 4 MiB: the batch being written is not counted).
-        end = time.monotonic() + 30
-        while int(a.ok("info 0")["queued"]) < (2 << 20):
-            assert time.monotonic() < end, "the bulk channel never filled up"
-            time.sleep(0.01)
+        push_until_queued(a, c.path('h'), 2 << 20)
         busy = a.ok("rtt 0 200 256")
         queued = int(a.ok("info 0")["queued"])
         assert not a.async_lines, "the transfer was over before the measurement"
@@ -302,11 +308,7 @@ def test_kernel_backlog(build):
         a, b = start_pair(c)
         n = scale(1024, 512)
         a.ok(f"gen {n} 65536 3 {c.path('h')}", 120)
-        a.ok(f"push-bg {c.path('h')} 1")
-        end = time.monotonic() + 30
-        while int(a.ok("info 0")["queued"]) == 0:
-            assert time.monotonic() < end, "the bulk channel never filled up"
-            time.sleep(0.01)
+        push_until_queued(a, c.path('h'), 1)
         os.kill(b.proc.pid, signal.SIGSTOP)
         try:
             # A writes until the kernel refuses more: poll until it holds still.
