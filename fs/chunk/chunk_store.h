@@ -84,9 +84,9 @@ int chunk_store_get_unverified(struct chunk_store *cs, const uint8_t hash[SHA256
 int chunk_store_has(struct chunk_store *cs, const uint8_t hash[SHA256_LEN]);
 
 /* A chunk named by the first CHUNK_PREFIX_LEN bytes of its hash (a
- * peer's have-query): 1 and its whole hash, 0 if none, or -errno. With 128
- * bits even a store of 2^40 chunks has two sharing a prefix with
- * probability 2^-48; the first in key order is the one found. */
+ * peer's have-query): 1 and its whole hash, 0 if none, or -errno. A prefix
+ * matches another chunk than the one meant with probability N / 2^128 for
+ * a store of N chunks (2^-88 for 2^40); the first in key order is found. */
 #define CHUNK_PREFIX_LEN 16
 int chunk_store_find_prefix(struct chunk_store *cs, const uint8_t prefix[CHUNK_PREFIX_LEN],
                             uint8_t hash[SHA256_LEN]);

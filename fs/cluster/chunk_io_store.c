@@ -21,7 +21,7 @@ static int io_has(void *ctx, const uint8_t hash[32])
 
 /* Touched before it is looked at again: a GC pass between the lookup and
  * the touch could have deleted it, and a "held" answer must stay true. */
-static int io_has_prefix(void *ctx, const uint8_t prefix[16])
+static int io_has_prefix(void *ctx, const uint8_t prefix[NET_HASH_PREFIX_LEN])
 {
     struct chunk_io_store *s = ctx;
     uint8_t hash[SHA256_LEN];
