@@ -145,6 +145,12 @@ START_TEST(malformed_rejected)
 }
 END_TEST
 
+static uint64_t xorshift(uint64_t *x)
+{
+    *x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+    return *x;
+}
+
 START_TEST(random_bytes_never_crash)
 {
     uint8_t buf[512];
@@ -152,10 +158,8 @@ START_TEST(random_bytes_never_crash)
     uint64_t x = 88172645463325252ull;
     for (int i = 0; i < 20000; i++) {
         size_t len = (size_t)(x % sizeof(buf));
-        for (size_t j = 0; j < len; j++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            buf[j] = (uint8_t)x;
-        }
+        for (size_t j = 0; j < len; j++)
+            buf[j] = (uint8_t)xorshift(&x);
         if (len > 2)
             buf[0] = CMD_VERSION, buf[1] = (uint8_t)(1 + x % (CMD_OP_END - 1));
         int rc = cmd_decode(buf, len, &b);
@@ -172,12 +176,6 @@ END_TEST
 #define F_NEXT    1    /* the flag bits of docs/commands.md */
 #define F_GAP     2
 #define F_COFF0   4
-
-static uint64_t xorshift(uint64_t *x)
-{
-    *x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
-    return *x;
-}
 
 /* A CONTENT command without groups, base, hint or tag. */
 static struct cmd content(const uint8_t *ranges, uint32_t n_ranges, const uint8_t *exts,
