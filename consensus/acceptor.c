@@ -77,7 +77,9 @@ int acceptor_prepare(struct engine *e, const struct cons_msg *m)
     if (b < e->promised)
         return send_nack(e, m);
     if (b > e->promised) {
-        if (leader_is_fresh(e, b))
+        /* A restarted node forgot whose ACCEPT it last acknowledged; that
+         * leader's lease may still count on it (leader_lease_until). */
+        if (leader_is_fresh(e, b) || e->now < e->quiet_until)
             return 0;
         if (e->role != ROLE_FOLLOWER)
             step_down(e);
@@ -146,5 +148,6 @@ int acceptor_accept(struct engine *e, const struct cons_msg *m)
     o->count = m->count;
     o->applied = e->applied;
     o->commit = e->commit;
+    o->stamp = m->stamp;
     return emit(e, 1u << m->from);
 }

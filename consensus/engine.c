@@ -125,6 +125,7 @@ static int engine_init(struct engine *e, const struct engine_config *cfg,
     e->leader = -1;
     e->catchup_peer = -1;
     e->last_leader_msg = now;
+    e->quiet_until = now + e->p.election_min_us;
     e->queue = calloc(e->p.queue_max, sizeof(*e->queue));
     if (!e->queue)
         return -ENOMEM;
@@ -324,6 +325,7 @@ void engine_status(const struct engine *e, struct engine_status *st)
     st->ballot = e->ballot;
     st->promised = e->promised;
     st->commit = e->commit;
+    st->lease_until = leader_lease_until(e);
     st->applied = e->applied;
     st->log_start = e->log.start;
     st->pending = e->n_pending;

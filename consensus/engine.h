@@ -55,6 +55,7 @@ enum cons_broken {
     BROKEN_SKIP_RECOVERY = 1 << 2,         /* new leader ignores peers' accepted values */
     BROKEN_MINORITY_COMMIT = 1 << 3,       /* commit with one ack fewer than a majority */
     BROKEN_NO_HOLE_FILL = 1 << 4,          /* new leader leaves holes unfilled */
+    BROKEN_LEASE_FROM_ACK = 1 << 5,        /* read lease counted from the answers' arrival */
 };
 
 struct cons_host {
@@ -91,6 +92,11 @@ struct engine_status {
     int32_t leader; /* -1 unknown */
     int quorum_ok;  /* a leader reachable within election_max_us: 0 = fail mutations fast */
     uint64_t ballot, promised, commit, applied, log_start, pending;
+    /* Leader: until this time (the `now` of the inputs) no other leader can
+     * have been chosen, so a read may be answered from `commit` without a
+     * round trip; compare it with the clock at the read, not at the status.
+     * 0: not a leader, or no lease now. */
+    uint64_t lease_until;
 };
 
 void cons_params_default(struct cons_params *p);

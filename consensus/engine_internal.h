@@ -72,8 +72,9 @@ struct engine {
     uint64_t max_round; /* highest round seen anywhere */
     int32_t leader;     /* -1: unknown */
     uint64_t election_deadline, last_leader_msg;
-    uint64_t pv_ballot; /* pre-vote asked for this ballot (0: none running) */
-    uint32_t pv_grants; /* nodes that said they would vote for pv_ballot */
+    uint64_t quiet_until; /* start + election_min: promises to nobody new before */
+    uint64_t pv_ballot;   /* pre-vote asked for this ballot (0: none running) */
+    uint32_t pv_grants;   /* nodes that said they would vote for pv_ballot */
 
     /* candidate (phase 1) */
     uint32_t p1_done;                 /* nodes whose promise is complete */
@@ -90,7 +91,10 @@ struct engine {
     uint32_t r_head, r_count;
     uint64_t peer_applied[CONS_MAX_NODES];
     uint64_t peer_heard[CONS_MAX_NODES]; /* last ACCEPTED in this leadership */
-    struct qent *queue;                  /* ring of queue_max */
+    /* Send time (own clock) of the latest ACCEPT of this leadership that
+     * each peer acknowledged: the read lease counts from these. */
+    uint64_t peer_ack_stamp[CONS_MAX_NODES];
+    struct qent *queue; /* ring of queue_max */
     uint32_t q_head, q_count;
 
     /* proposer */
@@ -121,6 +125,8 @@ uint32_t all_others(const struct engine *e);
 
 /* leader.c: a majority (self included) answered within the last window_us. */
 int leader_heard_quorum(const struct engine *e, uint64_t window_us);
+/* leader.c: reads may be answered locally until then (0: not now). */
+uint64_t leader_lease_until(const struct engine *e);
 
 /* acceptor.c */
 int acceptor_prepare(struct engine *e, const struct cons_msg *m);

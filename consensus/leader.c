@@ -173,6 +173,8 @@ int leader_on_accepted(struct engine *e, const struct cons_msg *m)
     if (e->role != ROLE_LEADER || m->ballot != e->ballot)
         return 0;
     e->peer_heard[m->from] = e->now;
+    if (m->stamp > e->peer_ack_stamp[m->from] && m->stamp <= e->now)
+        e->peer_ack_stamp[m->from] = m->stamp;
     if (m->count == 0)
         return 0;
     for (uint32_t i = 0; i < e->r_count; i++) {
@@ -193,7 +195,7 @@ static void become_leader(struct engine *e)
     e->last_bcast = 0;
     e->quorum_since = e->last_tick = e->now;
     for (uint32_t i = 0; i < e->n; i++)
-        e->peer_applied[i] = e->peer_heard[i] = 0;
+        e->peer_applied[i] = e->peer_heard[i] = e->peer_ack_stamp[i] = 0;
     e->peer_heard[e->self] = e->now;
 }
 
@@ -204,6 +206,45 @@ int leader_heard_quorum(const struct engine *e, uint64_t window_us)
     for (uint32_t i = 0; i < e->n; i++)
         fresh += i != e->self && e->peer_heard[i] >= since && e->peer_heard[i];
     return fresh >= e->quorum;
+}
+
+/*
+ * The read lease: until when this leader may answer a read from its own
+ * commit index without asking anyone. A follower refuses other candidates'
+ * PREPAREs for election_min after it received an ACCEPT of this leader
+ * (acceptor.c, leader_is_fresh), and it received that ACCEPT after its
+ * stamp. So while a majority's latest acknowledged stamps are younger than
+ * the lease, no other leader can have been chosen and every value chosen so
+ * far went through this one. An eighth of election_min is left for the
+ * clocks of two machines to run at different rates. Counting from the
+ * acknowledgement instead would stretch the lease by the answer's delay
+ * (a follower's fsync); counting from a cached status instead of the clock
+ * at the read would stretch it by the host's stall (docs/consensus.md,
+ * "Read lease"). None before the values recovered in phase 1 are chosen
+ * again: one the old leader chose may lie above this commit index.
+ */
+uint64_t leader_lease_until(const struct engine *e)
+{
+    if (e->role != ROLE_LEADER || e->commit < e->recover_upto)
+        return 0;
+    uint32_t need = e->quorum - 1; /* acknowledgements besides its own */
+    if (need == 0)
+        return UINT64_MAX;
+    uint64_t top[CONS_MAX_NODES] = {0}; /* the `need` youngest stamps, youngest first */
+    for (uint32_t i = 0; i < e->n; i++) {
+        uint64_t s = i == e->self                            ? 0
+                     : e->cfg.broken & BROKEN_LEASE_FROM_ACK ? e->peer_heard[i]
+                                                             : e->peer_ack_stamp[i];
+        for (uint32_t k = 0; k < need && s; k++)
+            if (s > top[k]) {
+                uint64_t t = top[k];
+                top[k] = s;
+                s = t;
+            }
+    }
+    if (!top[need - 1])
+        return 0;
+    return top[need - 1] + e->p.election_min_us - e->p.election_min_us / 8;
 }
 
 static uint32_t quorum_needed(const struct engine *e)
@@ -242,6 +283,7 @@ static void start_accept(struct engine *e, uint64_t first)
     o->commit = e->commit;
     o->trunc = cluster_applied(e);
     o->slot = first;
+    o->stamp = e->now;
     o->count = 0;
 }
 

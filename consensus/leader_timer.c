@@ -51,6 +51,7 @@ static int resend_round(struct engine *e, struct round *r)
     o->commit = e->commit;
     o->trunc = cluster_applied(e);
     o->slot = r->first;
+    o->stamp = e->now;
     o->count = 0;
     for (uint64_t s = r->first; s < r->first + r->n; s++) {
         struct ring_slot *c = ring_get(&e->log, s);
@@ -72,6 +73,7 @@ int leader_heartbeat(struct engine *e)
     e->bcast_commit = e->commit;
     o->trunc = cluster_applied(e);
     o->slot = e->next_slot;
+    o->stamp = e->now;
     o->count = 0;
     e->last_bcast = e->now;
     return emit(e, all_others(e));

@@ -9,7 +9,17 @@
 #define HDR_LEN      4
 #define ENT_BASE_LEN 17 /* origin u32, req u64, kind u8, len u32 */
 
-enum field { F_BALLOT, F_SLOT, F_COMMIT, F_LOGSTART, F_NEXT, F_TRUNC, F_APPLIED, F_PROMISED };
+enum field {
+    F_BALLOT,
+    F_SLOT,
+    F_COMMIT,
+    F_LOGSTART,
+    F_NEXT,
+    F_TRUNC,
+    F_APPLIED,
+    F_PROMISED,
+    F_STAMP
+};
 enum ent_fmt { ENT_NONE, ENT_PLAIN, ENT_PROMISE, ENT_CATCHUP, ENT_COUNT_ONLY };
 
 struct layout {
@@ -21,8 +31,8 @@ struct layout {
 static const struct layout layouts[MSG_TYPE_MAX + 1] = {
     [MSG_PREPARE] = {2, {F_BALLOT, F_SLOT}, ENT_NONE},
     [MSG_PROMISE] = {4, {F_BALLOT, F_COMMIT, F_LOGSTART, F_NEXT}, ENT_PROMISE},
-    [MSG_ACCEPT] = {4, {F_BALLOT, F_COMMIT, F_TRUNC, F_SLOT}, ENT_PLAIN},
-    [MSG_ACCEPTED] = {4, {F_BALLOT, F_SLOT, F_APPLIED, F_COMMIT}, ENT_COUNT_ONLY},
+    [MSG_ACCEPT] = {5, {F_BALLOT, F_COMMIT, F_TRUNC, F_SLOT, F_STAMP}, ENT_PLAIN},
+    [MSG_ACCEPTED] = {5, {F_BALLOT, F_SLOT, F_APPLIED, F_COMMIT, F_STAMP}, ENT_COUNT_ONLY},
     [MSG_NACK] = {2, {F_BALLOT, F_PROMISED}, ENT_NONE},
     [MSG_FORWARD] = {0, {0}, ENT_PLAIN},
     [MSG_CATCHUP_REQ] = {1, {F_SLOT}, ENT_NONE},
@@ -48,6 +58,8 @@ static uint64_t *field(struct cons_msg *m, int f)
         return &m->trunc;
     case F_APPLIED:
         return &m->applied;
+    case F_STAMP:
+        return &m->stamp;
     default:
         return &m->promised;
     }
@@ -210,7 +222,7 @@ int msg_decode(const uint8_t *buf, size_t len, struct cons_msg *m)
     m->type = buf[1];
     m->from = get_u16(buf + 2);
     m->ballot = m->slot = m->commit = m->log_start = 0;
-    m->next = m->trunc = m->applied = m->promised = 0;
+    m->next = m->trunc = m->applied = m->promised = m->stamp = 0;
     m->count = 0;
     return decode_body(buf + HDR_LEN, buf + len, &layouts[m->type], m);
 }

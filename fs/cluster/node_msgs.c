@@ -22,14 +22,22 @@ static void send_msg(struct cluster *cl, int peer, const struct cluster_msg *m)
     net_send(cl->net, peer, CHAN_CONTROL, FT_CLUSTER, FRAME_F_URGENT, buf, len, 0);
 }
 
-/* Leader side: the commit index now. Answers only while this node leads
- * with a quorum heard within an election timeout (the lease that makes a
- * stale leader unlikely to answer; see ARCHITECTURE "Close-to-open"). */
+/* The status says this node leads and its read lease holds now. The status
+ * may be older than now (the Paxos thread may be in a long fsync), which is
+ * why the lease is a time and not a flag. */
+static bool lease_holds(const struct engine_status *st)
+{
+    return st->role == ROLE_LEADER && cl_now_us() < st->lease_until;
+}
+
+/* Leader side: the commit index now. Answers only while this node's read
+ * lease holds (consensus/leader.c, leader_lease_until): then no other
+ * leader can have committed anything it does not know. */
 static void answer_read_index(struct cluster *cl, int peer, uint64_t token)
 {
     struct engine_status st;
     cl_engine_status(cl, &st);
-    bool lead = st.role == ROLE_LEADER && st.quorum_ok;
+    bool lead = lease_holds(&st);
     struct cluster_msg m = {CM_READ_INDEX_RESP, token, lead ? st.commit : 0, lead};
     send_msg(cl, peer, &m);
 }
@@ -132,25 +140,16 @@ static int wait_quorum(struct cluster *cl, int timeout_ms, struct engine_status 
     }
 }
 
-/* Client side of the read index: one request to the leader; answers carry
- * increasing tokens, and an answer to a later request also serves every
- * earlier one (its commit index was read after they were sent). */
-int cluster_read_index(struct cluster *cl, int timeout_ms, uint64_t *idx)
+/* One request to the leader; answers carry increasing tokens, and an
+ * answer to a later request also serves every earlier one (its commit index
+ * was read after they were sent). -EAGAIN: it answered that it has no lease. */
+static int ask_leader(struct cluster *cl, int32_t leader, uint64_t deadline, uint64_t *idx)
 {
-    struct engine_status st;
-    int qrc = wait_quorum(cl, timeout_ms, &st);
-    if (qrc)
-        return qrc;
-    if (st.role == ROLE_LEADER) {
-        *idx = st.commit;
-        return 0;
-    }
     pthread_mutex_lock(&cl->ri_lock);
     uint64_t token = ++cl->ri_next;
     pthread_mutex_unlock(&cl->ri_lock);
     struct cluster_msg m = {CM_READ_INDEX_REQ, token, 0, 0};
-    send_msg(cl, cl->mem.peer_of[st.leader], &m);
-    uint64_t deadline = cl_now_us() + (uint64_t)timeout_ms * 1000u;
+    send_msg(cl, cl->mem.peer_of[leader], &m);
     pthread_mutex_lock(&cl->ri_lock);
     while (cl->ri_answered < token && cl_now_us() < deadline)
         cl_timedwait(&cl->ri_cond, &cl->ri_lock, 20);
@@ -158,6 +157,36 @@ int cluster_read_index(struct cluster *cl, int timeout_ms, uint64_t *idx)
     *idx = cl->ri_commit;
     pthread_mutex_unlock(&cl->ri_lock);
     return rc;
+}
+
+/* Client side of the read index. A leader answers from its own commit
+ * index while its lease holds; the others ask it. A leader without a lease
+ * (just elected, or its majority answering slowly) is asked again until the
+ * timeout: answering from local data at its first "no" would let a node
+ * that is not cut off miss a mutation that returned elsewhere. */
+int cluster_read_index(struct cluster *cl, int timeout_ms, uint64_t *idx)
+{
+    uint64_t deadline = cl_now_us() + (uint64_t)timeout_ms * 1000u;
+    for (;;) {
+        uint64_t now = cl_now_us();
+        if (now >= deadline)
+            return -ETIMEDOUT;
+        struct engine_status st;
+        int rc = wait_quorum(cl, (int)((deadline - now + 999) / 1000u), &st);
+        if (rc)
+            return rc;
+        if (lease_holds(&st)) {
+            *idx = st.commit;
+            return 0;
+        }
+        if (st.role != ROLE_LEADER) {
+            rc = ask_leader(cl, st.leader, deadline, idx);
+            if (rc != -EAGAIN)
+                return rc;
+        }
+        struct timespec ts = {0, 2 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
 }
 
 /* A node whose apply fails (its disk is full) cannot reach idx soon: the

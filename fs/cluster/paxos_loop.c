@@ -204,8 +204,12 @@ static struct cl_frame *feed_batch(struct cluster *cl, struct cl_frame *f, uint6
     return f;
 }
 
-/* Feeds the inbox to the engine; resumes peers that were paused. */
-static int feed_frames(struct cluster *cl, uint64_t now)
+/* Feeds the inbox to the engine; resumes peers that were paused. *now is
+ * read once the frames are taken, so that no frame is stamped as received
+ * before it arrived: a follower refuses other candidates for an election
+ * timeout after a leader's ACCEPT, counted from that time, and the leader's
+ * read lease relies on it (consensus/leader.c, leader_lease_until). */
+static int feed_frames(struct cluster *cl, uint64_t *now)
 {
     pthread_mutex_lock(&cl->pax_lock);
     struct cl_frame *f = cl->in_head;
@@ -214,9 +218,10 @@ static int feed_frames(struct cluster *cl, uint64_t now)
     cl->in_bytes = 0;
     cl->paused = 0;
     pthread_mutex_unlock(&cl->pax_lock);
+    *now = cl_now_us();
     int rc = 0;
     while (f)
-        f = feed_batch(cl, f, now, &rc);
+        f = feed_batch(cl, f, *now, &rc);
     for (int p = 0; paused; p++, paused >>= 1)
         if (paused & 1)
             net_resume(cl->net, p, CHAN_CONTROL);
@@ -277,7 +282,7 @@ static int turn(struct cluster *cl)
      * frames' input then starts (and its one save) carries them too. */
     int rc = feed_proposals(cl, now);
     if (!rc)
-        rc = feed_frames(cl, now);
+        rc = feed_frames(cl, &now);
     if (!rc)
         rc = feed_applied(cl, now);
     if (!rc)
@@ -338,6 +343,7 @@ static void restart_engine(struct cluster *cl, int why)
     pthread_mutex_lock(&cl->st_lock);
     cl->est.quorum_ok = 0;
     cl->est.leader = -1;
+    cl->est.lease_until = 0;
     pthread_mutex_unlock(&cl->st_lock);
     if (restart_backoff(cl, why))
         return;

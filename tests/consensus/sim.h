@@ -89,6 +89,7 @@ struct world {
     uint64_t *proposed[SIM_MAX_NODES]; /* entry hash by req id */
     size_t prop_cap[SIM_MAX_NODES];
     uint64_t max_client_req;
+    uint64_t max_applied; /* highest slot any node applied: chosen */
     /* outcome */
     int failed;
     char why[256];
@@ -128,6 +129,7 @@ uint64_t entry_hash(const struct cons_entry *e);
 int check_proposed(struct world *w, uint32_t origin, uint64_t req, uint64_t hash);
 void check_report(struct world *w, struct node *nd, uint64_t req, uint64_t slot);
 void check_liveness(struct world *w, struct node *nd);
+void check_lease(struct world *w, struct node *nd);
 void check_calm_end(struct world *w);
 void client_command(struct world *w, uint32_t origin, uint64_t req, uint8_t *buf, uint32_t *len);
 

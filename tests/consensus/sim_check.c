@@ -132,7 +132,29 @@ int sm_apply(struct world *w, struct node *nd, uint64_t slot, const struct cons_
         sim_fail(w, "agreement: node %u state after slot %llu differs", nd->id,
                  (unsigned long long)slot);
     si->chain = nd->sm.chain;
+    if (slot > w->max_applied) {
+        w->max_applied = slot;
+        for (uint32_t i = 0; i < w->n; i++)
+            check_lease(w, &w->nodes[i]);
+    }
     return 0;
+}
+
+/* Read lease: a node whose status says it may answer reads from its commit
+ * index now must know every slot chosen so far (anything some node applied).
+ * The status is the engine's as of its last input: a node that is busy or
+ * cut off shows an old one, as a host's cached status does. */
+void check_lease(struct world *w, struct node *nd)
+{
+    if (!nd->up)
+        return;
+    struct engine_status st;
+    engine_status(nd->eng, &st);
+    if (w->now < st.lease_until && st.commit < w->max_applied)
+        sim_fail(w,
+                 "read lease: node %u holds one (%.3f s left) at commit %llu, slot %llu is chosen",
+                 nd->id, (double)(st.lease_until - w->now) / 1e6, (unsigned long long)st.commit,
+                 (unsigned long long)w->max_applied);
 }
 
 void check_report(struct world *w, struct node *nd, uint64_t req, uint64_t slot)

@@ -21,6 +21,7 @@ static const struct variant variants[] = {
     {"skip-recovery", BROKEN_SKIP_RECOVERY},
     {"minority-commit", BROKEN_MINORITY_COMMIT},
     {"no-hole-fill", BROKEN_NO_HOLE_FILL},
+    {"lease-from-ack", BROKEN_LEASE_FROM_ACK},
     {"no-dedup", SIM_BROKEN_NO_DEDUP},
 };
 #define N_VARIANTS (sizeof(variants) / sizeof(variants[0]))

@@ -242,6 +242,7 @@ static void handle(struct world *w, const struct ev *ev)
     switch (ev->type) {
     case EV_MSG:
         on_msg(w, ev);
+        check_lease(w, nd);
         break;
     case EV_TICK:
         if (nd->up)

@@ -25,6 +25,7 @@ static void fill(uint8_t type, uint32_t count)
     m.trunc = 60;
     m.applied = 69;
     m.promised = 0x9999901;
+    m.stamp = 0x123456789abcull;
     m.count = count;
     for (uint32_t i = 0; i < count && type != MSG_ACCEPTED; i++) {
         m.ent[i].slot = 100 + i;
@@ -62,6 +63,8 @@ START_TEST(test_roundtrip_every_type)
             continue;
         ck_assert_uint_eq(d.commit, m.commit);
         ck_assert_uint_eq(d.count, 3);
+        if (t == MSG_ACCEPT || t == MSG_ACCEPTED)
+            ck_assert_uint_eq(d.stamp, m.stamp); /* the read lease counts from it */
         if (t == MSG_ACCEPTED) {
             ck_assert_uint_eq(d.applied, 69);
             continue;
@@ -106,7 +109,7 @@ START_TEST(test_version_type_and_fields)
     buf[1] = 255;
     ck_assert_int_eq(msg_decode(buf, (size_t)n, &d), -EBADMSG);
     buf[1] = MSG_ACCEPT;
-    buf[4 + 32 + 2 + 12] = 7; /* entry kind */
+    buf[4 + 40 + 2 + 12] = 7; /* entry kind, after five fields and the count */
     ck_assert_int_eq(msg_decode(buf, (size_t)n, &d), -EBADMSG);
 }
 END_TEST
