@@ -143,6 +143,9 @@ int leader_on_accepted(struct engine *e, const struct cons_msg *m);
 int leader_on_nack(struct engine *e, const struct cons_msg *m);
 int leader_progress(struct engine *e);
 int leader_tick(struct engine *e);
+/* e->out = an ACCEPT of this leadership from slot `first`, no entries yet,
+ * stamped with the send time (the read lease counts from it). */
+void leader_accept_header(struct engine *e, uint64_t first);
 /* An ACCEPT without entries: the commit index now, to every follower. */
 int leader_heartbeat(struct engine *e);
 uint64_t cluster_applied(const struct engine *e);

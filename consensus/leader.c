@@ -275,7 +275,7 @@ static void collect_rounds(struct engine *e)
     advance_commit(e);
 }
 
-static void start_accept(struct engine *e, uint64_t first)
+void leader_accept_header(struct engine *e, uint64_t first)
 {
     struct cons_msg *o = &e->out;
     o->type = MSG_ACCEPT;
@@ -350,7 +350,7 @@ static uint32_t build_round(struct engine *e)
 static int pump(struct engine *e)
 {
     while (e->r_count < e->p.inflight_max) {
-        start_accept(e, e->next_slot);
+        leader_accept_header(e, e->next_slot);
         uint32_t n = build_round(e);
         if (n == 0)
             break;

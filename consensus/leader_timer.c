@@ -46,13 +46,7 @@ static int resend_round(struct engine *e, struct round *r)
         r->acks &= 1u << e->self;
     }
     struct cons_msg *o = &e->out;
-    o->type = MSG_ACCEPT;
-    o->ballot = e->ballot;
-    o->commit = e->commit;
-    o->trunc = cluster_applied(e);
-    o->slot = r->first;
-    o->stamp = e->now;
-    o->count = 0;
+    leader_accept_header(e, r->first);
     for (uint64_t s = r->first; s < r->first + r->n; s++) {
         struct ring_slot *c = ring_get(&e->log, s);
         if (!c || c->state == SLOT_EMPTY)
@@ -66,15 +60,8 @@ static int resend_round(struct engine *e, struct round *r)
 
 int leader_heartbeat(struct engine *e)
 {
-    struct cons_msg *o = &e->out;
-    o->type = MSG_ACCEPT;
-    o->ballot = e->ballot;
-    o->commit = e->commit;
+    leader_accept_header(e, e->next_slot);
     e->bcast_commit = e->commit;
-    o->trunc = cluster_applied(e);
-    o->slot = e->next_slot;
-    o->stamp = e->now;
-    o->count = 0;
     e->last_bcast = e->now;
     return emit(e, all_others(e));
 }
