@@ -1,6 +1,5 @@
 /* One peer connection: TLS handshake, identity pinning, hello, frame I/O. */
 #include "net/msg.h"
-#include "net/send_budget.h"
 #include "net/tls.h"
 #include "net/transport_int.h"
 
@@ -299,55 +298,34 @@ static int flush_hello(struct conn *c)
     return 1;
 }
 
-/* Whether the kernel may take another normal-lane frame on c now (always
- * on the bulk channel; on the control channel within its send budget). */
-static bool normal_may_go(struct conn *c)
-{
-    if (c->chan != CHAN_CONTROL)
-        return true;
-    if (c->normal_allow == 0)
-        c->normal_allow = send_budget_control(c->fd);
-    c->outq_full = c->normal_allow == 0;
-    return !c->outq_full;
-}
-
-/* Picks the lane of the next frame and its length. False: nothing may go. */
-static bool start_frame(struct conn *c, struct chan *ch)
-{
-    ch->frame_lane = lane_pending(&ch->lanes[LANE_URGENT]) ? LANE_URGENT : LANE_NORMAL;
-    struct lane *l = &ch->lanes[ch->frame_lane];
-    if (!lane_pending(l) || (ch->frame_lane == LANE_NORMAL && !normal_may_go(c)))
-        return false;
-    const uint8_t *h = l->buf + l->off;
-    ch->frame_left =
-        FRAME_HDR_LEN + (size_t)(h[8] | h[9] << 8 | h[10] << 16) + ((size_t)h[11] << 24);
-    return true;
-}
-
 /* Writes queued frames, urgent lane first, one whole frame at a time. */
-static int flush_lanes(struct conn *c, struct chan *ch, size_t budget, bool *blocked)
+static int flush_lanes(struct chan *ch, SSL *ssl, size_t budget, bool *blocked)
 {
     int rc = 0;
     /* Never wait for a producer copying a batch in: come back next turn. */
     if (pthread_mutex_trylock(&ch->lock) != 0)
         return 1;
-    c->outq_full = false;
     while (budget > 0) {
-        if (ch->frame_left == 0 && !start_frame(c, ch))
-            break;
+        if (ch->frame_left == 0) {
+            ch->frame_lane = lane_pending(&ch->lanes[LANE_URGENT]) ? LANE_URGENT : LANE_NORMAL;
+            struct lane *l = &ch->lanes[ch->frame_lane];
+            if (!lane_pending(l))
+                break;
+            const uint8_t *h = l->buf + l->off;
+            ch->frame_left =
+                FRAME_HDR_LEN + (size_t)(h[8] | h[9] << 8 | h[10] << 16) + ((size_t)h[11] << 24);
+        }
         struct lane *l = &ch->lanes[ch->frame_lane];
         size_t len = ch->frame_left < WRITE_MAX ? ch->frame_left : WRITE_MAX;
-        int r = SSL_write(c->ssl, l->buf + l->off, (int)len);
+        int r = SSL_write(ssl, l->buf + l->off, (int)len);
         if (r <= 0) {
-            int e = SSL_get_error(c->ssl, r);
+            int e = SSL_get_error(ssl, r);
             *blocked = e == SSL_ERROR_WANT_WRITE;
             rc = (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) ? 0 : -EIO;
             break;
         }
         lane_consume(l, (size_t)r);
         ch->frame_left -= (size_t)r;
-        if (ch->frame_lane == LANE_NORMAL && c->chan == CHAN_CONTROL)
-            c->normal_allow = (size_t)r > c->normal_allow ? 0 : c->normal_allow - (size_t)r;
         budget = (size_t)r > budget ? 0 : budget - (size_t)r;
         pthread_cond_broadcast(&ch->changed);
     }
@@ -364,7 +342,7 @@ void conn_flush(struct net *n, struct conn *c, size_t budget)
     if (rc == 0)
         blocked = true;
     else if (rc > 0 && c->state == CS_UP)
-        rc = flush_lanes(c, &n->chans[c->peer][c->chan], budget, &blocked);
+        rc = flush_lanes(&n->chans[c->peer][c->chan], c->ssl, budget, &blocked);
     if (rc < 0) {
         conn_close(n, c, "write failed");
         return;

@@ -25,8 +25,6 @@
 #define HANDSHAKE_MS     5000
 #define URGENT_LANE_CAP  (2u << 20)
 #define BULK_DEAD_FACTOR 5
-#define TICK_MS          20 /* the loop's longest sleep: pings, dials, dead peers */
-#define OUTQ_RECHECK_MS  2  /* how soon a held control socket is asked again */
 
 void net_options_default(struct net_options *opt)
 {
@@ -113,8 +111,7 @@ static struct conn *conn_alloc(struct net *n, int fd, const char *addr)
         c->events = EPOLLIN;
         c->peer = c->chan = -1;
         c->rx_len = c->hello_len = c->hello_off = 0;
-        c->have_hdr = c->held = c->more = c->outq_full = false;
-        c->normal_allow = 0;
+        c->have_hdr = c->held = c->more = false;
         c->since_ms = c->last_rx_ms = net_now_ms();
         snprintf(c->addr, sizeof(c->addr), "%s", addr);
         return c;
@@ -133,8 +130,7 @@ static struct conn *conn_alloc(struct net *n, int fd, const char *addr)
  * frame overtakes it. Without it the send buffer autotunes to megabytes, and
  * on a slow link (40 KB/s at 5% loss and 200 ms) an urgent read index queued
  * behind a follower's normal frames for more than 10 s. Bytes in flight are
- * not counted, so a fast link keeps its full window; on the control channel
- * send_budget.h caps them too, by time. A channel's value is
+ * not counted, so a fast link keeps its full window. A channel's value is
  * set once its hello names it (NOTSENT_LOWAT_BULK); until then the smaller. */
 #define NOTSENT_LOWAT_CONTROL (16 * 1024)
 #define NOTSENT_LOWAT_BULK    (128 * 1024) /* less cuts a chunk push's speed 10% */
@@ -396,31 +392,18 @@ static void run_ready(struct net *n, struct epoll_event *evs, int nev)
         }
         for (int i = 0; i < MAX_CONNS; i++) {
             struct conn *c = &n->conns[i];
-            if (c->state < CS_HELLO || conn_is_bulk(c) != (pass == 1))
-                continue;
-            if (c->more)
+            if (c->state >= CS_HELLO && c->more && conn_is_bulk(c) == (pass == 1))
                 conn_on_events(n, c, EPOLLIN, pass ? BULK_BUDGET : CONTROL_BUDGET);
-            else if (c->outq_full)
-                conn_flush(n, c, CONTROL_BUDGET);
         }
     }
 }
 
-/* How long the loop may sleep: not at all while TLS may hold readable data,
- * briefly while a control socket holds normal frames back (send_budget.h). */
-static int loop_timeout_ms(const struct net *n)
+static bool any_more(const struct net *n)
 {
-    int t = TICK_MS;
-    for (int i = 0; i < MAX_CONNS; i++) {
-        const struct conn *c = &n->conns[i];
-        if (c->state < CS_HELLO)
-            continue;
-        if (c->more)
-            return 0;
-        if (c->outq_full)
-            t = OUTQ_RECHECK_MS;
-    }
-    return t;
+    for (int i = 0; i < MAX_CONNS; i++)
+        if (n->conns[i].state >= CS_HELLO && n->conns[i].more)
+            return true;
+    return false;
 }
 
 static void *net_thread(void *arg)
@@ -434,7 +417,8 @@ static void *net_thread(void *arg)
     sigaddset(&pipe, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe, NULL);
     while (!atomic_load(&n->stop)) {
-        int nev = epoll_wait(n->epfd, evs, 64, loop_timeout_ms(n));
+        int timeout = any_more(n) ? 0 : 20;
+        int nev = epoll_wait(n->epfd, evs, 64, timeout);
         if (nev < 0 && errno != EINTR) {
             log_error("net: epoll_wait: %s", strerror(errno));
             break;

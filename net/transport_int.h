@@ -37,12 +37,6 @@ struct conn {
     bool have_hdr;
     bool held; /* a frame is waiting for net_resume() */
     bool more; /* TLS may hold readable data: read again without waiting for epoll */
-    /* Control channel only (send_budget.h): normal-lane bytes the kernel may
-     * still take before it is asked again, and whether normal frames are held
-     * until it has sent what it holds (the loop then looks again in
-     * OUTQ_RECHECK_MS: no epoll event says when the peer acknowledged). */
-    size_t normal_allow;
-    bool outq_full;
     uint8_t hello[FRAME_HDR_LEN + MSG_HELLO_LEN];
     size_t hello_off, hello_len;
     uint64_t since_ms, last_rx_ms;
