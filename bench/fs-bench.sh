@@ -95,8 +95,8 @@ run_all() {
 # The references' metadata rows run on a fresh ext4 each: a sparse image on
 # the data disk behind a direct-I/O loop device. On this VM's aged root
 # filesystem, creating files soon after another run deleted thousands is up
-# to 19x slower (ext4 without a journal skips recently deleted inodes; 25,170
-# creates/s fresh, 1,319/s right after, still slow a minute later), so their
+# to 19x slower (ext4 steps over recently deleted inodes when it allocates;
+# 25,170 creates/s fresh, 1,319/s right after, still slow a minute later), so their
 # figures depended on what ran before them: passthrough_ll's metadata ran
 # after raw's and measured 2-5x too slow, which made quorumfs's ratio look
 # 2-3x better than it is. quorumfs creates no files there (its metadata is
