@@ -202,6 +202,7 @@ int core_open(const struct core_config *cfg, struct core **out)
         return -ENOMEM;
     c->cfg = *cfg;
     atime_queue_init(&c->atimes, core_atime_submit, c);
+    committer_init(&c->committer, core_commit_frozen, c);
     if (!c->cfg.staging_limit)
         c->cfg.staging_limit = DEFAULT_STAGING_LIMIT;
     c->cfg.data_dir = strdup(cfg->data_dir);
@@ -226,7 +227,7 @@ void core_commit_all(struct core *c)
         for (;;) {
             pthread_mutex_lock(&c->stg.lock);
             struct sfile *sf = c->stg.table[i];
-            while (sf && sf->n == 0)
+            while (sf && sf->n == 0 && !sf->frozen)
                 sf = sf->next;
             uint64_t ino = sf ? sf->ino : 0;
             pthread_mutex_unlock(&c->stg.lock);
@@ -240,10 +241,11 @@ void core_close(struct core *c)
 {
     if (!c)
         return;
-    if (c->seq) {
+    if (c->seq)
         core_commit_all(c);
+    committer_destroy(&c->committer); /* idle: core_commit_all collected every set */
+    if (c->seq)
         sequencer_stop(c->seq);
-    }
     if (c->seq)
         gc_collect(c->gc);
     atime_queue_destroy(&c->atimes);

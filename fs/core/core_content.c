@@ -47,9 +47,11 @@ int core_file_open_new(struct core *c, uint64_t ino, int flags)
 
 struct fill_ctx {
     struct core *c;
-    uint64_t ino;
+    struct sfile *sf;
 };
 
+/* A gap in a page is filled with the file as it reads here: committed
+ * bytes, under those of a frozen set on its way to being committed. */
 static int fill_committed(void *ctx, uint64_t off, uint8_t *dst, size_t len)
 {
     struct fill_ctx *f = ctx;
@@ -57,8 +59,10 @@ static int fill_committed(void *ctx, uint64_t off, uint8_t *dst, size_t len)
     int rc = meta_txn_read(f->c->ms, &txn);
     if (rc)
         return rc;
-    rc = core_read_committed(f->c, txn, f->ino, off, dst, len);
+    rc = core_read_committed(f->c, txn, f->sf->ino, off, dst, len);
     mdb_txn_abort(txn);
+    if (!rc && f->sf->frozen)
+        staging_overlay(f->sf->frozen, off, dst, len);
     return rc;
 }
 
@@ -83,17 +87,20 @@ ssize_t core_write(struct core *c, const struct core_cred *cr, uint64_t ino, uin
     struct sfile *sf = staging_ref(&c->stg, ino, true);
     if (!sf)
         return -ENOMEM;
-    struct fill_ctx f = {c, ino};
+    struct fill_ctx f = {c, sf};
     core_staging_lock(sf);
     int rc = sf->base_valid ? 0 : take_base(c, sf);
     if (!rc)
         rc = staging_write(&c->stg, sf, off, buf, size, fill_committed, &f);
     if (!rc && cr && cr->uid != 0)
         sf->kill_suid = true;
-    /* This writer pays for passing the bound; a write to an inode nobody has
-     * open (no release will come to commit it) commits at once. */
-    if (!rc && (staging_over_limit(&c->stg) || !staging_is_open(&c->stg, ino)))
+    /* A write to an inode nobody has open (no release will come to commit
+     * it) commits at once; past half the bound, this writer's bytes go to
+     * the committer while it writes on (core_commit_early). */
+    if (!rc && !staging_is_open(&c->stg, ino))
         rc = core_commit_staged(c, sf);
+    else if (!rc && staging_over(&c->stg, c->stg.limit / 2))
+        rc = core_commit_early(c, sf);
     pthread_rwlock_unlock(&sf->lock);
     staging_unref(&c->stg, sf);
     return rc ? rc : (ssize_t)size;

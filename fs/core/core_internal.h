@@ -11,6 +11,7 @@
 #include "fs/core/atime_queue.h"
 #include "fs/core/bufpool.h"
 #include "fs/core/cmd.h"
+#include "fs/core/committer.h"
 #include "fs/core/core.h"
 #include "fs/core/core_remote.h"
 #include "fs/core/gc.h"
@@ -31,10 +32,11 @@ struct core {
     const struct orderer_ops *order; /* how commands are ordered: local or cluster */
     void *order_impl;
     struct staging stg;
-    struct atime_queue atimes; /* readers' atime updates, submitted by a helper */
-    struct bufpool chunk_bufs; /* CORE_CHUNK_BUF bytes: re-cut windows, old chunks */
-    struct bufpool batch_bufs; /* CORE_BATCH_BYTES: chunks on their way to the store */
-    size_t cmd_max;            /* largest encoded command the orderer takes (0: no limit) */
+    struct committer committer; /* frozen staging sets (core_commit_early) */
+    struct atime_queue atimes;  /* readers' atime updates, submitted by a helper */
+    struct bufpool chunk_bufs;  /* CORE_CHUNK_BUF bytes: re-cut windows, old chunks */
+    struct bufpool batch_bufs;  /* CORE_BATCH_BYTES: chunks on their way to the store */
+    size_t cmd_max;             /* largest encoded command the orderer takes (0: no limit) */
     uint64_t node_id;
     uint64_t next_req;   /* atomic */
     uint64_t chunks_put; /* atomic: chunks handed to the chunk store (tests, bench) */
@@ -57,8 +59,16 @@ void core_attr_to_stat(const struct meta_inode *in, struct stat *st);
  * the committed size). -EIO if a chunk fails verification. */
 int core_read_committed(struct core *c, MDB_txn *txn, uint64_t ino, uint64_t off, uint8_t *buf,
                         size_t len);
-/* Commits sf's staged bytes (sf->lock held for writing). */
+/* Commits sf's staged bytes, its frozen set's first (sf->lock held for
+ * writing). */
 int core_commit_staged(struct core *c, struct sfile *sf);
+/* A writer passed half the staging bound (sf->lock held for writing): sf's
+ * staged bytes become a frozen set for the committer, and writes go on into
+ * fresh pages meanwhile. The set before is waited for only at the full bound
+ * (the memory bound stays the staging limit plus one write). */
+int core_commit_early(struct core *c, struct sfile *sf);
+/* commit_set_fn for c->committer (ctx: the core). */
+int core_commit_frozen(void *ctx, struct sfile *set);
 /* Commits ino's staged bytes, then submits cmd, holding ino's staging lock
  * throughout: cmd (truncate, utimens, punch ...) is ordered after the writes
  * before it and before any write after it. */

@@ -34,8 +34,8 @@ int core_getattr(struct core *c, uint64_t ino, struct stat *st)
         rc = meta_inode_get(c->ms, txn, ino, &in);
         mdb_txn_abort(txn);
     }
-    if (!rc && sf && sf->staged_end > in.size)
-        in.size = sf->staged_end;
+    if (!rc && sf && staging_end(sf) > in.size)
+        in.size = staging_end(sf);
     if (sf) {
         pthread_rwlock_unlock(&sf->lock);
         staging_unref(&c->stg, sf);

@@ -72,8 +72,8 @@ static ssize_t read_locked(struct core *c, struct sfile *sf, uint64_t ino, uint6
     uint64_t fsize = in.size;
     if (!rc && S_ISDIR(in.mode))
         rc = -EISDIR;
-    if (!rc && sf && sf->staged_end > fsize)
-        fsize = sf->staged_end;
+    if (!rc && sf && staging_end(sf) > fsize)
+        fsize = staging_end(sf);
     size_t n = 0;
     if (!rc && off < fsize) {
         n = fsize - off < size ? (size_t)(fsize - off) : size;
@@ -83,7 +83,7 @@ static ssize_t read_locked(struct core *c, struct sfile *sf, uint64_t ino, uint6
     if (rc)
         return rc;
     if (sf)
-        staging_overlay(sf, off, buf, n);
+        staging_overlay_all(sf, off, buf, n);
     /* Recorded here, written by the next flush (close) or release: off the
      * read path, and a file kept open (a database) costs no extra commits. */
     if (sf && atime_due(c, &in))

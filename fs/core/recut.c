@@ -9,6 +9,7 @@
  */
 #include "fs/chunk/chunker.h"
 #include "fs/core/core_internal.h"
+#include "fs/core/committer.h"
 #include "fs/core/core_remote_int.h"
 #include "fs/core/gc_grace.h"
 #include "fs/core/putter.h"
@@ -396,20 +397,24 @@ static bool inode_gone(struct core *c, uint64_t ino)
  * flapping-partitions run). */
 #define EROFS_RETRY_MS 1000
 
-int core_commit_staged(struct core *c, struct sfile *sf)
+/* Commits set's staged bytes (an sfile's own, or its frozen set) without
+ * dropping them; *drop says whether they may go: committed, or the inode is
+ * gone. */
+static int commit_set(struct core *c, struct sfile *set, bool *drop)
 {
-    if (sf->n == 0)
+    *drop = set->n == 0;
+    if (set->n == 0)
         return 0;
-    if (sf->erofs_at_ms && gc_now_ms() < sf->erofs_at_ms + EROFS_RETRY_MS)
+    if (set->erofs_at_ms && gc_now_ms() < set->erofs_at_ms + EROFS_RETRY_MS)
         return -EROFS;
-    struct recut r = {.c = c, .sf = sf, .ino = sf->ino};
+    struct recut r = {.c = c, .sf = set, .ino = set->ino};
     struct meta_inode in;
     uint64_t t0 = core_now_us();
     int rc = meta_txn_read(c->ms, &r.txn);
     if (rc)
         return rc;
-    rc = meta_inode_get(c->ms, r.txn, sf->ino, &in);
-    r.size = !rc && in.size > sf->staged_end ? in.size : sf->staged_end;
+    rc = meta_inode_get(c->ms, r.txn, set->ino, &in);
+    r.size = !rc && in.size > set->staged_end ? in.size : set->staged_end;
     r.win = bufpool_get(&c->chunk_bufs);
     r.cbuf = bufpool_get(&c->chunk_bufs);
     r.bbuf[0] = bufpool_get(&c->batch_bufs);
@@ -425,13 +430,75 @@ int core_commit_staged(struct core *c, struct sfile *sf)
      * no retry can succeed, and each one cost the close() after a failed
      * fsync the whole push and proposal again (writes of over 10 s on the
      * fault suite's lossy link). */
-    if (!rc || inode_gone(c, sf->ino))
-        staging_clear(&c->stg, sf);
-    sf->erofs_at_ms = rc == -EROFS ? gc_now_ms() : 0;
+    *drop = !rc || inode_gone(c, set->ino);
+    set->erofs_at_ms = rc == -EROFS ? gc_now_ms() : 0;
     uint64_t us = core_now_us() - t0;
     if (us >= CORE_SLOW_US)
         log_warn("core: commit of inode %llu took %llu ms: %s", (unsigned long long)r.ino,
                  (unsigned long long)(us / 1000), strerror(-rc));
+    return rc;
+}
+
+int core_commit_frozen(void *ctx, struct sfile *set)
+{
+    bool drop;
+    return commit_set(ctx, set, &drop);
+}
+
+/* Collects sf's frozen set (sf->lock held for writing): waits for its
+ * background commit, tries it again here if that failed, and drops it once
+ * its bytes are committed. What sf staged meanwhile builds on them, so the
+ * version the set's commit made is sf's base. */
+static int settle_frozen(struct core *c, struct sfile *sf)
+{
+    struct sfile *fz = sf->frozen;
+    if (!fz)
+        return 0;
+    int rc = committer_wait(&c->committer, fz);
+    bool drop = rc == 0;
+    if (rc)
+        rc = commit_set(c, fz, &drop);
+    if (!drop)
+        return rc;
+    if (sf->n)
+        sf->base_ver = fz->base_ver;
+    else
+        sf->base_valid = false;
+    staging_drop_frozen(&c->stg, sf);
+    return rc;
+}
+
+int core_commit_staged(struct core *c, struct sfile *sf)
+{
+    int rc = settle_frozen(c, sf);
+    bool drop = false;
+    if (!rc)
+        rc = commit_set(c, sf, &drop);
+    if (drop)
+        staging_clear(&c->stg, sf);
+    return rc;
+}
+
+int core_commit_early(struct core *c, struct sfile *sf)
+{
+    if (sf->frozen && !staging_over_limit(&c->stg) && !committer_done(&c->committer, sf->frozen))
+        return 0; /* the set before is still on its way: go on staging */
+    int rc = settle_frozen(c, sf);
+    /* What the set freed may leave room: then go on staging. */
+    if (rc || sf->n == 0 || !staging_over(&c->stg, c->stg.limit / 2))
+        return rc;
+    /* Refused lately for want of a quorum: the caller hears it now. */
+    if (sf->erofs_at_ms)
+        return core_commit_staged(c, sf);
+    struct sfile *fz = staging_detach(sf);
+    if (!fz)
+        return core_commit_staged(c, sf);
+    rc = committer_queue(&c->committer, fz);
+    if (rc) { /* no thread: as if its commit had failed, so it is done here */
+        fz->bg_done = true;
+        fz->bg_rc = rc;
+        rc = settle_frozen(c, sf);
+    }
     return rc;
 }
 

@@ -45,6 +45,8 @@ static void drop_blocks(struct staging *stg, struct sfile *sf)
 
 static void free_sfile(struct staging *stg, struct sfile *sf)
 {
+    if (sf->frozen) /* its commit failed and nobody is left to retry it */
+        free_sfile(stg, sf->frozen);
     drop_blocks(stg, sf);
     free(sf->blocks);
     pthread_rwlock_destroy(&sf->lock);
@@ -339,10 +341,62 @@ void staging_clear(struct staging *stg, struct sfile *sf)
 
 bool staging_over_limit(struct staging *stg)
 {
+    return staging_over(stg, stg->limit);
+}
+
+bool staging_over(struct staging *stg, size_t bytes)
+{
     pthread_mutex_lock(&stg->lock);
-    bool over = stg->staged_bytes > stg->limit;
+    bool over = stg->staged_bytes > bytes;
     pthread_mutex_unlock(&stg->lock);
     return over;
+}
+
+struct sfile *staging_detach(struct sfile *sf)
+{
+    struct sfile *fz = calloc(1, sizeof(*fz));
+    if (!fz)
+        return NULL;
+    fz->ino = sf->ino;
+    pthread_rwlock_init(&fz->lock, NULL);
+    fz->blocks = sf->blocks;
+    fz->n = sf->n;
+    fz->cap = sf->cap;
+    fz->staged_end = sf->staged_end;
+    fz->kill_suid = sf->kill_suid;
+    fz->base_valid = sf->base_valid;
+    fz->base_ver = sf->base_ver;
+    fz->hint = sf->hint;
+    sf->blocks = NULL;
+    sf->n = sf->cap = 0;
+    sf->staged_end = 0;
+    sf->kill_suid = false;
+    sf->frozen = fz;
+    return fz;
+}
+
+void staging_drop_frozen(struct staging *stg, struct sfile *sf)
+{
+    struct sfile *fz = sf->frozen;
+    if (!fz)
+        return;
+    sf->frozen = NULL;
+    pthread_mutex_lock(&stg->lock);
+    free_sfile(stg, fz);
+    pthread_mutex_unlock(&stg->lock);
+}
+
+uint64_t staging_end(const struct sfile *sf)
+{
+    uint64_t fz = sf->frozen ? sf->frozen->staged_end : 0;
+    return sf->staged_end > fz ? sf->staged_end : fz;
+}
+
+void staging_overlay_all(const struct sfile *sf, uint64_t off, uint8_t *buf, size_t len)
+{
+    if (sf->frozen)
+        staging_overlay(sf->frozen, off, buf, len);
+    staging_overlay(sf, off, buf, len);
 }
 
 void staging_hint_set(struct staging *stg, uint64_t ino, uint64_t parent, const char *name,

@@ -15,6 +15,10 @@
  * the staged bytes touch) comes 16 times less often and covers more
  * writes per chunk; gap fills on the write path stay within one page.
  *
+ * A frozen set (sf->frozen) is an sfile of its own, not in the table: the
+ * pages a writer past half the bound handed to the background committer
+ * (committer.h), read-only and overlaid under sf's own until collected.
+ *
  * Conflict detection: an sfile remembers the content version its staged
  * bytes started from (taken when staging starts, i.e. at the first write
  * into an empty sfile, before any committed byte is read into a page), and
@@ -79,7 +83,15 @@ struct sfile {
     struct stg_hint hint;   /* where this node last saw the file (ino 0: none) */
     uint64_t erofs_at_ms;   /* under lock: last commit refused for want of a
                                quorum (CLOCK_MONOTONIC ms), 0 after a success */
-    struct sfile *next;     /* hash chain, under stg->lock */
+    /* Under lock: staged bytes detached for a background commit
+     * (committer.h), NULL if none. Read-only while attached; readers overlay
+     * them under sf's own pages. sf's own pages build on them: sf keeps
+     * base_valid, and takes the set's version once it is committed. */
+    struct sfile *frozen;
+    bool bg_done;          /* in a frozen set: its commit finished (committer's lock) */
+    int bg_rc;             /* ... with this result */
+    struct sfile *bg_next; /* committer queue */
+    struct sfile *next;    /* hash chain, under stg->lock */
 };
 
 struct staging {
@@ -122,6 +134,18 @@ bool staging_next_region(const struct sfile *sf, struct stg_cursor *cur, uint64_
 /* Drops every staged block (after a commit); the next write starts anew. */
 void staging_clear(struct staging *stg, struct sfile *sf);
 bool staging_over_limit(struct staging *stg);
+/* More than bytes staged on this node (pages and indexes, frozen included). */
+bool staging_over(struct staging *stg, size_t bytes);
+/* Moves sf's staged bytes into a new frozen set, sf->frozen, which must be
+ * NULL (sf->lock held for writing). NULL when out of memory. */
+struct sfile *staging_detach(struct sfile *sf);
+/* Frees sf's frozen set, whose bytes are committed (sf->lock held for
+ * writing). */
+void staging_drop_frozen(struct staging *stg, struct sfile *sf);
+/* The end of sf's last staged byte, its frozen set's included. */
+uint64_t staging_end(const struct sfile *sf);
+/* staging_overlay of sf's frozen set, then of its own pages (lock held). */
+void staging_overlay_all(const struct sfile *sf, uint64_t off, uint8_t *buf, size_t len);
 
 /* This node saw ino as parent/name (a regular file). */
 void staging_hint_set(struct staging *stg, uint64_t ino, uint64_t parent, const char *name,
