@@ -43,7 +43,8 @@ enum core_atime_mode { CORE_ATIME_RELATIME = 0, CORE_ATIME_NOATIME, CORE_ATIME_S
 struct core_config {
     const char *data_dir;            /* holds meta/ and chunks/; created if missing */
     enum core_atime_mode atime_mode; /* from the mount options */
-    size_t staging_limit;            /* bytes staged per node before writers commit early;
+    size_t staging_limit;            /* bytes staged per node (past half, writers commit
+                                        in the background; at it, they wait);
                                         0 = default (256 MiB) */
     const char *node_tag;            /* this node in conflict copy names: the first 7
                                         characters of its node ID; NULL = "local".
