@@ -1,8 +1,6 @@
 /* The background committer of frozen staging sets (committer.h). */
 #include "fs/core/committer.h"
 
-#include <errno.h>
-
 void committer_init(struct committer *cm, commit_set_fn commit, void *ctx)
 {
     *cm = (struct committer){.commit = commit, .ctx = ctx};

@@ -11,14 +11,19 @@ qfs_mount
 step "write $mib MiB while a reader follows it"
 dd if="$T/ref" of="$MNT/big" bs=1M status=none &
 writer=$!
-checks=0
+checks=0 bad=
 while kill -0 "$writer" 2>/dev/null; do
     n=$(stat -c %s "$MNT/big" 2>/dev/null || echo 0)
     if [ "$n" -gt 0 ]; then
-        cmp -n "$n" "$MNT/big" "$T/ref" || fail "bytes 0..$n differ during the write"
+        cmp -n "$n" "$MNT/big" "$T/ref" || { bad=$n && break; }
         checks=$((checks + 1))
     fi
 done
+if [ -n "$bad" ]; then # end the writer by its PID before the unmount
+    kill "$writer"
+    wait "$writer" || true
+    fail "bytes 0..$bad differ during the write"
+fi
 wait "$writer" || fail "dd failed"
 [ "$checks" -gt 0 ] || echo "note: the write was over before the reader looked"
 cmp "$MNT/big" "$T/ref" || fail "file differs after the write"
