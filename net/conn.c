@@ -15,8 +15,6 @@
 
 #define WRITE_MAX (256u * 1024) /* bytes offered to one SSL_write */
 
-static const char *const chan_names[] = {"control", "bulk"};
-
 void conn_set_events(struct net *n, struct conn *c, uint32_t events)
 {
     if (events == c->events)
@@ -40,7 +38,7 @@ void conn_close(struct net *n, struct conn *c, const char *why)
     peer_name(n, c->peer, id);
     if (why)
         log_info("net: closing %s connection %s peer %s: %s",
-                 c->chan >= 0 ? chan_names[c->chan] : "new", c->addr, id, why);
+                 c->chan >= 0 ? msg_channel_name(c->chan) : "new", c->addr, id, why);
     if (c->peer >= 0 && c->chan >= 0)
         net_detach(n, c);
     epoll_ctl(n->epfd, EPOLL_CTL_DEL, c->fd, NULL);

@@ -14,8 +14,8 @@
 #include <stdint.h>
 
 #define FRAME_MAGIC       0x4e534651u /* "QFSN" on the wire */
-#define FRAME_VERSION     2           /* 2: have-queries carry hash prefixes */
-#define FRAME_VERSION_STR "2"
+#define FRAME_VERSION     3           /* 2: have-queries carry hash prefixes; 3: the fast channel */
+#define FRAME_VERSION_STR "3"
 #define FRAME_HDR_LEN     12
 
 /* Flags: bit 0 asks the peer to serve this frame ahead of background work. */

@@ -6,6 +6,12 @@
 #include <errno.h>
 #include <string.h>
 
+const char *msg_channel_name(int channel)
+{
+    static const char *const names[CHAN_COUNT_] = {"control", "bulk", "fast"};
+    return channel >= 0 && channel < CHAN_COUNT_ ? names[channel] : "?";
+}
+
 int msg_hello_decode(const uint8_t *p, size_t len, struct msg_hello *m)
 {
     if (len != MSG_HELLO_LEN || p[32] >= CHAN_COUNT_)

@@ -26,8 +26,13 @@
 #define MSG_FETCH_MAX          256
 #define MSG_FETCH_RESP_HDR_LEN 45 /* u64 id + hash + u8 status + u32 length */
 
-/* Which of a peer pair's two connections a hello opens. */
-enum msg_channel { CHAN_CONTROL = 0, CHAN_BULK = 1, CHAN_COUNT_ = 2 };
+/* Which of a peer pair's three connections a hello opens: control
+ * (consensus), bulk (chunks) and fast (read index: small frames that must
+ * not wait behind the consensus stream in a socket's queue). */
+enum msg_channel { CHAN_CONTROL = 0, CHAN_BULK = 1, CHAN_FAST = 2, CHAN_COUNT_ = 3 };
+
+/* "control", "bulk" or "fast" (for logs); "?" for anything else. */
+const char *msg_channel_name(int channel);
 
 /* Per-chunk status in acks and fetch responses. */
 enum msg_status { ST_OK = 0, ST_BAD_HASH = 1, ST_NOT_FOUND = 2, ST_STORE_ERROR = 3, ST_MAX_ = 3 };

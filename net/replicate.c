@@ -160,10 +160,11 @@ int repl_on_frame(struct repl *r, int peer, int chan, unsigned type, uint16_t fl
     struct msg_fetch_resp fr;
     if (!__atomic_load_n(&r->net, __ATOMIC_ACQUIRE))
         return -EAGAIN; /* repl_attach() resumes the connection */
-    /* Queued work never rides the control channel: it must never be held. */
+    /* Queued work never rides the control channel: it must never be held;
+     * the fast channel carries node messages only. */
     bool queued = type == FT_PUSH_BATCH || type == FT_HAVE_QUERY ||
                   (type == FT_FETCH_REQ && !(flags & FRAME_F_URGENT));
-    if (queued && chan == CHAN_CONTROL)
+    if ((queued && chan == CHAN_CONTROL) || chan == CHAN_FAST)
         return -EPROTO;
     switch (type) {
     case FT_PUSH_ACK:
@@ -195,6 +196,8 @@ int repl_on_frame(struct repl *r, int peer, int chan, unsigned type, uint16_t fl
 
 void repl_on_peer(struct repl *r, int peer, int chan, int up)
 {
+    if (chan == CHAN_FAST)
+        return; /* replication uses control and bulk only */
     pthread_mutex_lock(&r->lock);
     if (chan == CHAN_BULK)
         r->bulk_up[peer] = up;

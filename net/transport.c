@@ -24,6 +24,7 @@
 #define BULK_BUDGET      (256u << 10)
 #define HANDSHAKE_MS     5000
 #define URGENT_LANE_CAP  (2u << 20)
+#define FAST_QUEUE       (64u << 10) /* the fast channel carries small frames only */
 #define BULK_DEAD_FACTOR 5
 
 void net_options_default(struct net_options *opt)
@@ -249,8 +250,7 @@ void net_attach(struct net *n, struct conn *c)
     }
     char id[NODE_ID_STR_LEN + 1];
     node_id_format(n->cfg.peers[c->peer].id, id);
-    log_info("net: %s channel to peer %s (%s) is up", c->chan == CHAN_CONTROL ? "control" : "bulk",
-             id, c->addr);
+    log_info("net: %s channel to peer %s (%s) is up", msg_channel_name(c->chan), id, c->addr);
     if (n->cb.on_peer)
         n->cb.on_peer(n->cb.ctx, c->peer, c->chan, true);
 }
@@ -542,7 +542,9 @@ static int chans_init(struct net *n)
             pthread_mutex_init(&ch->lock, NULL);
             pthread_cond_init(&ch->changed, NULL);
             ch->backoff_ms = n->opt.backoff_min_ms;
-            size_t normal = c == CHAN_CONTROL ? n->opt.control_queue : n->opt.bulk_queue;
+            size_t normal = c == CHAN_CONTROL ? n->opt.control_queue
+                            : c == CHAN_BULK  ? n->opt.bulk_queue
+                                              : FAST_QUEUE;
             if (lane_init(&ch->lanes[LANE_URGENT], URGENT_LANE_CAP) < 0 ||
                 lane_init(&ch->lanes[LANE_NORMAL], normal) < 0)
                 return -ENOMEM;

@@ -2,10 +2,14 @@
  * transport.h - authenticated connections to every configured peer, run by one
  * network thread (epoll), and a frame API for the rest of the node.
  *
- * Each peer pair keeps two TLS 1.3 connections: CHAN_CONTROL (consensus,
- * heartbeats) and CHAN_BULK (chunk replication), so consensus frames never
- * queue behind chunk data in a socket buffer, and the network thread serves
- * control connections before bulk ones in every loop turn. The node with the
+ * Each peer pair keeps three TLS 1.3 connections: CHAN_CONTROL (consensus,
+ * heartbeats), CHAN_BULK (chunk replication) and CHAN_FAST (small frames
+ * whose latency matters, such as the read index), so consensus frames never
+ * queue behind chunk data in a socket buffer, and a read index never queues
+ * behind the consensus stream (on a slow or lossy link that stream fills the
+ * socket and its retransmissions hold back everything after them). The
+ * network thread serves control and fast connections before bulk ones in
+ * every loop turn. The node with the
  * smaller ID dials (and redials with capped exponential backoff and jitter);
  * the other accepts. Certificates are pinned: a connection whose certificate
  * fingerprint is not the configured peer ID is closed and logged with both IDs.

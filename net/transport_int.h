@@ -16,7 +16,7 @@
 
 #include <openssl/ssl.h>
 
-#define MAX_CONNS   (2 * NET_MAX_PEERS + 16) /* identified + handshaking */
+#define MAX_CONNS   (CHAN_COUNT_ * NET_MAX_PEERS + 16) /* identified + handshaking */
 #define LANE_URGENT 0
 #define LANE_NORMAL 1
 
@@ -43,7 +43,7 @@ struct conn {
     char addr[NET_ADDR_STR];
 };
 
-/* One of a peer's two channels. */
+/* One of a peer's channels (enum msg_channel). */
 struct chan {
     pthread_mutex_t lock;   /* guards lanes, up, frame_lane, frame_left */
     pthread_cond_t changed; /* lane space freed or up changed */

@@ -58,6 +58,8 @@ static int on_frame(void *ctx, int peer, int chan, unsigned type, uint16_t flags
 {
     struct cluster *cl = ctx;
     __atomic_store_n(&cl->peer_heard_us[cl->mem.index_of[peer]], cl_now_us(), __ATOMIC_RELAXED);
+    if (chan == CHAN_FAST && type != FT_CLUSTER)
+        return -EPROTO; /* the fast channel carries node messages only */
     if (type == FT_CONSENSUS)
         return pax_on_frame(cl, peer, p, len);
     if (type == FT_CLUSTER)

@@ -15,11 +15,18 @@
 
 #define SLOW_SYNC_US 1000000 /* a sync this long is logged with where it waited */
 
+/* On the fast channel, so a read index does not wait behind the consensus
+ * stream in the control connection's socket (a slow link's retransmissions
+ * hold back everything queued after them); on the control channel while the
+ * fast one is down or full. Answers may thus overtake consensus frames sent
+ * earlier: the read index only needs an index at least as new as any
+ * commit before the request, and the asker waits until it has applied it. */
 static void send_msg(struct cluster *cl, int peer, const struct cluster_msg *m)
 {
     uint8_t buf[CLUSTER_MSG_MAX];
     size_t len = cluster_msg_encode(m, buf);
-    net_send(cl->net, peer, CHAN_CONTROL, FT_CLUSTER, FRAME_F_URGENT, buf, len, 0);
+    if (net_send(cl->net, peer, CHAN_FAST, FT_CLUSTER, FRAME_F_URGENT, buf, len, 0) != 0)
+        net_send(cl->net, peer, CHAN_CONTROL, FT_CLUSTER, FRAME_F_URGENT, buf, len, 0);
 }
 
 /* The status says this node leads and its read lease holds now. The status

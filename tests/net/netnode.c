@@ -8,8 +8,8 @@
  *   push-bg FILE K           the same in the background; prints "ok push ..." when done
  *   pull FILE MS             make the listed chunks local
  *   fetch HEX MS             urgent fetch of one chunk
- *   rtt PEER N SIZE [bulk]   N consensus-frame round trips (the peer echoes them) on
- *                            the control channel, or on the bulk one for comparison
+ *   rtt PEER N SIZE [bulk|fast]  N consensus-frame round trips (the peer echoes
+ *                            them) on the control channel, or on another one
  *   info PEER | stats | wait-up PEER MS | quit
  */
 #include "net/replicate.h"
@@ -294,10 +294,10 @@ static void cmd_info(struct node *nd, int peer)
         return;
     }
     reply(nd,
-          "ok info control=%d bulk=%d alive=%d rtt_us=%lld srtt_us=%lld seen_ms=%lld "
+          "ok info control=%d bulk=%d fast=%d alive=%d rtt_us=%lld srtt_us=%lld seen_ms=%lld "
           "connects=%llu queued=%zu",
-          i.up[CHAN_CONTROL], i.up[CHAN_BULK], i.alive, (long long)i.rtt_us, (long long)i.srtt_us,
-          (long long)i.last_seen_ms, (unsigned long long)i.connects,
+          i.up[CHAN_CONTROL], i.up[CHAN_BULK], i.up[CHAN_FAST], i.alive, (long long)i.rtt_us,
+          (long long)i.srtt_us, (long long)i.last_seen_ms, (unsigned long long)i.connects,
           net_queued(nd->net, peer, CHAN_BULK));
 }
 
@@ -306,7 +306,8 @@ static void cmd_wait_up(struct node *nd, int peer, int timeout_ms)
     double end = now_ms() + timeout_ms;
     struct net_peer_info i = {0};
     while (now_ms() < end) {
-        if (net_peer_info(nd->net, peer, &i) == 0 && i.up[CHAN_CONTROL] && i.up[CHAN_BULK]) {
+        if (net_peer_info(nd->net, peer, &i) == 0 && i.up[CHAN_CONTROL] && i.up[CHAN_BULK] &&
+            i.up[CHAN_FAST]) {
             reply(nd, "ok up");
             return;
         }
@@ -358,7 +359,10 @@ static int run_command(struct node *nd, const char *line)
     } else if (sscanf(line, "fetch %127s %d", b, &i1) == 2) {
         cmd_fetch(nd, b, i1);
     } else if (sscanf(line, "rtt %d %u %u", &i1, &u1, &u2) == 3) {
-        cmd_rtt(nd, i1, u1, u2, strstr(line, "bulk") ? CHAN_BULK : CHAN_CONTROL);
+        cmd_rtt(nd, i1, u1, u2,
+                strstr(line, "bulk")   ? CHAN_BULK
+                : strstr(line, "fast") ? CHAN_FAST
+                                       : CHAN_CONTROL);
     } else if (sscanf(line, "info %d", &i1) == 1) {
         cmd_info(nd, i1);
     } else if (sscanf(line, "wait-up %d %d", &i1, &i2) == 2) {

@@ -2,6 +2,7 @@
 """Transport tests with real processes on 127.0.0.1: test_net.py BUILD_DIR TEST."""
 import hashlib
 import os
+import re
 import signal
 import socket
 import ssl
@@ -17,7 +18,7 @@ MAGIC = 0x4E534651
 FT_HELLO, FT_PING, FT_PUSH_BATCH = 1, 2, 5
 
 
-def frame(ftype, payload, version=2, flags=0, length=None, magic=MAGIC):
+def frame(ftype, payload, version=3, flags=0, length=None, magic=MAGIC):
     n = len(payload) if length is None else length
     return struct.pack("<IBBHI", magic, version, ftype, flags, n) + payload
 
@@ -88,6 +89,9 @@ def test_replicate(build):
         assert a.cmd("fetch " + "00" * 32 + " 5000").startswith("err fetch -2")
         info = a.ok("info 0")
         assert info["alive"] == "1" and int(info["rtt_us"]) > 0 and info["connects"] == "1"
+        # All three channels are up, and frames go both ways on the fast one.
+        assert (info["control"], info["bulk"], info["fast"]) == ("1", "1", "1")
+        assert int(a.ok("rtt 0 20 64 fast")["p50_us"]) > 0
     finally:
         c.close()
 
@@ -144,10 +148,10 @@ def test_malformed(build):
         cases = [
             (frame(FT_PING, b"x" * 16, magic=0x12345678), r"bad frame header: unknown magic"),
             (frame(FT_PING, b"x" * 16, version=9), r"another wire version.*version 9"),
-            (frame(FT_PING, b"x" * 16, version=1), r"another wire version than this node's 2 "
+            (frame(FT_PING, b"x" * 16, version=2), r"another wire version than this node's 3 "
                                                    r"\(run the same release on every node\) "
-                                                   r"\(version 1"),
-            (frame(99, b""), r"unknown magic, version, type or flags \(version 2, type 99"),
+                                                   r"\(version 2"),
+            (frame(99, b""), r"unknown magic, version, type or flags \(version 3, type 99"),
             (frame(FT_PING, b"", length=1 << 30), r"frame too large for its type"),
             (frame(FT_PUSH_BATCH, b"", length=64 << 20), r"frame too large .*type 5"),
             (frame(FT_PING, b"x" * 15), r"malformed ping frame"),
@@ -161,6 +165,20 @@ def test_malformed(build):
             s.sendall(hello_bytes(b) + data)
             assert closed_by_peer(s), f"case {i}: connection stayed open"
             a.wait_log(pattern)
+        # A hello naming no channel is refused, and replication work never
+        # rides the fast channel (both logged anew, not only by a case above).
+        for data, pattern in (
+                (hello_bytes(b, 3), r"malformed hello frame"),
+                (hello_bytes(b, 2) + frame(FT_PUSH_BATCH, struct.pack("<QI", 1, 0)),
+                 r"malformed push-batch frame \(12")):
+            before = len(re.findall(pattern, a.log_text()))
+            s = tls_client(b, a)
+            s.sendall(data)
+            assert closed_by_peer(s), f"{pattern}: connection stayed open"
+            end = time.monotonic() + 10
+            while len(re.findall(pattern, a.log_text())) <= before:
+                assert time.monotonic() < end, f"log never showed {pattern!r} again"
+                time.sleep(0.05)
         # A frame before the hello is refused too.
         s = tls_client(b, a)
         s.sendall(frame(FT_PING, b"x" * 16))
