@@ -9,10 +9,10 @@
  * behind the consensus stream (on a slow or lossy link that stream fills the
  * socket and its retransmissions hold back everything after them). The
  * network thread serves control and fast connections before bulk ones in
- * every loop turn. The node with the
- * smaller ID dials (and redials with capped exponential backoff and jitter);
- * the other accepts. Certificates are pinned: a connection whose certificate
- * fingerprint is not the configured peer ID is closed and logged with both IDs.
+ * every loop turn. The node with the smaller ID dials (and redials with
+ * capped exponential backoff and jitter); the other accepts. Certificates are
+ * pinned: a connection whose certificate fingerprint is not the configured
+ * peer ID is closed and logged with both IDs.
  *
  * Sending never blocks the network thread: net_send() copies a frame into the
  * channel's bounded queue (urgent frames into a separate queue that is sent
