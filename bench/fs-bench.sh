@@ -4,12 +4,14 @@
 # passthrough_ll example (compiled here from /usr/share/doc/libfuse3-dev),
 # (c) quorumfs; prints a table with the quorumfs/passthrough_ll ratios and
 # their targets, then the bytes committed by small edits of a 1 GiB file,
-# then bench/aged-store.sh if it exists.
+# then the daemon's peak memory while a 4 GiB file is written, then
+# bench/aged-store.sh if it exists.
 # The references' metadata rows run on fresh ext4 filesystems (see fresh_fs
 # below). Needs root (drop_caches, mounts, loop devices), fio,
 # mkfs.ext4, losetup, /dev/fuse.
 # Environment: QFS_BENCH_SIZE (default 1G), QFS_BENCH_RUNTIME (20 s),
-#   QFS_BENCH_FILES (20000), QFS_BENCH_JOBS (8 metadata workers for the
+#   QFS_BENCH_FILES (20000), QFS_BENCH_MEM_SIZE (4G: the file written while
+#   the daemon's memory is sampled), QFS_BENCH_JOBS (8 metadata workers for the
 #   second metadata row: group commit only shows under concurrency), QFS_BENCH_DIR (parent of the scratch dir,
 #   default /var/tmp: the data disk), QFS_BENCH_OPTS (extra quorumfs options),
 #   QFS_BENCH_PERF=1 (perf-record quorumfs during its fio runs, print the top).
@@ -19,6 +21,7 @@ build=${1:-build}
 SIZE=${QFS_BENCH_SIZE:-1G}
 RT=${QFS_BENCH_RUNTIME:-20}
 NFILES=${QFS_BENCH_FILES:-20000}
+MEM_SIZE=${QFS_BENCH_MEM_SIZE:-4G}
 JOBS=${QFS_BENCH_JOBS:-8}
 QFS=$build/fs/fuse/quorumfs
 META=$build/bench/fs/fs_meta_bench
@@ -195,6 +198,32 @@ edit_costs() { # mountpoint data-dir daemon-pid
     printf '%-34s %16s %18s\n' "overwrite 1 byte in the middle" $((b2 - b1s)) $((w2 - w1s))
 }
 
+# Memory while one file far larger than the staging bound is written: the
+# daemon's anonymous memory (RssAnon: staged pages, buffers, LMDB's dirty
+# pages; not the page cache nor the store's mapping), sampled every 0.1 s.
+mem_bound() { # mountpoint daemon-pid daemon-log
+    local f=$1/mem.dat peak=0 cur bound fio_pid
+    fio --name=m --filename="$f" --rw=write --bs=1M --size="$MEM_SIZE" --ioengine=psync \
+        --end_fsync=1 --refill_buffers >/dev/null 2>&1 &
+    fio_pid=$!
+    while kill -0 "$fio_pid" 2>/dev/null; do
+        cur=$(awk '/^RssAnon/ {print $2}' "/proc/$2/status")
+        [ "$cur" -gt "$peak" ] && peak=$cur
+        sleep 0.1
+    done
+    wait "$fio_pid"
+    rm -f "$f"
+    bound=$(sed -n 's/.*core: staging bound \([0-9]*\) MiB.*/\1/p' "$3" | tail -1)
+    python3 -c '
+import sys
+size, peak, bound = sys.argv[1], int(sys.argv[2]) // 1024, sys.argv[3]
+units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+mib = int(size[:-1]) * units[size[-1]] >> 20 if size[-1] in units else int(size) >> 20
+ok = "ok" if peak * 2 < mib else "BELOW"
+print("memory writing %d MiB in 1 MiB writes: quorumfs peak anonymous %d MiB, %.2f of the file (staging bound %s MiB; target < 0.5)  %s"
+      % (mib, peak, peak / mib, bound, ok))' "$MEM_SIZE" "$peak" "${bound:-?}"
+}
+
 echo "fs-bench: size $SIZE, random runs ${RT} s, $NFILES files; scratch $W" >&2
 cc -O2 -o "$W/passthrough_ll" "$EX/passthrough_ll.c" -I"$EX" \
     $(pkg-config --cflags --libs fuse3) -lpthread
@@ -252,6 +281,8 @@ row "  same, $JOBS workers" metaj ops/s 0.5
 echo "(metadata rows: raw and passthrough_ll each run on a fresh ext4, a direct-I/O loop device on the data disk; quorumfs on the data disk, fresh data directory)"
 echo
 edit_costs "$W/qmnt" "$W/qdata" "$QPID"
+echo
+mem_bound "$W/qmnt" "$QPID" "$W/daemons.log"
 if [ -s "$W/perf.top" ]; then
     echo
     echo "perf: top symbols in the quorumfs daemon during its run"

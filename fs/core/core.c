@@ -14,9 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_STAGING_LIMIT ((size_t)256 << 20)
-#define ORPHAN_ROUND          256
-#define CHUNK_CACHE_BYTES     ((size_t)64 << 20)
+#define STAGING_LIMIT_MIN ((size_t)64 << 20)
+#define STAGING_LIMIT_MAX ((size_t)1 << 30)
+#define ORPHAN_ROUND      256
+#define CHUNK_CACHE_BYTES ((size_t)64 << 20)
 
 void core_cmd_init(struct core *c, struct cmd *cmd, uint8_t op, const struct core_cred *cr)
 {
@@ -161,6 +162,8 @@ static int open_stores(struct core *c)
     if (!rc)
         rc = staging_init(&c->stg, c->cfg.staging_limit);
     if (!rc)
+        log_info("core: staging bound %zu MiB", c->cfg.staging_limit >> 20);
+    if (!rc)
         rc = bufpool_init(&c->chunk_bufs, CORE_CHUNK_BUF, 16);
     if (!rc)
         rc = bufpool_init(&c->batch_bufs, CORE_BATCH_BYTES, 2);
@@ -195,6 +198,22 @@ static int genesis_root(struct core *c)
     return meta_err(mdb_txn_commit(txn));
 }
 
+/* A sixteenth of the machine's memory, within [64 MiB, 1 GiB]: what random
+ * writes stage is re-cut chunk by chunk at each commit, so the more pages a
+ * commit covers, the fewer times each chunk is cut, hashed and stored (a
+ * 1 GiB bound doubled random 4 KiB writes over a 1 GiB file against 256 MiB,
+ * docs/ARCHITECTURE.md); the kernel itself lets a tenth to a fifth of memory
+ * be dirty before writers wait. */
+static size_t default_staging_limit(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    size_t mem = pages > 0 && psize > 0 ? (size_t)pages * (size_t)psize : 0;
+    size_t limit = mem / 16;
+    if (limit < STAGING_LIMIT_MIN)
+        return STAGING_LIMIT_MIN;
+    return limit > STAGING_LIMIT_MAX ? STAGING_LIMIT_MAX : limit;
+}
+
 int core_open(const struct core_config *cfg, struct core **out)
 {
     struct core *c = calloc(1, sizeof(*c));
@@ -204,7 +223,7 @@ int core_open(const struct core_config *cfg, struct core **out)
     atime_queue_init(&c->atimes, core_atime_submit, c);
     committer_init(&c->committer, core_commit_frozen, c);
     if (!c->cfg.staging_limit)
-        c->cfg.staging_limit = DEFAULT_STAGING_LIMIT;
+        c->cfg.staging_limit = default_staging_limit();
     c->cfg.data_dir = strdup(cfg->data_dir);
     int rc = c->cfg.data_dir ? open_stores(c) : -ENOMEM;
     if (!rc)

@@ -45,7 +45,8 @@ struct core_config {
     enum core_atime_mode atime_mode; /* from the mount options */
     size_t staging_limit;            /* bytes staged per node (past half, writers commit
                                         in the background; at it, they wait);
-                                        0 = default (256 MiB) */
+                                        0 = default (a sixteenth of
+                                        memory, 64 MiB to 1 GiB) */
     const char *node_tag;            /* this node in conflict copy names: the first 7
                                         characters of its node ID; NULL = "local".
                                         Must outlive the core. */

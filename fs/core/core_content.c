@@ -95,11 +95,11 @@ ssize_t core_write(struct core *c, const struct core_cred *cr, uint64_t ino, uin
     if (!rc && cr && cr->uid != 0)
         sf->kill_suid = true;
     /* A write to an inode nobody has open (no release will come to commit
-     * it) commits at once; past half the bound, this writer's bytes go to
-     * the committer while it writes on (core_commit_early). */
+     * it) commits at once; a large enough set of staged bytes goes to the
+     * committer while this writer writes on (core_commit_early). */
     if (!rc && !staging_is_open(&c->stg, ino))
         rc = core_commit_staged(c, sf);
-    else if (!rc && staging_over(&c->stg, c->stg.limit / 2))
+    else if (!rc)
         rc = core_commit_early(c, sf);
     pthread_rwlock_unlock(&sf->lock);
     staging_unref(&c->stg, sf);

@@ -62,7 +62,8 @@ int core_read_committed(struct core *c, MDB_txn *txn, uint64_t ino, uint64_t off
 /* Commits sf's staged bytes, its frozen set's first (sf->lock held for
  * writing). */
 int core_commit_staged(struct core *c, struct sfile *sf);
-/* A writer passed half the staging bound (sf->lock held for writing): sf's
+/* After a write (sf->lock held for writing): once the node passed half the
+ * staging bound, or sf holds a large dense run (recut.c, freeze_due), sf's
  * staged bytes become a frozen set for the committer, and writes go on into
  * fresh pages meanwhile. The set before is waited for only at the full bound
  * (the memory bound stays the staging limit plus one write). */

@@ -479,13 +479,31 @@ int core_commit_staged(struct core *c, struct sfile *sf)
     return rc;
 }
 
+/* Largest dense set frozen before the node passes half the bound. */
+#define FREEZE_DENSE_MAX ((size_t)64 << 20)
+
+/* Whether sf's staged pages should go to the committer now: past half the
+ * bound (counting every file's pages), or sooner for pages written mostly
+ * in sequence (staging_dense), whose commit re-cuts little that is old:
+ * committing those early lets a sequential writer's staging overlap the
+ * committer from its first tens of MiB, whatever the bound, while sparse
+ * random writes wait for half the bound, where a commit covers the most
+ * writes per chunk it re-cuts. */
+static bool freeze_due(struct core *c, struct sfile *sf)
+{
+    size_t dense = c->stg.limit / 8 < FREEZE_DENSE_MAX ? c->stg.limit / 8 : FREEZE_DENSE_MAX;
+    return staging_over(&c->stg, c->stg.limit / 2) || staging_dense(sf, dense);
+}
+
 int core_commit_early(struct core *c, struct sfile *sf)
 {
+    if (!freeze_due(c, sf))
+        return 0;
     if (sf->frozen && !staging_over_limit(&c->stg) && !committer_done(&c->committer, sf->frozen))
         return 0; /* the set before is still on its way: go on staging */
     int rc = settle_frozen(c, sf);
     /* What the set freed may leave room: then go on staging. */
-    if (rc || sf->n == 0 || !staging_over(&c->stg, c->stg.limit / 2))
+    if (rc || sf->n == 0 || !freeze_due(c, sf))
         return rc;
     /* Refused lately for want of a quorum: the caller hears it now. */
     if (sf->erofs_at_ms)

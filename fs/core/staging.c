@@ -41,6 +41,7 @@ static void drop_blocks(struct staging *stg, struct sfile *sf)
         stg->staged_bytes -= sizeof(*bl);
     }
     sf->n = 0;
+    sf->pages = 0;
 }
 
 static void free_sfile(struct staging *stg, struct sfile *sf)
@@ -239,7 +240,9 @@ int staging_write(struct staging *stg, struct sfile *sf, uint64_t off, const uin
         if (!bl)
             return -ENOMEM;
         unsigned p = (unsigned)(pos % STG_BLOCK / STG_PAGE);
+        bool fresh = !bl->page[p];
         int rc = page_write(stg, bl, p, a, a + (uint32_t)n, buf + done, fill, ctx);
+        sf->pages += fresh && bl->page[p];
         if (rc)
             return rc;
         done += n;
@@ -339,6 +342,11 @@ void staging_clear(struct staging *stg, struct sfile *sf)
     sf->base_valid = false;
 }
 
+bool staging_dense(const struct sfile *sf, size_t bytes)
+{
+    return sf->pages * STG_PAGE >= bytes && sf->pages * 4 >= sf->n * STG_PAGES * 3;
+}
+
 bool staging_over_limit(struct staging *stg)
 {
     return staging_over(stg, stg->limit);
@@ -362,13 +370,14 @@ struct sfile *staging_detach(struct sfile *sf)
     fz->blocks = sf->blocks;
     fz->n = sf->n;
     fz->cap = sf->cap;
+    fz->pages = sf->pages;
     fz->staged_end = sf->staged_end;
     fz->kill_suid = sf->kill_suid;
     fz->base_valid = sf->base_valid;
     fz->base_ver = sf->base_ver;
     fz->hint = sf->hint;
     sf->blocks = NULL;
-    sf->n = sf->cap = 0;
+    sf->n = sf->cap = sf->pages = 0;
     sf->staged_end = 0;
     sf->kill_suid = false;
     sf->frozen = fz;

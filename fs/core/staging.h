@@ -75,6 +75,7 @@ struct sfile {
     pthread_rwlock_t lock;
     struct sblock **blocks; /* sorted by idx; under lock */
     size_t n, cap;          /* n == 0: nothing staged */
+    size_t pages;           /* pages holding staged bytes; under lock */
     uint64_t staged_end;    /* end of the last staged byte, 0 if none */
     bool kill_suid;         /* a non-root writer staged bytes */
     bool atime_due;         /* a read wants an atime update at flush (atomic) */
@@ -134,6 +135,10 @@ bool staging_next_region(const struct sfile *sf, struct stg_cursor *cur, uint64_
 /* Drops every staged block (after a commit); the next write starts anew. */
 void staging_clear(struct staging *stg, struct sfile *sf);
 bool staging_over_limit(struct staging *stg);
+/* sf holds at least bytes of staged pages, and they fill at least three
+ * quarters of the blocks they are in: written mostly in sequence, so a
+ * commit of them re-cuts little that is not new (sf->lock held). */
+bool staging_dense(const struct sfile *sf, size_t bytes);
 /* More than bytes staged on this node (pages and indexes, frozen included). */
 bool staging_over(struct staging *stg, size_t bytes);
 /* Moves sf's staged bytes into a new frozen set, sf->frozen, which must be

@@ -1,6 +1,7 @@
 /*
- * Frozen staging sets (committer.h): a writer past half the staging bound
- * hands its staged bytes to the background committer and writes on. The
+ * Frozen staging sets (committer.h): a writer past half the staging bound,
+ * or with a dense run of an eighth of it, hands its staged bytes to the
+ * background committer and writes on. The
  * core runs here as in a cluster, under a test orderer whose gate holds
  * content commands back, so a set is on its way and not yet committed for
  * as long as a test needs: reads, sizes and partial-page writes must see
@@ -17,7 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LIMIT (1u << 20) /* staging bound: a set freezes past 512 KiB */
+#define LIMIT (1u << 20)  /* staging bound: a set freezes past 512 KiB */
+#define DENSE (LIMIT / 8) /* ... or as a dense run of 128 KiB */
 #define PIECE (64u << 10)
 #define TOTAL (768u << 10)
 
@@ -30,6 +32,7 @@ struct gate {
     pthread_cond_t cond;
     bool closed;
     int waiting, fail;
+    int contents; /* content commands submitted */
     uint64_t applied;
 };
 
@@ -43,6 +46,7 @@ static int gate_submit(void *impl, const struct cmd *cmd, struct apply_result *r
     struct gate *g = impl;
     pthread_mutex_lock(&g->lock);
     if (cmd->op == CMD_CONTENT) {
+        g->contents++;
         g->waiting++;
         pthread_cond_broadcast(&g->cond);
         while (g->closed)
@@ -98,7 +102,7 @@ static void setup(void)
     ck_assert_int_eq(core_open(&cfg, &core), 0);
     gate.c = core;
     gate.closed = false;
-    gate.waiting = gate.fail = 0;
+    gate.waiting = gate.fail = gate.contents = 0;
     ck_assert_int_eq(core_load_applied(core, &gate.applied), 0);
     core_set_orderer(core, &gate_ops, &gate, 1, 0, 0);
 }
@@ -178,12 +182,12 @@ START_TEST(frozen_set_is_read_and_filled_from)
     pattern(data, TOTAL, 1);
     uint64_t ino = open_file("f");
     set_gate(true, 0);
-    /* The write that passes half the bound freezes everything staged: then
-     * only the set knows the size. */
-    write_pieces(ino, data, 0, LIMIT / 2);
+    /* The write that completes a dense run of DENSE bytes freezes
+     * everything staged: then only the set knows the size. */
+    write_pieces(ino, data, 0, DENSE);
     wait_at_gate(); /* the set's chunks are stored; its command waits */
-    ck_assert_uint_eq(size_of(ino), LIMIT / 2);
-    write_pieces(ino, data, LIMIT / 2, TOTAL);
+    ck_assert_uint_eq(size_of(ino), DENSE);
+    write_pieces(ino, data, DENSE, TOTAL);
     ck_assert_uint_eq(size_of(ino), TOTAL);
     expect(ino, data, TOTAL);
     /* Two writes into one page of the set: the second leaves a gap after
@@ -233,6 +237,42 @@ START_TEST(failed_frozen_commit_is_retried)
 }
 END_TEST
 
+static int contents_submitted(void)
+{
+    pthread_mutex_lock(&gate.lock);
+    int n = gate.contents;
+    pthread_mutex_unlock(&gate.lock);
+    return n;
+}
+
+/* Twice DENSE written in sequence goes out in more than one commit; as many
+ * bytes scattered one page per block (well under half the bound) stay
+ * staged until the flush commits them at once: their commit re-cuts a
+ * chunk for every page, so the more pages one commit covers the better. */
+START_TEST(dense_runs_freeze_early_sparse_pages_do_not)
+{
+    uint8_t *data = malloc(2 * DENSE);
+    pattern(data, 2 * DENSE, 4);
+    uint64_t seq = open_file("seq"), sparse = open_file("sparse");
+    write_pieces(seq, data, 0, 2 * DENSE);
+    ck_assert_int_eq(core_flush(core, seq), 0);
+    ck_assert_int_ge(contents_submitted(), 2);
+    expect(seq, data, 2 * DENSE);
+    int before = contents_submitted();
+    size_t pages = 2 * DENSE / 4096;
+    for (size_t i = 0; i < pages; i++)
+        ck_assert_int_eq(core_write(core, &root, sparse, i * PIECE, data + i * 4096, 4096), 4096);
+    ck_assert_int_eq(core_flush(core, sparse), 0);
+    ck_assert_int_eq(contents_submitted() - before, 1);
+    uint8_t got[4096];
+    ck_assert_int_eq(core_read(core, sparse, (pages - 1) * PIECE, got, 4096), 4096);
+    ck_assert_int_eq(memcmp(got, data + (pages - 1) * 4096, 4096), 0);
+    ck_assert_int_eq(core_file_release(core, seq), 0);
+    ck_assert_int_eq(core_file_release(core, sparse), 0);
+    free(data);
+}
+END_TEST
+
 /* Many sets in a row: memory stays within the bound plus one write, and
  * the file is whole at the end. */
 START_TEST(stream_through_frozen_sets)
@@ -268,6 +308,7 @@ int main(void)
     tcase_add_test(tc, frozen_set_is_read_and_filled_from);
     tcase_add_test(tc, failed_frozen_commit_is_retried);
     tcase_add_test(tc, stream_through_frozen_sets);
+    tcase_add_test(tc, dense_runs_freeze_early_sparse_pages_do_not);
     suite_add_tcase(s, tc);
     return check_run(s);
 }

@@ -174,9 +174,38 @@ START_TEST(bound_counts_pages)
         ck_assert_int_eq(staging_write(&stg, sf, off, page, sizeof(page), fill, m), 0);
     }
     ck_assert_uint_eq(stg.staged_bytes, 100 * (STG_PAGE + sizeof(struct sblock)));
+    ck_assert_uint_eq(sf->pages, 100);
+    ck_assert(!staging_dense(sf, 0)); /* one page in each block */
     staging_clear(&stg, sf);
+    ck_assert_uint_eq(sf->pages, 0);
     ck_assert_uint_eq(stg.staged_bytes, 0);
     ck_assert_uint_eq(sf->n, 0);
+    staging_unref(&stg, sf);
+}
+END_TEST
+
+/* Density: staged pages over the pages of the blocks they are in. A run
+ * written in sequence is dense from its first page on; a write that leaves
+ * a block three quarters full or more keeps it so; a frozen set takes the
+ * count with it. */
+START_TEST(dense_counts_pages_per_block)
+{
+    struct sfile *sf = staging_ref(&stg, 1, true);
+    put(sf, 0, 3 * STG_BLOCK, 1);
+    ck_assert_uint_eq(sf->pages, 3 * STG_PAGES);
+    ck_assert(staging_dense(sf, 3 * STG_BLOCK));
+    ck_assert(!staging_dense(sf, 3 * STG_BLOCK + 1)); /* not that large */
+    put(sf, 10, 20, 2);                               /* a page already staged */
+    ck_assert_uint_eq(sf->pages, 3 * STG_PAGES);
+    put(sf, 3 * STG_BLOCK, STG_BLOCK / 2, 3); /* 56 of 64 pages */
+    ck_assert(staging_dense(sf, 0));
+    put(sf, 5 * STG_BLOCK, STG_PAGE, 4); /* 57 of 80 */
+    ck_assert(!staging_dense(sf, 0));
+    struct sfile *fz = staging_detach(sf);
+    ck_assert_ptr_nonnull(fz);
+    ck_assert_uint_eq(fz->pages, 57);
+    ck_assert_uint_eq(sf->pages, 0);
+    staging_drop_frozen(&stg, sf);
     staging_unref(&stg, sf);
 }
 END_TEST
@@ -211,6 +240,7 @@ int main(void)
     tcase_add_test(tc, write_across_pages_and_blocks);
     tcase_add_test(tc, gap_fill_stays_in_page);
     tcase_add_test(tc, bound_counts_pages);
+    tcase_add_test(tc, dense_counts_pages_per_block);
     tcase_add_test(tc, random_writes_match_model);
     suite_add_tcase(s, tc);
     return check_run(s);
