@@ -10,6 +10,8 @@ Syncthing: A's copy is written and closed, B's appears under its final name
 (Syncthing renames its temp file when every block is in) at full size.
 rsync: `rsync --fsync FILE rsync://127.0.0.1:PORT/bench/` to a daemon, wall time.
 Every copy is checked against the source's SHA-256 afterwards (untimed).
+The bench runs rounds of the three in turn, a new source file each round, and
+takes each one's median round (median(), note()).
 """
 import hashlib
 import os
@@ -54,11 +56,11 @@ def _settled_chunk_bytes(nodes, timeout=60):
         time.sleep(1)
 
 
-def quorumfs(cluster, source):
+def quorumfs(cluster, source, name):
     size = os.path.getsize(source)
     a, others = cluster.nodes[0], cluster.nodes[1:]
     base = _settled_chunk_bytes(cluster.nodes)
-    t0, t_major = write_copy(source, os.path.join(a.mnt, "seq.dat"))
+    t0, t_major = write_copy(source, os.path.join(a.mnt, name))
     grown = chunk_bytes(a.data) - base[a.name]
     present = {}
     if all(v >= 0 for v in base.values()):
@@ -76,26 +78,26 @@ def quorumfs(cluster, source):
         how = "read back"
         want = sha256_file(source)
         for n in others:
-            p = os.path.join(n.mnt, "seq.dat")
+            p = os.path.join(n.mnt, name)
             present[n.name] = poll_until(lambda: sha256_file(p) == want, 600,
                                          f"{p} to read back whole")
     want = sha256_file(source)
-    ok = all(sha256_file(os.path.join(n.mnt, "seq.dat")) == want for n in cluster.nodes)
+    ok = all(sha256_file(os.path.join(n.mnt, name)) == want for n in cluster.nodes)
     return dict(size=size, majority_s=t_major - t0, how=how, intact=ok,
                 all_s=(max(present.values()) - t0) if len(present) == len(others) else None)
 
 
-def syncthing(pair, source, timeout=600):
+def syncthing(pair, source, name, timeout=600):
     size = os.path.getsize(source)
-    dst = os.path.join(pair.b.folder, "seq.dat")
+    dst = os.path.join(pair.b.folder, name)
 
     def arrived():
         try:
             return os.path.getsize(dst) == size
         except OSError:
             return False
-    t0, t_local = write_copy(source, os.path.join(pair.a.folder, "seq.dat"))
-    t_b = poll_until(arrived, timeout, "Syncthing to deliver seq.dat to B")
+    t0, t_local = write_copy(source, os.path.join(pair.a.folder, name))
+    t_b = poll_until(arrived, timeout, f"Syncthing to deliver {name} to B")
     return dict(size=size, local_s=t_local - t0, peer_s=t_b - t0,
                 intact=sha256_file(dst) == sha256_file(source))
 
@@ -108,6 +110,33 @@ def rsync(port, dest_dir, source):
     t = time.perf_counter() - t0
     dst = os.path.join(dest_dir, os.path.basename(source))
     return dict(size=size, peer_s=t, intact=sha256_file(dst) == sha256_file(source))
+
+
+def median(results, key):
+    """The round whose `key` time is the median (a round with no time, a
+    TIMEOUT, counts as the slowest), or None without rounds."""
+    if not results:
+        return None
+    slow = sorted(results, key=lambda r: r[key] if r[key] is not None else float("inf"))
+    return slow[(len(slow) - 1) // 2]
+
+
+def note(mib, qr, sr, rr):
+    def secs(rounds, key):
+        return "/".join(f"{r[key]:.2f}" if r[key] is not None else "TIMEOUT" for r in rounds)
+    out = (f"seq write: {mib} MiB of random bytes in 1 MiB writes, "
+           f"{max(len(qr), len(sr))} round(s), a new file each, medians in the rows; "
+           f"seconds by round:")
+    if qr:
+        out += (f" quorumfs close() {secs(qr, 'majority_s')}, present on B and C "
+                f"({qr[0]['how'].split(',')[0]}) {secs(qr, 'all_s')}, copies intact: "
+                f"{all(r['intact'] for r in qr)};")
+    if sr:
+        out += (f" Syncthing A's write+close {secs(sr, 'local_s')}, on B {secs(sr, 'peer_s')}, "
+                f"intact: {all(r['intact'] for r in sr)};")
+    if rr:
+        out += f" rsync --fsync {secs(rr, 'peer_s')}, intact: {all(r['intact'] for r in rr)}."
+    return out
 
 
 def rows(q, st, rs):
