@@ -111,11 +111,11 @@ seq_writes() { # NAME=DIR...
 
 # Before a cold read: the page cache dropped, and quorumfs restarted. The
 # daemon maps its chunk store, and what it has mapped survives drop_caches:
-# after a large write, 130 MB of the map was resident after 256 MiB written
-# (faults in the store's B-tree map whole large folios of the page cache,
-# just-written chunks with them; measured 2026-11-28), so a "cold" read
-# after drop_caches alone found most of the file in memory (2.22x
-# passthrough_ll). passthrough_ll keeps no file data of its own.
+# 130 MB of the map was resident after 256 MiB written, from 205 page
+# faults in the map, all in LMDB's code: each mapped far more than its page,
+# just-written chunks with it (measured 2026-11-28). So a "cold" read after
+# drop_caches alone found most of the file in memory (2.22x passthrough_ll).
+# passthrough_ll keeps no file data of its own.
 cold() { # NAME
     if [ "$1" = quorumfs ]; then
         local p keep=()
