@@ -7,6 +7,7 @@ Ready means: all three mounted, and a directory made on A (retried while
 there is no quorum yet) shows on B and C. Nodes are named a, b, c; their data
 dirs and mounts live in the scratch dir (the data disk by default).
 """
+import json
 import os
 import shutil
 import subprocess
@@ -49,6 +50,7 @@ class QfsCluster:
     def __init__(self, scratch, build, extra_opts=()):
         self.scratch = scratch
         quorumfs, qfs = find_binaries(build)
+        self.qfs = qfs
         self.nodes = [Node(n, scratch.path(f"qfs-{n}"), scratch.path(f"mnt-{n}"), free_port())
                       for n in NAMES]
         for n in self.nodes:
@@ -98,6 +100,18 @@ class QfsCluster:
     def node(self, name):
         return self.nodes[NAMES.index(name)]
 
+    def leader(self):
+        """The name of the node that node a sees leading, or None: where a
+        client's mount sits relative to the leader decides a create's cost
+        (on a follower's, the forward and the answer add a round trip)."""
+        out = subprocess.run([self.qfs, "status", "--json", "--data", self.nodes[0].data],
+                             capture_output=True, text=True).stdout
+        try:
+            lid = json.loads(out)["consensus"]["leader"]
+        except (ValueError, KeyError, TypeError):
+            return None
+        return next((n.name for n in self.nodes if n.id == lid), None)
+
     def stop(self):
         for n in reversed(self.nodes):
             self.scratch.stop(n.proc)
@@ -122,6 +136,9 @@ class SingleNode:
 
     def node(self, name):
         return self.nodes[NAMES.index(name)]
+
+    def leader(self):
+        return None
 
     def stop(self):
         self.scratch.stop(self.nodes[0].proc)
