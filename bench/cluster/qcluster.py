@@ -103,7 +103,8 @@ class QfsCluster:
     def leader(self):
         """The name of the node that node a sees leading, or None: where a
         client's mount sits relative to the leader decides a create's cost
-        (on a follower's, the forward and the answer add a round trip)."""
+        (on a follower's it adds the forward, the commit announcement and
+        that node's own apply)."""
         out = subprocess.run([self.qfs, "status", "--json", "--data", self.nodes[0].data],
                              capture_output=True, text=True).stdout
         try:
