@@ -90,7 +90,10 @@ static int run_mounted(struct fuse_session *se, struct qfs_fuse *q, const struct
 static int run(struct fuse_session *se, struct qfs_fuse *q, const struct mount_options *o,
                const char *data_dir, const struct net_config *net, int ready_fd)
 {
-    struct core_config cfg = {.data_dir = data_dir, .atime_mode = o->atime, .cluster = net};
+    struct core_config cfg = {.data_dir = data_dir,
+                              .atime_mode = o->atime,
+                              .staging_limit = o->staging_limit,
+                              .cluster = net};
     if (net) {
         char id[NODE_ID_STR_LEN + 1];
         node_id_format(net->node_id, id);

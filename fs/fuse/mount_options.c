@@ -1,6 +1,7 @@
 /* mount_options.c - see mount_options.h. */
 #include "fs/fuse/mount_options.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
@@ -27,6 +28,7 @@ static const struct fuse_opt qfs_opts[] = {
     OPT("--pid-file=%s", pid_file, 0),
     OPT("--pid-file %s", pid_file, 0),
     OPT("writeback", writeback, 1),
+    OPT("staging=%s", staging, 0),
     FUSE_OPT_KEY("noatime", KEY_NOATIME),
     FUSE_OPT_KEY("relatime", KEY_RELATIME),
     FUSE_OPT_KEY("strictatime", KEY_STRICTATIME),
@@ -80,6 +82,36 @@ static int absolute_pid_file(struct mount_options *o)
     return 0;
 }
 
+#define STAGING_MIN ((size_t)16 << 20) /* below it, every commit is small */
+#define STAGING_MAX ((size_t)1 << 40)
+
+/* -o staging=SIZE: a number with an optional K, M, G or T (powers of 1024,
+ * either case). */
+static int parse_staging(struct mount_options *o)
+{
+    static const char units[] = "KMGT";
+    char *end;
+    const char *unit;
+
+    if (!o->staging)
+        return 0;
+    errno = 0;
+    unsigned long long n = strtoull(o->staging, &end, 10);
+    int shift = 0;
+    if (*end && end[1] == '\0' && (unit = strchr(units, toupper((unsigned char)*end))) != NULL) {
+        shift = 10 * (int)(unit - units + 1);
+        end++;
+    }
+    if (errno || end == o->staging || *end || o->staging[0] == '-' || n > (STAGING_MAX >> shift) ||
+        (size_t)n << shift < STAGING_MIN) {
+        fprintf(stderr, "quorumfs: -o staging=%s: want a size from 16M to 1T, such as 256M or 1G\n",
+                o->staging);
+        return -EINVAL;
+    }
+    o->staging_limit = (size_t)n << shift;
+    return 0;
+}
+
 int mount_options_parse(int argc, char **argv, struct mount_options *o)
 {
     memset(o, 0, sizeof(*o));
@@ -106,7 +138,7 @@ int mount_options_parse(int argc, char **argv, struct mount_options *o)
         fprintf(stderr, "quorumfs: empty data directory\n");
         return -EINVAL;
     }
-    if (absolute_pid_file(o) != 0)
+    if (absolute_pid_file(o) != 0 || parse_staging(o) != 0)
         return -EINVAL;
     return add_defaults(o);
 }
@@ -124,6 +156,9 @@ void mount_options_usage(const char *prog)
            "                             ~/.local/share/quorumfs)\n"
            "    -o noatime|relatime|strictatime  access time policy (default relatime)\n"
            "    -o writeback             enable the kernel's writeback cache\n"
+           "    -o staging=SIZE          memory for written bytes not yet committed\n"
+           "                             (16M to 1T; default a sixteenth of memory,\n"
+           "                             64M to 1G)\n"
            "    --pid-file FILE          write the daemon's PID to FILE once mounted\n"
            "    -f                       stay in the foreground (logs to stderr; otherwise\n"
            "                             the daemon logs to DATA/quorumfs.log)\n"
@@ -140,4 +175,5 @@ void mount_options_free(struct mount_options *o)
     free(o->data_dir);
     free(o->config);
     free(o->pid_file);
+    free(o->staging);
 }

@@ -6,6 +6,7 @@
  *     --data DIR | -o data=DIR   data directory (default: see data_dir.h)
  *     -o noatime|relatime|strictatime   atime policy (kept by the core)
  *     -o writeback               let the kernel cache writes (writeback cache)
+ *     -o staging=SIZE            bound on staged writes (16M..1T; K, M, G, T)
  *     --pid-file FILE            write the daemon's PID there once mounted
  *     -f  foreground   -d  debug (implies -f)   -s  single-threaded
  *     --help  --version          and every libfuse -o option
@@ -31,6 +32,8 @@ struct mount_options {
     char *pid_file;               /* or NULL */
     enum core_atime_mode atime;
     int writeback;
+    char *staging;        /* -o staging=SIZE as given, or NULL */
+    size_t staging_limit; /* parsed from it; 0 = the core's default */
     bool help, version;
 };
 

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The daemon's front door: --help/--version, bad options (exit 2), going to
 # the background only once mounted, --pid-file, fusermount3 -u and SIGTERM
-# ending it cleanly, the default data dir of a non-root user, atime options.
+# ending it cleanly, the default data dir of a non-root user, atime options,
+# -o staging.
 . "$(dirname "$0")/lib.sh"
 
 step "help, version, bad options"
 "$QFS_BIN" --help | grep -q "usage: .*MOUNTPOINT" || fail "--help"
 "$QFS_BIN" --version | grep -q "quorumfs" || fail "--version"
-for bad in "" "-o no_such_option $MNT" "--data" "--no-such-flag $MNT" "$MNT $T/extra"; do
+for bad in "" "-o no_such_option $MNT" "--data" "--no-such-flag $MNT" "$MNT $T/extra" \
+    "-o staging=12Q $MNT" "-o staging=1M $MNT" "-o staging=2T $MNT"; do
     rc=0
     # shellcheck disable=SC2086
     "$QFS_BIN" $bad >"$T/out" 2>&1 || rc=$?
@@ -56,6 +58,10 @@ t0=$(date +%s)
 touch -a -d 2000-01-01 "$MNT/at"
 cat "$MNT/at" >/dev/null
 [ "$(stat -c %X "$MNT/at")" -ge "$t0" ] || fail "strictatime did not update atime"
+
+step "-o staging=SIZE sets the staging bound"
+qfs_remount -o staging=48m
+grep -q "core: staging bound 48 MiB" "$LOG" || fail "-o staging=48m: $(grep 'staging bound' "$LOG")"
 qfs_umount || fail "unclean exit"
 
 step "default data dir of a non-root user"
