@@ -3,6 +3,7 @@
 
 #include "common/bytes.h"
 #include "common/crc32c.h"
+#include "common/file_io.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -126,47 +127,9 @@ static int enc_end(struct enc *e)
 
 /* ---- file I/O ---- */
 
-static int write_all(int fd, const uint8_t *p, size_t n, uint64_t off)
-{
-    while (n) {
-        ssize_t w = pwrite(fd, p, n, (off_t)off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        if (w == 0)
-            return -EIO;
-        p += w, n -= (size_t)w, off += (uint64_t)w;
-    }
-    return 0;
-}
-
-static int zero_fill(int fd, uint64_t from, uint64_t to)
-{
-    static const uint8_t zeros[65536];
-    for (uint64_t off = from; off < to;) {
-        size_t n = to - off < sizeof(zeros) ? (size_t)(to - off) : sizeof(zeros);
-        int rc = write_all(fd, zeros, n, off);
-        if (rc)
-            return rc;
-        off += n;
-    }
-    return 0;
-}
-
 static int sync_fd(int fd)
 {
     return fdatasync(fd) ? -errno : 0;
-}
-
-static int sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int rc = fsync(fd) ? -errno : 0;
-    close(fd);
-    return rc;
 }
 
 static uint64_t round_up(uint64_t n, uint64_t step)
@@ -202,7 +165,7 @@ static int check_header(const struct persist_file *p, const uint8_t *h, size_t s
 
 static int sync_renamed(struct persist_file *p)
 {
-    int rc = sync_dir(p->dir);
+    int rc = file_sync_dir(p->dir);
     p->dir_unsynced = rc != 0;
     return rc;
 }
@@ -219,11 +182,11 @@ static int replace_file(struct persist_file *p, const uint8_t *frames, size_t n)
     uint8_t h[FILE_HDR];
     make_header(h);
     uint64_t size = round_up(FILE_HDR + n, p->o.grow_bytes);
-    int rc = write_all(fd, h, FILE_HDR, 0);
+    int rc = file_pwrite_all(fd, h, FILE_HDR, 0);
     if (!rc)
-        rc = write_all(fd, frames, n, FILE_HDR);
+        rc = file_pwrite_all(fd, frames, n, FILE_HDR);
     if (!rc)
-        rc = zero_fill(fd, FILE_HDR + n, size);
+        rc = file_zero_fill(fd, FILE_HDR + n, size);
     if (!rc)
         rc = fsync(fd) ? -errno : 0;
     if (!rc && rename(p->tmp, p->path))
@@ -532,7 +495,7 @@ static int clear_tail(struct persist_file *p, const struct loaded *L)
         last--;
     if (last == L->end)
         return 0;
-    int rc = zero_fill(p->fd, L->end, last);
+    int rc = file_zero_fill(p->fd, L->end, last);
     return rc ? rc : sync_fd(p->fd);
 }
 
@@ -606,7 +569,7 @@ static int ensure_room(struct persist_file *p, size_t n)
     if (p->end + n <= p->alloc)
         return 0;
     uint64_t size = round_up(p->end + n, p->o.grow_bytes);
-    int rc = zero_fill(p->fd, p->alloc, size);
+    int rc = file_zero_fill(p->fd, p->alloc, size);
     if (!rc)
         rc = sync_fd(p->fd);
     if (rc && ftruncate(p->fd, (off_t)p->alloc)) /* give the space back; else the */
@@ -631,7 +594,7 @@ static int encode_batch(struct persist_file *p, const struct cons_persist_batch 
 static void unwrite(struct persist_file *p)
 {
     static const uint8_t zeros[FRAME_HDR];
-    if (write_all(p->fd, zeros, FRAME_HDR, p->end) == 0)
+    if (file_pwrite_all(p->fd, zeros, FRAME_HDR, p->end) == 0)
         return;
     log_error("consensus: %s: cannot clear a failed frame; no more saves until a restart", p->path);
     p->broken = true;
@@ -642,7 +605,7 @@ static int write_frame(struct persist_file *p)
     int rc = ensure_room(p, p->enc.len);
     if (rc)
         return rc;
-    rc = write_all(p->fd, p->enc.buf, p->enc.len, p->end);
+    rc = file_pwrite_all(p->fd, p->enc.buf, p->enc.len, p->end);
     if (!rc)
         rc = sync_fd(p->fd);
     if (rc)

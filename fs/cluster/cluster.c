@@ -106,18 +106,6 @@ static int next_boot(const char *data_dir, uint64_t *boot)
     return rc;
 }
 
-/* Before the Paxos log drops slots: what applying them did must be on disk
- * (apply commits leave LMDB's meta page unsynced, log_apply.c). */
-static int sync_applied(void *ctx)
-{
-    struct cluster *cl = ctx;
-    int rc = mdb_env_sync(meta_store_env(core_meta_store(cl->core)), 1);
-    if (rc)
-        log_error("cluster: cannot sync the metadata store before truncating the log: %s",
-                  mdb_strerror(rc));
-    return rc > 0 ? -rc : rc ? -EIO : 0;
-}
-
 /* The Paxos state lives in DATA/paxos.log (consensus/persist_file.h). Nodes
  * of earlier builds kept it in the metadata store: a log file that does not
  * exist yet starts with that state, which is then emptied. */
@@ -130,10 +118,9 @@ static int open_persist(struct cluster *cl)
     int rc = persist_lmdb_open(&old, meta_store_env(core_meta_store(cl->core)));
     if (rc)
         return rc;
-    struct persist_file_options o = {.before_truncate = sync_applied,
-                                     .before_truncate_ctx = cl,
-                                     .import = &persist_lmdb_ops,
-                                     .import_ctx = old};
+    /* No before_truncate: the engine drops only slots that a checkpoint of
+     * the store holds (ckpt_applied, log_apply.c). */
+    struct persist_file_options o = {.import = &persist_lmdb_ops, .import_ctx = old};
     rc = persist_file_open(path, &o, &cl->persist);
     if (!rc)
         rc = persist_lmdb_clear(old);

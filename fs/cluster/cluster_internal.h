@@ -28,6 +28,7 @@
 #define CL_DECIDED_MAX   4096               /* decided entries waiting to be applied */
 #define CL_DECIDED_BYTES ((size_t)64 << 20)
 #define CL_APPLY_BATCH   256
+#define CL_CKPT_IDLE_MS  100 /* idle this long after commits: a checkpoint */
 #define CL_TICK_MS       10
 #define CL_FEED_BATCH    64 /* inbox frames per engine input (one save) */
 #define CL_REPORT_MS     200
@@ -145,8 +146,8 @@ struct cluster {
     /* apply thread */
     pthread_t apply_thread;
     bool apply_started;
-    pthread_mutex_t ap_lock; /* guards dq*, applied, delivered, ap_stop, halted, install,
-                                snap_idx, apply_failing */
+    pthread_mutex_t ap_lock; /* guards dq*, applied, ckpt_applied, delivered, ap_stop, halted,
+                                install, snap_idx, apply_failing */
     pthread_cond_t ap_work;  /* entries queued, an install or stop */
     pthread_cond_t ap_done;  /* applied moved, or an install finished */
     struct cl_decided dq[CL_DECIDED_MAX];
@@ -154,6 +155,11 @@ struct cluster {
     size_t dq_bytes;
     uint64_t delivered; /* last slot queued (pax writes, under ap_lock) */
     uint64_t applied;   /* last slot applied and committed */
+    /* applied as of the store's last checkpoint: what survives a power cut,
+     * so all the Paxos log may drop (the engine's "applied") */
+    uint64_t ckpt_applied;
+    bool ckpt_in_flight; /* apply thread: a checkpoint begun, not yet durable */
+    uint64_t ckpt_begun; /* apply thread: applied when it began */
     bool ap_stop, halted;
     /* -errno of the last apply or snapshot install if it failed (a full disk), else 0 */
     int apply_failing;

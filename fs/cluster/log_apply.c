@@ -94,8 +94,18 @@ struct batch {
 static int take(struct cluster *cl, struct batch *b)
 {
     pthread_mutex_lock(&cl->ap_lock);
-    while (!cl->dq_n && !cl->ap_stop && !cl->install)
-        pthread_cond_wait(&cl->ap_work, &cl->ap_lock);
+    while (!cl->dq_n && !cl->ap_stop && !cl->install) {
+        if (cl->ckpt_applied == cl->applied) {
+            pthread_cond_wait(&cl->ap_work, &cl->ap_lock);
+            continue;
+        }
+        /* Idle with commits since the last checkpoint: one is due soon. */
+        cl_timedwait(&cl->ap_work, &cl->ap_lock, CL_CKPT_IDLE_MS);
+        if (!cl->dq_n && !cl->ap_stop && !cl->install) {
+            pthread_mutex_unlock(&cl->ap_lock);
+            return 3;
+        }
+    }
     if (cl->install && !cl->ap_stop) {
         cl->install->started = true;
         pthread_mutex_unlock(&cl->ap_lock);
@@ -252,8 +262,9 @@ static void finish(struct cluster *cl, struct batch *b, uint64_t applied)
 static bool apply_one(struct cluster *cl, struct batch *b)
 {
     /* The Paxos log is durable: a batch lost to a power cut is applied again
-     * from it, so its commit need not sync LMDB's meta page (apply.h). */
-    const struct apply_extra extra = {dedup_write, cl, MDB_NOMETASYNC};
+     * from it, so its commit does not sync (the store's checkpoints make
+     * that safe: checkpoint() below). */
+    const struct apply_extra extra = {dedup_write, cl, 0};
     for (;;) {
         struct dedup_table before = cl->dedup;
         int rc = prepare(cl, b);
@@ -294,12 +305,51 @@ static bool apply_one(struct cluster *cl, struct batch *b)
  * index, so entries queued at or below it are stale, and the dedup table is
  * the snapshot's. false: the store changed but its dedup table cannot be
  * read, so applying must stop (it would no longer be at-most-once). */
+/* Checkpoints run beside the apply thread (meta_store.h): one is begun when
+ * due, or when idle after commits. Only the slots a durable one holds may
+ * leave the Paxos log: the engine hears ckpt_applied as what this node has
+ * durably applied (paxos_loop.c). A failed one is logged there and tried
+ * again when next due; the log keeps everything meanwhile. */
+static void checkpoint_step(struct cluster *cl, bool idle)
+{
+    struct meta_store *ms = core_meta_store(cl->core);
+    int rc = meta_store_checkpoint_poll(ms, false);
+    if (rc == 1) {
+        pthread_mutex_lock(&cl->ap_lock);
+        cl->ckpt_applied = cl->ckpt_begun;
+        pthread_mutex_unlock(&cl->ap_lock);
+        pax_wake(cl);
+    }
+    if (rc < 0)
+        cl->ckpt_begun = cl->ckpt_applied; /* this thread is their only writer */
+    if (rc)
+        cl->ckpt_in_flight = false;
+    uint64_t applied = cl->applied;
+    if (cl->ckpt_in_flight || applied == cl->ckpt_begun ||
+        !(idle || meta_store_checkpoint_due(ms)) || meta_store_checkpoint_begin(ms))
+        return;
+    cl->ckpt_in_flight = true;
+    cl->ckpt_begun = applied;
+}
+
 static bool run_install(struct cluster *cl)
 {
     struct cl_install *job = cl->install; /* stays until done is set */
     uint64_t idx = 0;
     int rc = job->run(job->arg, &idx);
     int lrc = 0;
+    /* Durable before the engine hears of it and drops the log below idx; if
+     * it cannot be, the store holds a state no log leads to: stop here. */
+    if (!rc) {
+        int crc = meta_store_checkpoint(core_meta_store(cl->core)); /* ends one in flight too */
+        cl->ckpt_in_flight = false;
+        cl->ckpt_begun = crc ? cl->ckpt_applied : idx;
+        if (crc) {
+            log_error("cluster: the installed snapshot cannot be made durable; applying stops "
+                      "here");
+            lrc = rc = crc;
+        }
+    }
     if (!rc) {
         memset(&cl->dedup, 0, sizeof(cl->dedup));
         lrc = dedup_load(cl);
@@ -315,7 +365,7 @@ static bool run_install(struct cluster *cl)
             free(cl->dq[cl->dq_head].data);
             cl->dq_head = (cl->dq_head + 1) % CL_DECIDED_MAX;
         }
-        cl->applied = cl->snap_idx = idx;
+        cl->applied = cl->snap_idx = cl->ckpt_applied = idx;
         cl->apply_failing = 0; /* caught up: nothing is left failing */
         if (cl->delivered < idx)
             cl->delivered = idx;
@@ -385,6 +435,12 @@ static void *apply_main(void *arg)
         return NULL;
     }
     for (int what; (what = take(cl, b));) {
+        /* A failed checkpoint is tried again at the next: the log keeps
+         * everything since the last one meanwhile. */
+        if (what == 3) {
+            checkpoint_step(cl, true);
+            continue;
+        }
         bool ok = what == 2 ? run_install(cl) : apply_one(cl, b);
         if (!ok) {
             for (int i = 0; what == 1 && i < b->n; i++)
@@ -396,6 +452,7 @@ static void *apply_main(void *arg)
         }
         if (what == 2)
             continue;
+        checkpoint_step(cl, false);
         pthread_mutex_lock(&cl->ap_lock);
         bool idle = cl->dq_n == 0;
         pthread_mutex_unlock(&cl->ap_lock);
@@ -408,31 +465,9 @@ static void *apply_main(void *arg)
     return NULL;
 }
 
-/*
- * LMDB 0.9 (Debian 12's) honours MDB_NOMETASYNC only as an environment flag:
- * given to mdb_txn_begin() it is ignored, and each apply commit paid a second
- * sync for its meta page. Set on the env, every commit syncs its data pages
- * only, which keeps LMDB consistent after a power cut (ACI; the last commit
- * may roll back). That is enough for the env's cluster-mode writers: an apply
- * batch is replayed from the Paxos log (which drops no slot before it has
- * synced this env: sync_applied() in cluster.c), a snapshot install is
- * fetched again, the GC queue is re-read.
- */
-static int meta_sync_data_only(struct cluster *cl)
-{
-    MDB_env *env = meta_store_env(core_meta_store(cl->core));
-    int rc = mdb_env_set_flags(env, MDB_NOMETASYNC, 1);
-    if (rc)
-        log_error("cluster: cannot set MDB_NOMETASYNC: %s", mdb_strerror(rc));
-    return rc ? -EIO : 0;
-}
-
 int apply_loop_start(struct cluster *cl)
 {
-    int rc = meta_sync_data_only(cl);
-    if (rc)
-        return rc;
-    rc = dedup_load(cl);
+    int rc = dedup_load(cl);
     if (rc) {
         log_error("cluster: cannot read the de-duplication table: %s", strerror(-rc));
         return rc;
@@ -440,7 +475,8 @@ int apply_loop_start(struct cluster *cl)
     rc = core_load_applied(cl->core, &cl->applied);
     if (rc)
         return rc;
-    cl->delivered = cl->applied;
+    /* the store opened at a checkpoint */
+    cl->delivered = cl->ckpt_applied = cl->ckpt_begun = cl->applied;
     rc = -pthread_create(&cl->apply_thread, NULL, apply_main, cl);
     cl->apply_started = rc == 0;
     return rc;

@@ -260,8 +260,10 @@ static int feed_proposals(struct cluster *cl, uint64_t now)
 
 static int feed_applied(struct cluster *cl, uint64_t now)
 {
+    /* The engine drops log slots up to what it is told: only those a
+     * checkpoint of the store holds survive a power cut without the log. */
     pthread_mutex_lock(&cl->ap_lock);
-    uint64_t applied = cl->applied, snap = cl->snap_idx;
+    uint64_t applied = cl->ckpt_applied, snap = cl->snap_idx;
     pthread_mutex_unlock(&cl->ap_lock);
     if (snap > cl->snap_told) { /* a snapshot was installed (snapshot.c) */
         cl->snap_told = snap;

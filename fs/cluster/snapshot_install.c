@@ -167,7 +167,7 @@ static int install_run(void *arg, uint64_t *applied)
         return rc;
     rc = meta_txn_read(ms, &old); /* the state the kernel may have cached */
     if (!rc)
-        rc = meta_txn_write(ms, &w); /* a synced commit: the log below idx is gone */
+        rc = meta_txn_write(ms, &w); /* durable by run_install()'s checkpoint */
     x->w = w;
     if (!rc)
         rc = meta_copy_dbs(snap, w, meta_copy_fs_dbs, META_DB_COUNT);

@@ -171,7 +171,9 @@ static int open_stores(struct core *c)
         reserve_snapshot_room(c);
     if (rc || c->cfg.cluster)
         return rc; /* the cluster installs its orderer */
-    rc = sequencer_start(c->ms, gc_collect, c->gc, &c->seq);
+    if (snprintf(path, sizeof(path), "%s/meta/cmd.log", c->cfg.data_dir) >= (int)sizeof(path))
+        return -ENAMETOOLONG;
+    rc = sequencer_start(c->ms, path, gc_collect, c->gc, &c->seq);
     c->order = &sequencer_ops;
     c->order_impl = c->seq;
     return rc;

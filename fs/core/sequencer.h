@@ -2,9 +2,12 @@
  * sequencer.h - orders commands and applies them on one thread, in batches.
  *
  * Callers (FUSE threads) submit a command and block. The apply thread takes
- * everything queued (up to SEQ_BATCH_MAX), applies it in ONE write
- * transaction together with the new applied index, commits (one fsync pair
- * per batch: group commit), then wakes each caller with its result.
+ * everything queued (up to SEQ_BATCH_MAX), appends it to the command log as
+ * one frame (one pwrite and fdatasync per batch: group commit), applies it
+ * in ONE write transaction together with the new applied index, commits
+ * without syncing (the store's checkpoints make that safe:
+ * meta_checkpoint.h), then wakes each caller with its result. A checkpoint
+ * is taken when due (commits, time, log size) and the log starts over.
  *
  * The cluster hook: in single-node mode the order is the queue order (the
  * local log). A cluster replaces only sequencer_submit's ordering: it
@@ -37,7 +40,10 @@ extern const struct orderer_ops sequencer_ops; /* impl: a struct sequencer */
 /* Called on the apply thread after each committed batch (e.g. the GC). */
 typedef void (*seq_after_fn)(void *ctx);
 
-int sequencer_start(struct meta_store *ms, seq_after_fn after, void *ctx, struct sequencer **out);
+/* Replays the command log at log_path (cmd_log.h) onto ms, which opened at
+ * its last checkpoint, then starts the apply thread. */
+int sequencer_start(struct meta_store *ms, const char *log_path, seq_after_fn after, void *ctx,
+                    struct sequencer **out);
 /* Applies what is queued, then stops the thread. */
 void sequencer_stop(struct sequencer *s);
 /* Blocks until c is applied and committed; returns 0 with c's result in

@@ -1,5 +1,7 @@
 #include "fs/store/meta_store.h"
 
+#include "fs/store/meta_checkpoint.h"
+
 #include "common/bytes.h"
 #include "common/log.h"
 
@@ -137,6 +139,22 @@ static int env_open(struct meta_store *ms, const char *dir, size_t mapsize)
     return rc;
 }
 
+/* LMDB must open at the checkpoint restored, or the caller's log would be
+ * replayed onto another state. */
+static int check_restored(struct meta_store *ms, uint64_t txnid)
+{
+    MDB_envinfo info;
+    if (!txnid)
+        return 0;
+    if (mdb_env_info(ms->env, &info))
+        return -EIO;
+    if ((uint64_t)info.me_last_txnid == txnid)
+        return 0;
+    log_error("meta store: opened at transaction %llu, its checkpoint is %llu",
+              (unsigned long long)info.me_last_txnid, (unsigned long long)txnid);
+    return -EIO;
+}
+
 int meta_store_open(const char *dir, struct meta_store **out)
 {
     if (mkdir(dir, 0700) && errno != EEXIST)
@@ -144,16 +162,24 @@ int meta_store_open(const char *dir, struct meta_store **out)
     struct meta_store *ms = calloc(1, sizeof(*ms));
     if (!ms)
         return -ENOMEM;
+    uint64_t txnid;
+    int rc = meta_ckpt_restore(dir, &ms->ckpt, &txnid);
     /* The largest map the address space allows (a ulimit -v or a sanitizer
      * may refuse 1 TiB); the map bounds the store, not memory use. */
     size_t mapsize = META_MAPSIZE;
-    int rc;
-    while ((rc = env_open(ms, dir, mapsize)) == -ENOMEM && mapsize > META_MAPSIZE_MIN)
+    while (!rc && (rc = env_open(ms, dir, mapsize)) == -ENOMEM && mapsize > META_MAPSIZE_MIN)
         mapsize /= 4;
+    if (!rc)
+        rc = check_restored(ms, txnid);
+    /* Before any commit: from the first, a page of the checkpoint restored
+     * may be reused only once a newer one is saved. */
+    if (!rc)
+        rc = meta_ckpt_start(ms->ckpt, ms->env);
     if (!rc)
         rc = open_dbs(ms);
     if (rc) {
         log_error("meta store %s: %s", dir, strerror(-rc));
+        meta_ckpt_close(ms->ckpt);
         if (ms->env)
             mdb_env_close(ms->env);
         free(ms);
@@ -163,12 +189,36 @@ int meta_store_open(const char *dir, struct meta_store **out)
     return 0;
 }
 
+/* A last checkpoint: what was committed is durable after a clean close. */
 void meta_store_close(struct meta_store *ms)
 {
     if (!ms)
         return;
+    if (meta_ckpt_started(ms->ckpt))
+        meta_ckpt_take(ms->ckpt); /* logged there; the caller's log still has it */
+    meta_ckpt_close(ms->ckpt);
     mdb_env_close(ms->env);
     free(ms);
+}
+
+int meta_store_checkpoint(struct meta_store *ms)
+{
+    return meta_ckpt_take(ms->ckpt);
+}
+
+int meta_store_checkpoint_begin(struct meta_store *ms)
+{
+    return meta_ckpt_begin(ms->ckpt);
+}
+
+int meta_store_checkpoint_poll(struct meta_store *ms, bool wait)
+{
+    return meta_ckpt_poll(ms->ckpt, wait);
+}
+
+bool meta_store_checkpoint_due(struct meta_store *ms)
+{
+    return meta_ckpt_due(ms->ckpt);
 }
 
 MDB_env *meta_store_env(struct meta_store *ms)

@@ -20,6 +20,7 @@
 #define QFS_FS_STORE_META_STORE_H
 
 #include <lmdb.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define META_FORMAT_VERSION 2
@@ -40,14 +41,34 @@ enum meta_db {
     META_DB_COUNT
 };
 
+struct meta_ckpt;
+
 struct meta_store {
     MDB_env *env;
     MDB_dbi dbi[META_DB_COUNT];
+    struct meta_ckpt *ckpt; /* meta_checkpoint.h; used by the writer thread */
 };
 
-/* Opens (creating if needed) dir as the metadata environment. */
+/* Opens (creating if needed) dir as the metadata environment, rolled back
+ * to its last checkpoint (meta_checkpoint.h): commits from here on do not
+ * sync, so whatever the caller commits past a checkpoint must be in a log
+ * of its own or be derived again at the next open. -EBUSY: another process
+ * has it open. */
 int meta_store_open(const char *dir, struct meta_store **out);
+/* Takes a last checkpoint, so a clean close keeps every commit. */
 void meta_store_close(struct meta_store *ms);
+/* On the writer thread, between write transactions: syncs the store and
+ * makes its state the one the next open rolls back to. Only then may the
+ * caller drop its log up to the applied index it committed. */
+int meta_store_checkpoint(struct meta_store *ms);
+/* The same in two steps, the syncs on a thread of the store's own while the
+ * writer goes on: begin (-EBUSY: one in flight), then poll after later
+ * batches: 1 the state begun is durable, 0 not yet (or none in flight),
+ * -errno it failed. */
+int meta_store_checkpoint_begin(struct meta_store *ms);
+int meta_store_checkpoint_poll(struct meta_store *ms, bool wait);
+/* Enough commits or time since the last checkpoint began to begin one. */
+bool meta_store_checkpoint_due(struct meta_store *ms);
 /* For modules that keep their own named DBs in this environment. */
 MDB_env *meta_store_env(struct meta_store *ms);
 
