@@ -435,8 +435,7 @@ static void *apply_main(void *arg)
         return NULL;
     }
     for (int what; (what = take(cl, b));) {
-        /* A failed checkpoint is tried again at the next: the log keeps
-         * everything since the last one meanwhile. */
+        /* idle after commits: make them the store's checkpoint */
         if (what == 3) {
             checkpoint_step(cl, true);
             continue;
