@@ -8,6 +8,7 @@
 #include "fs/cluster/snapshot_msg.h"
 #include "fs/core/core_cluster.h"
 
+#include "common/file_io.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -174,21 +175,6 @@ static void serve(struct snapshot *s)
                  (unsigned long long)(cl_now_us() - t0) / 1000);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n, uint64_t off)
-{
-    while (n) {
-        ssize_t w = pwrite(fd, p, n, (off_t)off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return w < 0 ? -errno : -EIO;
-        p += w;
-        n -= (size_t)w;
-        off += (uint64_t)w;
-    }
-    return 0;
-}
-
 static int status_err(uint8_t status)
 {
     return status == SNAP_BUSY ? -EBUSY : status == SNAP_NOT_AHEAD ? -EALREADY : -EIO;
@@ -219,7 +205,7 @@ static int receive(struct snapshot *s, int fd)
         pthread_mutex_unlock(&s->lock);
         if (rc)
             return rc; /* snap_main releases the piece and the connection */
-        rc = write_all(fd, s->piece, d.len, d.offset); /* piece[] is ours while have_piece */
+        rc = file_pwrite_all(fd, s->piece, d.len, d.offset); /* piece[] is ours while have_piece */
         pthread_mutex_lock(&s->lock);
         s->have_piece = false;
         bool resume = s->paused;
