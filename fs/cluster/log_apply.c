@@ -263,7 +263,7 @@ static bool apply_one(struct cluster *cl, struct batch *b)
 {
     /* The Paxos log is durable: a batch lost to a power cut is applied again
      * from it, so its commit does not sync (the store's checkpoints make
-     * that safe: checkpoint() below). */
+     * that safe: checkpoint_step() below). */
     const struct apply_extra extra = {dedup_write, cl, 0};
     for (;;) {
         struct dedup_table before = cl->dedup;
@@ -301,10 +301,6 @@ static bool apply_one(struct cluster *cl, struct batch *b)
     }
 }
 
-/* Snapshot install (cluster_internal.h): the store now stands at the job's
- * index, so entries queued at or below it are stale, and the dedup table is
- * the snapshot's. false: the store changed but its dedup table cannot be
- * read, so applying must stop (it would no longer be at-most-once). */
 /* Checkpoints run beside the apply thread (meta_store.h): one is begun when
  * due, or when idle after commits. Only the slots a durable one holds may
  * leave the Paxos log: the engine hears ckpt_applied as what this node has
@@ -332,6 +328,10 @@ static void checkpoint_step(struct cluster *cl, bool idle)
     cl->ckpt_begun = applied;
 }
 
+/* Snapshot install (cluster_internal.h): the store now stands at the job's
+ * index, so entries queued at or below it are stale, and the dedup table is
+ * the snapshot's. false: the store changed but its dedup table cannot be
+ * read, so applying must stop (it would no longer be at-most-once). */
 static bool run_install(struct cluster *cl)
 {
     struct cl_install *job = cl->install; /* stays until done is set */
