@@ -308,9 +308,8 @@ int meta_ckpt_poll(struct meta_ckpt *ck, bool wait)
 
 int meta_ckpt_take(struct meta_ckpt *ck)
 {
-    int rc = meta_ckpt_poll(ck, true); /* one in flight ends first */
-    if (rc >= 0)
-        rc = meta_ckpt_begin(ck);
+    meta_ckpt_poll(ck, true); /* one in flight ends first; a failure is logged there */
+    int rc = meta_ckpt_begin(ck);
     if (!rc)
         rc = meta_ckpt_poll(ck, true);
     return rc < 0 ? rc : 0;
