@@ -225,6 +225,15 @@ static void read_at(uint8_t *buf, size_t n, uint64_t off)
     close(fd);
 }
 
+/* The frame header at off names commands first..first+count-1. */
+static void assert_frame_at(uint64_t off, uint64_t first, uint32_t count)
+{
+    uint8_t h[FRAME_HDR];
+    read_at(h, sizeof(h), off);
+    ck_assert_uint_eq(get_u64(h + 12), first);
+    ck_assert_uint_eq(get_u32(h + 20), count);
+}
+
 static void write_at(const void *buf, size_t n, uint64_t off)
 {
     int fd = open(path, O_WRONLY);
@@ -330,10 +339,7 @@ static void torn_last(void (*tear)(uint64_t start, uint64_t end))
 
     /* The new frame goes where the torn one was (one command, shorter). */
     ck_assert_int_eq(append(l, 5, 1, 0), 0);
-    uint8_t h[FRAME_HDR];
-    read_at(h, sizeof(h), FILE_HDR + start);
-    ck_assert_uint_eq(get_u64(h + 12), 5);
-    ck_assert_uint_eq(get_u32(h + 20), 1);
+    assert_frame_at(FILE_HDR + start, 5, 1);
     l = reopen(l);
     ck_assert_int_eq(replay(l, 0, &s), 0);
     ck_assert_int_eq(s.frames, 3);
@@ -458,10 +464,7 @@ START_TEST(void_last_frame)
 
     /* Index 3 again, other content, in the voided frame's place. */
     ck_assert_int_eq(append(l, 3, 1, 100), 0);
-    uint8_t h[FRAME_HDR];
-    read_at(h, sizeof(h), FILE_HDR + before);
-    ck_assert_uint_eq(get_u64(h + 12), 3);
-    ck_assert_uint_eq(get_u32(h + 20), 1);
+    assert_frame_at(FILE_HDR + before, 3, 1);
     l = reopen(l);
     ck_assert_int_eq(replay(l, 0, &s), 0);
     ck_assert_int_eq(s.frames, 2);

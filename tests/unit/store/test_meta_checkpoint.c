@@ -14,6 +14,7 @@
 #include "fs/store/meta_store.h"
 
 #include "common/crc32c.h"
+#include "tests/check_run.h"
 
 #include <check.h>
 #include <errno.h>
@@ -275,9 +276,5 @@ int main(void)
     tcase_add_test(tc, due_after_commits_not_before);
     tcase_add_test(tc, other_version_refused_torn_slot_skipped);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run(s);
 }
