@@ -12,7 +12,8 @@
 
 #define PIN_BUCKETS    4096
 #define GC_ROUND       256
-#define GC_PASS_ROUNDS 16 /* per call, with a grace period */
+#define GC_PASS_ROUNDS 16         /* per call, with a grace period */
+#define GC_UNUSED_MAX  (1u << 16) /* 2 MiB of hashes; a 4 GiB write has 65,536 */
 
 struct pin {
     uint8_t hash[SHA256_LEN];
@@ -30,9 +31,14 @@ struct pass {
 struct gc {
     struct meta_store *ms;
     struct chunk_store *cs;
-    pthread_mutex_t pins_lock; /* guards pins[], touches; held across check+delete */
+    pthread_mutex_t pins_lock; /* guards pins[], touches, unused*; held across check+delete */
     struct pin *pins[PIN_BUCKETS];
     struct gc_touches touches;
+    /* gc_unpin_unused()'s chunks, for the next collection to queue; past
+     * GC_UNUSED_MAX (or out of memory) a sweep is asked for instead */
+    uint8_t (*unused)[SHA256_LEN];
+    size_t n_unused, cap_unused;
+    bool unused_dropped;
     uint64_t grace_ms; /* atomic */
     /* The collector's own (gc_collect's caller: the apply thread) */
     struct gc_dead dead;
@@ -80,9 +86,8 @@ int gc_pin(struct gc *g, const uint8_t hash[SHA256_LEN])
     return 0;
 }
 
-void gc_unpin(struct gc *g, const uint8_t hash[SHA256_LEN])
+static void unpin_locked(struct gc *g, const uint8_t *hash)
 {
-    pthread_mutex_lock(&g->pins_lock);
     for (struct pin **pp = bucket(g, hash); *pp; pp = &(*pp)->next) {
         struct pin *p = *pp;
         if (memcmp(p->hash, hash, SHA256_LEN) == 0) {
@@ -93,6 +98,35 @@ void gc_unpin(struct gc *g, const uint8_t hash[SHA256_LEN])
             break;
         }
     }
+}
+
+void gc_unpin(struct gc *g, const uint8_t hash[SHA256_LEN])
+{
+    pthread_mutex_lock(&g->pins_lock);
+    unpin_locked(g, hash);
+    pthread_mutex_unlock(&g->pins_lock);
+}
+
+static bool add_unused(struct gc *g, const uint8_t *hash)
+{
+    if (g->n_unused == g->cap_unused) {
+        size_t cap = g->cap_unused ? 2 * g->cap_unused : 256;
+        void *p = cap <= GC_UNUSED_MAX ? realloc(g->unused, cap * SHA256_LEN) : NULL;
+        if (!p)
+            return false;
+        g->unused = p;
+        g->cap_unused = cap;
+    }
+    memcpy(g->unused[g->n_unused++], hash, SHA256_LEN);
+    return true;
+}
+
+void gc_unpin_unused(struct gc *g, const uint8_t hash[SHA256_LEN])
+{
+    pthread_mutex_lock(&g->pins_lock);
+    unpin_locked(g, hash);
+    if (!g->unused_dropped && !add_unused(g, hash))
+        g->unused_dropped = true;
     pthread_mutex_unlock(&g->pins_lock);
 }
 
@@ -272,6 +306,31 @@ static int queue_strays(struct gc *g, uint8_t (*h)[SHA256_LEN], int n)
     return meta_err(mdb_txn_commit(txn));
 }
 
+/* Queues the unreferenced chunks of failed commits (gc_unpin_unused); asks
+ * for a sweep when some were not kept or cannot be queued. */
+static void queue_unused(struct gc *g, uint8_t (*h)[SHA256_LEN])
+{
+    pthread_mutex_lock(&g->pins_lock);
+    uint8_t(*list)[SHA256_LEN] = g->unused;
+    size_t n = g->n_unused;
+    bool dropped = g->unused_dropped;
+    g->unused = NULL;
+    g->n_unused = g->cap_unused = 0;
+    g->unused_dropped = false;
+    pthread_mutex_unlock(&g->pins_lock);
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i += GC_ROUND) {
+        int k = n - i < GC_ROUND ? (int)(n - i) : GC_ROUND;
+        memcpy(h, list[i], (size_t)k * SHA256_LEN);
+        rc = queue_strays(g, h, k);
+    }
+    free(list);
+    if (rc)
+        log_warn("gc: cannot queue the chunks of failed commits (%s); a sweep will", strerror(-rc));
+    if ((rc || dropped) && !g->sweeping)
+        g->next_sweep_ms = 0;
+}
+
 /* One slice of the sweep for strays (gc.h), when one is due or under way. */
 static void sweep_slice(struct gc *g, uint8_t (*h)[SHA256_LEN], uint64_t now)
 {
@@ -308,12 +367,17 @@ void gc_collect(void *arg)
 {
     struct gc *g = arg;
     uint64_t now = gc_now_ms(), grace = __atomic_load_n(&g->grace_ms, __ATOMIC_RELAXED);
+    pthread_mutex_lock(&g->pins_lock);
+    bool unused = g->n_unused || g->unused_dropped;
+    pthread_mutex_unlock(&g->pins_lock);
     bool sweep_due = g->sweeping || now >= g->next_sweep_ms;
-    if (!sweep_due && !g->in_pass && grace && now < g->next_pass_ms)
+    if (!unused && !sweep_due && !g->in_pass && grace && now < g->next_pass_ms)
         return;
     uint8_t(*h)[SHA256_LEN] = malloc(GC_ROUND * SHA256_LEN);
     if (!h)
         return;
+    if (unused)
+        queue_unused(g, h);
     sweep_slice(g, h, now);
     if (!g->in_pass && grace && now < g->next_pass_ms) {
         free(h);
@@ -369,6 +433,7 @@ void gc_close(struct gc *g)
             free(p);
         }
     }
+    free(g->unused);
     pthread_mutex_destroy(&g->pins_lock);
     gc_touches_free(&g->touches);
     gc_dead_free(&g->dead);

@@ -34,6 +34,11 @@
  * the queue's rules (pins, touches, grace) then decide. A chunk being
  * written is pinned and a pushed one touched, so queueing it early is
  * harmless: the commit that references it takes it off the queue.
+ * A writer whose commit failed (a full disk) knows its strays: it unpins
+ * them with gc_unpin_unused(), and the next collection queues the ones
+ * still unreferenced (in memory until then: after a crash the sweep finds
+ * them). So the space a failed large write took is free again at the next
+ * collection, not at the next sweep an hour later.
  *
  * Running on the apply thread is what makes the refcount check valid: no
  * command applies between reading a count of zero and the delete. A writer
@@ -57,6 +62,9 @@ int gc_open(struct meta_store *ms, struct chunk_store *cs, struct gc **out);
 void gc_close(struct gc *g);
 int gc_pin(struct gc *g, const uint8_t hash[SHA256_LEN]);
 void gc_unpin(struct gc *g, const uint8_t hash[SHA256_LEN]);
+/* gc_unpin() for a chunk put for a command that was never applied: the next
+ * collection queues it if nothing references it. */
+void gc_unpin_unused(struct gc *g, const uint8_t hash[SHA256_LEN]);
 
 #define GC_GRACE_DEFAULT_MS 60000 /* what a cluster sets (core_set_remote) */
 /* 0 (the default: a single node, nothing is pushed) deletes at once. */

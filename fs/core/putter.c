@@ -2,6 +2,16 @@
 
 #include <errno.h>
 
+/* A full disk may be space an unlink freed that the GC has not deleted yet:
+ * on_full lets it run, then the batch is tried once more. */
+static int put(struct putter *p, const struct chunk_ref *refs, size_t n)
+{
+    int rc = chunk_store_put_batch(p->cs, refs, n);
+    if (rc == -ENOSPC && p->on_full && p->on_full(p->full_ctx) == 0)
+        rc = chunk_store_put_batch(p->cs, refs, n);
+    return rc;
+}
+
 static void *put_loop(void *arg)
 {
     pthread_setname_np(pthread_self(), "qfs-putter"); /* for top -H, perf, gdb */
@@ -15,7 +25,7 @@ static void *put_loop(void *arg)
         const struct chunk_ref *refs = p->refs;
         size_t n = p->n;
         pthread_mutex_unlock(&p->lock);
-        int rc = chunk_store_put_batch(p->cs, refs, n);
+        int rc = put(p, refs, n);
         pthread_mutex_lock(&p->lock);
         if (rc && !p->rc)
             p->rc = rc;
@@ -26,9 +36,9 @@ static void *put_loop(void *arg)
     return NULL;
 }
 
-void putter_init(struct putter *p, struct chunk_store *cs)
+void putter_init(struct putter *p, struct chunk_store *cs, int (*on_full)(void *), void *ctx)
 {
-    *p = (struct putter){.cs = cs};
+    *p = (struct putter){.cs = cs, .on_full = on_full, .full_ctx = ctx};
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);
 }
@@ -51,7 +61,7 @@ int putter_start(struct putter *p, const struct chunk_ref *refs, size_t n)
     if (!p->started) {
         rc = -pthread_create(&p->thread, NULL, put_loop, p);
         if (rc) /* no thread: put synchronously */
-            return chunk_store_put_batch(p->cs, refs, n);
+            return put(p, refs, n);
         p->started = true;
     }
     pthread_mutex_lock(&p->lock);

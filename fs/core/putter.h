@@ -15,6 +15,8 @@
 
 struct putter {
     struct chunk_store *cs;
+    int (*on_full)(void *ctx); /* may free space; 0: worth trying again */
+    void *full_ctx;
     pthread_t thread;
     bool started;
     pthread_mutex_t lock; /* guards refs, n, busy, stop, rc */
@@ -25,7 +27,9 @@ struct putter {
     int rc; /* first failure of any batch */
 };
 
-void putter_init(struct putter *p, struct chunk_store *cs);
+/* on_full (may be NULL) runs when a batch finds the disk full; when it
+ * returns 0 the batch is tried once more. */
+void putter_init(struct putter *p, struct chunk_store *cs, int (*on_full)(void *), void *ctx);
 /* Hands over a batch (waits for the previous one first). Starts the thread
  * on first use. Returns the first error so far, or 0. */
 int putter_start(struct putter *p, const struct chunk_ref *refs, size_t n);

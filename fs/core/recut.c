@@ -310,13 +310,18 @@ static int recut_region(struct recut *r, struct stg_cursor *cur, uint64_t ds, ui
     return r->p > start ? add_range(r, start, r->p) : 0;
 }
 
-static void unpin_all(struct recut *r)
+/* Unpins the chunks emitted since the last command; those of a command
+ * that was not applied are strays the GC is told about. */
+static void unpin_all(struct recut *r, bool applied)
 {
     for (uint32_t i = 0; i < r->n_pinned; i++) {
         struct meta_extent e;
         struct cmd view = {.extents = r->exts};
         cmd_extent_get(&view, i, &e);
-        gc_unpin(r->c->gc, e.hash);
+        if (applied)
+            gc_unpin(r->c->gc, e.hash);
+        else
+            gc_unpin_unused(r->c->gc, e.hash);
     }
     r->n_pinned = 0;
 }
@@ -346,7 +351,7 @@ static int submit(struct recut *r)
         if (!rc && res.has_attr) /* our own commit: the next part builds on it */
             r->sf->base_ver = res.attr.content_ver;
     }
-    unpin_all(r);
+    unpin_all(r, rc == 0);
     r->n_ranges = r->n_ext = 0;
     r->ext_wire = 0;
     return rc;
@@ -367,17 +372,26 @@ static int recut_all(struct recut *r)
 
 static void recut_free(struct recut *r)
 {
-    unpin_all(r);
     if (r->txn)
         mdb_txn_abort(r->txn);
     bufpool_put(&r->c->chunk_bufs, r->win);
     bufpool_put(&r->c->chunk_bufs, r->cbuf);
     putter_destroy(&r->put); /* before the buffers it may still read */
     wait_jobs(r);            /* after a failure: free what is still travelling */
+    unpin_all(r, false);     /* after the last put: only a failure leaves pins */
     bufpool_put(&r->c->batch_bufs, r->bbuf[0]);
     bufpool_put(&r->c->batch_bufs, r->bbuf[1]);
     free(r->ranges);
     free(r->exts);
+}
+
+/* A put found the disk full. A single node's GC deletes without a grace
+ * period, so one more collection can free what the latest unlinks and
+ * failed commits left (a cluster's waits a grace period: nothing to gain). */
+static int collect_now(void *ctx)
+{
+    struct core *c = ctx;
+    return sequencer_run_after(c->seq);
 }
 
 static bool inode_gone(struct core *c, uint64_t ino)
@@ -418,7 +432,7 @@ static int commit_set(struct core *c, struct sfile *set, bool *drop)
     r.win = bufpool_get(&c->chunk_bufs);
     r.cbuf = bufpool_get(&c->chunk_bufs);
     r.bbuf[0] = bufpool_get(&c->batch_bufs);
-    putter_init(&r.put, c->cs);
+    putter_init(&r.put, c->cs, c->seq ? collect_now : NULL, c);
     if (!rc && (!r.win || !r.cbuf || !r.bbuf[0]))
         rc = -ENOMEM;
     if (!rc)

@@ -39,12 +39,18 @@ struct sequencer {
     seq_after_fn after;
     void *after_ctx;
     pthread_t thread;
-    pthread_mutex_t lock; /* guards head, tail, stop, applied and every waiter's done/rc */
-    pthread_cond_t work;  /* signalled when a waiter is queued or stop is set */
-    pthread_cond_t done;  /* broadcast after each batch */
+    /* guards head, tail, stop, applied, after_asked, after_done and every
+     * waiter's done/rc */
+    pthread_mutex_t lock;
+    pthread_cond_t work; /* signalled when a waiter is queued, a run of the
+                          * after hook asked for, or stop set */
+    pthread_cond_t done; /* broadcast after each batch and each run of after */
     struct waiter *head, *tail;
     bool stop;
     uint64_t applied;
+    /* sequencer_run_after(): runs asked for, and the last one a completed
+     * run started after (a run serves the requests made before it began) */
+    uint64_t after_asked, after_done;
     uint64_t ckpt_applied; /* apply thread: applied as of the last durable checkpoint */
     int since_after;       /* batches since the after hook last ran (apply thread only) */
 };
@@ -107,7 +113,7 @@ static void checkpoint_step(struct sequencer *s, uint64_t applied, bool idle)
 /* Waits for work; false when idle long enough after a commit to checkpoint. */
 static bool wait_work(struct sequencer *s)
 {
-    while (!s->head && !s->stop) {
+    while (!s->head && !s->stop && s->after_asked == s->after_done) {
         if (s->ckpt_applied == s->applied) {
             pthread_cond_wait(&s->work, &s->lock);
             continue;
@@ -135,6 +141,19 @@ static int take_batch(struct sequencer *s, struct waiter **batch)
     return n;
 }
 
+/* Runs the after hook (lock held on entry and return). */
+static void run_after(struct sequencer *s)
+{
+    uint64_t serves = s->after_asked;
+    s->since_after = 0;
+    pthread_mutex_unlock(&s->lock);
+    if (s->after)
+        s->after(s->after_ctx);
+    pthread_mutex_lock(&s->lock);
+    s->after_done = serves;
+    pthread_cond_broadcast(&s->done);
+}
+
 static void *apply_thread(void *arg)
 {
     pthread_setname_np(pthread_self(), "qfs-apply"); /* for top -H, perf, gdb */
@@ -147,6 +166,10 @@ static void *apply_thread(void *arg)
             pthread_mutex_unlock(&s->lock);
             checkpoint_step(s, applied, true);
             pthread_mutex_lock(&s->lock);
+            continue;
+        }
+        if (!s->head && s->after_asked != s->after_done) {
+            run_after(s);
             continue;
         }
         if (!s->head && s->stop)
@@ -164,13 +187,10 @@ static void *apply_thread(void *arg)
         checkpoint_step(s, applied, false);
         pthread_mutex_lock(&s->lock);
         /* between batches when idle, and at least every 16 under load */
-        if (s->after && (!s->head || ++s->since_after >= 16)) {
-            s->since_after = 0;
-            pthread_mutex_unlock(&s->lock);
-            s->after(s->after_ctx);
-            pthread_mutex_lock(&s->lock);
-        }
+        if (!s->head || ++s->since_after >= 16 || s->after_asked != s->after_done)
+            run_after(s);
     }
+    pthread_cond_broadcast(&s->done); /* stopped: sequencer_run_after() gives up */
     pthread_mutex_unlock(&s->lock);
     return NULL;
 }
@@ -317,6 +337,18 @@ void sequencer_stop(struct sequencer *s)
     pthread_cond_destroy(&s->work);
     pthread_cond_destroy(&s->done);
     free(s);
+}
+
+int sequencer_run_after(struct sequencer *s)
+{
+    pthread_mutex_lock(&s->lock);
+    uint64_t want = ++s->after_asked;
+    pthread_cond_signal(&s->work);
+    while (s->after_done < want && !s->stop)
+        pthread_cond_wait(&s->done, &s->lock);
+    int rc = s->after_done < want ? -ESHUTDOWN : 0;
+    pthread_mutex_unlock(&s->lock);
+    return rc;
 }
 
 uint64_t sequencer_applied(struct sequencer *s)

@@ -49,6 +49,11 @@ void sequencer_stop(struct sequencer *s);
 /* Blocks until c is applied and committed; returns 0 with c's result in
  * *res, or -errno when the batch could not be committed (e.g. -ENOSPC). */
 int sequencer_submit(struct sequencer *s, const struct cmd *c, struct apply_result *res);
+/* Asks the apply thread to run the after hook once more, even with nothing
+ * to apply, and waits for a run that began after the call: a put that found
+ * the disk full lets the GC delete what the last unlinks freed, then tries
+ * again. 0, or -ESHUTDOWN once stopping. */
+int sequencer_run_after(struct sequencer *s);
 /* Index of the last applied command. */
 uint64_t sequencer_applied(struct sequencer *s);
 

@@ -1,7 +1,8 @@
 /* gc.h on its own: immediate deletion without a grace period, pins, and in
  * a cluster the grace period: a touched chunk is kept for it, an untouched
- * dead one goes only after it, whatever the length of the queue; and the
- * sweep that finds chunks nothing ever referenced. */
+ * dead one goes only after it, whatever the length of the queue; the sweep
+ * that finds chunks nothing ever referenced, and the chunks of failed
+ * commits, deleted without waiting for it. */
 #include "fs/core/gc.h"
 #include "fs/store/meta_map.h"
 #include "helpers.h"
@@ -190,6 +191,32 @@ START_TEST(strays_swept_without_grace)
 }
 END_TEST
 
+/* A failed commit hands its chunks over (gc_unpin_unused): the next
+ * collection deletes the unreferenced ones, with no sweep due; one another
+ * writer still pins and one a commit referenced meanwhile stay. */
+START_TEST(failed_commit_chunks_deleted_at_next_collection)
+{
+    gc_collect(g); /* the sweep at the first collection: the next is an hour away */
+    store_strays(5, 9001);
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(gc_pin(g, hashes[i]), 0);
+    ck_assert_int_eq(gc_pin(g, hashes[0]), 0); /* a second writer of chunk 0 */
+    adjust_refs(2, 1);
+    adjust_refs(1, -1); /* chunk 1 referenced */
+    for (int i = 0; i < 5; i++)
+        gc_unpin_unused(g, hashes[i]);
+    gc_collect(g);
+    ck_assert(has(0) && has(1));
+    for (int i = 2; i < 5; i++)
+        ck_assert(!has(i));
+    ck_assert_uint_eq(gc_deleted(g), 3);
+    gc_unpin(g, hashes[0]); /* queued though pinned: goes once unpinned */
+    gc_collect(g);
+    ck_assert(!has(0) && has(1));
+    ck_assert_uint_eq(gc_deleted(g), 4);
+}
+END_TEST
+
 /* In a cluster a stray is a pushed chunk whose commit may still come: it
  * waits a grace period after its last touch. */
 START_TEST(stray_kept_for_the_grace_period)
@@ -222,6 +249,7 @@ int main(void)
     tcase_add_test(tc, long_queue_walked_past_waiting_entries);
     tcase_add_test(tc, strays_swept_without_grace);
     tcase_add_test(tc, stray_kept_for_the_grace_period);
+    tcase_add_test(tc, failed_commit_chunks_deleted_at_next_collection);
     suite_add_tcase(s, tc);
     return check_run(s);
 }
