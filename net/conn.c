@@ -296,7 +296,30 @@ static int flush_hello(struct conn *c)
     return 1;
 }
 
-/* Writes queued frames, urgent lane first, one whole frame at a time. */
+static size_t frame_bytes(const uint8_t *h)
+{
+    return FRAME_HDR_LEN + (size_t)(h[8] | h[9] << 8 | h[10] << 16) + ((size_t)h[11] << 24);
+}
+
+/* The run to write next: the whole frames at the lane's head that fit in
+ * WRITE_MAX together (at least one). One SSL_write, one TLS record and one
+ * syscall for what would otherwise take one each per frame: a leader queues
+ * several small consensus frames per turn. */
+static size_t run_bytes(const struct lane *l)
+{
+    size_t run = 0, pending = lane_pending(l);
+    while (run < pending) {
+        size_t f = frame_bytes(l->buf + l->off + run);
+        if (run && run + f > WRITE_MAX)
+            break;
+        run += f;
+    }
+    return run;
+}
+
+/* Writes queued frames, urgent lane first; the lane is chosen again only
+ * between runs of whole frames, so an urgent frame never lands inside a
+ * normal one. */
 static int flush_lanes(struct chan *ch, SSL *ssl, size_t budget, bool *blocked)
 {
     int rc = 0;
@@ -304,17 +327,14 @@ static int flush_lanes(struct chan *ch, SSL *ssl, size_t budget, bool *blocked)
     if (pthread_mutex_trylock(&ch->lock) != 0)
         return 1;
     while (budget > 0) {
-        if (ch->frame_left == 0) {
-            ch->frame_lane = lane_pending(&ch->lanes[LANE_URGENT]) ? LANE_URGENT : LANE_NORMAL;
-            struct lane *l = &ch->lanes[ch->frame_lane];
-            if (!lane_pending(l))
+        if (ch->run_left == 0) {
+            ch->run_lane = lane_pending(&ch->lanes[LANE_URGENT]) ? LANE_URGENT : LANE_NORMAL;
+            ch->run_left = run_bytes(&ch->lanes[ch->run_lane]);
+            if (ch->run_left == 0)
                 break;
-            const uint8_t *h = l->buf + l->off;
-            ch->frame_left =
-                FRAME_HDR_LEN + (size_t)(h[8] | h[9] << 8 | h[10] << 16) + ((size_t)h[11] << 24);
         }
-        struct lane *l = &ch->lanes[ch->frame_lane];
-        size_t len = ch->frame_left < WRITE_MAX ? ch->frame_left : WRITE_MAX;
+        struct lane *l = &ch->lanes[ch->run_lane];
+        size_t len = ch->run_left < WRITE_MAX ? ch->run_left : WRITE_MAX;
         int r = SSL_write(ssl, l->buf + l->off, (int)len);
         if (r <= 0) {
             int e = SSL_get_error(ssl, r);
@@ -323,7 +343,7 @@ static int flush_lanes(struct chan *ch, SSL *ssl, size_t budget, bool *blocked)
             break;
         }
         lane_consume(l, (size_t)r);
-        ch->frame_left -= (size_t)r;
+        ch->run_left -= (size_t)r;
         budget = (size_t)r > budget ? 0 : budget - (size_t)r;
         pthread_cond_broadcast(&ch->changed);
     }

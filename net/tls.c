@@ -34,6 +34,10 @@ SSL_CTX *tls_ctx_new(const char *cert_path, const char *key_path, uint8_t self_i
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, accept_any_cert);
     /* Frames are re-offered from a buffer that may move; writes may be partial. */
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    /* One read() takes every record the socket holds, not two per record
+     * (header, then body). Safe with epoll because the reader always reads
+     * until TLS says WANT_READ, or marks the connection to read again. */
+    SSL_CTX_set_read_ahead(ctx, 1);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_num_tickets(ctx, 0);
     if (SSL_CTX_use_certificate_file(ctx, cert_path, SSL_FILETYPE_PEM) != 1) {

@@ -112,7 +112,7 @@ static struct conn *conn_alloc(struct net *n, int fd, const char *addr)
         c->events = EPOLLIN;
         c->peer = c->chan = -1;
         c->rx_len = c->hello_len = c->hello_off = 0;
-        c->have_hdr = c->held = c->more = false;
+        c->have_hdr = c->held = c->more = c->flush = false;
         c->since_ms = c->last_rx_ms = net_now_ms();
         snprintf(c->addr, sizeof(c->addr), "%s", addr);
         return c;
@@ -238,7 +238,7 @@ void net_attach(struct net *n, struct conn *c)
     }
     pthread_mutex_lock(&ch->lock);
     ch->up = true;
-    ch->frame_left = 0;
+    ch->run_left = 0;
     atomic_store(&ch->resume, false);
     pthread_cond_broadcast(&ch->changed);
     pthread_mutex_unlock(&ch->lock);
@@ -270,7 +270,7 @@ void net_detach(struct net *n, struct conn *c)
     /* A partly written frame cannot be finished on another connection. */
     lane_clear(&ch->lanes[LANE_URGENT]);
     lane_clear(&ch->lanes[LANE_NORMAL]);
-    ch->frame_left = 0;
+    ch->run_left = 0;
     pthread_cond_broadcast(&ch->changed);
     pthread_mutex_unlock(&ch->lock);
     if (n->cb.on_peer)
@@ -349,7 +349,10 @@ static void on_tick(struct net *n)
     }
 }
 
-/* Work queued by other threads: frames to send, held frames to re-offer. */
+/* Work queued by other threads: frames to send, held frames to re-offer.
+ * Only a resumed connection is read again: reading every one at each wake
+ * cost a read() answering EAGAIN per connection (6 with two peers), most of
+ * a leader's syscalls under many clients. */
 static void on_wake(struct net *n)
 {
     uint64_t v;
@@ -363,8 +366,9 @@ static void on_wake(struct net *n)
                 continue;
             if (atomic_exchange(&ch->resume, false) && cn->held) {
                 cn->held = false; /* read_frames() re-delivers the complete frame */
+                cn->more = true;
             }
-            cn->more = true;
+            cn->flush = true;
         }
 }
 
@@ -392,8 +396,15 @@ static void run_ready(struct net *n, struct epoll_event *evs, int nev)
         }
         for (int i = 0; i < MAX_CONNS; i++) {
             struct conn *c = &n->conns[i];
-            if (c->state >= CS_HELLO && c->more && conn_is_bulk(c) == (pass == 1))
-                conn_on_events(n, c, EPOLLIN, pass ? BULK_BUDGET : CONTROL_BUDGET);
+            if (c->state < CS_HELLO || conn_is_bulk(c) != (pass == 1))
+                continue;
+            size_t budget = pass ? BULK_BUDGET : CONTROL_BUDGET;
+            bool flush = c->flush;
+            c->flush = false;
+            if (c->more)
+                conn_on_events(n, c, EPOLLIN, budget);
+            else if (flush)
+                conn_flush(n, c, budget);
         }
     }
 }

@@ -35,8 +35,9 @@ struct conn {
     size_t rx_cap, rx_len;
     struct frame_hdr hdr;
     bool have_hdr;
-    bool held; /* a frame is waiting for net_resume() */
-    bool more; /* TLS may hold readable data: read again without waiting for epoll */
+    bool held;  /* a frame is waiting for net_resume() */
+    bool more;  /* TLS may hold readable data: read again without waiting for epoll */
+    bool flush; /* frames may have been queued: write without waiting for epoll */
     uint8_t hello[FRAME_HDR_LEN + MSG_HELLO_LEN];
     size_t hello_off, hello_len;
     uint64_t since_ms, last_rx_ms;
@@ -45,12 +46,12 @@ struct conn {
 
 /* One of a peer's channels (enum msg_channel). */
 struct chan {
-    pthread_mutex_t lock;   /* guards lanes, up, frame_lane, frame_left */
+    pthread_mutex_t lock;   /* guards lanes, up, run_lane, run_left */
     pthread_cond_t changed; /* lane space freed or up changed */
     struct lane lanes[2];
     bool up;
-    int frame_lane;        /* lane of the frame being written */
-    size_t frame_left;     /* its bytes still to write; 0 between frames */
+    int run_lane;          /* lane of the run of whole frames being written */
+    size_t run_left;       /* its bytes still to write; 0 between runs */
     atomic_bool resume;    /* net_resume() asked */
     struct conn *conn;     /* network thread only */
     uint64_t next_dial_ms; /* network thread only */
