@@ -5,6 +5,8 @@
 #include "consensus/engine_internal.h"
 #include "consensus/rng.h"
 
+#include <stdbool.h>
+
 static uint32_t popcount(uint32_t x)
 {
     return (uint32_t)__builtin_popcount(x);
@@ -347,10 +349,33 @@ static uint32_t build_round(struct engine *e)
     return o->count;
 }
 
+/* Whether what is waiting from next_slot on fills a whole round: slots to
+ * recover, batch_max commands, or a message's worth of bytes. */
+static bool round_would_fill(const struct engine *e)
+{
+    if (e->next_slot <= e->recover_upto || e->q_count >= e->p.batch_max)
+        return true;
+    size_t bytes = msg_encoded_size(&e->out);
+    for (uint32_t i = 0; i < e->q_count; i++) {
+        bytes += msg_entry_size(MSG_ACCEPT, e->queue[(e->q_head + i) % e->p.queue_max].len);
+        if (bytes > CONS_MSG_MAX)
+            return true;
+    }
+    return false;
+}
+
+/* Starts accept rounds. A round is started at once when none is in flight;
+ * while one is, only a full one: commands that arrive meanwhile wait for
+ * the next round together (group commit). Rounds of one or two commands
+ * each cost every node a log write, an fdatasync, a frame per peer and an
+ * apply commit; on a 2-core machine with 16 clients, waiting made creates
+ * about 20% faster (docs/ARCHITECTURE.md, "Rounds"). */
 static int pump(struct engine *e)
 {
     while (e->r_count < e->p.inflight_max) {
         leader_accept_header(e, e->next_slot);
+        if (e->r_count > 0 && !round_would_fill(e))
+            break;
         uint32_t n = build_round(e);
         if (n == 0)
             break;
