@@ -158,6 +158,28 @@ void inval_applied(struct inval *iv, uint64_t slot)
     pthread_mutex_unlock(&iv->lock);
 }
 
+/* Schedules r's next retry (lock held). One chain per inode: a retry
+ * already waiting for it takes the earlier due time and the lower count of
+ * retries done, so its next retry comes no later than either chain's and as
+ * many follow as the longer one has left. A directory another node creates
+ * files in held one chain per create until session 19: three notifications
+ * the kernel answered ENOENT, per create. */
+static void schedule_retry(struct inval *iv, const struct inval_rec *r)
+{
+    struct inval_retry next = {*r, now_ms() + (uint64_t)retry_ms[r->tries]};
+    next.r.tries++;
+    for (uint32_t i = 0; i < iv->rn; i++) {
+        struct inval_retry *t = &iv->rq[i];
+        if (t->r.ino != r->ino)
+            continue;
+        t->due_ms = t->due_ms < next.due_ms ? t->due_ms : next.due_ms;
+        t->r.tries = t->r.tries < next.r.tries ? t->r.tries : next.r.tries;
+        return;
+    }
+    if (iv->rn < INVAL_RETRY)
+        iv->rq[iv->rn++] = next;
+}
+
 /* -ENOENT: the kernel had nothing cached: fine, but told again a few times
  * (retry_ms) in case a lookup reply read before the change is in flight. */
 static void tell_kernel(struct inval *iv, const struct inval_rec *r)
@@ -165,11 +187,7 @@ static void tell_kernel(struct inval *iv, const struct inval_rec *r)
     int rc = fuse_lowlevel_notify_inval_inode(iv->se, r->ino, -1, 0);
     if (rc == -ENOENT && r->tries < RETRIES) {
         pthread_mutex_lock(&iv->lock);
-        if (iv->rn < INVAL_RETRY) {
-            struct inval_retry *t = &iv->rq[iv->rn++];
-            *t = (struct inval_retry){*r, now_ms() + (uint64_t)retry_ms[r->tries]};
-            t->r.tries++;
-        }
+        schedule_retry(iv, r);
         pthread_mutex_unlock(&iv->lock);
     } else if (rc && rc != -ENOENT && rc != -ENOTCONN) {
         log_debug("invalidate ino %llu: %s", (unsigned long long)r->ino, strerror(-rc));
