@@ -315,6 +315,11 @@ struct gc *core_gc(struct core *c)
     return c->gc;
 }
 
+int core_collect(struct core *c)
+{
+    return c->seq ? sequencer_run_after(c->seq) : -ENOTSUP;
+}
+
 void core_set_orderer(struct core *c, const struct orderer_ops *ops, void *impl, uint32_t origin,
                       uint64_t req_base, size_t cmd_max)
 {

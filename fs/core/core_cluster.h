@@ -26,6 +26,10 @@
 struct meta_store *core_meta_store(struct core *c);
 struct chunk_store *core_chunk_store(struct core *c);
 struct gc *core_gc(struct core *c);
+/* Runs one garbage collection on the apply thread, one that starts after
+ * the call, and waits for it; -ENOTSUP when the host applies the commands
+ * (it runs core_after_apply itself), -ESHUTDOWN once the core stops. */
+int core_collect(struct core *c);
 
 /* Installs the orderer; commands carry origin as their origin node and
  * request ids from req_base + 1 on (never reused: req_base changes at each

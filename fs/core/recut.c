@@ -8,6 +8,7 @@
  * The replaced ranges and the new extents become one content command.
  */
 #include "fs/chunk/chunker.h"
+#include "fs/core/core_cluster.h"
 #include "fs/core/core_internal.h"
 #include "fs/core/committer.h"
 #include "fs/core/core_remote_int.h"
@@ -390,8 +391,7 @@ static void recut_free(struct recut *r)
  * failed commits left (a cluster's waits a grace period: nothing to gain). */
 static int collect_now(void *ctx)
 {
-    struct core *c = ctx;
-    return sequencer_run_after(c->seq);
+    return core_collect(ctx);
 }
 
 static bool inode_gone(struct core *c, uint64_t ino)
