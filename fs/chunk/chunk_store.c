@@ -1,13 +1,17 @@
 /*
- * The chunk environment. Layout: fs/chunk/chunk_format.h and
- * docs/on-disk-chunks.md. Why pieces: docs/ARCHITECTURE.md.
+ * The chunk environment: open and format checks, read transactions, puts,
+ * deletes and room on the disk; the checked reads are in chunk_read.c.
+ * Layout: fs/chunk/chunk_format.h and docs/on-disk-chunks.md. Why pieces:
+ * docs/ARCHITECTURE.md.
  */
 #include "fs/chunk/chunk_store.h"
+#include "fs/chunk/chunk_store_int.h"
 
 #include "common/bytes.h"
 #include "common/crc32c.h"
 #include "common/log.h"
 #include "fs/chunk/chunk_format.h"
+#include "fs/chunk/chunker.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -19,38 +23,10 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
-#define MAP_INITIAL  (1ull << 30)
-#define MAX_READERS  256
-#define TXN_POOL_MAX 32
+#define MAP_INITIAL (1ull << 30)
+#define MAX_READERS 256
 
-/* A reset read txn and its renewable cursor on "pieces", kept for reuse so
- * a get allocates nothing (MDB_NOTLS: any thread may renew it). */
-struct reader {
-    MDB_txn *txn;
-    MDB_cursor *cur;
-};
-
-struct chunk_store {
-    MDB_env *env;
-    MDB_dbi meta, chunks, pieces;
-    uint32_t piece; /* piece payload size, from the "piece" meta record */
-    char path[PATH_MAX];
-    /*
-     * map_lock is held shared by every thread for as long as it has a txn
-     * (read or write) active, and exclusively by a writer that grows the map:
-     * mdb_env_set_mapsize() requires that no txn of this process is active.
-     * Writer-preferring, so a resize is not starved by a stream of reads.
-     * It also guards map_size.
-     */
-    pthread_rwlock_t map_lock;
-    uint64_t map_size;
-    uint64_t reserve;          /* atomic: chunk_store_set_reserve() */
-    pthread_mutex_t pool_lock; /* guards pool and npool */
-    struct reader pool[TXN_POOL_MAX];
-    int npool;
-};
-
-static int lmdb_errno(int rc)
+int chunk_lmdb_errno(int rc)
 {
     switch (rc) {
     case 0:
@@ -74,7 +50,7 @@ static int lmdb_errno(int rc)
 
 /* ---- read transactions ---- */
 
-static int reader_begin(struct chunk_store *cs, struct reader *r)
+int chunk_reader_begin(struct chunk_store *cs, struct reader *r)
 {
     pthread_rwlock_rdlock(&cs->map_lock);
     pthread_mutex_lock(&cs->pool_lock);
@@ -103,10 +79,10 @@ static int reader_begin(struct chunk_store *cs, struct reader *r)
         pthread_rwlock_unlock(&cs->map_lock);
         log_error("chunk store: cannot start a read txn: %s", mdb_strerror(rc));
     }
-    return lmdb_errno(rc);
+    return chunk_lmdb_errno(rc);
 }
 
-static void reader_end(struct chunk_store *cs, struct reader *r)
+void chunk_reader_end(struct chunk_store *cs, struct reader *r)
 {
     mdb_txn_reset(r->txn);
     pthread_mutex_lock(&cs->pool_lock);
@@ -176,7 +152,7 @@ static int format_check(struct chunk_store *cs, uint32_t psize, uint32_t new_pie
     MDB_txn *txn;
     int rc = mdb_txn_begin(cs->env, NULL, 0, &txn);
     if (rc)
-        return lmdb_errno(rc);
+        return chunk_lmdb_errno(rc);
     rc = mdb_dbi_open(txn, CHUNK_DB_META, MDB_CREATE, &cs->meta);
     if (!rc)
         rc = mdb_dbi_open(txn, CHUNK_DB_CHUNKS, MDB_CREATE, &cs->chunks);
@@ -196,11 +172,13 @@ static int format_check(struct chunk_store *cs, uint32_t psize, uint32_t new_pie
             rc = mdb_txn_commit(txn);
         else
             mdb_txn_abort(txn);
-        return lmdb_errno(rc);
+        return chunk_lmdb_errno(rc);
     }
     if (!rc)
         rc = meta_get_u32(txn, cs->meta, CHUNK_META_PIECE, &piece);
-    int upgrade = !rc && version == CHUNK_FORMAT_V1 && piece_ok(piece, psize);
+    uint32_t old = version;
+    int upgrade =
+        !rc && (version == CHUNK_FORMAT_V1 || version == CHUNK_FORMAT_V2) && piece_ok(piece, psize);
     if (upgrade) {
         uint8_t b[4];
         put_u32(b, CHUNK_FORMAT_VERSION);
@@ -213,10 +191,10 @@ static int format_check(struct chunk_store *cs, uint32_t psize, uint32_t new_pie
     else
         mdb_txn_abort(txn);
     if (rc)
-        return lmdb_errno(rc);
+        return chunk_lmdb_errno(rc);
     if (upgrade)
-        log_info("chunk store %s: format %u marked %u (new chunks get a CRC)", cs->path,
-                 CHUNK_FORMAT_V1, CHUNK_FORMAT_VERSION);
+        log_info("chunk store %s: format %u marked %u (new chunks get a CRC per 4 KiB)", cs->path,
+                 old, CHUNK_FORMAT_VERSION);
     if (version != CHUNK_FORMAT_VERSION || !piece_ok(piece, psize)) {
         log_error("chunk store %s: format %u piece %u, this build reads format %u with pieces "
                   "of whole %u-byte pages",
@@ -243,7 +221,7 @@ static int env_open(struct chunk_store *cs, const char *dir, uint64_t map_initia
 {
     int rc = mdb_env_create(&cs->env);
     if (rc)
-        return lmdb_errno(rc);
+        return chunk_lmdb_errno(rc);
     cs->map_size = initial_map_size(dir, map_initial ? map_initial : MAP_INITIAL);
     rc = mdb_env_set_maxdbs(cs->env, 3);
     if (!rc)
@@ -258,7 +236,7 @@ static int env_open(struct chunk_store *cs, const char *dir, uint64_t map_initia
     if (rc) {
         log_error("chunk store %s: %s", dir, mdb_strerror(rc));
         mdb_env_close(cs->env);
-        return lmdb_errno(rc);
+        return chunk_lmdb_errno(rc);
     }
     MDB_envinfo info;
     mdb_env_info(cs->env, &info);
@@ -324,122 +302,28 @@ void chunk_store_close(struct chunk_store *cs)
 
 /* ---- reads ---- */
 
-/* Copies the pieces of a chunk of length len into buf: -EIO if one is
- * missing or has the wrong size. */
-static int read_pieces(struct chunk_store *cs, struct reader *r, uint64_t id, uint8_t *buf,
-                       uint32_t len)
-{
-    uint8_t key[CHUNK_PIECE_KEY_LEN];
-    chunk_piece_key(key, id, 0);
-    MDB_val k = {sizeof(key), key}, v;
-    MDB_cursor_op op = MDB_SET_KEY;
-    uint32_t off = 0;
-    for (uint32_t i = 0; off < len; i++, op = MDB_NEXT) {
-        int rc = mdb_cursor_get(r->cur, &k, &v, op);
-        if (rc && rc != MDB_NOTFOUND)
-            return lmdb_errno(rc);
-        uint32_t want = len - off < cs->piece ? len - off : cs->piece;
-        chunk_piece_key(key, id, i);
-        if (rc || k.mv_size != sizeof(key) || memcmp(k.mv_data, key, sizeof(key)) ||
-            v.mv_size != want)
-            return -EIO;
-        memcpy(buf + off, v.mv_data, want);
-        off += want;
-    }
-    return 0;
-}
-
-/* The chunks record of hash, decoded (chunk_format.h). */
-struct record {
-    uint64_t id;
-    uint32_t len;
-    uint32_t crc;
-    int has_crc; /* 0: a format-1 record, checked against the hash */
-};
-
-static int record_get(struct chunk_store *cs, MDB_txn *txn, const uint8_t *hash, struct record *rec)
+int chunk_record_lookup(struct chunk_store *cs, MDB_txn *txn, const uint8_t *hash,
+                        struct chunk_record *rec)
 {
     MDB_val k = {SHA256_LEN, (void *)hash}, v;
     int rc = mdb_get(txn, cs->chunks, &k, &v);
-    if (rc)
-        return rc;
-    rec->has_crc = chunk_record_get(v.mv_data, v.mv_size, &rec->id, &rec->len, &rec->crc);
-    return rec->has_crc < 0 ? MDB_CORRUPTED : 0;
-}
-
-/* Reads the bytes of hash into buf without checking them. */
-static int get_raw(struct chunk_store *cs, const uint8_t *hash, uint8_t *buf, size_t cap,
-                   struct record *rec)
-{
-    struct reader r;
-    int rc = reader_begin(cs, &r);
-    if (rc)
-        return rc;
-    rc = lmdb_errno(record_get(cs, r.txn, hash, rec));
-    if (!rc && rec->len > cap)
-        rc = -ENOBUFS;
-    else if (!rc)
-        rc = read_pieces(cs, &r, rec->id, buf, rec->len);
-    reader_end(cs, &r);
-    return rc;
-}
-
-/* The bytes must match what was stored: the record's CRC-32C (a tenth of
- * a SHA-256's cost per byte, and every read of a chunk pays it), or for
- * a format-1 record the hash itself. */
-static int verify(const uint8_t *hash, const uint8_t *buf, const struct record *rec)
-{
-    if (rec->has_crc)
-        return crc32c_update(0, buf, rec->len) == rec->crc ? 0 : -EIO;
-    uint8_t d[SHA256_LEN];
-    int rc = sha256(buf, rec->len, d);
-    if (rc)
-        return rc;
-    return memcmp(d, hash, SHA256_LEN) ? -EIO : 0;
-}
-
-int chunk_store_get_unverified(struct chunk_store *cs, const uint8_t hash[SHA256_LEN], uint8_t *buf,
-                               size_t cap, uint32_t *len)
-{
-    struct record rec;
-    int rc = get_raw(cs, hash, buf, cap, &rec);
-    if (!rc)
-        *len = rec.len;
-    return rc;
-}
-
-int chunk_store_get(struct chunk_store *cs, const uint8_t hash[SHA256_LEN], uint8_t *buf,
-                    size_t cap, uint32_t *len)
-{
-    struct record rec = {.has_crc = -1}; /* stays -1 unless the record reads */
-    int rc = get_raw(cs, hash, buf, cap, &rec);
-    if (!rc)
-        rc = verify(hash, buf, &rec);
-    if (!rc)
-        *len = rec.len;
-    if (rc == -EIO) {
-        char hex[SHA256_HEX_LEN + 1];
-        sha256_hex(hash, hex);
-        log_error("chunk %s in %s is corrupt (%s)", hex, cs->path,
-                  rec.has_crc < 0    ? "its record is damaged"
-                  : rec.has_crc == 0 ? "pieces or bytes do not match its hash"
-                                     : "pieces or bytes do not match its CRC");
-    }
+    if (!rc && (chunk_record_decode(v.mv_data, v.mv_size, rec) || rec->len > CHUNK_MAX))
+        rc = MDB_CORRUPTED;
     return rc;
 }
 
 int chunk_store_size(struct chunk_store *cs, const uint8_t hash[SHA256_LEN], uint32_t *len)
 {
     struct reader r;
-    int rc = reader_begin(cs, &r);
+    int rc = chunk_reader_begin(cs, &r);
     if (rc)
         return rc;
-    struct record rec;
-    rc = record_get(cs, r.txn, hash, &rec);
-    reader_end(cs, &r);
+    struct chunk_record rec;
+    rc = chunk_record_lookup(cs, r.txn, hash, &rec);
+    chunk_reader_end(cs, &r);
     if (!rc)
         *len = rec.len;
-    return lmdb_errno(rc);
+    return chunk_lmdb_errno(rc);
 }
 
 int chunk_store_has(struct chunk_store *cs, const uint8_t hash[SHA256_LEN])
@@ -455,7 +339,7 @@ int chunk_store_find_prefix(struct chunk_store *cs, const uint8_t prefix[CHUNK_P
                             uint8_t hash[SHA256_LEN])
 {
     struct reader r;
-    int rc = reader_begin(cs, &r);
+    int rc = chunk_reader_begin(cs, &r);
     if (rc)
         return rc;
     uint8_t key[SHA256_LEN] = {0};
@@ -474,14 +358,14 @@ int chunk_store_find_prefix(struct chunk_store *cs, const uint8_t prefix[CHUNK_P
         memcpy(hash, k.mv_data, SHA256_LEN); /* before the snapshot ends */
         found = 1;
     }
-    reader_end(cs, &r);
-    return rc && rc != MDB_NOTFOUND ? lmdb_errno(rc) : found;
+    chunk_reader_end(cs, &r);
+    return rc && rc != MDB_NOTFOUND ? chunk_lmdb_errno(rc) : found;
 }
 
 int chunk_store_stats(struct chunk_store *cs, struct chunk_store_stats *out)
 {
     struct reader r;
-    int rc = reader_begin(cs, &r);
+    int rc = chunk_reader_begin(cs, &r);
     if (rc)
         return rc;
     MDB_stat st;
@@ -496,9 +380,9 @@ int chunk_store_stats(struct chunk_store *cs, struct chunk_store_stats *out)
         out->bytes = get_u64(v.mv_data);
         out->map_bytes = cs->map_size;
     }
-    reader_end(cs, &r);
+    chunk_reader_end(cs, &r);
     if (rc)
-        return lmdb_errno(rc);
+        return chunk_lmdb_errno(rc);
     char file[PATH_MAX + 16];
     struct stat fst;
     snprintf(file, sizeof(file), "%s/data.mdb", cs->path);
@@ -560,7 +444,7 @@ static int disk_full_errno(struct chunk_store *cs, int rc, uint64_t need)
 static uint64_t free_list_pages(struct chunk_store *cs)
 {
     struct reader r;
-    if (reader_begin(cs, &r))
+    if (chunk_reader_begin(cs, &r))
         return 0;
     MDB_cursor *cur;
     uint64_t pages = 0;
@@ -574,7 +458,7 @@ static uint64_t free_list_pages(struct chunk_store *cs)
         }
         mdb_cursor_close(cur);
     }
-    reader_end(cs, &r);
+    chunk_reader_end(cs, &r);
     return pages;
 }
 
@@ -676,6 +560,19 @@ static int totals_save(struct chunk_store *cs, MDB_txn *txn, const struct write_
     return rc;
 }
 
+/* A format-3 record for chunk c (at most CHUNK_MAX bytes): its size. */
+static size_t record_make(uint8_t *rec, uint64_t id, const struct chunk_ref *c)
+{
+    put_u64(rec, id);
+    put_u32(rec + 8, c->len);
+    uint8_t *crc = rec + CHUNK_RECORD_HEAD;
+    for (uint32_t at = 0; at < c->len; at += CHUNK_CRC_BLOCK, crc += 4) {
+        uint32_t n = c->len - at < CHUNK_CRC_BLOCK ? c->len - at : CHUNK_CRC_BLOCK;
+        put_u32(crc, crc32c_update(0, c->data + at, n));
+    }
+    return chunk_record_len(c->len);
+}
+
 /* Puts one chunk unless present, under a new id: ids only grow, so its
  * pieces are appended at the end of the pieces tree, not inserted. */
 static int put_one(struct chunk_store *cs, MDB_txn *txn, const struct chunk_ref *c,
@@ -686,9 +583,8 @@ static int put_one(struct chunk_store *cs, MDB_txn *txn, const struct chunk_ref 
     if (rc != MDB_NOTFOUND)
         return rc; /* 0: already stored */
     uint64_t id = t->next_id++;
-    uint8_t rec[CHUNK_RECORD_LEN];
-    chunk_record_put(rec, id, c->len, crc32c_update(0, c->data, c->len));
-    v = (MDB_val){sizeof(rec), rec};
+    uint8_t rec[CHUNK_RECORD_MAX_LEN];
+    v = (MDB_val){record_make(rec, id, c), rec};
     rc = mdb_put(txn, cs->chunks, &k, &v, 0);
     uint8_t key[CHUNK_PIECE_KEY_LEN];
     uint32_t off = 0;
@@ -728,8 +624,11 @@ static uint64_t absent_bytes(struct chunk_store *cs, const struct chunk_ref *chu
 int chunk_store_put_batch(struct chunk_store *cs, const struct chunk_ref *chunks, size_t n)
 {
     uint64_t need = 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        if (chunks[i].len > CHUNK_MAX)
+            return -EINVAL; /* a bug of the caller's: the chunker cuts at most that */
         need += chunks[i].len;
+    }
     int rc = space_check(cs, need);
     if (rc == ENOSPC) { /* short of space: do chunks already stored make it fit? */
         need = absent_bytes(cs, chunks, n);
@@ -739,14 +638,14 @@ int chunk_store_put_batch(struct chunk_store *cs, const struct chunk_ref *chunks
         rc = write_txn(cs, put_step, chunks, n, need);
     if (rc && rc != ENOSPC) /* a full disk is the caller's to report */
         log_error("chunk store %s: put of %zu chunks failed: %s", cs->path, n, mdb_strerror(rc));
-    return lmdb_errno(rc);
+    return chunk_lmdb_errno(rc);
 }
 
 static int delete_one(struct chunk_store *cs, MDB_txn *txn, const uint8_t *hash,
                       struct write_totals *t)
 {
-    struct record rec;
-    int rc = record_get(cs, txn, hash, &rec);
+    struct chunk_record rec;
+    int rc = chunk_record_lookup(cs, txn, hash, &rec);
     if (rc == MDB_NOTFOUND)
         return 0;
     MDB_val k = {SHA256_LEN, (void *)hash};
@@ -788,14 +687,14 @@ int chunk_store_delete_batch(struct chunk_store *cs, const uint8_t (*hashes)[SHA
         rc = write_txn(cs, delete_step, hashes, 0, 0);
     if (rc)
         log_error("chunk store %s: delete of %zu chunks failed: %s", cs->path, n, mdb_strerror(rc));
-    return lmdb_errno(rc);
+    return chunk_lmdb_errno(rc);
 }
 
 int chunk_store_list(struct chunk_store *cs, const uint8_t *after, uint8_t (*out)[SHA256_LEN],
                      int max)
 {
     struct reader r;
-    int rc = reader_begin(cs, &r);
+    int rc = chunk_reader_begin(cs, &r);
     if (rc)
         return rc;
     MDB_cursor *cur;
@@ -811,8 +710,8 @@ int chunk_store_list(struct chunk_store *cs, const uint8_t *after, uint8_t (*out
                 memcpy(out[n++], k.mv_data, SHA256_LEN);
         mdb_cursor_close(cur);
     }
-    reader_end(cs, &r);
+    chunk_reader_end(cs, &r);
     if (rc && rc != MDB_NOTFOUND)
-        return lmdb_errno(rc);
+        return chunk_lmdb_errno(rc);
     return n;
 }

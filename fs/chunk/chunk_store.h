@@ -3,13 +3,14 @@
  *
  * Content-addressed: a chunk is stored once however many files hold it.
  * Invariants:
- *  - A chunk is never returned unless its bytes are the ones put under its
- *    name (whose hash the caller computed or checked): every get checks
- *    them against the CRC-32C stored with them at put, or against the hash
- *    itself for a chunk stored by format 1. A mismatch is -EIO (logged with
- *    the hash), never wrong data. A CRC misses 1 in 2^32 random
- *    corruptions and no burst of 32 bits or less, and costs a tenth of a
- *    hash: the trade btrfs makes.
+ *  - No byte is returned unless it is the one put under its chunk's name
+ *    (whose hash the caller computed or checked): every read checks the
+ *    4 KiB blocks it returns bytes from against the CRC-32Cs stored with
+ *    them at put (the whole chunk, for one stored by format 2; its hash,
+ *    for one stored by format 1). A mismatch is -EIO (logged with the
+ *    hash), never wrong data. A CRC misses 1 in 2^32 random corruptions and
+ *    no burst of 32 bits or less, and costs a tenth of a hash: the trade
+ *    btrfs makes, per 4 KiB as btrfs does.
  *  - A put is durable when it returns (one LMDB commit, with sync, per batch).
  *  - LMDB never has to find a run longer than 16 pages: chunks are kept
  *    as pieces of one fixed size (16 overflow pages by default), so every
@@ -66,14 +67,22 @@ void chunk_store_set_reserve(struct chunk_store *cs, uint64_t bytes);
 uint64_t chunk_store_reserved_bytes(struct chunk_store *cs);
 
 /* Stores n chunks (already hashed by the caller; the store re-checks nothing
- * on put) in one durable commit. Chunks already present are skipped. */
+ * on put) in one durable commit. Chunks already present are skipped.
+ * -EINVAL if one is longer than CHUNK_MAX. */
 int chunk_store_put_batch(struct chunk_store *cs, const struct chunk_ref *chunks, size_t n);
 
 /* Copies the chunk into buf (cap >= its length; CHUNK_MAX always suffices)
- * and verifies it (CRC-32C, or SHA-256 for a format-1 chunk). -ENOENT if
- * absent, -EIO if corrupt, -ENOBUFS if cap is too small. */
+ * and verifies it. -ENOENT if absent, -EIO if corrupt, -ENOBUFS if cap is
+ * too small; buf's content is undefined after an error. */
 int chunk_store_get(struct chunk_store *cs, const uint8_t hash[SHA256_LEN], uint8_t *buf,
                     size_t cap, uint32_t *len);
+
+/* Copies bytes [off, off + len) of the chunk (cut at its end) into buf,
+ * having verified only the blocks they lie in: a 4 KiB read of a 64 KiB
+ * chunk reads and checks 4-8 KiB, not 64. The count copied (0 when off is
+ * at or past the end), -ENOENT, -EIO or -errno. */
+int chunk_store_read(struct chunk_store *cs, const uint8_t hash[SHA256_LEN], uint32_t off,
+                     void *buf, uint32_t len);
 
 /* chunk_store_get without the check, for a copy whose receiver checks
  * it anyway (a push to a peer): -EIO only when pieces are missing. */

@@ -17,7 +17,6 @@
 #define STAGING_LIMIT_MIN ((size_t)64 << 20)
 #define STAGING_LIMIT_MAX ((size_t)1 << 30)
 #define ORPHAN_ROUND      256
-#define CHUNK_CACHE_BYTES ((size_t)64 << 20)
 
 void core_cmd_init(struct core *c, struct cmd *cmd, uint8_t op, const struct core_cred *cr)
 {
@@ -156,8 +155,6 @@ static int open_stores(struct core *c)
     snprintf(path, sizeof(path), "%s/chunks", c->cfg.data_dir);
     rc = chunk_store_open(path, &c->cs);
     if (!rc)
-        rc = chunk_cache_new(c->cs, CHUNK_CACHE_BYTES, &c->cc);
-    if (!rc)
         rc = gc_open(c->ms, c->cs, &c->gc);
     if (!rc)
         rc = staging_init(&c->stg, c->cfg.staging_limit);
@@ -277,8 +274,6 @@ void core_close(struct core *c)
         bufpool_destroy(&c->chunk_bufs);
         bufpool_destroy(&c->batch_bufs);
     }
-    if (c->cc)
-        chunk_cache_free(c->cc);
     chunk_store_close(c->cs);
     meta_store_close(c->ms);
     free((char *)c->cfg.data_dir);

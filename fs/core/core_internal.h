@@ -5,7 +5,6 @@
 #ifndef QFS_FS_CORE_CORE_INTERNAL_H
 #define QFS_FS_CORE_CORE_INTERNAL_H
 
-#include "fs/chunk/chunk_cache.h"
 #include "fs/chunk/chunk_store.h"
 #include "fs/core/apply.h"
 #include "fs/core/atime_queue.h"
@@ -26,7 +25,6 @@ struct core {
     struct core_config cfg;
     struct meta_store *ms;
     struct chunk_store *cs;
-    struct chunk_cache *cc; /* verified chunks for reads and re-cutting */
     struct gc *gc;
     struct sequencer *seq;           /* the local log (single-node mode) */
     const struct orderer_ops *order; /* how commands are ordered: local or cluster */

@@ -106,7 +106,7 @@ static int drop_corrupt(struct core *c, const uint8_t *hash, uint8_t *buf, uint3
 }
 
 /* Gets a good copy of chunk hash from a peer into buf (CHUNK_MAX bytes),
- * stored here and cached; why: the local store's -ENOENT or -EIO. */
+ * stored here; why: the local store's -ENOENT or -EIO. */
 static int fetch_chunk(struct core *c, const uint8_t *hash, int why, uint8_t *buf, uint32_t *len)
 {
     char hex[SHA256_HEX_LEN + 1];
@@ -127,14 +127,13 @@ static int fetch_chunk(struct core *c, const uint8_t *hash, int why, uint8_t *bu
         return -EIO; /* the remote broke its contract; never serve it */
     if (why == -EIO)
         log_warn("chunk %s was corrupt here; fetched again from a peer", hex);
-    chunk_cache_add(c->cc, &ref); /* best effort: a later read loads it from the store */
     return 0;
 }
 
 int core_chunk_read(struct core *c, const uint8_t hash[SHA256_LEN], uint32_t off, void *buf,
                     uint32_t len)
 {
-    int rc = chunk_cache_read(c->cc, hash, off, buf, len);
+    int rc = chunk_store_read(c->cs, hash, off, buf, len);
     if ((rc != -ENOENT && rc != -EIO) || !c->has_remote)
         return rc;
     uint8_t *cbuf = bufpool_get(&c->chunk_bufs);

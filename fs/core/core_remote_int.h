@@ -30,10 +30,10 @@ int core_replicate_start(struct core *c, const struct chunk_ref *refs, const boo
  * job. NULL: 0. */
 int core_replicate_wait(struct core *c, void *job);
 
-/* chunk_cache_read() for chunks a committed map references: bytes
+/* chunk_store_read() for chunks a committed map references: bytes
  * [off, off + len) of chunk hash into buf, the count copied or -errno. A chunk
  * absent here (-ENOENT) or failing its hash (-EIO; the bad copy is dropped
- * first) is fetched through the remote, stored, cached, and the read goes
+ * first) is fetched through the remote and stored, and the read goes
  * on. Without a remote, or when the fetch fails, the store's error (-ENOENT
  * or -EIO) is returned. */
 int core_chunk_read(struct core *c, const uint8_t hash[SHA256_LEN], uint32_t off, void *buf,

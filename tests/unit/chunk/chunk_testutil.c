@@ -1,5 +1,7 @@
 #include "tests/unit/chunk/chunk_testutil.h"
 
+#include "fs/chunk/chunker.h"
+
 #include <check.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -24,6 +26,34 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ft
 void tu_rmrf(const char *path)
 {
     nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+struct tu_scratch tu;
+
+void tu_root_setup(void)
+{
+    tu_tempdir(tu.root, sizeof(tu.root));
+}
+
+void tu_root_teardown(void)
+{
+    tu_rmrf(tu.root);
+}
+
+void tu_setup(void)
+{
+    snprintf(tu.dir, sizeof(tu.dir), "%s/t-XXXXXX", tu.root);
+    ck_assert_ptr_nonnull(mkdtemp(tu.dir));
+    tu.bufs = malloc((size_t)TU_NBUFS * CHUNK_MAX);
+    tu.out = malloc(CHUNK_MAX);
+    ck_assert(tu.bufs && tu.out);
+}
+
+void tu_teardown(void)
+{
+    tu_rmrf(tu.dir);
+    free(tu.bufs);
+    free(tu.out);
 }
 
 void tu_make_chunk(struct chunk_ref *c, uint8_t *buf, uint32_t len, uint64_t seed)

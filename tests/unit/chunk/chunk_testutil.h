@@ -11,6 +11,22 @@
 void tu_tempdir(char *path, size_t cap);
 /* rm -rf path. */
 void tu_rmrf(const char *path);
+/* The test binary's scratch: a directory inside the run's root, TU_NBUFS
+ * chunk buffers of CHUNK_MAX bytes each, and one to read back into. Its
+ * check fixtures: tcase_add_unchecked_fixture(tc, tu_root_setup,
+ * tu_root_teardown) and tcase_add_checked_fixture(tc, tu_setup, tu_teardown). */
+#define TU_NBUFS 8
+struct tu_scratch {
+    char root[64]; /* per run */
+    char dir[96];  /* per test */
+    uint8_t *bufs, *out;
+};
+extern struct tu_scratch tu;
+void tu_root_setup(void);
+void tu_root_teardown(void);
+void tu_setup(void);
+void tu_teardown(void);
+
 /* Fills buf with len pseudo-random bytes from seed and names the chunk. */
 void tu_make_chunk(struct chunk_ref *c, uint8_t *buf, uint32_t len, uint64_t seed);
 

@@ -71,11 +71,13 @@ static int piece_key(struct raw *r, const uint8_t *hash, uint32_t piece,
     uint32_t len = 0;
     rc = mdb_cursor_get(cur, &k, &v, hash ? MDB_SET_KEY : MDB_FIRST);
     for (; !rc; rc = hash ? MDB_NOTFOUND : mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        uint32_t crc;
-        if (chunk_record_get(v.mv_data, v.mv_size, &id, &len, &crc) < 0) {
+        struct chunk_record rec;
+        if (chunk_record_decode(v.mv_data, v.mv_size, &rec) < 0) {
             rc = MDB_CORRUPTED;
             break;
         }
+        id = rec.id;
+        len = rec.len;
         if (len > 0 || hash)
             break;
     }
@@ -153,31 +155,44 @@ int corrupt_set_meta_u32(const char *dir, const char *name, uint32_t value)
     return raw_close(&r, meta_put_u32(&r, name, value));
 }
 
-/* Rewrites the record of hash: keep its first `keep` bytes, flip bit 0 of
- * byte `flip` (none if flip >= keep). */
-static int record_edit(struct raw *r, const uint8_t *hash, size_t keep, size_t flip)
+/* Rewrites the record of hash as its first `keep` bytes (all when keep is
+ * 0), then `extra` bytes of more if any, and flips bit 0 of byte `flip`
+ * (none if flip is past the end). */
+struct record_edit {
+    size_t keep, flip;
+    const uint8_t *more;
+    size_t extra;
+};
+
+static int record_edit(struct raw *r, const uint8_t *hash, const struct record_edit *e)
 {
     MDB_val k = {SHA256_LEN, (void *)hash}, v;
     int rc = mdb_get(r->txn, r->chunks, &k, &v);
-    if (!rc && v.mv_size != CHUNK_RECORD_LEN)
+    if (!rc && (v.mv_size > CHUNK_RECORD_MAX_LEN || e->keep > v.mv_size))
         rc = MDB_CORRUPTED;
     if (rc)
         return rc;
-    uint8_t rec[CHUNK_RECORD_LEN];
-    memcpy(rec, v.mv_data, sizeof(rec));
-    if (flip < keep)
-        rec[flip] ^= 0x01;
-    v = (MDB_val){keep, rec};
+    uint8_t rec[CHUNK_RECORD_MAX_LEN + 4];
+    size_t n = e->keep ? e->keep : v.mv_size;
+    memcpy(rec, v.mv_data, n);
+    if (e->extra && n + e->extra <= sizeof(rec)) {
+        memcpy(rec + n, e->more, e->extra);
+        n += e->extra;
+    }
+    if (e->flip < n)
+        rec[e->flip] ^= 0x01;
+    v = (MDB_val){n, rec};
     return mdb_put(r->txn, r->chunks, &k, &v, 0);
 }
 
-int corrupt_record_crc(const char *dir, const uint8_t hash[SHA256_LEN])
+int corrupt_record_crc(const char *dir, const uint8_t hash[SHA256_LEN], uint32_t block)
 {
     struct raw r;
     int rc = raw_open(dir, &r);
     if (rc)
         return rc;
-    return raw_close(&r, record_edit(&r, hash, CHUNK_RECORD_LEN, CHUNK_RECORD_LEN - 1));
+    struct record_edit e = {.flip = CHUNK_RECORD_HEAD + 4 * (size_t)block};
+    return raw_close(&r, record_edit(&r, hash, &e));
 }
 
 int corrupt_get_meta_u32(const char *dir, const char *name, uint32_t *value)
@@ -201,8 +216,24 @@ int corrupt_make_v1(const char *dir, const uint8_t hash[SHA256_LEN])
     int rc = raw_open(dir, &r);
     if (rc)
         return rc;
-    rc = record_edit(&r, hash, CHUNK_RECORD_LEN_V1, CHUNK_RECORD_LEN);
+    struct record_edit e = {.keep = CHUNK_RECORD_LEN_V1, .flip = SIZE_MAX};
+    rc = record_edit(&r, hash, &e);
     if (!rc)
         rc = meta_put_u32(&r, CHUNK_META_FORMAT, CHUNK_FORMAT_V1);
+    return raw_close(&r, rc);
+}
+
+int corrupt_make_v2(const char *dir, const uint8_t hash[SHA256_LEN], uint32_t crc)
+{
+    struct raw r;
+    int rc = raw_open(dir, &r);
+    if (rc)
+        return rc;
+    uint8_t b[4];
+    put_u32(b, crc);
+    struct record_edit e = {.keep = CHUNK_RECORD_HEAD, .flip = SIZE_MAX, .more = b, .extra = 4};
+    rc = record_edit(&r, hash, &e);
+    if (!rc)
+        rc = meta_put_u32(&r, CHUNK_META_FORMAT, CHUNK_FORMAT_V2);
     return raw_close(&r, rc);
 }

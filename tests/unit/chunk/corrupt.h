@@ -20,9 +20,10 @@ int corrupt_drop_piece(const char *dir, const uint8_t hash[SHA256_LEN], uint32_t
 /* Overwrites the u32 meta record `name` (e.g. the format version). */
 int corrupt_set_meta_u32(const char *dir, const char *name, uint32_t value);
 
-/* Flips a bit of the CRC in the record of chunk hash (its bytes stay
- * intact): a get must then fail, which shows that the CRC is checked. */
-int corrupt_record_crc(const char *dir, const uint8_t hash[SHA256_LEN]);
+/* Flips a bit of the CRC of block `block` in the record of chunk hash (its
+ * bytes stay intact): a read of that block must then fail, which shows that
+ * the CRC is checked. */
+int corrupt_record_crc(const char *dir, const uint8_t hash[SHA256_LEN], uint32_t block);
 
 /* Reads a u32 meta record ("format", "piece"). */
 int corrupt_get_meta_u32(const char *dir, const char *name, uint32_t *value);
@@ -30,5 +31,8 @@ int corrupt_get_meta_u32(const char *dir, const char *name, uint32_t *value);
 /* Makes the store look written by chunk format 1 as far as chunk hash goes:
  * its record loses the CRC (12 bytes) and "format" becomes 1. */
 int corrupt_make_v1(const char *dir, const uint8_t hash[SHA256_LEN]);
+/* The same for format 2: the record keeps one CRC, crc (the caller computes
+ * it over the whole chunk), and "format" becomes 2. */
+int corrupt_make_v2(const char *dir, const uint8_t hash[SHA256_LEN], uint32_t crc);
 
 #endif

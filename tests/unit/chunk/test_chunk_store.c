@@ -16,52 +16,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char root[64]; /* per run, removed by the unchecked teardown */
-static char dir[96];  /* per test, inside root */
-static uint8_t *bufs; /* NSIZES chunks of CHUNK_MAX bytes each */
-static uint8_t *out;
-
 /* Around the piece sizes of 1-, 4- and 16-page pieces (4080, 16368, 65520). */
 static const uint32_t sizes[] = {0, 1, 4081, 16369, 65520, 65543, 131041, CHUNK_MAX};
-#define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
-
-static void setup_root(void)
-{
-    tu_tempdir(root, sizeof(root));
-}
-
-static void teardown_root(void)
-{
-    tu_rmrf(root);
-}
-
-static void setup(void)
-{
-    snprintf(dir, sizeof(dir), "%s/t-XXXXXX", root);
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    bufs = malloc((size_t)NSIZES * CHUNK_MAX);
-    out = malloc(CHUNK_MAX);
-}
-
-static void teardown(void)
-{
-    tu_rmrf(dir);
-    free(bufs);
-    free(out);
-}
+#define NSIZES (sizeof(sizes) / sizeof(sizes[0])) /* at most TU_NBUFS */
 
 static void make_set(struct chunk_ref *c, uint64_t seed)
 {
     for (size_t i = 0; i < NSIZES; i++)
-        tu_make_chunk(&c[i], bufs + i * CHUNK_MAX, sizes[i], seed + i);
+        tu_make_chunk(&c[i], tu.bufs + i * CHUNK_MAX, sizes[i], seed + i);
 }
 
 static void assert_reads_back(struct chunk_store *cs, const struct chunk_ref *c)
 {
     uint32_t len = 12345;
-    ck_assert_int_eq(chunk_store_get(cs, c->hash, out, CHUNK_MAX, &len), 0);
+    ck_assert_int_eq(chunk_store_get(cs, c->hash, tu.out, CHUNK_MAX, &len), 0);
     ck_assert_uint_eq(len, c->len);
-    ck_assert(memcmp(out, c->data, len) == 0);
+    ck_assert(memcmp(tu.out, c->data, len) == 0);
 }
 
 START_TEST(test_round_trip)
@@ -71,7 +41,7 @@ START_TEST(test_round_trip)
     struct chunk_store_stats st;
     uint64_t total = 0;
     make_set(c, 1);
-    ck_assert_int_eq(chunk_store_open(dir, &cs), 0);
+    ck_assert_int_eq(chunk_store_open(tu.dir, &cs), 0);
     ck_assert_int_eq(chunk_store_put_batch(cs, c, NSIZES), 0);
     for (size_t i = 0; i < NSIZES; i++) {
         uint32_t len = 0;
@@ -82,7 +52,7 @@ START_TEST(test_round_trip)
         total += sizes[i];
     }
     uint32_t len;
-    ck_assert_int_eq(chunk_store_get(cs, c[7].hash, out, CHUNK_MAX - 1, &len), -ENOBUFS);
+    ck_assert_int_eq(chunk_store_get(cs, c[7].hash, tu.out, CHUNK_MAX - 1, &len), -ENOBUFS);
     ck_assert_int_eq(chunk_store_put_batch(cs, c, NSIZES), 0); /* all present: skipped */
     ck_assert_int_eq(chunk_store_stats(cs, &st), 0);
     ck_assert_uint_eq(st.chunks, NSIZES);
@@ -96,7 +66,7 @@ START_TEST(test_round_trip)
     memset(del[2], 0xee, SHA256_LEN); /* absent: ignored */
     ck_assert_int_eq(chunk_store_delete_batch(cs, del, 3), 0);
     ck_assert_int_eq(chunk_store_has(cs, c[2].hash), 0);
-    ck_assert_int_eq(chunk_store_get(cs, c[7].hash, out, CHUNK_MAX, &len), -ENOENT);
+    ck_assert_int_eq(chunk_store_get(cs, c[7].hash, tu.out, CHUNK_MAX, &len), -ENOENT);
     ck_assert_int_eq(chunk_store_size(cs, del[2], &len), -ENOENT);
     assert_reads_back(cs, &c[6]);
     ck_assert_int_eq(chunk_store_stats(cs, &st), 0);
@@ -104,7 +74,7 @@ START_TEST(test_round_trip)
     ck_assert_uint_eq(st.bytes, total - sizes[2] - sizes[7]);
     chunk_store_close(cs);
 
-    ck_assert_int_eq(chunk_store_open(dir, &cs), 0); /* reopen keeps data */
+    ck_assert_int_eq(chunk_store_open(tu.dir, &cs), 0); /* reopen keeps data */
     for (size_t i = 0; i < NSIZES; i++)
         if (i != 2 && i != 7)
             assert_reads_back(cs, &c[i]);
@@ -123,7 +93,7 @@ START_TEST(test_piece_sizes)
         struct chunk_store *cs;
         struct chunk_store_opts o = {.piece_pages = pages[p]};
         struct chunk_ref c[NSIZES];
-        snprintf(sub, sizeof(sub), "%s/p%u", dir, pages[p]);
+        snprintf(sub, sizeof(sub), "%s/p%u", tu.dir, pages[p]);
         make_set(c, 40 + p);
         ck_assert_int_eq(chunk_store_open_opts(sub, &o, &cs), 0);
         ck_assert_int_eq(chunk_store_put_batch(cs, c, NSIZES), 0);
@@ -135,7 +105,7 @@ START_TEST(test_piece_sizes)
     }
     struct chunk_store *cs;
     struct chunk_store_opts bad = {.piece_pages = 17};
-    ck_assert_int_eq(chunk_store_open_opts(dir, &bad, &cs), -EINVAL);
+    ck_assert_int_eq(chunk_store_open_opts(tu.dir, &bad, &cs), -EINVAL);
 }
 END_TEST
 
@@ -146,7 +116,7 @@ START_TEST(test_duplicates_in_one_batch)
     struct chunk_store_stats st;
     make_set(c, 5);
     twice[0] = twice[1] = c[6];
-    ck_assert_int_eq(chunk_store_open(dir, &cs), 0);
+    ck_assert_int_eq(chunk_store_open(tu.dir, &cs), 0);
     ck_assert_int_eq(chunk_store_put_batch(cs, twice, 2), 0);
     ck_assert_int_eq(chunk_store_stats(cs, &st), 0);
     ck_assert_uint_eq(st.chunks, 1);
@@ -163,7 +133,7 @@ START_TEST(test_find_by_prefix)
     struct chunk_store *cs;
     struct chunk_ref c[NSIZES];
     make_set(c, 11);
-    ck_assert_int_eq(chunk_store_open(dir, &cs), 0);
+    ck_assert_int_eq(chunk_store_open(tu.dir, &cs), 0);
     uint8_t got[SHA256_LEN], p[CHUNK_PREFIX_LEN];
     ck_assert_int_eq(chunk_store_find_prefix(cs, c[0].hash, got), 0); /* empty store */
     ck_assert_int_eq(chunk_store_put_batch(cs, c, NSIZES), 0);
@@ -188,20 +158,20 @@ START_TEST(test_corrupt_piece_is_eio)
     uint8_t named[SHA256_LEN], first[SHA256_LEN];
     uint32_t len;
     make_set(c, 9);
-    ck_assert_int_eq(chunk_store_open(dir, &cs), 0);
+    ck_assert_int_eq(chunk_store_open(tu.dir, &cs), 0);
     ck_assert_int_eq(chunk_store_put_batch(cs, c, NSIZES), 0);
     chunk_store_close(cs);
 
-    ck_assert_int_eq(corrupt_chunk(dir, c[6].hash, 1, named), 0);
+    ck_assert_int_eq(corrupt_chunk(tu.dir, c[6].hash, 1, named), 0);
     ck_assert(memcmp(named, c[6].hash, SHA256_LEN) == 0);
-    ck_assert_int_eq(corrupt_chunk(dir, NULL, 0, first), 0);
-    ck_assert_int_eq(corrupt_drop_piece(dir, c[5].hash, 1), 0);
-    ck_assert_int_eq(corrupt_chunk(dir, c[0].hash, 0, named), -ENOENT); /* empty: no piece */
+    ck_assert_int_eq(corrupt_chunk(tu.dir, NULL, 0, first), 0);
+    ck_assert_int_eq(corrupt_drop_piece(tu.dir, c[5].hash, 1), 0);
+    ck_assert_int_eq(corrupt_chunk(tu.dir, c[0].hash, 0, named), -ENOENT); /* empty: no piece */
 
-    ck_assert_int_eq(chunk_store_open(dir, &cs), 0);
-    ck_assert_int_eq(chunk_store_get(cs, c[6].hash, out, CHUNK_MAX, &len), -EIO);
-    ck_assert_int_eq(chunk_store_get(cs, first, out, CHUNK_MAX, &len), -EIO);
-    ck_assert_int_eq(chunk_store_get(cs, c[5].hash, out, CHUNK_MAX, &len), -EIO);
+    ck_assert_int_eq(chunk_store_open(tu.dir, &cs), 0);
+    ck_assert_int_eq(chunk_store_get(cs, c[6].hash, tu.out, CHUNK_MAX, &len), -EIO);
+    ck_assert_int_eq(chunk_store_get(cs, first, tu.out, CHUNK_MAX, &len), -EIO);
+    ck_assert_int_eq(chunk_store_get(cs, c[5].hash, tu.out, CHUNK_MAX, &len), -EIO);
     for (size_t i = 0; i < NSIZES; i++)
         if (i != 5 && i != 6 && memcmp(c[i].hash, first, SHA256_LEN))
             assert_reads_back(cs, &c[i]);
@@ -220,47 +190,47 @@ START_TEST(test_format_mismatch_is_eproto)
     struct chunk_store *cs;
     struct chunk_ref c[NSIZES];
     make_set(c, 3);
-    ck_assert_int_eq(chunk_store_open(dir, &cs), 0);
+    ck_assert_int_eq(chunk_store_open(tu.dir, &cs), 0);
     ck_assert_int_eq(chunk_store_put_batch(cs, c, 2), 0);
     chunk_store_close(cs);
-    ck_assert_int_eq(corrupt_set_meta_u32(dir, CHUNK_META_FORMAT, CHUNK_FORMAT_VERSION + 1), 0);
-    ck_assert_int_eq(chunk_store_open(dir, &cs), -EPROTO);
-    ck_assert_int_eq(corrupt_set_meta_u32(dir, CHUNK_META_FORMAT, CHUNK_FORMAT_VERSION), 0);
-    ck_assert_int_eq(corrupt_set_meta_u32(dir, CHUNK_META_PIECE, 8000), 0);
-    ck_assert_int_eq(chunk_store_open(dir, &cs), -EPROTO);
-    ck_assert_int_eq(corrupt_set_meta_u32(dir, CHUNK_META_PIECE, 17 * 4096 - 16), 0);
-    ck_assert_int_eq(chunk_store_open(dir, &cs), -EPROTO);
-    ck_assert_int_eq(corrupt_set_meta_u32(dir, CHUNK_META_PIECE, 4080), 0);
-    ck_assert_int_eq(chunk_store_open(dir, &cs), 0);
+    ck_assert_int_eq(corrupt_set_meta_u32(tu.dir, CHUNK_META_FORMAT, CHUNK_FORMAT_VERSION + 1), 0);
+    ck_assert_int_eq(chunk_store_open(tu.dir, &cs), -EPROTO);
+    ck_assert_int_eq(corrupt_set_meta_u32(tu.dir, CHUNK_META_FORMAT, CHUNK_FORMAT_VERSION), 0);
+    ck_assert_int_eq(corrupt_set_meta_u32(tu.dir, CHUNK_META_PIECE, 8000), 0);
+    ck_assert_int_eq(chunk_store_open(tu.dir, &cs), -EPROTO);
+    ck_assert_int_eq(corrupt_set_meta_u32(tu.dir, CHUNK_META_PIECE, 17 * 4096 - 16), 0);
+    ck_assert_int_eq(chunk_store_open(tu.dir, &cs), -EPROTO);
+    ck_assert_int_eq(corrupt_set_meta_u32(tu.dir, CHUNK_META_PIECE, 4080), 0);
+    ck_assert_int_eq(chunk_store_open(tu.dir, &cs), 0);
     assert_reads_back(cs, &c[1]);
     chunk_store_close(cs);
 }
 END_TEST
 
-/* Format 2 checks a chunk against the CRC in its record: bytes intact but
- * the CRC damaged is still -EIO (a get that skipped the check, or checked
- * only the hash, would return them). */
+/* A chunk is checked against the CRCs in its record: bytes intact but one
+ * block's CRC damaged is still -EIO (a get that skipped the check, or
+ * checked only the hash, would return them). */
 START_TEST(test_crc_in_record_is_checked)
 {
     struct chunk_store *cs;
     struct chunk_ref c[NSIZES];
     uint32_t len;
     make_set(c, 11);
-    ck_assert_int_eq(chunk_store_open(dir, &cs), 0);
+    ck_assert_int_eq(chunk_store_open(tu.dir, &cs), 0);
     ck_assert_int_eq(chunk_store_put_batch(cs, c, NSIZES), 0);
     chunk_store_close(cs);
-    ck_assert_int_eq(corrupt_record_crc(dir, c[6].hash), 0);
-    ck_assert_int_eq(chunk_store_open(dir, &cs), 0);
-    ck_assert_int_eq(chunk_store_get(cs, c[6].hash, out, CHUNK_MAX, &len), -EIO);
-    ck_assert_int_eq(chunk_store_get_unverified(cs, c[6].hash, out, CHUNK_MAX, &len), 0);
-    ck_assert_int_eq(memcmp(out, c[6].data, c[6].len), 0);
+    ck_assert_int_eq(corrupt_record_crc(tu.dir, c[6].hash, 31), 0); /* its last block */
+    ck_assert_int_eq(chunk_store_open(tu.dir, &cs), 0);
+    ck_assert_int_eq(chunk_store_get(cs, c[6].hash, tu.out, CHUNK_MAX, &len), -EIO);
+    ck_assert_int_eq(chunk_store_get_unverified(cs, c[6].hash, tu.out, CHUNK_MAX, &len), 0);
+    ck_assert_int_eq(memcmp(tu.out, c[6].data, c[6].len), 0);
     assert_reads_back(cs, &c[5]);
     chunk_store_close(cs);
 }
 END_TEST
 
 /* A store written by format 1 (records without a CRC) opens, is marked
- * format 2, and its old chunks are checked against their hash. */
+ * format 3, and its old chunks are checked against their hash. */
 START_TEST(test_format1_store_is_read_and_upgraded)
 {
     struct chunk_store *cs;
@@ -268,24 +238,24 @@ START_TEST(test_format1_store_is_read_and_upgraded)
     uint32_t len, version = 0;
     uint8_t named[SHA256_LEN];
     make_set(c, 12);
-    ck_assert_int_eq(chunk_store_open(dir, &cs), 0);
+    ck_assert_int_eq(chunk_store_open(tu.dir, &cs), 0);
     ck_assert_int_eq(chunk_store_put_batch(cs, c, NSIZES), 0);
     chunk_store_close(cs);
-    ck_assert_int_eq(corrupt_make_v1(dir, c[6].hash), 0);
-    ck_assert_int_eq(corrupt_make_v1(dir, c[3].hash), 0);
-    ck_assert_int_eq(corrupt_get_meta_u32(dir, CHUNK_META_FORMAT, &version), 0);
+    ck_assert_int_eq(corrupt_make_v1(tu.dir, c[6].hash), 0);
+    ck_assert_int_eq(corrupt_make_v1(tu.dir, c[3].hash), 0);
+    ck_assert_int_eq(corrupt_get_meta_u32(tu.dir, CHUNK_META_FORMAT, &version), 0);
     ck_assert_uint_eq(version, 1);
 
-    ck_assert_int_eq(chunk_store_open(dir, &cs), 0);
+    ck_assert_int_eq(chunk_store_open(tu.dir, &cs), 0);
     for (size_t i = 0; i < NSIZES; i++)
         assert_reads_back(cs, &c[i]);
     chunk_store_close(cs);
-    ck_assert_int_eq(corrupt_get_meta_u32(dir, CHUNK_META_FORMAT, &version), 0);
+    ck_assert_int_eq(corrupt_get_meta_u32(tu.dir, CHUNK_META_FORMAT, &version), 0);
     ck_assert_uint_eq(version, CHUNK_FORMAT_VERSION);
 
-    ck_assert_int_eq(corrupt_chunk(dir, c[6].hash, 0, named), 0);
-    ck_assert_int_eq(chunk_store_open(dir, &cs), 0);
-    ck_assert_int_eq(chunk_store_get(cs, c[6].hash, out, CHUNK_MAX, &len), -EIO);
+    ck_assert_int_eq(corrupt_chunk(tu.dir, c[6].hash, 0, named), 0);
+    ck_assert_int_eq(chunk_store_open(tu.dir, &cs), 0);
+    ck_assert_int_eq(chunk_store_get(cs, c[6].hash, tu.out, CHUNK_MAX, &len), -EIO);
     assert_reads_back(cs, &c[3]);
     chunk_store_close(cs);
 }
@@ -302,23 +272,23 @@ START_TEST(test_chunk_corrupt_tool)
     char cmd[512], line[128], want[SHA256_HEX_LEN + 1];
     uint32_t len;
     make_set(c, 21);
-    ck_assert_int_eq(chunk_store_open(dir, &cs), 0);
+    ck_assert_int_eq(chunk_store_open(tu.dir, &cs), 0);
     ck_assert_int_eq(chunk_store_put_batch(cs, c, NSIZES), 0);
     chunk_store_close(cs);
     sha256_hex(c[6].hash, want);
-    snprintf(cmd, sizeof(cmd), "'%s' '%s' %s", tool, dir, want);
+    snprintf(cmd, sizeof(cmd), "'%s' '%s' %s", tool, tu.dir, want);
     FILE *p = popen(cmd, "r");
     ck_assert_ptr_nonnull(p);
     ck_assert_ptr_nonnull(fgets(line, sizeof(line), p));
     ck_assert_int_eq(pclose(p), 0);
     line[strcspn(line, "\n")] = '\0';
     ck_assert_str_eq(line, want);
-    snprintf(cmd, sizeof(cmd), "'%s' '%s' >/dev/null 2>&1", tool, dir); /* first chunk */
+    snprintf(cmd, sizeof(cmd), "'%s' '%s' >/dev/null 2>&1", tool, tu.dir); /* first chunk */
     ck_assert_int_eq(system(cmd), 0);
-    snprintf(cmd, sizeof(cmd), "'%s' '%s' %064d >/dev/null 2>&1", tool, dir, 0);
+    snprintf(cmd, sizeof(cmd), "'%s' '%s' %064d >/dev/null 2>&1", tool, tu.dir, 0);
     ck_assert_int_ne(system(cmd), 0); /* no such chunk */
-    ck_assert_int_eq(chunk_store_open(dir, &cs), 0);
-    ck_assert_int_eq(chunk_store_get(cs, c[6].hash, out, CHUNK_MAX, &len), -EIO);
+    ck_assert_int_eq(chunk_store_open(tu.dir, &cs), 0);
+    ck_assert_int_eq(chunk_store_get(cs, c[6].hash, tu.out, CHUNK_MAX, &len), -EIO);
     assert_reads_back(cs, &c[7]);
     chunk_store_close(cs);
 }
@@ -335,7 +305,7 @@ START_TEST(test_put_survives_sigkill)
         struct chunk_store *cs;
         struct chunk_ref c[NSIZES];
         make_set(c, 77);
-        if (chunk_store_open(dir, &cs) || chunk_store_put_batch(cs, c, NSIZES))
+        if (chunk_store_open(tu.dir, &cs) || chunk_store_put_batch(cs, c, NSIZES))
             _exit(1);
         if (write(fds[1], "k", 1) != 1)
             _exit(1);
@@ -354,7 +324,7 @@ START_TEST(test_put_survives_sigkill)
     struct chunk_store *cs;
     struct chunk_ref c[NSIZES];
     make_set(c, 77);
-    ck_assert_int_eq(chunk_store_open(dir, &cs), 0);
+    ck_assert_int_eq(chunk_store_open(tu.dir, &cs), 0);
     for (size_t i = 0; i < NSIZES; i++)
         assert_reads_back(cs, &c[i]);
     chunk_store_close(cs);
@@ -391,7 +361,7 @@ START_TEST(test_map_grows_under_readers)
     struct chunk_ref c[NSIZES], big[4];
     uint8_t *data = malloc(4 * CHUNK_MAX);
     make_set(c, 11);
-    ck_assert_int_eq(chunk_store_open_opts(dir, &opts, &cs), 0);
+    ck_assert_int_eq(chunk_store_open_opts(tu.dir, &opts, &cs), 0);
     ck_assert_int_eq(chunk_store_put_batch(cs, c, NSIZES), 0);
     volatile int stop = 0;
     struct reader_arg ra[2] = {{cs, &c[7], &stop, 0, 0}, {cs, &c[6], &stop, 0, 0}};
@@ -425,8 +395,8 @@ int main(void)
 {
     Suite *s = suite_create("chunk_store");
     TCase *tc = tcase_create("core");
-    tcase_add_unchecked_fixture(tc, setup_root, teardown_root);
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_unchecked_fixture(tc, tu_root_setup, tu_root_teardown);
+    tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_round_trip);
     tcase_add_test(tc, test_piece_sizes);
