@@ -37,6 +37,14 @@
  * so does one asked while a majority is reachable (see below), however long
  * ago the last quorum was. */
 #define CL_QUORUM_GRACE_MS 1000
+/* So does one asked this soon after the start, before any quorum was seen:
+ * a restarted node's store is as old as its stop, and with no peer heard
+ * yet (its first 10 ms or so, or longer if the others are slow) it would
+ * otherwise answer that a file made meanwhile is not there (a sanitized
+ * kill-leader-during-commit run in session 16's CI caught an O_CREAT open
+ * that failed ENOENT 0.4 s after a restart). A lookup's sync still gives up
+ * at its own timeout and backs off (cluster_sync). */
+#define CL_START_GRACE_MS 3000
 /* A member whose last frame arrived within this is reachable (every member
  * sends a report each CL_REPORT_MS, so silence this long is a cut). */
 #define CL_REACH_MS 1000
@@ -138,7 +146,8 @@ struct cluster {
     /* what the engine last said, for every thread */
     pthread_mutex_t st_lock; /* guards est, quorum_seen_us, peer_applied, peer_missing* */
     struct engine_status est;
-    uint64_t quorum_seen_us; /* last publish with a quorum and a leader (cl_now_us) */
+    uint64_t quorum_seen_us;     /* last publish with a quorum and a leader (cl_now_us) */
+    uint64_t start_grace_end_us; /* set once at start: CL_START_GRACE_MS */
     int64_t peer_applied[CONS_MAX_NODES];
     uint64_t peer_missing_chunks[CONS_MAX_NODES], peer_missing_bytes[CONS_MAX_NODES];
     uint64_t peer_heard_us[CONS_MAX_NODES]; /* no lock, __atomic: last frame from each member */

@@ -116,7 +116,8 @@ static bool majority_reachable(struct cluster *cl, uint64_t now)
  * not answer a lookup from state that misses what the old leader committed.
  * The fault suite's slow-link run caught a mkdir answered EEXIST that way,
  * 0.2 s into an election on a node with a healthy link; and the grace alone
- * was too short for an election on a loaded machine. -EROFS once the
+ * was too short for an election on a loaded machine. Before the first
+ * quorum, the start-up grace stands for it (CL_START_GRACE_MS). -EROFS once the
  * grace is over and no majority is heard; -ETIMEDOUT when the whole timeout
  * passed while one was, so that cluster_sync() backs off: a follower that
  * the leader cannot reach but the other follower can hears a majority and
@@ -133,7 +134,8 @@ static int wait_quorum(struct cluster *cl, int timeout_ms, struct engine_status 
     for (;;) {
         pthread_mutex_lock(&cl->st_lock);
         *st = cl->est;
-        uint64_t grace_end = cl->quorum_seen_us + CL_QUORUM_GRACE_MS * 1000u;
+        uint64_t grace_end = cl->quorum_seen_us ? cl->quorum_seen_us + CL_QUORUM_GRACE_MS * 1000u
+                                                : cl->start_grace_end_us;
         pthread_mutex_unlock(&cl->st_lock);
         if (st->quorum_ok && st->leader >= 0)
             return 0;
