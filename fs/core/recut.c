@@ -388,7 +388,8 @@ static void recut_free(struct recut *r)
 
 /* A put found the disk full. A single node's GC deletes without a grace
  * period, so one more collection can free what the latest unlinks and
- * failed commits left (a cluster's waits a grace period: nothing to gain). */
+ * failed commits left (a cluster's waits a grace period, and its host runs
+ * the collections: core_collect is -ENOTSUP there, and nothing is retried). */
 static int collect_now(void *ctx)
 {
     return core_collect(ctx);
@@ -432,7 +433,7 @@ static int commit_set(struct core *c, struct sfile *set, bool *drop)
     r.win = bufpool_get(&c->chunk_bufs);
     r.cbuf = bufpool_get(&c->chunk_bufs);
     r.bbuf[0] = bufpool_get(&c->batch_bufs);
-    putter_init(&r.put, c->cs, c->seq ? collect_now : NULL, c);
+    putter_init(&r.put, c->cs, collect_now, c);
     if (!rc && (!r.win || !r.cbuf || !r.bbuf[0]))
         rc = -ENOMEM;
     if (!rc)
