@@ -3,6 +3,7 @@
 #include "net/tls.h"
 #include "net/transport_int.h"
 
+#include "common/bytes.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -296,9 +297,11 @@ static int flush_hello(struct conn *c)
     return 1;
 }
 
+/* A queued frame's size: its length field (u32 LE at byte 8, frame.h) plus
+ * the header; the lane holds only frames this node encoded. */
 static size_t frame_bytes(const uint8_t *h)
 {
-    return FRAME_HDR_LEN + (size_t)(h[8] | h[9] << 8 | h[10] << 16) + ((size_t)h[11] << 24);
+    return FRAME_HDR_LEN + (size_t)get_u32(h + 8);
 }
 
 /* The run to write next: the whole frames at the lane's head that fit in
