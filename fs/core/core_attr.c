@@ -37,7 +37,7 @@ int core_setattr(struct core *c, const struct core_cred *cr, uint64_t ino, const
     core_atime_settle(c, ino); /* an older read's atime must not land after this */
     build_setattr(c, cr, ino, in, to_set, &cmd);
     int rc = core_submit_after_commit(c, ino, &cmd, &res);
-    return rc ? rc : core_getattr(c, ino, st);
+    return rc ? rc : core_attr_after(c, ino, &res, st);
 }
 
 struct rd_ctx {

@@ -52,6 +52,10 @@ void core_staging_lock(struct sfile *sf);
 /* Submits and waits; returns the command's result (0 or -errno). */
 int core_submit(struct core *c, const struct cmd *cmd, struct apply_result *res);
 void core_attr_to_stat(const struct meta_inode *in, struct stat *st);
+/* After a command on ino that returned 0: its attributes with this node's
+ * staged size, or the command's own result when the inode is gone since
+ * (another node unlinked it): the command succeeded either way. */
+int core_attr_after(struct core *c, uint64_t ino, const struct apply_result *res, struct stat *st);
 
 /* Reads committed content [off, off+len) into buf (zeros for holes and past
  * the committed size). -EIO if a chunk fails verification. */

@@ -45,29 +45,61 @@ int core_getattr(struct core *c, uint64_t ino, struct stat *st)
     return rc;
 }
 
-int core_lookup(struct core *c, uint64_t parent, const char *name, struct stat *st)
+int core_attr_after(struct core *c, uint64_t ino, const struct apply_result *res, struct stat *st)
 {
-    size_t len;
-    int rc = name_ok(name, &len);
-    if (rc)
-        return rc;
+    int rc = core_getattr(c, ino, st);
+    if (rc == -ENOENT && res->has_attr) {
+        core_attr_to_stat(&res->attr, st);
+        rc = 0;
+    }
+    return rc;
+}
+
+/* The entry and the inode it names, read from one snapshot: read in two, a
+ * rename over the name or an unlink applied between them had freed the
+ * inode, and a name that never ceased to exist was answered ENOENT. */
+static int lookup_snapshot(struct core *c, uint64_t parent, const char *name, size_t len,
+                           struct meta_dirent *e, struct meta_inode *in)
+{
     MDB_txn *txn;
-    struct meta_dirent e;
     struct meta_inode dir;
-    rc = meta_txn_read(c->ms, &txn);
+    int rc = meta_txn_read(c->ms, &txn);
     if (rc)
         return rc;
     rc = meta_inode_get(c->ms, txn, parent, &dir);
     if (!rc && !S_ISDIR(dir.mode))
         rc = -ENOTDIR;
     if (!rc)
-        rc = meta_dirent_get(c->ms, txn, parent, name, len, &e);
+        rc = meta_dirent_get(c->ms, txn, parent, name, len, e);
+    if (!rc)
+        rc = meta_inode_get(c->ms, txn, e->child, in);
     mdb_txn_abort(txn);
+    return rc;
+}
+
+int core_lookup(struct core *c, uint64_t parent, const char *name, struct stat *st)
+{
+    size_t len;
+    int rc = name_ok(name, &len);
+    if (rc)
+        return rc;
+    struct meta_dirent e;
+    struct meta_inode in;
+    rc = lookup_snapshot(c, parent, name, len, &e, &in);
     if (rc)
         return rc;
     if (S_ISREG(e.type))
         staging_hint_set(&c->stg, e.child, parent, name, len);
-    return core_getattr(c, e.child, st);
+    /* getattr adds this node's staged size. An inode freed since the
+     * snapshot is answered as the snapshot had it: the lookup is ordered
+     * there, and what the kernel does next with the inode fails ESTALE and
+     * walks the path again. */
+    rc = core_getattr(c, e.child, st);
+    if (rc == -ENOENT) {
+        core_attr_to_stat(&in, st);
+        rc = 0;
+    }
+    return rc;
 }
 
 /* Creates and links: the regular file's new name is its name hint. */
@@ -142,10 +174,11 @@ int core_link(struct core *c, const struct core_cred *cr, uint64_t ino, uint64_t
     cmd.ino2 = newparent;
     cmd.name2 = newname;
     cmd.name2len = (uint32_t)len;
-    rc = submit_attr(c, &cmd, st);
-    if (!rc && st)
-        return core_getattr(c, ino, st); /* with the staged size */
-    return rc;
+    struct apply_result res;
+    rc = core_submit(c, &cmd, &res);
+    if (!rc && res.has_attr && S_ISREG(res.attr.mode))
+        staging_hint_set(&c->stg, ino, newparent, newname, len);
+    return rc || !st ? rc : core_attr_after(c, ino, &res, st);
 }
 
 static int entry_of(struct core *c, uint64_t parent, const char *name, size_t len,

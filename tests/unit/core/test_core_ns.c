@@ -269,6 +269,54 @@ START_TEST(single_thread_creates)
 }
 END_TEST
 
+struct replacer {
+    struct core *c;
+    int n, rc;
+    int done; /* atomic: set when the last rename returned */
+};
+
+/* Makes a file and renames it over "x", n times: every rename frees the
+ * inode "x" named before, and "x" exists throughout. */
+static void *replace_x(void *arg)
+{
+    struct replacer *r = arg;
+    struct stat st;
+    for (int i = 0; i < r->n && !r->rc; i++) {
+        r->rc = core_mknod(r->c, &root, 1, "tmp", S_IFREG | 0644, 0, &st);
+        if (!r->rc)
+            r->rc = core_rename(r->c, &root, 1, "tmp", 1, "x", 0);
+    }
+    __atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* A lookup reads the entry and its inode from one snapshot: read apart, a
+ * rename over the name between the two reads freed the inode the entry
+ * named, and the lookup of a name that never ceased to exist said ENOENT
+ * (the fault suite's "rename n2 n5 -> ENOENT"). */
+START_TEST(lookup_during_replacing_renames)
+{
+    struct stat st;
+    ck_assert_int_eq(core_mknod(core, &root, 1, "x", S_IFREG | 0644, 0, &st), 0);
+    struct replacer r = {.c = core, .n = sanitized() ? 300 : 2000};
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, replace_x, &r), 0);
+    long lookups = 0, missing = 0;
+    while (!__atomic_load_n(&r.done, __ATOMIC_ACQUIRE)) {
+        int rc = core_lookup(core, 1, "x", &st);
+        lookups++;
+        if (rc == -ENOENT)
+            missing++;
+        else
+            ck_assert_int_eq(rc, 0);
+    }
+    pthread_join(t, NULL);
+    ck_assert_int_eq(r.rc, 0);
+    printf("lookups during %d replacing renames: %ld, %ld said ENOENT\n", r.n, lookups, missing);
+    ck_assert_int_eq(missing, 0);
+}
+END_TEST
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -279,7 +327,7 @@ int main(void)
     } tests[] = {
         {"basic", basic_namespace},          {"readdir_stable", readdir_stable_under_unlink},
         {"big_dir", big_directory_one_pass}, {"concurrent", concurrent_creates},
-        {"single", single_thread_creates},
+        {"single", single_thread_creates},   {"lookup_replace", lookup_during_replacing_renames},
     };
     for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
         TCase *tc = tcase_create(tests[i].name);
