@@ -85,7 +85,8 @@ int acceptor_prepare(struct engine *e, const struct cons_msg *m)
             step_down(e);
         e->promised = b;
         e->state_dirty = 1;
-        e->leader = -1;
+        if (e->leader != (int32_t)ballot_node(b)) /* kept: the node a leader handed over to */
+            e->leader = -1;
         reset_election_timer(e);
     }
     struct cons_msg *o = &e->out;

@@ -213,6 +213,8 @@ static int dispatch(struct engine *e, const struct cons_msg *m)
         return acceptor_prevote(e, m);
     case MSG_PREVOTE_OK:
         return leader_on_prevote_ok(e, m);
+    case MSG_TIMEOUT_NOW:
+        return leader_on_timeout_now(e, m);
     }
     return 0;
 }
@@ -273,6 +275,17 @@ int engine_propose(struct engine *e, const uint8_t *cmd, size_t len, uint64_t re
     return finish_input(e, 0);
 }
 
+int engine_transfer_leadership(struct engine *e, uint32_t to, uint64_t now)
+{
+    if (e->failed)
+        return -EIO;
+    e->now = now;
+    int rc = leader_transfer_refused(e, to);
+    if (rc)
+        return rc; /* nothing changed */
+    return finish_input(e, leader_transfer(e, to));
+}
+
 int engine_set_applied(struct engine *e, uint64_t applied, uint64_t now)
 {
     if (e->failed)
@@ -308,13 +321,16 @@ int engine_install_snapshot(struct engine *e, uint64_t idx, uint64_t now)
     return finish_input(e, 0);
 }
 
-/* Leader: a majority acknowledged recently. Follower: the leader was heard. */
+/* Leader: a majority acknowledged recently. Follower: the leader was heard.
+ * Candidate: only one a leader handed over to, for a while. */
 static int quorum_ok(const struct engine *e)
 {
     uint64_t since = e->now > e->p.election_max_us ? e->now - e->p.election_max_us : 0;
     if (e->role == ROLE_FOLLOWER)
         return e->leader >= 0 && e->last_leader_msg >= since;
-    return e->role == ROLE_LEADER && leader_heard_quorum(e, e->p.election_max_us);
+    if (e->role == ROLE_CANDIDATE)
+        return e->now < e->standing_until;
+    return leader_heard_quorum(e, e->p.election_max_us);
 }
 
 void engine_status(const struct engine *e, struct engine_status *st)

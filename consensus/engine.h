@@ -56,6 +56,7 @@ enum cons_broken {
     BROKEN_MINORITY_COMMIT = 1 << 3,       /* commit with one ack fewer than a majority */
     BROKEN_NO_HOLE_FILL = 1 << 4,          /* new leader leaves holes unfilled */
     BROKEN_LEASE_FROM_ACK = 1 << 5,        /* read lease counted from the answers' arrival */
+    BROKEN_TRANSFER_KEEPS_LEASE = 1 << 6,  /* a leader handing over does not step down */
 };
 
 struct cons_host {
@@ -122,6 +123,15 @@ int engine_tick(struct engine *e, uint64_t now);
  * -EMSGSIZE: too big. The outcome arrives through proposal_done(). */
 int engine_propose(struct engine *e, const uint8_t *cmd, size_t len, uint64_t req_id, uint64_t now);
 
+/* Leader only: hands the leadership to node `to` (Raft's TimeoutNow). This
+ * node steps down at once, giving up its read lease, follows `to` and tells
+ * it to start an election without a pre-vote; its own and forwarded
+ * proposals then go to `to`. -EINVAL: `to` is this node or no member;
+ * -EAGAIN: not the leader; -EBUSY: not now (a round in flight or proposals
+ * queued, or `to` not heard within election_min_us or far behind the
+ * commit index): try again at a later input. If `to` does not take over, the
+ * election timeouts elect someone as after a leader's failure. */
+int engine_transfer_leadership(struct engine *e, uint32_t to, uint64_t now);
 /* The host durably applied everything up to `applied`. */
 int engine_set_applied(struct engine *e, uint64_t applied, uint64_t now);
 

@@ -72,9 +72,10 @@ struct engine {
     uint64_t max_round; /* highest round seen anywhere */
     int32_t leader;     /* -1: unknown */
     uint64_t election_deadline, last_leader_msg;
-    uint64_t quiet_until; /* start + election_min: promises to nobody new before */
-    uint64_t pv_ballot;   /* pre-vote asked for this ballot (0: none running) */
-    uint32_t pv_grants;   /* nodes that said they would vote for pv_ballot */
+    uint64_t quiet_until;    /* start + election_min: promises to nobody new before */
+    uint64_t pv_ballot;      /* pre-vote asked for this ballot (0: none running) */
+    uint64_t standing_until; /* candidate on TIMEOUT_NOW: counts as led until then */
+    uint32_t pv_grants;      /* nodes that said they would vote for pv_ballot */
 
     /* candidate (phase 1) */
     uint32_t p1_done;                 /* nodes whose promise is complete */
@@ -138,6 +139,10 @@ void observe_ballot(struct engine *e, uint64_t b);
 int leader_start_election(struct engine *e);
 int leader_start_prevote(struct engine *e); /* the election timer fired */
 int leader_on_prevote_ok(struct engine *e, const struct cons_msg *m);
+/* engine_transfer_leadership: why not now (-errno), or 0; then the hand-over. */
+int leader_transfer_refused(const struct engine *e, uint32_t to);
+int leader_transfer(struct engine *e, uint32_t to);
+int leader_on_timeout_now(struct engine *e, const struct cons_msg *m);
 int leader_on_promise(struct engine *e, const struct cons_msg *m);
 int leader_on_accepted(struct engine *e, const struct cons_msg *m);
 int leader_on_nack(struct engine *e, const struct cons_msg *m);

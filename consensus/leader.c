@@ -5,6 +5,7 @@
 #include "consensus/engine_internal.h"
 #include "consensus/rng.h"
 
+#include <errno.h>
 #include <stdbool.h>
 
 static uint32_t popcount(uint32_t x)
@@ -109,6 +110,69 @@ int leader_on_prevote_ok(struct engine *e, const struct cons_msg *m)
     if (popcount(e->pv_grants) < e->quorum)
         return 0;
     return leader_start_election(e);
+}
+
+/* How far behind the commit index `to` may have applied: its last ACCEPTED
+ * told what it had applied before the round it answered. */
+#define TRANSFER_LAG_MAX 256
+
+/*
+ * Leadership transfer (Raft's TimeoutNow, Ongaro's thesis 3.10). The others
+ * refuse a candidate's PREPARE while they still hear this leader (that is
+ * what its read lease stands on), so the hand-over goes through this node:
+ * it steps down before anything leaves, which ends its lease, and tells
+ * every follower. `to` stands at once, without a pre-vote; the others, and
+ * this node, follow `to` from then on: they promise its ballot, forward
+ * their proposals to it (a candidate queues them) and keep counting as
+ * having a leader, so their mutations are not failed with EROFS meanwhile.
+ * Only when nothing is queued or in flight: what is accepted is saved and
+ * `to`'s phase 1 recovers it anyway, but a queued proposal would be dropped
+ * and wait for its origin to forward it again.
+ */
+int leader_transfer_refused(const struct engine *e, uint32_t to)
+{
+    if (to >= e->n || to == e->self)
+        return -EINVAL;
+    if (e->role != ROLE_LEADER)
+        return -EAGAIN;
+    bool heard = e->peer_heard[to] && e->now < e->peer_heard[to] + e->p.election_min_us;
+    bool behind = e->peer_applied[to] + TRANSFER_LAG_MAX < e->commit;
+    if (e->r_count || e->q_count || !heard || behind)
+        return -EBUSY;
+    return 0;
+}
+
+int leader_transfer(struct engine *e, uint32_t to)
+{
+    uint64_t b = e->ballot;
+    if (!(e->cfg.broken & BROKEN_TRANSFER_KEEPS_LEASE)) {
+        step_down(e);
+        e->leader = (int32_t)to;
+        e->last_leader_msg = e->now;
+    }
+    e->out.type = MSG_TIMEOUT_NOW;
+    e->out.ballot = b;
+    e->out.to = to;
+    e->out.count = 0;
+    return emit(e, all_others(e));
+}
+
+/* From the leader this node follows, in the ballot it promised: stand now,
+ * or follow the node that will. */
+int leader_on_timeout_now(struct engine *e, const struct cons_msg *m)
+{
+    if (e->role != ROLE_FOLLOWER || e->leader != (int32_t)m->from || m->ballot != e->promised ||
+        ballot_node(m->ballot) != m->from || m->to >= e->n || m->to == m->from)
+        return 0;
+    if (m->to == e->self) {
+        /* Its host keeps taking mutations (they wait for the election):
+         * it was led a moment ago and will lead in a few message delays. */
+        e->standing_until = e->now + e->p.election_min_us;
+        return leader_start_election(e);
+    }
+    e->leader = (int32_t)m->to;
+    e->last_leader_msg = e->now;
+    return 0;
 }
 
 /* Adopts one reported slot: chosen values outright, else the highest ballot. */

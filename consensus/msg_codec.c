@@ -18,7 +18,8 @@ enum field {
     F_TRUNC,
     F_APPLIED,
     F_PROMISED,
-    F_STAMP
+    F_STAMP,
+    F_TO
 };
 enum ent_fmt { ENT_NONE, ENT_PLAIN, ENT_PROMISE, ENT_CATCHUP, ENT_COUNT_ONLY };
 
@@ -39,6 +40,7 @@ static const struct layout layouts[MSG_TYPE_MAX + 1] = {
     [MSG_CATCHUP_REP] = {3, {F_LOGSTART, F_COMMIT, F_SLOT}, ENT_CATCHUP},
     [MSG_PREVOTE] = {2, {F_BALLOT, F_COMMIT}, ENT_NONE},
     [MSG_PREVOTE_OK] = {2, {F_BALLOT, F_PROMISED}, ENT_NONE},
+    [MSG_TIMEOUT_NOW] = {2, {F_BALLOT, F_TO}, ENT_NONE},
 };
 
 static uint64_t *field(struct cons_msg *m, int f)
@@ -60,6 +62,8 @@ static uint64_t *field(struct cons_msg *m, int f)
         return &m->applied;
     case F_STAMP:
         return &m->stamp;
+    case F_TO:
+        return &m->to;
     default:
         return &m->promised;
     }

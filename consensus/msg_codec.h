@@ -1,5 +1,5 @@
 /*
- * msg_codec.h - the consensus wire format (docs/consensus.md, version 3).
+ * msg_codec.h - the consensus wire format (docs/consensus.md, version 4).
  *
  * Every message is a 4-byte header (version, type, sender id u16 LE) and a
  * type-specific body. Decoding never allocates: entry data points into the
@@ -15,20 +15,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONS_WIRE_VERSION 3
+#define CONS_WIRE_VERSION 4
 
 enum cons_msg_type {
-    MSG_PREPARE = 1,     /* ballot, slot = first slot asked about */
-    MSG_PROMISE = 2,     /* ballot, commit, log_start, next (0 = complete), entries */
-    MSG_ACCEPT = 3,      /* ballot, commit, trunc, slot = first, stamp, entries (0 = heartbeat) */
-    MSG_ACCEPTED = 4,    /* ballot, slot = first, count, applied, commit, stamp (echoed) */
-    MSG_NACK = 5,        /* ballot (rejected), promised */
-    MSG_FORWARD = 6,     /* entries: proposals for the leader */
-    MSG_CATCHUP_REQ = 7, /* slot = first slot wanted */
-    MSG_CATCHUP_REP = 8, /* log_start, commit, slot = first, entries (chosen) */
-    MSG_PREVOTE = 9,     /* ballot = the one an election would use, commit */
-    MSG_PREVOTE_OK = 10, /* ballot (echoed), promised */
-    MSG_TYPE_MAX = 10
+    MSG_PREPARE = 1,      /* ballot, slot = first slot asked about */
+    MSG_PROMISE = 2,      /* ballot, commit, log_start, next (0 = complete), entries */
+    MSG_ACCEPT = 3,       /* ballot, commit, trunc, slot = first, stamp, entries (0 = heartbeat) */
+    MSG_ACCEPTED = 4,     /* ballot, slot = first, count, applied, commit, stamp (echoed) */
+    MSG_NACK = 5,         /* ballot (rejected), promised */
+    MSG_FORWARD = 6,      /* entries: proposals for the leader */
+    MSG_CATCHUP_REQ = 7,  /* slot = first slot wanted */
+    MSG_CATCHUP_REP = 8,  /* log_start, commit, slot = first, entries (chosen) */
+    MSG_PREVOTE = 9,      /* ballot = the one an election would use, commit */
+    MSG_PREVOTE_OK = 10,  /* ballot (echoed), promised */
+    MSG_TIMEOUT_NOW = 11, /* ballot of the leader handing over, to: the node to stand */
+    MSG_TYPE_MAX = 11
 };
 
 /* PROMISE entry flag: the sender knows this slot is chosen. */
@@ -46,6 +47,7 @@ struct cons_msg {
     uint16_t from;
     uint64_t ballot, slot, commit, log_start, next, trunc, applied, promised;
     uint64_t stamp; /* ACCEPT: the leader's clock when sent; ACCEPTED: echoed */
+    uint64_t to;    /* TIMEOUT_NOW: the node the leadership goes to */
     uint32_t count; /* ACCEPTED: slots acknowledged; others: number of entries */
     struct cons_msg_entry ent[CONS_MSG_MAX_ENTRIES];
 };

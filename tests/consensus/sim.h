@@ -20,7 +20,7 @@
 #define SIM_CLIENT_MAX      DEDUP_WINDOW
 #define SIM_BROKEN_NO_DEDUP (1u << 16) /* the state machine skips dedup_admit() */
 
-enum ev_type { EV_MSG, EV_TICK, EV_CLIENT, EV_FAULT, EV_PHASE, EV_SNAPSHOT };
+enum ev_type { EV_MSG, EV_TICK, EV_CLIENT, EV_FAULT, EV_PHASE, EV_SNAPSHOT, EV_TRANSFER };
 
 struct ev {
     uint64_t t, seq;
@@ -93,7 +93,7 @@ struct world {
     /* outcome */
     int failed;
     char why[256];
-    uint64_t committed_reports, snapshots, crashes, persist_crashes;
+    uint64_t committed_reports, snapshots, crashes, persist_crashes, transfers;
 };
 
 /* sim_events.c */
@@ -114,6 +114,9 @@ void set_groups(struct world *w, uint32_t max_group);
 /* sim_world.c */
 void node_start(struct node *nd);
 void node_crash(struct node *nd);
+/* If nd leads: hands the leadership to a random other node (refusals are
+ * fine: they change nothing). */
+void node_transfer(struct node *nd);
 int world_init(struct world *w, uint32_t n, uint64_t seed, uint32_t broken, uint32_t batch,
                uint32_t bench);
 void world_free(struct world *w);

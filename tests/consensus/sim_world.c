@@ -147,6 +147,20 @@ static void after_call(struct node *nd, int rc)
         node_crash(nd);
 }
 
+void node_transfer(struct node *nd)
+{
+    struct engine_status st;
+    if (!nd->up || nd->w->now < nd->busy_until)
+        return;
+    engine_status(nd->eng, &st);
+    if (st.role != ROLE_LEADER)
+        return;
+    uint32_t to = (nd->id + (uint32_t)sim_rand(nd->w, 1, nd->w->n - 1)) % nd->w->n;
+    int rc = engine_transfer_leadership(nd->eng, to, nd->w->now);
+    nd->w->transfers += rc == 0;
+    after_call(nd, rc == -EBUSY || rc == -EAGAIN ? 0 : rc);
+}
+
 /* ---- clients ---- */
 
 static void propose(struct node *nd, struct creq *c)
@@ -273,6 +287,14 @@ static void handle(struct world *w, const struct ev *ev)
     case EV_SNAPSHOT:
         on_snapshot(w, ev);
         break;
+    case EV_TRANSFER:
+        /* Not in calm phases, whose end requires a working leader at that
+         * instant: a hand-over takes a few message delays. The calm phase
+         * after one shows that it leaves nothing wedged. */
+        for (uint32_t i = 0; i < w->n && !w->calm; i++)
+            node_transfer(&w->nodes[i]);
+        ev_schedule(w, w->now + sim_rand(w, 20000, 300000), EV_TRANSFER, 0, 0);
+        break;
     }
 }
 
@@ -367,6 +389,7 @@ int world_init(struct world *w, uint32_t n, uint64_t seed, uint32_t broken, uint
         w->stable_mask = (1u << n) - 1;
     } else {
         enter_chaos(w);
+        ev_schedule(w, sim_rand(w, 50000, 1000000), EV_TRANSFER, 0, 0);
     }
     return w->failed ? -EIO : 0;
 }

@@ -26,6 +26,7 @@ static void fill(uint8_t type, uint32_t count)
     m.applied = 69;
     m.promised = 0x9999901;
     m.stamp = 0x123456789abcull;
+    m.to = 2;
     m.count = count;
     for (uint32_t i = 0; i < count && type != MSG_ACCEPTED; i++) {
         m.ent[i].slot = 100 + i;
@@ -52,14 +53,16 @@ START_TEST(test_roundtrip_every_type)
         ck_assert_uint_eq(d.type, t);
         ck_assert_uint_eq(d.from, 3);
         if (t == MSG_PREPARE || t == MSG_ACCEPT || t == MSG_PROMISE || t == MSG_ACCEPTED ||
-            t == MSG_NACK || t == MSG_PREVOTE || t == MSG_PREVOTE_OK)
+            t == MSG_NACK || t == MSG_PREVOTE || t == MSG_PREVOTE_OK || t == MSG_TIMEOUT_NOW)
             ck_assert_uint_eq(d.ballot, m.ballot);
+        if (t == MSG_TIMEOUT_NOW)
+            ck_assert_uint_eq(d.to, 2);
         if (t == MSG_NACK || t == MSG_PREVOTE_OK)
             ck_assert_uint_eq(d.promised, m.promised);
         if (t == MSG_PREVOTE)
             ck_assert_uint_eq(d.commit, m.commit);
         if (t == MSG_PREPARE || t == MSG_FORWARD || t == MSG_CATCHUP_REQ || t == MSG_NACK ||
-            t == MSG_PREVOTE || t == MSG_PREVOTE_OK)
+            t == MSG_PREVOTE || t == MSG_PREVOTE_OK || t == MSG_TIMEOUT_NOW)
             continue;
         ck_assert_uint_eq(d.commit, m.commit);
         ck_assert_uint_eq(d.count, 3);
