@@ -206,6 +206,7 @@ int cluster_start(const struct net_config *cfg, struct core *core,
     cl->cfg = *cfg;
     cl->wake_fd = -1;
     cl->leader_logged = -1;
+    leader_place_init(&cl->place);
     cl->start_grace_end_us = cl_now_us() + CL_START_GRACE_MS * 1000u;
     if (hooks)
         cl->hooks = *hooks;

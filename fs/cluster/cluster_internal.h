@@ -12,6 +12,7 @@
 #include "consensus/persist_file.h"
 #include "fs/cluster/chunk_io_store.h"
 #include "fs/cluster/chunk_sync.h"
+#include "fs/cluster/leader_place.h"
 #include "fs/cluster/cluster.h"
 #include "fs/cluster/members.h"
 #include "fs/core/apply.h"
@@ -123,15 +124,16 @@ struct cluster {
     /* Paxos thread */
     pthread_t pax_thread;
     bool pax_started;
-    int wake_fd;              /* eventfd: something for the Paxos thread */
-    struct engine *eng;       /* pax only */
-    uint64_t applied_told;    /* pax only: last index given to engine_set_applied */
-    uint64_t snap_told;       /* pax only: last index given to engine_install_snapshot */
-    uint64_t last_report_us;  /* pax only */
-    int32_t leader_logged;    /* pax only: the leader the log last named (-1 none) */
-    uint64_t restarts;        /* pax only: engine restarts in the current streak */
-    uint64_t last_restart_us; /* pax only */
-    uint32_t restart_wait_ms; /* pax only: wait before the next restart */
+    int wake_fd;               /* eventfd: something for the Paxos thread */
+    struct engine *eng;        /* pax only */
+    uint64_t applied_told;     /* pax only: last index given to engine_set_applied */
+    uint64_t snap_told;        /* pax only: last index given to engine_install_snapshot */
+    uint64_t last_report_us;   /* pax only */
+    int32_t leader_logged;     /* pax only: the leader the log last named (-1 none) */
+    struct leader_place place; /* pax only: when to hand the leadership over */
+    uint64_t restarts;         /* pax only: engine restarts in the current streak */
+    uint64_t last_restart_us;  /* pax only */
+    uint32_t restart_wait_ms;  /* pax only: wait before the next restart */
     struct log_limit restart_log;
     struct log_limit apply_log; /* the apply thread's */
     pthread_mutex_t pax_lock;   /* guards the fields below up to pax_stop */

@@ -138,7 +138,10 @@ static int host_deliver(void *ctx, uint64_t slot, const struct cons_entry *e)
     struct cluster *cl = ctx;
     if (cl->eng)
         publish_status(cl);
-    return apply_loop_offer(cl, slot, e);
+    int rc = apply_loop_offer(cl, slot, e);
+    if (rc == 0 && e->kind == CONS_KIND_CMD)
+        leader_place_note(&cl->place, e->origin);
+    return rc;
 }
 
 static void host_proposal_done(void *ctx, uint64_t req_id, int64_t slot_or_err)
@@ -277,6 +280,25 @@ static int feed_applied(struct cluster *cl, uint64_t now)
     return engine_set_applied(cl->eng, applied, now);
 }
 
+/* Hands the leadership to the node most commands come from, when that is
+ * due (leader_place.h); the engine may say "not now" (-EBUSY): next turn. */
+static int place_leader(struct cluster *cl, uint64_t now)
+{
+    struct engine_status st;
+    engine_status(cl->eng, &st);
+    int32_t to = leader_place_due(&cl->place, cl->mem.self, st.role == ROLE_LEADER, now);
+    if (to < 0)
+        return 0;
+    int rc = engine_transfer_leadership(cl->eng, (uint32_t)to, now);
+    if (rc == -EBUSY)
+        return 0;
+    leader_place_done(&cl->place, now);
+    if (rc == 0)
+        log_info("cluster: handing the leadership to %s, where most commands come from",
+                 cl->mem.human[to]);
+    return rc == -EAGAIN || rc == -EINVAL ? 0 : rc;
+}
+
 static int turn(struct cluster *cl)
 {
     uint64_t now = cl_now_us();
@@ -289,6 +311,8 @@ static int turn(struct cluster *cl)
         rc = feed_applied(cl, now);
     if (!rc)
         rc = engine_tick(cl->eng, now);
+    if (!rc)
+        rc = place_leader(cl, now);
     publish_status(cl);
     if (now - cl->last_report_us >= CL_REPORT_MS * 1000u) {
         cl->last_report_us = now;
