@@ -196,6 +196,18 @@ static int start_all(struct cluster *cl)
     return 0;
 }
 
+/* Test knobs, from the environment: only tests set them. */
+static void test_knobs(struct cluster *cl)
+{
+    const char *v = getenv("QFS_TEST_APPLY_DELAY_MS");
+    long ms = v ? strtol(v, NULL, 10) : 0;
+    if (ms <= 0 || ms > 1000)
+        return;
+    cl->test_apply_delay_ms = (uint32_t)ms;
+    log_warn("cluster: test knob QFS_TEST_APPLY_DELAY_MS: each applied entry takes %ld ms more",
+             ms);
+}
+
 int cluster_start(const struct net_config *cfg, struct core *core,
                   const struct cluster_hooks *hooks, struct cluster **out)
 {
@@ -208,6 +220,7 @@ int cluster_start(const struct net_config *cfg, struct core *core,
     cl->leader_logged = -1;
     leader_place_init(&cl->place);
     cl->start_grace_end_us = cl_now_us() + CL_START_GRACE_MS * 1000u;
+    test_knobs(cl);
     if (hooks)
         cl->hooks = *hooks;
     init_locks(cl);

@@ -53,7 +53,9 @@ void cluster_stop(struct cluster *cl);
  * committed before the call: one round trip to the leader (none on the
  * leader). 0, or -EROFS (no quorum: local state is all there is),
  * -ETIMEDOUT, or at once the error this node's apply fails with (-ENOSPC:
- * it cannot catch up now). *applied gets the index reached. After a
+ * it cannot catch up now). *applied gets the index reached. A node whose
+ * read index is answered but whose apply lags waits past timeout_ms, up to
+ * CL_CATCHUP_MS, when its apply's pace will reach the index by then. After a
  * timeout, -ETIMEDOUT at once until a leader with a quorum is seen again. */
 int cluster_sync(struct cluster *cl, int timeout_ms, uint64_t *applied);
 /* The leader's commit index (read index) only, without waiting to apply. */

@@ -46,6 +46,10 @@
  * that failed ENOENT 0.4 s after a restart). A lookup's sync still gives up
  * at its own timeout and backs off (cluster_sync). */
 #define CL_START_GRACE_MS 3000
+/* A sync whose read index is answered but whose apply lags waits up to this
+ * in all, when its apply's pace says it will catch up in time
+ * (cluster_sync). */
+#define CL_CATCHUP_MS 4000
 /* A member whose last frame arrived within this is reachable (every member
  * sends a report each CL_REPORT_MS, so silence this long is a cut). */
 #define CL_REACH_MS 1000
@@ -148,8 +152,9 @@ struct cluster {
     /* what the engine last said, for every thread */
     pthread_mutex_t st_lock; /* guards est, quorum_seen_us, peer_applied, peer_missing* */
     struct engine_status est;
-    uint64_t quorum_seen_us;     /* last publish with a quorum and a leader (cl_now_us) */
-    uint64_t start_grace_end_us; /* set once at start: CL_START_GRACE_MS */
+    uint64_t quorum_seen_us;      /* last publish with a quorum and a leader (cl_now_us) */
+    uint64_t start_grace_end_us;  /* set once at start: CL_START_GRACE_MS */
+    uint32_t test_apply_delay_ms; /* set once at start: QFS_TEST_APPLY_DELAY_MS */
     int64_t peer_applied[CONS_MAX_NODES];
     uint64_t peer_missing_chunks[CONS_MAX_NODES], peer_missing_bytes[CONS_MAX_NODES];
     uint64_t peer_heard_us[CONS_MAX_NODES]; /* no lock, __atomic: last frame from each member */

@@ -112,7 +112,10 @@ static int take(struct cluster *cl, struct batch *b)
         return 2;
     }
     b->n = 0;
-    while (cl->dq_n && b->n < CL_APPLY_BATCH) {
+    /* Under the slow-apply test knob one entry at a time, so that the
+     * applied index moves as smoothly as a real lagging node's does. */
+    int max = cl->test_apply_delay_ms ? 1 : CL_APPLY_BATCH;
+    while (cl->dq_n && b->n < max) {
         b->d[b->n++] = cl->dq[cl->dq_head];
         cl->dq_head = (cl->dq_head + 1) % CL_DECIDED_MAX;
         cl->dq_n--;
@@ -425,6 +428,16 @@ void apply_loop_snapshot_failed(struct cluster *cl, int rc)
     pthread_mutex_unlock(&cl->ap_lock);
 }
 
+/* Test knob QFS_TEST_APPLY_DELAY_MS: each entry applied takes that much
+ * longer (and is applied on its own), so a test can make a node that is led
+ * but far behind. */
+static void test_apply_delay(struct cluster *cl, int n)
+{
+    uint64_t ns = (uint64_t)cl->test_apply_delay_ms * 1000000u * (uint64_t)n;
+    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+    nanosleep(&ts, NULL);
+}
+
 static void *apply_main(void *arg)
 {
     pthread_setname_np(pthread_self(), "qfs-apply"); /* for top -H, perf, gdb */
@@ -440,6 +453,8 @@ static void *apply_main(void *arg)
             checkpoint_step(cl, true);
             continue;
         }
+        if (what == 1 && cl->test_apply_delay_ms)
+            test_apply_delay(cl, b->n);
         bool ok = what == 2 ? run_install(cl) : apply_one(cl, b);
         if (!ok) {
             for (int i = 0; what == 1 && i < b->n; i++)

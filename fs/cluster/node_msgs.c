@@ -251,10 +251,33 @@ static void log_slow_sync(uint64_t start, uint64_t ri_us, uint64_t idx, uint64_t
              (unsigned long long)idx, (unsigned long long)applied, rc ? strerror(-rc) : "ok");
 }
 
+/* The read index was answered, so this node is led, not cut off, and its
+ * store is behind (back from a partition or a restart): answered from there,
+ * a lookup would miss what returned elsewhere. Past the caller's timeout it
+ * waits on, up to CL_CATCHUP_MS from `start`, when the pace its apply kept
+ * since `start` (from `from`) reaches idx in that time; else -ETIMEDOUT at
+ * once, as before (a node replaying far more, or fetching a snapshot, which
+ * applies nothing until it is in, answers from local data). */
+static int wait_caught_up(struct cluster *cl, uint64_t idx, uint64_t from, uint64_t start)
+{
+    uint64_t now = cl_now_us(), cap = start + CL_CATCHUP_MS * 1000u;
+    uint64_t at = cluster_applied_index(cl);
+    if (at >= idx)
+        return 0;
+    if (now >= cap || at <= from)
+        return -ETIMEDOUT;
+    /* slots still to apply, at the pace of (at - from) per (now - start) */
+    double need_us = (double)(idx - at) * (double)(now - start) / (double)(at - from);
+    if (need_us > (double)(cap - now))
+        return -ETIMEDOUT;
+    return cluster_wait_applied(cl, idx, (int)((cap - now) / 1000u) + 1);
+}
+
 /* One deadline for both halves; see sync_backing_off(). */
 int cluster_sync(struct cluster *cl, int timeout_ms, uint64_t *applied)
 {
     uint64_t start = cl_now_us(), idx = 0;
+    uint64_t from = cluster_applied_index(cl); /* the pace of its apply counts from here */
     uint64_t failed = __atomic_load_n(&cl->sync_failed_us, __ATOMIC_RELAXED);
     bool backing_off = sync_backing_off(cl, failed);
     int rc = backing_off ? -ETIMEDOUT : 0;
@@ -265,6 +288,8 @@ int cluster_sync(struct cluster *cl, int timeout_ms, uint64_t *applied)
         uint64_t spent_ms = ri_us / 1000;
         int left = spent_ms < (uint64_t)timeout_ms ? timeout_ms - (int)spent_ms : 0;
         rc = cluster_wait_applied(cl, idx, left);
+        if (rc == -ETIMEDOUT)
+            rc = wait_caught_up(cl, idx, from, start);
     }
     if (rc == -ETIMEDOUT && !backing_off)
         __atomic_store_n(&cl->sync_failed_us, cl_now_us(), __ATOMIC_RELAXED);
