@@ -2,6 +2,7 @@
 #include "fs/chunk/chunker.h"
 #include "fs/core/core_cluster.h"
 #include "fs/core/core_internal.h"
+#include "fs/core/core_remote_int.h"
 
 #include "common/log.h"
 
@@ -221,6 +222,7 @@ int core_open(const struct core_config *cfg, struct core **out)
     c->cfg = *cfg;
     atime_queue_init(&c->atimes, core_atime_submit, c);
     committer_init(&c->committer, core_commit_frozen, c);
+    recent_refs_init(&c->recent, RECENT_REFS_WINDOW_MS);
     if (!c->cfg.staging_limit)
         c->cfg.staging_limit = default_staging_limit();
     c->cfg.data_dir = strdup(cfg->data_dir);
@@ -267,6 +269,7 @@ void core_close(struct core *c)
     if (c->seq)
         gc_collect(c->gc);
     atime_queue_destroy(&c->atimes);
+    recent_refs_destroy(&c->recent);
     if (c->gc)
         gc_close(c->gc);
     if (c->stg.limit) {

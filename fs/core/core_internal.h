@@ -11,6 +11,7 @@
 #include "fs/core/bufpool.h"
 #include "fs/core/cmd.h"
 #include "fs/core/committer.h"
+#include "fs/core/recent_refs.h"
 #include "fs/core/core.h"
 #include "fs/core/core_remote.h"
 #include "fs/core/gc.h"
@@ -39,7 +40,8 @@ struct core {
     uint64_t next_req;   /* atomic */
     uint64_t chunks_put; /* atomic: chunks handed to the chunk store (tests, bench) */
     struct core_remote remote;
-    bool has_remote; /* set before serving (core_remote.h) */
+    bool has_remote;           /* set before serving (core_remote.h) */
+    struct recent_refs recent; /* chunks this node's truncates just removed */
 };
 
 /* Fills the header fields of a command: op, origin, request id, time, cred. */

@@ -6,12 +6,14 @@
 #include "fs/chunk/chunker.h"
 #include "fs/core/core_internal.h"
 #include "fs/core/core_remote_int.h"
+#include "fs/store/meta_map.h"
 
 #include "common/log.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void core_set_remote(struct core *c, const struct core_remote *r)
 {
@@ -33,8 +35,22 @@ static int referenced(struct core *c, MDB_txn *txn, const uint8_t *hash)
     return rc ? rc : refs > 0;
 }
 
+static uint64_t now_ms(void)
+{
+    return core_now_us() / 1000;
+}
+
+/* A chunk the committed state references, or that this node's own truncate
+ * removed from it a moment ago (recent_refs.h): 1 (on a majority), 0, or
+ * -errno. */
+static int on_majority(struct core *c, MDB_txn *txn, const uint8_t *hash, uint64_t now)
+{
+    int rc = referenced(c, txn, hash);
+    return rc == 0 && recent_refs_has(&c->recent, hash, now) ? 1 : rc;
+}
+
 /* Appends to h[*k] the hashes of refs (those with known[i] == want_known)
- * that the committed state does not reference; runs of one chunk (zeros,
+ * that are not known to be on a majority already; runs of one chunk (zeros,
  * repeated blocks) once. */
 static int collect_new(struct core *c, const struct chunk_ref *refs, const bool *known, size_t n,
                        bool want_known, uint8_t (*h)[SHA256_LEN], size_t *k)
@@ -44,12 +60,13 @@ static int collect_new(struct core *c, const struct chunk_ref *refs, const bool 
     if (rc)
         return rc;
     size_t first = *k;
+    uint64_t now = now_ms();
     for (size_t i = 0; i < n && rc >= 0; i++) {
         if (known[i] != want_known)
             continue;
         if (*k > first && memcmp(h[*k - 1], refs[i].hash, SHA256_LEN) == 0)
             continue;
-        rc = referenced(c, txn, refs[i].hash);
+        rc = on_majority(c, txn, refs[i].hash, now);
         if (rc == 0)
             memcpy(h[(*k)++], refs[i].hash, SHA256_LEN);
     }
@@ -83,6 +100,64 @@ int core_replicate_start(struct core *c, const struct chunk_ref *refs, const boo
         rc = remote_start(c, (const uint8_t(*)[SHA256_LEN])h, k, n_ask, job);
     free(h);
     return rc; /* a failure is the commit's: its caller reports it */
+}
+
+struct drop_walk {
+    struct refs_drop *d;
+    size_t cap;
+};
+
+static int note_extent(void *ctx, const struct meta_extent *e)
+{
+    struct drop_walk *w = ctx;
+    struct refs_drop *d = w->d;
+    if (d->n && memcmp(d->h[d->n - 1], e->hash, SHA256_LEN) == 0)
+        return 0; /* a run of one chunk */
+    if (d->n == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 256;
+        if (cap > RECENT_REFS_MAX)
+            return -ENOSPC;
+        void *h = realloc(d->h, cap * SHA256_LEN);
+        if (!h)
+            return -ENOMEM;
+        d->h = h;
+        w->cap = cap;
+    }
+    memcpy(d->h[d->n++], e->hash, SHA256_LEN);
+    return 0;
+}
+
+int core_drop_capture(struct core *c, uint64_t ino, uint64_t from, struct refs_drop *d)
+{
+    *d = (struct refs_drop){.t_ms = now_ms()};
+    if (!c->has_remote)
+        return 0;
+    MDB_txn *txn;
+    struct meta_inode in;
+    int rc = meta_txn_read(c->ms, &txn);
+    if (rc)
+        return rc;
+    rc = meta_inode_get(c->ms, txn, ino, &in);
+    if (!rc && S_ISREG(in.mode) && from < in.size) {
+        struct drop_walk w = {d, 0};
+        d->ver = in.content_ver;
+        rc = meta_map_foreach(c->ms, txn, ino, from, UINT64_MAX, note_extent, &w);
+    }
+    mdb_txn_abort(txn);
+    if (rc) {
+        free(d->h);
+        *d = (struct refs_drop){0};
+    }
+    return rc;
+}
+
+void core_drop_record(struct core *c, struct refs_drop *d, const struct apply_result *res)
+{
+    if (d->n && res->err == 0 && res->has_attr && res->attr.content_ver == d->ver + 1)
+        (void)recent_refs_add(&c->recent, (const uint8_t(*)[32])d->h, d->n, d->t_ms);
+    free(d->h); /* a failed add only costs the have-queries it would have saved */
+    d->h = NULL;
+    d->n = 0;
 }
 
 int core_replicate_wait(struct core *c, void *job)

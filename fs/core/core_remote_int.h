@@ -9,7 +9,9 @@
 #define QFS_FS_CORE_CORE_REMOTE_INT_H
 
 #include "fs/chunk/chunk_store.h"
+#include "fs/core/apply.h"
 #include "fs/core/cmd.h"
+#include "fs/core/gc.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,6 +31,32 @@ int core_replicate_start(struct core *c, const struct chunk_ref *refs, const boo
 /* 0 once job's chunks are durable on a majority, -EROFS / -ETIMEDOUT; frees
  * job. NULL: 0. */
 int core_replicate_wait(struct core *c, void *job);
+
+/* The window in which a chunk a truncate of this node removed needs no
+ * have-query (recent_refs.h): well inside the peers' GC grace, which must
+ * also cover the push, the proposal and the peers' apply of the commit that
+ * uses it again. */
+#define RECENT_REFS_WINDOW_MS (GC_GRACE_DEFAULT_MS / 4)
+
+/* What a truncate is about to remove from a file's map: the chunks of its
+ * extents from the new size on, the file's content version and the time,
+ * all taken before the command is proposed. */
+struct refs_drop {
+    uint64_t ver, t_ms;
+    size_t n;
+    uint8_t (*h)[SHA256_LEN]; /* malloc'd; NULL when nothing is noted */
+};
+
+/* Before a truncate of ino to from, with the file's staging lock held (no
+ * write of this node can change the map meanwhile). Notes nothing on a single
+ * node, or when the map is longer than recent_refs can keep. 0 or -errno
+ * (the truncate then goes ahead without its shortcut). */
+int core_drop_capture(struct core *c, uint64_t ino, uint64_t from, struct refs_drop *d);
+/* After the truncate was applied: keeps d's chunks in c->recent when the
+ * file's content version shows that this command alone changed the map
+ * since d was taken (no other node's commit came in between, whose removals
+ * the peers may have applied long before). Frees d's hashes. */
+void core_drop_record(struct core *c, struct refs_drop *d, const struct apply_result *res);
 
 /* chunk_store_read() for chunks a committed map references: bytes
  * [off, off + len) of chunk hash into buf, the count copied or -errno. A chunk

@@ -556,8 +556,14 @@ int core_submit_after_commit(struct core *c, uint64_t ino, const struct cmd *cmd
         core_staging_lock(sf);
         rc = core_commit_staged(c, sf);
     }
+    bool truncate = cmd->op == CMD_SETATTR && (cmd->flags & CORE_SET_SIZE);
+    struct refs_drop drop = {0};
+    if (!rc && truncate)
+        (void)core_drop_capture(c, ino, cmd->size, &drop); /* only a shortcut */
     if (!rc)
         rc = core_submit(c, cmd, res);
+    if (truncate)
+        core_drop_record(c, &drop, rc ? &(struct apply_result){.err = rc} : res);
     if (sf) {
         pthread_rwlock_unlock(&sf->lock);
         staging_unref(&c->stg, sf);

@@ -64,6 +64,7 @@ static int replicate(void *ctx, const uint8_t (*hashes)[32], size_t n)
     struct fake_peer *p = ctx;
     pthread_mutex_lock(&p->lock);
     p->replicate_calls++;
+    p->last_n = n;
     int rc = p->replicate_err;
     for (size_t i = 0; i < n && !rc; i++) {
         if (chunk_store_has(core_chunk_store(p->core), hashes[i]) != 1)

@@ -27,6 +27,7 @@ struct fake_peer {
     size_t n, cap;
     int replicate_err; /* returned by replicate when nonzero */
     int replicate_calls, fetch_calls;
+    size_t last_n;   /* hashes listed by the last replicate call */
     int not_durable; /* replicate() saw a chunk absent from the local store */
 };
 

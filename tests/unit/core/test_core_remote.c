@@ -231,6 +231,55 @@ START_TEST(cluster_gc_waits_for_the_grace_period)
 }
 END_TEST
 
+/* Writes data[0, len) to ino from offset 0 after truncating it, as an editor
+ * without a backup copy saves (O_TRUNC, then the whole file). */
+static void rewrite(uint64_t ino, const uint8_t *data, size_t len)
+{
+    struct stat in = {.st_size = 0}, st;
+    ck_assert_int_eq(core_file_open(core, ino, O_RDWR), 0);
+    ck_assert_int_eq(core_setattr(core, &root, ino, &in, CORE_SET_SIZE, &st), 0);
+    ck_assert_int_eq(core_write(core, &root, ino, 0, data, len), (ssize_t)len);
+    ck_assert_int_eq(core_flush(core, ino), 0);
+    ck_assert_int_eq(core_file_release(core, ino), 0);
+}
+
+/* One byte inserted at the start: the chunks after the first are the old
+ * ones, which this node's own truncate removed a moment ago, so a majority
+ * still holds them (recent_refs.h): only the new first chunk is listed for
+ * the peers, none is asked about. */
+START_TEST(rewrite_after_truncate_lists_only_new_chunks)
+{
+    uint8_t *data = malloc(FILE_LEN + 1);
+    uint64_t ino = committed_file(data + 1, 9);
+    size_t old_chunks = peer.n;
+    ck_assert_uint_ge(old_chunks, 4);
+    data[0] = 'Z';
+    rewrite(ino, data, FILE_LEN + 1);
+    ck_assert_uint_le(peer.last_n, 2);
+    expect(ino, data, FILE_LEN + 1);
+    free(data);
+}
+END_TEST
+
+/* The same bytes in a new file after the old one was unlinked: no truncate
+ * of this node vouches for the old chunks, so they are listed (asked about
+ * first, core_remote_int.h) as before. */
+START_TEST(rewrite_after_unlink_lists_old_chunks)
+{
+    uint8_t *data = malloc(FILE_LEN + 1);
+    committed_file(data + 1, 10);
+    size_t old_chunks = peer.n;
+    ck_assert_int_eq(core_unlink(core, &root, 1, "f"), 0);
+    struct stat st;
+    ck_assert_int_eq(core_mknod(core, &root, 1, "g", S_IFREG | 0644, 0, &st), 0);
+    data[0] = 'Z';
+    rewrite(st.st_ino, data, FILE_LEN + 1);
+    ck_assert_uint_ge(peer.last_n, old_chunks - 1);
+    expect(st.st_ino, data, FILE_LEN + 1);
+    free(data);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("core_remote");
@@ -244,6 +293,8 @@ int main(void)
     tcase_add_test(tc, recut_fetches_old_chunks);
     tcase_add_test(tc, unreachable_peers_fail_the_read);
     tcase_add_test(tc, cluster_gc_waits_for_the_grace_period);
+    tcase_add_test(tc, rewrite_after_truncate_lists_only_new_chunks);
+    tcase_add_test(tc, rewrite_after_unlink_lists_old_chunks);
     suite_add_tcase(s, tc);
     return check_run(s);
 }
