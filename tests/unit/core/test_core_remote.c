@@ -8,7 +8,7 @@
 #include "helpers.h"
 #include "tests/unit/chunk/corrupt.h"
 
-#include "tests/check_run.h"
+#include "tests/unit/scratch.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -245,5 +245,5 @@ int main(void)
     tcase_add_test(tc, unreachable_peers_fail_the_read);
     tcase_add_test(tc, cluster_gc_waits_for_the_grace_period);
     suite_add_tcase(s, tc);
-    return check_run(s);
+    return scratch_run(s);
 }
