@@ -1,49 +1,23 @@
 #include "tests/unit/chunk/chunk_testutil.h"
 
 #include "fs/chunk/chunker.h"
+#include "tests/unit/scratch.h"
 
 #include <check.h>
-#include <ftw.h>
-#include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
-#include <unistd.h>
+#include <string.h>
 
 void tu_tempdir(char *path, size_t cap)
 {
-    const char *t = getenv("TMPDIR");
-    snprintf(path, cap, "%s/qfs-chunk-XXXXXX", t && *t ? t : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(path));
-}
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
-void tu_rmrf(const char *path)
-{
-    nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    ck_assert_msg(scratch_mkdir(path, cap, "chunk") == 0, "scratch dir: %s", strerror(errno));
 }
 
 struct tu_scratch tu;
 
-void tu_root_setup(void)
-{
-    tu_tempdir(tu.root, sizeof(tu.root));
-}
-
-void tu_root_teardown(void)
-{
-    tu_rmrf(tu.root);
-}
-
 void tu_setup(void)
 {
-    snprintf(tu.dir, sizeof(tu.dir), "%s/t-XXXXXX", tu.root);
-    ck_assert_ptr_nonnull(mkdtemp(tu.dir));
+    tu_tempdir(tu.dir, sizeof(tu.dir));
     tu.bufs = malloc((size_t)TU_NBUFS * CHUNK_MAX);
     tu.out = malloc(CHUNK_MAX);
     ck_assert(tu.bufs && tu.out);
@@ -51,7 +25,7 @@ void tu_setup(void)
 
 void tu_teardown(void)
 {
-    tu_rmrf(tu.dir);
+    scratch_rmrf(tu.dir);
     free(tu.bufs);
     free(tu.out);
 }

@@ -7,23 +7,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* mkdtemp under TMPDIR (or /tmp); path must hold 64 bytes. Aborts the test on failure. */
+/* A new directory inside the run's scratch root (tests/unit/scratch.h: the
+ * suite must run with scratch_run()). Aborts the test on failure. */
 void tu_tempdir(char *path, size_t cap);
-/* rm -rf path. */
-void tu_rmrf(const char *path);
-/* The test binary's scratch: a directory inside the run's root, TU_NBUFS
- * chunk buffers of CHUNK_MAX bytes each, and one to read back into. Its
- * check fixtures: tcase_add_unchecked_fixture(tc, tu_root_setup,
- * tu_root_teardown) and tcase_add_checked_fixture(tc, tu_setup, tu_teardown). */
+/* A test's scratch: a directory inside the run's root, TU_NBUFS chunk
+ * buffers of CHUNK_MAX bytes each, and one to read back into. Its check
+ * fixture: tcase_add_checked_fixture(tc, tu_setup, tu_teardown). */
 #define TU_NBUFS 8
 struct tu_scratch {
-    char root[64]; /* per run */
-    char dir[96];  /* per test */
+    char dir[96];
     uint8_t *bufs, *out;
 };
 extern struct tu_scratch tu;
-void tu_root_setup(void);
-void tu_root_teardown(void);
 void tu_setup(void);
 void tu_teardown(void);
 

@@ -5,7 +5,7 @@
 #include "fs/chunk/chunker.h"
 #include "tests/unit/chunk/chunk_testutil.h"
 
-#include "tests/check_run.h"
+#include "tests/unit/scratch.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,5 +133,5 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_reserve_is_left_free);
     suite_add_tcase(s, tc);
-    return check_run(s);
+    return scratch_run(s);
 }

@@ -8,7 +8,7 @@
 #include "tests/unit/chunk/chunk_testutil.h"
 #include "tests/unit/chunk/corrupt.h"
 
-#include "tests/check_run.h"
+#include "tests/unit/scratch.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,7 +170,6 @@ int main(void)
 {
     Suite *s = suite_create("chunk_read");
     TCase *tc = tcase_create("read");
-    tcase_add_unchecked_fixture(tc, tu_root_setup, tu_root_teardown);
     tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_ranges_read_back);
@@ -179,5 +178,5 @@ int main(void)
     tcase_add_test(tc, test_format2_records_checked_whole);
     tcase_add_test(tc, test_format1_ranges_checked_by_hash);
     suite_add_tcase(s, tc);
-    return check_run(s);
+    return scratch_run(s);
 }

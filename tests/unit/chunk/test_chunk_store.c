@@ -6,7 +6,7 @@
 #include "tests/unit/chunk/chunk_testutil.h"
 #include "tests/unit/chunk/corrupt.h"
 
-#include "tests/check_run.h"
+#include "tests/unit/scratch.h"
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -395,7 +395,6 @@ int main(void)
 {
     Suite *s = suite_create("chunk_store");
     TCase *tc = tcase_create("core");
-    tcase_add_unchecked_fixture(tc, tu_root_setup, tu_root_teardown);
     tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_round_trip);
@@ -410,5 +409,5 @@ int main(void)
     tcase_add_test(tc, test_chunk_corrupt_tool);
     tcase_add_test(tc, test_map_grows_under_readers);
     suite_add_tcase(s, tc);
-    return check_run(s);
+    return scratch_run(s);
 }

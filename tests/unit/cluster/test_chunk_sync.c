@@ -6,7 +6,7 @@
 #include "fs/store/meta_map.h"
 #include "tests/unit/chunk/chunk_testutil.h"
 
-#include "tests/check_run.h"
+#include "tests/unit/scratch.h"
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -131,7 +131,7 @@ static void teardown(void)
     chunk_sync_destroy(sync_);
     chunk_store_close(cs);
     meta_store_close(ms);
-    tu_rmrf(dir);
+    scratch_rmrf(dir);
 }
 
 /* A content command from origin whose extents are chunks [from, to). */
@@ -438,5 +438,5 @@ int main(void)
     tcase_add_test(tc, io_store_roundtrip);
     tcase_add_test(tc, io_store_touches_pushed_chunks);
     suite_add_tcase(s, tc);
-    return check_run(s);
+    return scratch_run(s);
 }

@@ -1,37 +1,26 @@
 #include "helpers.h"
 
-#include <ftw.h>
-#include <stdio.h>
+#include "tests/unit/scratch.h"
+
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 char *tmpdir_make(const char *tag)
 {
-    const char *base = getenv("TMPDIR");
-    char *p;
-    if (asprintf(&p, "%s/qfs-%s-XXXXXX", base && *base ? base : "/tmp", tag) < 0)
-        return NULL;
-    if (!mkdtemp(p)) {
+    char *p = malloc(PATH_MAX);
+    if (p && scratch_mkdir(p, PATH_MAX, tag) < 0) {
         free(p);
         return NULL;
     }
     return p;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 void tmpdir_remove(char *path)
 {
     if (!path)
         return;
-    nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    scratch_rmrf(path);
     free(path);
 }
 

@@ -5,7 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* mkdtemp under $TMPDIR (or /tmp); the path is malloc'ed. */
+/* A new directory inside the run's scratch root (tests/unit/scratch.h: the
+ * suite must run with scratch_run()); the path is malloc'ed, NULL on error. */
 char *tmpdir_make(const char *tag);
 /* rm -rf path, then free it. */
 void tmpdir_remove(char *path);

@@ -6,7 +6,7 @@
 #include "fs/store/meta_map.h"
 #include "helpers.h"
 
-#include "tests/check_run.h"
+#include "tests/unit/scratch.h"
 #include <errno.h>
 #include <linux/fs.h>
 #include <stdio.h>
@@ -536,5 +536,5 @@ int main(void)
     tcase_add_test(tc, deterministic);
     tcase_add_test(tc, batch_with_failures_matches_one_by_one);
     suite_add_tcase(s, tc);
-    return check_run(s);
+    return scratch_run(s);
 }

@@ -6,7 +6,7 @@
 #include "common/bytes.h"
 #include "common/crc32c.h"
 #include "helpers.h"
-#include "tests/check_run.h"
+#include "tests/unit/scratch.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -710,5 +710,5 @@ int main(void)
     tcase_add_test(tc, fn_value_stops_replay);
     tcase_add_test(tc, forged_frame_in_a_value);
     suite_add_tcase(s, tc);
-    return check_run(s);
+    return scratch_run(s);
 }

@@ -11,7 +11,7 @@
 #include "helpers.h"
 
 #include "common/bytes.h"
-#include "tests/check_run.h"
+#include "tests/unit/scratch.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -1024,5 +1024,5 @@ int main(void)
     tcase_add_test(tcc, remote_commit_during_staging);
     tcase_add_test(tcc, commit_to_removed_file_fails_once);
     suite_add_tcase(s, tcc);
-    return check_run(s);
+    return scratch_run(s);
 }

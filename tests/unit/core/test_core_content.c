@@ -3,7 +3,7 @@
 #include "fs/core/core.h"
 #include "helpers.h"
 
-#include "tests/check_run.h"
+#include "tests/unit/scratch.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -517,5 +517,5 @@ int main(void)
     tcase_add_test(tc, orphan_reaped_at_restart);
     tcase_add_test(tc, concurrent_writers_and_gc);
     suite_add_tcase(s, tc);
-    return check_run(s);
+    return scratch_run(s);
 }

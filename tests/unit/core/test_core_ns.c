@@ -4,7 +4,7 @@
 #include "fs/core/core.h"
 #include "helpers.h"
 
-#include "tests/check_run.h"
+#include "tests/unit/scratch.h"
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -336,5 +336,5 @@ int main(void)
         tcase_add_test(tc, tests[i].test);
         suite_add_tcase(s, tc);
     }
-    return check_run(s);
+    return scratch_run(s);
 }

@@ -8,7 +8,7 @@
 #include "helpers.h"
 #include "tests/unit/chunk/corrupt.h"
 
-#include "tests/check_run.h"
+#include "tests/unit/scratch.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -296,5 +296,5 @@ int main(void)
     tcase_add_test(tc, rewrite_after_truncate_lists_only_new_chunks);
     tcase_add_test(tc, rewrite_after_unlink_lists_old_chunks);
     suite_add_tcase(s, tc);
-    return check_run(s);
+    return scratch_run(s);
 }

@@ -4,7 +4,7 @@
 #include "fs/core/core.h"
 #include "helpers.h"
 
-#include "tests/check_run.h"
+#include "tests/unit/scratch.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -163,5 +163,5 @@ int main(void)
     tcase_add_test(tc, fsynced_bytes_survive_sigkill);
     tcase_add_test(tc, acknowledged_creates_survive_sigkill);
     suite_add_tcase(s, tc);
-    return check_run(s);
+    return scratch_run(s);
 }

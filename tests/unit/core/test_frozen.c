@@ -11,7 +11,7 @@
 #include "fs/core/core_cluster.h"
 #include "helpers.h"
 
-#include "tests/check_run.h"
+#include "tests/unit/scratch.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -310,5 +310,5 @@ int main(void)
     tcase_add_test(tc, stream_through_frozen_sets);
     tcase_add_test(tc, dense_runs_freeze_early_sparse_pages_do_not);
     suite_add_tcase(s, tc);
-    return check_run(s);
+    return scratch_run(s);
 }

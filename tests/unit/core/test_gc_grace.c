@@ -8,7 +8,7 @@
 #include "helpers.h"
 #include "tests/unit/chunk/chunk_testutil.h"
 
-#include "tests/check_run.h"
+#include "tests/unit/scratch.h"
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -251,5 +251,5 @@ int main(void)
     tcase_add_test(tc, stray_kept_for_the_grace_period);
     tcase_add_test(tc, failed_commit_chunks_deleted_at_next_collection);
     suite_add_tcase(s, tc);
-    return check_run(s);
+    return scratch_run(s);
 }

@@ -4,7 +4,7 @@
 #include "fs/core/sequencer.h"
 
 #include "helpers.h"
-#include "tests/check_run.h"
+#include "tests/unit/scratch.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,5 +55,5 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, run_after_runs_the_hook_when_idle);
     suite_add_tcase(s, tc);
-    return check_run(s);
+    return scratch_run(s);
 }

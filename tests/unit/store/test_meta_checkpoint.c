@@ -14,7 +14,7 @@
 #include "fs/store/meta_store.h"
 
 #include "common/crc32c.h"
-#include "tests/check_run.h"
+#include "tests/unit/scratch.h"
 
 #include <check.h>
 #include <errno.h>
@@ -32,8 +32,7 @@ static char dir[64];
 
 static void setup(void)
 {
-    strcpy(dir, "/tmp/qfs-ckpt-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(scratch_mkdir(dir, sizeof(dir), "ckpt"), 0);
 }
 
 static void teardown(void)
@@ -276,5 +275,5 @@ int main(void)
     tcase_add_test(tc, due_after_commits_not_before);
     tcase_add_test(tc, other_version_refused_torn_slot_skipped);
     suite_add_tcase(s, tc);
-    return check_run(s);
+    return scratch_run(s);
 }

@@ -3,7 +3,7 @@
 #include "fs/store/meta_copy.h"
 #include "fs/store/meta_store.h"
 
-#include "tests/check_run.h"
+#include "tests/unit/scratch.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,8 +16,7 @@ static char root[64];
 
 static void setup(void)
 {
-    snprintf(root, sizeof(root), "/tmp/qfs-mcopy.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(root));
+    ck_assert_int_eq(scratch_mkdir(root, sizeof(root), "mcopy"), 0);
 }
 
 static void teardown(void)
@@ -202,5 +201,5 @@ int main(void)
     tcase_add_test(tc, test_copy_from_compacted_file);
     tcase_add_test(tc, test_copy_refuses_dupsort);
     suite_add_tcase(s, tc);
-    return check_run(s);
+    return scratch_run(s);
 }
