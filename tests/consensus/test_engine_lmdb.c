@@ -6,7 +6,7 @@
 #include "consensus/engine.h"
 #include "consensus/persist_lmdb.h"
 
-#include "tests/check_run.h"
+#include "tests/unit/scratch.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,8 +72,7 @@ static void stop(struct engine *e)
 
 START_TEST(test_single_node_commits_and_restarts)
 {
-    strcpy(dir, "/tmp/qfs-engine-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(scratch_mkdir(dir, sizeof(dir), "engine"), 0);
     static struct host_log h;
     memset(&h, 0, sizeof(h));
     uint64_t now = 1000000;
@@ -131,5 +130,5 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_single_node_commits_and_restarts);
     suite_add_tcase(s, tc);
-    return check_run(s);
+    return scratch_run(s);
 }

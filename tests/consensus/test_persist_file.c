@@ -12,7 +12,7 @@
 #include "common/bytes.h"
 #include "common/crc32c.h"
 
-#include "tests/check_run.h"
+#include "tests/unit/scratch.h"
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -27,8 +27,7 @@ static char dir[64], path[96];
 
 static void setup(void)
 {
-    strcpy(dir, "/tmp/qfs-paxfile-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(scratch_mkdir(dir, sizeof(dir), "paxfile"), 0);
     snprintf(path, sizeof(path), "%s/paxos.log", dir);
 }
 
@@ -451,5 +450,5 @@ int main(void)
     } else {
         fprintf(stderr, "cannot mount a tmpfs: test_full_disk not run\n");
     }
-    return check_run(s);
+    return scratch_run(s);
 }

@@ -8,7 +8,7 @@
 
 #include "common/bytes.h"
 
-#include "tests/check_run.h"
+#include "tests/unit/scratch.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +29,7 @@ static MDB_env *open_env(void)
 
 static void setup(void)
 {
-    strcpy(dir, "/tmp/qfs-paxos-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(scratch_mkdir(dir, sizeof(dir), "paxos"), 0);
 }
 
 static void teardown(void)
@@ -134,5 +133,5 @@ int main(void)
     tcase_add_test(tc, test_version_mismatch_refused);
     tcase_add_test(tc, test_sigkill_loses_nothing_acknowledged);
     suite_add_tcase(s, tc);
-    return check_run(s);
+    return scratch_run(s);
 }

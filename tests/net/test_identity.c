@@ -5,7 +5,7 @@
 
 #include "common/sha256.h"
 
-#include "tests/check_run.h"
+#include "tests/unit/scratch.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,8 +77,7 @@ static char tmpdir[64];
 
 static void mk_tmp(void)
 {
-    strcpy(tmpdir, "/tmp/qfs-id-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    ck_assert_int_eq(scratch_mkdir(tmpdir, sizeof(tmpdir), "id"), 0);
 }
 
 static void rm_tmp(void)
@@ -211,5 +210,5 @@ int main(void)
     tcase_add_test(tc, test_config_bad);
     tcase_add_test(tc, test_config_load);
     suite_add_tcase(s, tc);
-    return check_run(s);
+    return scratch_run(s);
 }
