@@ -10,7 +10,7 @@
 #include "fs/store/meta_map.h"
 #include "tests/unit/core/helpers.h"
 
-#include "tests/check_run.h"
+#include "tests/unit/scratch.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -432,5 +432,5 @@ int main(void)
     tcase_add_test(t, directory_paths_from_inodes);
     tcase_add_test(t, a_real_conflict_is_listed_with_paths_and_tags);
     suite_add_tcase(s, t);
-    return check_run(s);
+    return scratch_run(s);
 }
