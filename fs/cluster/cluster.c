@@ -38,7 +38,7 @@ void cluster_missing(struct cluster *cl, uint64_t *chunks, uint64_t *bytes)
 
 static long pull(void *ctx, const uint8_t (*hashes)[32], size_t n, int timeout_ms)
 {
-    return repl_pull(ctx, hashes, n, timeout_ms);
+    return repl_pull(ctx, hashes, n, timeout_ms, NULL);
 }
 
 static int start_sync(struct cluster *cl)
