@@ -36,9 +36,10 @@ void cluster_missing(struct cluster *cl, uint64_t *chunks, uint64_t *bytes)
     *bytes = s.missing_bytes;
 }
 
-static long pull(void *ctx, const uint8_t (*hashes)[32], size_t n, int timeout_ms)
+static long pull(void *ctx, const uint8_t (*hashes)[32], size_t n, int timeout_ms,
+                 struct repl_fetched *got)
 {
-    return repl_pull(ctx, hashes, n, timeout_ms, NULL);
+    return repl_pull(ctx, hashes, n, timeout_ms, got);
 }
 
 static int start_sync(struct cluster *cl)
