@@ -10,6 +10,12 @@
 #include <string.h>
 #include <time.h>
 
+static void fetched_add(struct repl_fetched *f, uint32_t len)
+{
+    f->chunks++;
+    f->bytes += len;
+}
+
 /* Takes a free fetch slot. Urgent fetches may use every slot. Lock held. */
 static struct fetch_slot *slot_take(struct repl *r, bool urgent, const struct timespec *dl)
 {
@@ -54,7 +60,9 @@ static int slot_wait(struct repl *r, struct fetch_slot *s, const struct timespec
     return s->state == FS_DONE ? 0 : -ECANCELED;
 }
 
-/* Checks an answered slot: 0 good, -ENOENT not there, -EBADMSG bad hash (logged). */
+/* Checks an answered slot: 0 good (counted as fetched: every fetch answer
+ * passes here, and nothing else does), -ENOENT not there, -EBADMSG bad hash
+ * (logged). Lock held. */
 static int slot_verify(struct repl *r, struct fetch_slot *s)
 {
     if (s->status == ST_NOT_FOUND)
@@ -64,8 +72,10 @@ static int slot_verify(struct repl *r, struct fetch_slot *s)
     uint8_t d[SHA256_LEN];
     if (sha256(s->buf, s->len, d) < 0)
         return -ENOMEM;
-    if (memcmp(d, s->hash, SHA256_LEN) == 0)
+    if (memcmp(d, s->hash, SHA256_LEN) == 0) {
+        fetched_add(&r->stats.fetched, s->len);
         return 0;
+    }
     char hex[SHA256_HEX_LEN + 1], id[NODE_ID_STR_LEN + 1];
     sha256_hex(s->hash, hex);
     repl_peer_name(r, s->peer, id);
@@ -288,9 +298,11 @@ long repl_peers_lack(struct repl *r, const uint8_t (*hashes)[32], size_t n, uint
     return (long)k;
 }
 
-/* Fetches up to cnt chunks from their holders, pipelined; stores the good ones in one batch. */
+/* Fetches up to cnt chunks from their holders, pipelined; stores the good
+ * ones in one batch and adds them to *got. */
 static void fetch_group(struct repl *r, const uint8_t (*hashes)[32], const uint32_t *idx,
-                        const int8_t *holder, size_t cnt, const struct timespec *dl)
+                        const int8_t *holder, size_t cnt, const struct timespec *dl,
+                        struct repl_fetched *got)
 {
     struct fetch_slot *slots[FETCH_SLOTS];
     struct net_chunk good[FETCH_SLOTS];
@@ -311,6 +323,7 @@ static void fetch_group(struct repl *r, const uint8_t (*hashes)[32], const uint3
             memcpy(good[ng].hash, slots[i]->hash, 32);
             good[ng].data = slots[i]->buf;
             good[ng++].len = slots[i]->len;
+            fetched_add(got, slots[i]->len);
         }
     }
     if (ng) {
@@ -338,10 +351,11 @@ static size_t local_missing(struct repl *r, const uint8_t (*hashes)[32], size_t 
 }
 
 /* Chunks a peer said it holds that fetch_group could not get (bad hash,
- * the peer vanished): one urgent try each while time is left. Those no peer
- * holds are not asked for again: the caller retries them later. */
+ * the peer vanished): one urgent try each while time is left, added to *got.
+ * Those no peer holds are not asked for again: the caller retries them later. */
 static void fetch_leftovers(struct repl *r, const uint8_t (*hashes)[32], const uint32_t *idx,
-                            const int8_t *holder, size_t nm, uint64_t end_ms)
+                            const int8_t *holder, size_t nm, uint64_t end_ms,
+                            struct repl_fetched *got)
 {
     uint8_t *buf = malloc(NET_CHUNK_MAX);
     uint32_t len;
@@ -349,15 +363,20 @@ static void fetch_leftovers(struct repl *r, const uint8_t (*hashes)[32], const u
         uint64_t now = net_now_ms();
         if (now >= end_ms)
             break;
-        if (holder[i] >= 0 && r->io.has(r->io.ctx, hashes[idx[i]]) != 1)
+        if (holder[i] >= 0 && r->io.has(r->io.ctx, hashes[idx[i]]) != 1 &&
             repl_fetch(r, hashes[idx[i]], buf, NET_CHUNK_MAX, &len,
-                       end_ms - now < 2000 ? (int)(end_ms - now) : 2000);
+                       end_ms - now < 2000 ? (int)(end_ms - now) : 2000) == 0)
+            fetched_add(got, len);
     }
     free(buf);
 }
 
-long repl_pull(struct repl *r, const uint8_t (*hashes)[32], size_t n, int timeout_ms)
+long repl_pull(struct repl *r, const uint8_t (*hashes)[32], size_t n, int timeout_ms,
+               struct repl_fetched *got)
 {
+    struct repl_fetched ignored = {0};
+    if (!got)
+        got = &ignored;
     struct timespec dl;
     net_deadline(&dl, timeout_ms);
     uint64_t end_ms = net_now_ms() + (uint64_t)timeout_ms;
@@ -380,9 +399,10 @@ long repl_pull(struct repl *r, const uint8_t (*hashes)[32], size_t n, int timeou
     /* Past the deadline a group's answers would only be dropped: stop asking. */
     size_t group = FETCH_SLOTS - URGENT_FETCHES;
     for (size_t off = 0; off < nm && net_now_ms() < end_ms; off += group)
-        fetch_group(r, hashes, idx + off, holder + off, nm - off < group ? nm - off : group, &dl);
+        fetch_group(r, hashes, idx + off, holder + off, nm - off < group ? nm - off : group, &dl,
+                    got);
     pthread_mutex_unlock(&r->lock);
-    fetch_leftovers(r, hashes, idx, holder, nm, end_ms);
+    fetch_leftovers(r, hashes, idx, holder, nm, end_ms, got);
     long left = (long)local_missing(r, hashes, n, idx);
     free(idx), free(holder), free(qbuf);
     return left;

@@ -43,6 +43,13 @@ struct repl_options {
     unsigned corrupt_nth;
 };
 
+/* Chunks received in answer to this node's own fetch requests and verified,
+ * and their bytes. A chunk a push delivered meanwhile is in it only if a
+ * fetch answer brought it too (its bytes then came twice). */
+struct repl_fetched {
+    uint64_t chunks, bytes;
+};
+
 struct repl_stats {
     uint64_t chunks_sent, bytes_sent; /* chunk payloads pushed or served */
     uint64_t chunks_stored;           /* received, verified and stored */
@@ -50,6 +57,7 @@ struct repl_stats {
     uint64_t chunks_bad;              /* received and failed their hash */
     uint64_t chunks_unstored;         /* received and good, but storing them failed */
     uint64_t fetches, fetch_retries;
+    struct repl_fetched fetched; /* by repl_fetch and repl_pull, stored or not */
 };
 
 void repl_options_default(struct repl_options *o);
@@ -94,9 +102,11 @@ int repl_fetch(struct repl *r, const uint8_t hash[32], uint8_t *buf, size_t cap,
 /*
  * Makes every listed chunk local: skips those present, asks peers which they
  * hold, fetches the rest. Returns the number still missing (0 = all local),
- * or -errno.
+ * or -errno. Adds to *got (unless NULL) what its own fetches received, so a
+ * caller can tell its transfers from chunks that a push stored meanwhile.
  */
-long repl_pull(struct repl *r, const uint8_t (*hashes)[32], size_t n, int timeout_ms);
+long repl_pull(struct repl *r, const uint8_t (*hashes)[32], size_t n, int timeout_ms,
+               struct repl_fetched *got);
 
 /*
  * Asks every peer which of the listed chunks it holds, and copies into out

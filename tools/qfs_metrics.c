@@ -24,9 +24,11 @@ static const struct metric node_metrics[] = {
     {"qfs_lmdb_map_bytes", "gauge", "The chunk store's LMDB map size", "data.map_bytes", 1},
     {"qfs_missing_chunks", "gauge", "Referenced chunks not stored here", "sync.missing_chunks", 1},
     {"qfs_missing_bytes", "gauge", "File bytes in chunks not stored here", "sync.missing_bytes", 1},
-    {"qfs_fetched_bytes_total", "counter", "Chunk bytes fetched from peers", "fetched_bytes_total",
-     1},
-    {"qfs_pushed_bytes_total", "counter", "Chunk bytes pushed to peers", "pushed_bytes_total", 1},
+    {"qfs_fetched_bytes_total", "counter",
+     "Chunk bytes received in answer to this node's fetches (reads, anti-entropy; not pushes)",
+     "fetched_bytes_total", 1},
+    {"qfs_pushed_bytes_total", "counter", "Chunk bytes sent to peers (pushes and fetch answers)",
+     "pushed_bytes_total", 1},
     {"qfs_conflicts", "gauge", "Conflict copies in the filesystem", "conflicts.count", 1},
 };
 

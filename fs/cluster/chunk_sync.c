@@ -119,28 +119,22 @@ static bool unreferenced(struct chunk_sync *s, MDB_txn *txn, const uint8_t hash[
 }
 
 /* Keeps the entries of e[0, n) still needed (absent here and referenced) at
- * the front: their count. Those present count as fetched when fetched is
- * set. Notes come after their batch committed (log_apply.c), so a read
- * transaction started here sees the references they add. */
-static size_t keep_absent(struct chunk_sync *s, struct ent *e, size_t n, bool fetched)
+ * the front: their count. Notes come after their batch committed
+ * (log_apply.c), so a read transaction started here sees the references
+ * they add. */
+static size_t keep_absent(struct chunk_sync *s, struct ent *e, size_t n)
 {
     MDB_txn *txn = NULL;
     if (meta_txn_read(s->cfg.ms, &txn))
         txn = NULL;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        if (chunk_store_has(s->cfg.cs, e[i].hash) != 1) { /* an error: let pull decide */
-            if (unreferenced(s, txn, e[i].hash))
-                add_u64(&s->st_dropped, 1);
-            else
-                e[k++] = e[i];
-            continue;
-        }
-        uint32_t len;
-        if (fetched && chunk_store_size(s->cfg.cs, e[i].hash, &len) == 0) {
-            add_u64(&s->st_fetched, 1);
-            add_u64(&s->st_fetched_bytes, len);
-        }
+        if (chunk_store_has(s->cfg.cs, e[i].hash) == 1)
+            continue; /* an error counts as absent: let pull decide */
+        if (unreferenced(s, txn, e[i].hash))
+            add_u64(&s->st_dropped, 1);
+        else
+            e[k++] = e[i];
     }
     if (txn)
         mdb_txn_abort(txn);
@@ -148,14 +142,18 @@ static size_t keep_absent(struct chunk_sync *s, struct ent *e, size_t n, bool fe
 }
 
 /* Pulls e[0, n) (absent when checked); leaves the still-absent ones at the
- * front and returns their count. */
+ * front and returns their count. Only what the pull says it received counts
+ * as fetched: while it runs, pushes deliver many of the same chunks. */
 static size_t pull_ents(struct chunk_sync *s, struct ent *e, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         memcpy(s->hbuf[i], e[i].hash, SHA256_LEN);
+    struct repl_fetched got = {0};
     long rc = s->cfg.pull(s->cfg.pull_ctx, (const uint8_t(*)[SHA256_LEN])s->hbuf, n,
-                          s->cfg.pull_timeout_ms);
-    size_t left = keep_absent(s, e, n, true);
+                          s->cfg.pull_timeout_ms, &got);
+    add_u64(&s->st_fetched, got.chunks);
+    add_u64(&s->st_fetched_bytes, got.bytes);
+    size_t left = keep_absent(s, e, n);
     if (left) {
         add_u64(&s->st_failures, 1);
         log_debug("chunk sync: %zu of %zu chunks still missing (pull: %ld)", left, n, rc);
@@ -196,7 +194,7 @@ static void backoff_after(struct chunk_sync *s, bool failed)
  * keep what is still missing. False when the retry list overflowed. */
 static bool process(struct chunk_sync *s, struct ent *e, size_t n)
 {
-    n = keep_absent(s, e, n, false);
+    n = keep_absent(s, e, n);
     if (!n)
         return true;
     uint64_t bytes = 0;
@@ -215,7 +213,7 @@ static bool process(struct chunk_sync *s, struct ent *e, size_t n)
 
 static void retry_round(struct chunk_sync *s)
 {
-    size_t left = keep_absent(s, s->retry, s->n_retry, true); /* pushed or deleted since */
+    size_t left = keep_absent(s, s->retry, s->n_retry); /* pushed or deleted since */
     if (left)
         left = pull_ents(s, s->retry, left);
     s->n_retry = left;

@@ -34,15 +34,17 @@
 #include "fs/chunk/chunk_store.h"
 #include "fs/core/cmd.h"
 #include "fs/store/meta_store.h"
+#include "net/replicate.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* Makes the listed chunks local: the number still missing (0: all here),
- * or -errno. repl_pull() has this shape. */
-typedef long (*chunk_sync_pull_fn)(void *ctx, const uint8_t (*hashes)[32], size_t n,
-                                   int timeout_ms);
+ * or -errno. Adds to *got what peers sent in answer to it, not what
+ * arrived otherwise meanwhile (a push). repl_pull() has this shape. */
+typedef long (*chunk_sync_pull_fn)(void *ctx, const uint8_t (*hashes)[32], size_t n, int timeout_ms,
+                                   struct repl_fetched *got);
 
 struct chunk_sync_config {
     struct meta_store *ms;  /* the reference counts the scan reads */
@@ -64,7 +66,7 @@ struct chunk_sync_stats {
     uint64_t missing_chunks;                /* checked: absent here, not fetched yet */
     uint64_t missing_bytes;                 /* their size: extent ends for noted chunks,
                                                CHUNK_AVG each for chunks a scan found */
-    uint64_t fetched_chunks, fetched_bytes; /* pulled since start */
+    uint64_t fetched_chunks, fetched_bytes; /* received by its pulls since start (got) */
     uint64_t pull_failures;                 /* pulls that left chunks missing */
     uint64_t dropped;                       /* missing, then unreferenced: not pulled */
     uint64_t scans;                         /* full scans completed */

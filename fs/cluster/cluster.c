@@ -36,9 +36,10 @@ void cluster_missing(struct cluster *cl, uint64_t *chunks, uint64_t *bytes)
     *bytes = s.missing_bytes;
 }
 
-static long pull(void *ctx, const uint8_t (*hashes)[32], size_t n, int timeout_ms)
+static long pull(void *ctx, const uint8_t (*hashes)[32], size_t n, int timeout_ms,
+                 struct repl_fetched *got)
 {
-    return repl_pull(ctx, hashes, n, timeout_ms);
+    return repl_pull(ctx, hashes, n, timeout_ms, got);
 }
 
 static int start_sync(struct cluster *cl)
@@ -304,10 +305,9 @@ int cluster_get_status(struct cluster *cl, struct cluster_status *st)
         fill_member(cl, i, st);
     pthread_mutex_unlock(&cl->st_lock);
     struct repl_stats rs;
-    struct chunk_sync_stats ss;
     repl_get_stats(cl->repl, &rs);
-    chunk_sync_get_stats(cl->sync, &ss);
     st->pushed_bytes_total = rs.bytes_sent;
-    st->fetched_bytes_total = ss.fetched_bytes;
+    /* The replicator's count, not the chunk sync's: reads fetch too. */
+    st->fetched_bytes_total = rs.fetched.bytes;
     return 0;
 }

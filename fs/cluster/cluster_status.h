@@ -41,8 +41,8 @@ struct cluster_status {
     int apply_error;       /* -errno while this node cannot apply what is committed (a full disk) */
     uint64_t fetch_chunks; /* chunks referenced by applied commits, not stored here yet */
     uint64_t fetch_bytes;
-    uint64_t fetched_bytes_total; /* since start, for rates */
-    uint64_t pushed_bytes_total;
+    uint64_t fetched_bytes_total; /* since start: received in answer to this node's fetches */
+    uint64_t pushed_bytes_total;  /* since start: sent, pushes and fetch answers */
     struct cluster_member m[CLUSTER_MEMBERS_MAX];
 };
 

@@ -13,9 +13,10 @@ static double smooth(double old, uint64_t now, uint64_t then, double secs)
 }
 
 /* Bytes fetched since the last sample: the largest of what the cluster's
- * counter, its fetch queue and this node's own count of missing bytes say
- * (each can miss some fetches: the counter may not be kept, the queue holds
- * only what is being fetched, the count rises as commands apply). While
+ * counter, its fetch queue and this node's own count of missing bytes say.
+ * Each misses some of what arrives: the counter may not be kept and has only
+ * what this node's fetches received (a push brings the rest), the queue holds
+ * only what is being fetched, the count rises as commands apply. While
  * something is missing, the scan is redone here, at most once a second. */
 static uint64_t fetched_now(struct control_server *s, uint64_t *missing)
 {

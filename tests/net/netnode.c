@@ -6,7 +6,7 @@
  *   gen N SIZE SEED FILE     store N pseudo-random chunks, list their hashes in FILE
  *   push FILE K MS           push the listed chunks, wait for K peers (MS: timeout)
  *   push-bg FILE K           the same in the background; prints "ok push ..." when done
- *   pull FILE MS             make the listed chunks local
+ *   pull FILE MS             make the listed chunks local (and say what was fetched)
  *   fetch HEX MS             urgent fetch of one chunk
  *   rtt PEER N SIZE [bulk|fast]  N consensus-frame round trips (the peer echoes
  *                            them) on the control channel, or on another one
@@ -218,12 +218,15 @@ static void cmd_pull(struct node *nd, const char *file, int timeout_ms)
     uint8_t(*h)[32] = NULL;
     long n = read_hashes(file, &h);
     double t0 = now_ms();
-    long left = n < 0 ? n : repl_pull(nd->repl, (const uint8_t(*)[32])h, (size_t)n, timeout_ms);
+    struct repl_fetched got = {0};
+    long left =
+        n < 0 ? n : repl_pull(nd->repl, (const uint8_t(*)[32])h, (size_t)n, timeout_ms, &got);
     free(h);
     if (left < 0)
         reply(nd, "err pull %ld", left);
     else
-        reply(nd, "ok pull missing=%ld ms=%.1f", left, now_ms() - t0);
+        reply(nd, "ok pull missing=%ld fetched=%llu fetched_bytes=%llu ms=%.1f", left,
+              (unsigned long long)got.chunks, (unsigned long long)got.bytes, now_ms() - t0);
 }
 
 static void cmd_fetch(struct node *nd, const char *hex, int timeout_ms)
@@ -322,11 +325,12 @@ static void cmd_stats(struct node *nd)
     repl_get_stats(nd->repl, &s);
     reply(nd,
           "ok stats sent=%llu bytes_sent=%llu stored=%llu dup=%llu bad=%llu unstored=%llu "
-          "fetches=%llu fetch_retries=%llu",
+          "fetches=%llu fetch_retries=%llu fetched=%llu fetched_bytes=%llu",
           (unsigned long long)s.chunks_sent, (unsigned long long)s.bytes_sent,
           (unsigned long long)s.chunks_stored, (unsigned long long)s.chunks_dup,
           (unsigned long long)s.chunks_bad, (unsigned long long)s.chunks_unstored,
-          (unsigned long long)s.fetches, (unsigned long long)s.fetch_retries);
+          (unsigned long long)s.fetches, (unsigned long long)s.fetch_retries,
+          (unsigned long long)s.fetched.chunks, (unsigned long long)s.fetched.bytes);
 }
 
 static void start_bg(struct node *nd, const char *file, int k)

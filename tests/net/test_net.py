@@ -78,15 +78,23 @@ def test_replicate(build):
         assert r["peers"] == "2"
         want = set(hashes(c.path("ha")))
         assert want <= b.verify_store() and want <= cc.verify_store()
-        # Anti-entropy: b pulls what only c has.
+        # Pushed chunks are not fetched ones, and a pull of them fetches nothing.
+        r = b.ok(f"pull {c.path('ha')} 20000")
+        assert (r["missing"], r["fetched"], r["fetched_bytes"]) == ("0", "0", "0"), r
+        # Anti-entropy: b pulls what only c has, and counts exactly that as fetched.
         cc.ok(f"gen 50 20000 2 {c.path('hc')}")
-        assert b.ok(f"pull {c.path('hc')} 20000")["missing"] == "0"
+        r = b.ok(f"pull {c.path('hc')} 20000")
+        assert (r["missing"], r["fetched"], r["fetched_bytes"]) == ("0", "50", "1000000"), r
         assert set(hashes(c.path("hc"))) <= b.verify_store()
+        st = b.ok("stats")
+        assert (st["fetched"], st["fetched_bytes"]) == ("50", "1000000"), st
         # Urgent fetch of a chunk only c has; an unknown chunk is ENOENT.
         cc.ok(f"gen 1 100000 3 {c.path('h1')}")
         r = a.ok(f"fetch {hashes(c.path('h1'))[0]} 10000")
         assert r["len"] == "100000"
         assert a.cmd("fetch " + "00" * 32 + " 5000").startswith("err fetch -2")
+        st = a.ok("stats")
+        assert (st["fetched"], st["fetched_bytes"]) == ("1", "100000"), st
         info = a.ok("info 0")
         assert info["alive"] == "1" and int(info["rtt_us"]) > 0 and info["connects"] == "1"
         # All three channels are up, and frames go both ways on the fast one.
@@ -249,7 +257,10 @@ def test_corrupt(build):
         r = b.ok(f"fetch {hashes(c.path('h1'))[0]} 10000")
         assert r["len"] == "50000"
         b.wait_log(rf"from peer {a.id} failed its hash check; dropped, fetching again")
-        assert b.ok("stats")["fetch_retries"] == "1"
+        st = b.ok("stats")
+        assert st["fetch_retries"] == "1"
+        # Only the good answer counts as fetched.
+        assert (st["fetched"], st["fetched_bytes"]) == ("1", "50000"), st
         assert hashes(c.path("h1"))[0] in b.verify_store()
     finally:
         c.close()
