@@ -96,6 +96,10 @@ struct repl {
     struct rx_item rx[RX_SLOTS_MAX];
     int rx_slots, rx_head, rx_count;
     bool rx_held[NET_MAX_PEERS][CHAN_COUNT_];
+    /* When a push batch from the peer last arrived or finished storing
+     * (repl_push_arriving): while it holds the rx slots, its next batches
+     * wait in the socket, and the stores keep this fresh. */
+    uint64_t push_seen_ms[NET_MAX_PEERS];
     struct fetch_slot fetch[FETCH_SLOTS];
     struct have_slot have[HAVE_SLOTS];
     uint64_t next_id;

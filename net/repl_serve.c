@@ -1,4 +1,5 @@
 /* Receiver side: storing pushed batches, answering have-queries and fetches. */
+#include "net/clock.h"
 #include "net/repl_int.h"
 
 #include "common/sha256.h"
@@ -30,6 +31,8 @@ int repl_enqueue(struct repl *r, int peer, int chan, unsigned type, uint16_t fla
         return -EAGAIN;
     }
     struct rx_item *it = &r->rx[(r->rx_head + r->rx_count) % r->rx_slots];
+    if (type == FT_PUSH_BATCH)
+        r->push_seen_ms[peer] = net_now_ms();
     pthread_mutex_unlock(&r->lock);
     /* The network thread is the only producer: the slot stays ours while we copy,
      * outside the lock, and the receiver sees it once rx_count counts it. */
@@ -95,6 +98,7 @@ static void store_batch(struct repl *r, const struct rx_item *it)
     }
     msg_list_hdr_encode(r->ack_buf, m.batch_id, m.count);
     pthread_mutex_lock(&r->lock);
+    r->push_seen_ms[it->peer] = net_now_ms();
     r->stats.chunks_stored += rc < 0 ? 0 : nput;
     r->stats.chunks_unstored += rc < 0 ? nput : 0;
     r->stats.chunks_dup += ndup;
@@ -117,6 +121,16 @@ static void answer_have(struct repl *r, const struct rx_item *it)
     msg_list_hdr_encode(out, q.id, q.count);
     net_send(r->net, it->peer, it->chan, FT_HAVE_ANSWER, FRAME_F_URGENT, out,
              MSG_LIST_HDR_LEN + bytes, 5000);
+}
+
+bool repl_push_arriving(struct repl *r, int peer, uint32_t within_ms)
+{
+    if (peer < 0 || peer >= NET_MAX_PEERS)
+        return false;
+    pthread_mutex_lock(&r->lock);
+    uint64_t seen = r->push_seen_ms[peer];
+    pthread_mutex_unlock(&r->lock);
+    return seen && net_now_ms() - seen < within_ms;
 }
 
 int repl_serve_fetch(struct repl *r, int peer, int chan, uint16_t flags, const uint8_t *p,

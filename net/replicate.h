@@ -118,6 +118,10 @@ long repl_pull(struct repl *r, const uint8_t (*hashes)[32], size_t n, int timeou
 long repl_peers_lack(struct repl *r, const uint8_t (*hashes)[32], size_t n, uint8_t (*out)[32],
                      int timeout_ms);
 void repl_get_stats(struct repl *r, struct repl_stats *out);
+/* True when peer (a transport index) pushed this node a batch, or this node
+ * finished storing one of its batches, within the last within_ms: more of
+ * its push is likely on the way (chunk_sync.h waits for it before pulling). */
+bool repl_push_arriving(struct repl *r, int peer, uint32_t within_ms);
 /* What the push jobs still owe peer (a transport peer index): chunks not
  * acked yet, and their bytes, where a chunk not read yet counts as
  * est_chunk_bytes (its length is known only once it is sent). */

@@ -15,8 +15,12 @@
 
 struct ent {
     uint8_t hash[SHA256_LEN];
-    uint32_t len; /* estimated chunk size, for the missing-bytes figure */
+    uint32_t len;      /* estimated chunk size, for the missing-bytes figure */
+    uint32_t noted_ms; /* now_ms() when noted, truncated (compared by difference) */
+    uint64_t origin;   /* the noting command's; NO_ORIGIN from a scan */
 };
+
+#define NO_ORIGIN UINT64_MAX
 
 struct chunk_sync {
     struct chunk_sync_config cfg;
@@ -74,6 +78,7 @@ void chunk_sync_note(struct chunk_sync *s, const struct cmd *c)
     if (c->op != CMD_CONTENT || c->n_ext == 0 ||
         (s->cfg.skip_self && c->origin == s->cfg.self_origin))
         return;
+    uint32_t noted = (uint32_t)now_ms();
     pthread_mutex_lock(&s->lock);
     bool was_empty = s->q_n == 0;
     for (uint32_t i = 0; i < c->n_ext; i++) {
@@ -89,6 +94,8 @@ void chunk_sync_note(struct chunk_sync *s, const struct cmd *c)
         struct ent *d = &s->q[(s->q_head + s->q_n++) % s->cfg.queue_cap];
         memcpy(d->hash, e.hash, SHA256_LEN);
         d->len = e.coff + e.len;
+        d->noted_ms = noted;
+        d->origin = c->origin;
     }
     if (was_empty && s->q_n)
         pthread_cond_signal(&s->wake);
@@ -190,8 +197,58 @@ static void backoff_after(struct chunk_sync *s, bool failed)
         s->backoff_ms * 2 < s->cfg.backoff_max_ms ? s->backoff_ms * 2 : s->cfg.backoff_max_ms;
 }
 
-/* New work (from the queue or a scan): check, pull unless backing off,
- * keep what is still missing. False when the retry list overflowed. */
+/* True when e's chunk is likely on its way in a push: its command's origin
+ * is still pushing to this node, and it was noted less than defer_max_ms
+ * ago. *cache_origin and *cache_pushing remember the last origin asked. */
+static bool deferrable(struct chunk_sync *s, const struct ent *e, uint64_t now,
+                       uint64_t *cache_origin, bool *cache_pushing)
+{
+    if (!s->cfg.pushing || e->origin == NO_ORIGIN ||
+        (uint32_t)now - e->noted_ms >= (uint32_t)s->cfg.defer_max_ms)
+        return false;
+    if (e->origin != *cache_origin) {
+        *cache_origin = e->origin;
+        *cache_pushing = s->cfg.pushing(s->cfg.pushing_ctx, e->origin);
+    }
+    return *cache_pushing;
+}
+
+/* Moves to the front of e[0, n) up to room deferrable entries: their count. */
+static size_t split_deferred(struct chunk_sync *s, struct ent *e, size_t n, size_t room,
+                             uint64_t now)
+{
+    uint64_t origin = NO_ORIGIN;
+    bool pushing = false;
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < room; i++) {
+        if (!deferrable(s, &e[i], now, &origin, &pushing))
+            continue;
+        struct ent t = e[k];
+        e[k++] = e[i];
+        e[i] = t;
+    }
+    return k;
+}
+
+/* Deferred entries wait in the retry list: look again within defer_check_ms. */
+static void defer_check(struct chunk_sync *s, uint64_t now)
+{
+    uint64_t at = now + (uint64_t)s->cfg.defer_check_ms;
+    if (s->retry_at_ms <= now || s->retry_at_ms > at)
+        s->retry_at_ms = at;
+}
+
+/* Deferred entries may take half the retry list: the rest stays for chunks
+ * that pulls failed to get. */
+static size_t defer_room(const struct chunk_sync *s)
+{
+    size_t half = s->cfg.retry_cap / 2;
+    return s->n_retry < half ? half - s->n_retry : 0;
+}
+
+/* New work (from the queue or a scan): check, defer what a push is bringing,
+ * pull the rest unless backing off, keep what is still missing. False when
+ * the retry list overflowed. */
 static bool process(struct chunk_sync *s, struct ent *e, size_t n)
 {
     n = keep_absent(s, e, n);
@@ -201,12 +258,16 @@ static bool process(struct chunk_sync *s, struct ent *e, size_t n)
     for (size_t i = 0; i < n; i++)
         bytes += e[i].len;
     publish_missing(s, n, bytes);
-    bool backing_off = s->n_retry && now_ms() < s->retry_at_ms;
-    if (!backing_off) {
-        n = pull_ents(s, e, n);
-        backoff_after(s, n != 0);
+    uint64_t now = now_ms();
+    size_t nd = split_deferred(s, e, n, defer_room(s), now), m = n - nd;
+    bool backing_off = s->n_retry && now < s->retry_at_ms;
+    if (!backing_off && m) {
+        m = pull_ents(s, e + nd, m);
+        backoff_after(s, m != 0);
     }
-    bool fit = to_retry(s, e, n);
+    if (nd)
+        defer_check(s, now);
+    bool fit = to_retry(s, e, nd + m);
     publish_missing(s, 0, 0);
     return fit;
 }
@@ -214,13 +275,18 @@ static bool process(struct chunk_sync *s, struct ent *e, size_t n)
 static void retry_round(struct chunk_sync *s)
 {
     size_t left = keep_absent(s, s->retry, s->n_retry); /* pushed or deleted since */
-    if (left)
-        left = pull_ents(s, s->retry, left);
-    s->n_retry = left;
+    uint64_t now = now_ms();
+    size_t nd = split_deferred(s, s->retry, left, left, now), m = left - nd;
+    if (m) {
+        m = pull_ents(s, s->retry + nd, m);
+        backoff_after(s, m != 0);
+    }
+    s->n_retry = nd + m;
     s->retry_bytes = 0;
-    for (size_t i = 0; i < left; i++)
+    for (size_t i = 0; i < s->n_retry; i++)
         s->retry_bytes += s->retry[i].len;
-    backoff_after(s, left != 0);
+    if (nd)
+        defer_check(s, now);
     publish_missing(s, 0, 0);
 }
 
@@ -247,6 +313,7 @@ static int scan_page(struct chunk_sync *s, uint8_t *after, bool *started)
         if (k.mv_size != SHA256_LEN)
             continue;
         memcpy(s->work[n].hash, k.mv_data, SHA256_LEN);
+        s->work[n].origin = NO_ORIGIN;
         s->work[n++].len = CHUNK_AVG; /* the map knows the size; the count does not */
     }
     mdb_cursor_close(cur);
@@ -382,6 +449,10 @@ static void defaults(struct chunk_sync_config *c)
         c->pull_timeout_ms = 10000;
     if (c->rescan_delay_ms <= 0)
         c->rescan_delay_ms = 1000;
+    if (c->defer_check_ms <= 0)
+        c->defer_check_ms = 250;
+    if (c->defer_max_ms <= 0)
+        c->defer_max_ms = 10000;
 }
 
 int chunk_sync_create(const struct chunk_sync_config *cfg, struct chunk_sync **out)

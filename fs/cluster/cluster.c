@@ -42,12 +42,27 @@ static long pull(void *ctx, const uint8_t (*hashes)[32], size_t n, int timeout_m
     return repl_pull(ctx, hashes, n, timeout_ms, got);
 }
 
+/* A push batch from origin arrived or was stored this recently: more of
+ * that push is on its way (a receiver stores a 4 MiB batch in well under
+ * this, and a sender's next batch follows the ack). */
+#define PUSH_QUIET_MS 300
+
+static bool pushing(void *ctx, uint64_t origin)
+{
+    struct cluster *cl = ctx;
+    if (origin >= CONS_MAX_NODES || origin == cl->mem.self)
+        return false;
+    return repl_push_arriving(cl->repl, cl->mem.peer_of[origin], PUSH_QUIET_MS);
+}
+
 static int start_sync(struct cluster *cl)
 {
     struct chunk_sync_config sc = {.ms = core_meta_store(cl->core),
                                    .cs = core_chunk_store(cl->core),
                                    .pull = pull,
                                    .pull_ctx = cl->repl,
+                                   .pushing = pushing,
+                                   .pushing_ctx = cl,
                                    .skip_self = true,
                                    .self_origin = cl->mem.self};
     int rc = chunk_sync_create(&sc, &cl->sync);

@@ -67,6 +67,46 @@ static long fake_pull(void *ctx, const uint8_t (*h)[32], size_t n, int timeout_m
     return rc;
 }
 
+/* What cfg.pushing answers for origin 2, and how often it was asked. */
+static struct {
+    pthread_mutex_t lock; /* guards the fields below */
+    bool active;
+    int asked;
+} push = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static bool fake_pushing(void *ctx, uint64_t origin)
+{
+    (void)ctx;
+    pthread_mutex_lock(&push.lock);
+    push.asked++;
+    bool active = push.active && origin == 2;
+    pthread_mutex_unlock(&push.lock);
+    return active;
+}
+
+static void set_pushing(bool active)
+{
+    pthread_mutex_lock(&push.lock);
+    push.active = active;
+    pthread_mutex_unlock(&push.lock);
+}
+
+static int push_asked(void)
+{
+    pthread_mutex_lock(&push.lock);
+    int n = push.asked;
+    pthread_mutex_unlock(&push.lock);
+    return n;
+}
+
+static int pull_calls(void)
+{
+    pthread_mutex_lock(&peer.lock);
+    int n = peer.calls;
+    pthread_mutex_unlock(&peer.lock);
+    return n;
+}
+
 static uint64_t now_ms(void)
 {
     struct timespec ts;
@@ -173,6 +213,37 @@ static void reference(int from, int to)
     adjust_refs(from, to, 1);
 }
 
+/* A started chunk sync that asks fake_pushing, and defers at most
+ * defer_max_ms; chunks [0, N_CHUNKS) referenced and noted from origin 2. */
+static void note_while_pushing(uint8_t *raw, int defer_max_ms)
+{
+    struct chunk_sync_config cfg = {.ms = ms,
+                                    .cs = cs,
+                                    .pull = fake_pull,
+                                    .pushing = fake_pushing,
+                                    .defer_check_ms = 5,
+                                    .defer_max_ms = defer_max_ms,
+                                    .backoff_min_ms = 5,
+                                    .backoff_max_ms = 20,
+                                    .rescan_delay_ms = 10};
+    ck_assert_int_eq(chunk_sync_create(&cfg, &sync_), 0);
+    ck_assert_int_eq(chunk_sync_start(sync_), 0);
+    wait_idle(1);
+    reference(0, N_CHUNKS);
+    struct cmd c = content_cmd(raw, 0, N_CHUNKS, 2);
+    chunk_sync_note(sync_, &c);
+}
+
+/* Waits until fake_pushing was asked n more times than at asked0. */
+static void wait_push_asked(int asked0, int n)
+{
+    uint64_t deadline = now_ms() + 10000;
+    while (push_asked() < asked0 + n) {
+        ck_assert_msg(now_ms() < deadline, "never asked whether the origin pushes");
+        pause_ms(2);
+    }
+}
+
 static void set_unreachable(bool down)
 {
     pthread_mutex_lock(&peer.lock);
@@ -236,6 +307,59 @@ START_TEST(noted_chunks_pulled)
     ck_assert_uint_eq(st.fetched_bytes, sum_len(1, N_CHUNKS));
     ck_assert_uint_eq(st.missing_chunks, 0);
     ck_assert_uint_eq(peer.asked_present, 0); /* the pushed one was not asked for */
+}
+END_TEST
+
+/* While the command's origin pushes, its chunks are waited for, not pulled:
+ * what the push delivers never travels twice. */
+START_TEST(pushed_chunks_not_pulled)
+{
+    uint8_t raw[N_CHUNKS * CMD_EXTENT_LEN];
+    set_pushing(true);
+    note_while_pushing(raw, 10000);
+    wait_push_asked(0, 3); /* the noted batch, then two checks of the deferred ones */
+    ck_assert_int_eq(pull_calls(), 0);
+    ck_assert_uint_eq(stats().missing_chunks, N_CHUNKS);
+    ck_assert_int_eq(chunk_store_put_batch(cs, chunks, N_CHUNKS / 2), 0); /* the push */
+    wait_push_asked(push_asked(), 2);
+    ck_assert_int_eq(pull_calls(), 0);
+    ck_assert_int_eq(chunk_store_put_batch(cs, chunks + N_CHUNKS / 2, N_CHUNKS / 2), 0);
+    wait_idle(1);
+    ck_assert_int_eq(pull_calls(), 0);
+    ck_assert_uint_eq(stats().fetched_chunks, 0);
+    set_pushing(false);
+}
+END_TEST
+
+/* Once the push goes quiet, what it did not bring is pulled. */
+START_TEST(pulled_when_push_goes_quiet)
+{
+    uint8_t raw[N_CHUNKS * CMD_EXTENT_LEN];
+    set_pushing(true);
+    note_while_pushing(raw, 10000);
+    wait_push_asked(0, 2);
+    ck_assert_int_eq(chunk_store_put_batch(cs, chunks, 5), 0);
+    ck_assert_int_eq(pull_calls(), 0);
+    set_pushing(false);
+    wait_idle(1);
+    ck_assert_int_eq(present(0, N_CHUNKS), N_CHUNKS);
+    ck_assert_uint_eq(stats().fetched_chunks, N_CHUNKS - 5);
+}
+END_TEST
+
+/* A push that never brings them (lost, or the origin pushes other files
+ * for ever) delays the pull by defer_max_ms at most. */
+START_TEST(pulled_after_defer_max)
+{
+    uint8_t raw[N_CHUNKS * CMD_EXTENT_LEN];
+    set_pushing(true);
+    uint64_t t0 = now_ms();
+    note_while_pushing(raw, 200);
+    wait_idle(1);
+    ck_assert_uint_ge(now_ms() - t0, 200);
+    ck_assert_int_eq(present(0, N_CHUNKS), N_CHUNKS);
+    ck_assert_uint_eq(stats().fetched_chunks, N_CHUNKS);
+    set_pushing(false);
 }
 END_TEST
 
@@ -473,6 +597,9 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, noted_chunks_pulled);
+    tcase_add_test(tc, pushed_chunks_not_pulled);
+    tcase_add_test(tc, pulled_when_push_goes_quiet);
+    tcase_add_test(tc, pulled_after_defer_max);
     tcase_add_test(tc, retried_until_peers_answer);
     tcase_add_test(tc, pushed_while_pulling_not_fetched);
     tcase_add_test(tc, pushed_while_retrying_not_fetched);
