@@ -280,6 +280,8 @@ static void retry_round(struct chunk_sync *s)
     if (m) {
         m = pull_ents(s, s->retry + nd, m);
         backoff_after(s, m != 0);
+    } else if (!left) {
+        backoff_after(s, false); /* all here: the next failure starts afresh */
     }
     s->n_retry = nd + m;
     s->retry_bytes = 0;
@@ -314,6 +316,7 @@ static int scan_page(struct chunk_sync *s, uint8_t *after, bool *started)
             continue;
         memcpy(s->work[n].hash, k.mv_data, SHA256_LEN);
         s->work[n].origin = NO_ORIGIN;
+        s->work[n].noted_ms = 0;
         s->work[n++].len = CHUNK_AVG; /* the map knows the size; the count does not */
     }
     mdb_cursor_close(cur);
