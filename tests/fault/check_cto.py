@@ -17,7 +17,11 @@ interleave). A write or append that overlapped a rename of its path may
 have written the moved file (its open file follows the inode), so it also
 counts as a possible writer of the rename's destination. With --cutoff FILE,
 reads that ran while their node was cut off from the leader (it serves its
-last state, by design) are not judged (fault_history.Cutoff).
+last state, by design) are not judged (fault_history.Cutoff). Nor is a
+read that failed because its node's daemon was down (ENOTCONN: it died
+under the read; ENOTMOUNTED: the bare mount point of a node between a kill
+and its restart): it returned no content, stale or not, and the no-hang
+checker holds it to its bound.
 
   check_cto.py [--cutoff FILE] HISTORY
 """
@@ -182,8 +186,14 @@ class Appends:
         self.starts = [a.invoke for a in ops]
 
 
+# A read that failed with one of these reached no live daemon.
+NODE_DOWN = {"ENOTCONN", fault_history.NOT_MOUNTED}
+
+
 def judge(r, writes, moves, appends):
     """Returns None when R is fine (or not judged), else why it is wrong."""
+    if r.status != "ok" and r.errno in NODE_DOWN:
+        return None
     pw = writes.get(r.path)
     front = pw.frontier(r.invoke) if pw else []
     if not front:

@@ -117,6 +117,14 @@ class CloseToOpen(Base):
         self.h.op("unlink", "d0/f0", 12, 14)
         self.assertEqual(self.cto(), 0)
 
+    def test_read_on_a_dead_node_is_not_judged(self):
+        self.h.write("d0/f0", 0, 10)
+        self.h.op("read", "d0/f0", 20, 30, status="fail", errno="ENOTMOUNTED")
+        self.h.op("read", "d0/f0", 40, 50, status="fail", errno="ENOTCONN")
+        self.assertEqual(self.cto(), 0)
+        self.h.op("read", "d0/f0", 60, 70, status="fail", errno="EIO")
+        self.assertEqual(self.cto(), 1)
+
     def test_acknowledged_append_must_be_seen(self):
         w = self.h.write("d0/f0", 0, 10)
         a = self.h.op("append", "d0/f0", 12, 14)
