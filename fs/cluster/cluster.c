@@ -50,8 +50,8 @@ static long pull(void *ctx, const uint8_t (*hashes)[32], size_t n, int timeout_m
 static bool pushing(void *ctx, uint64_t origin)
 {
     struct cluster *cl = ctx;
-    if (origin >= CONS_MAX_NODES || origin == cl->mem.self)
-        return false;
+    if (origin >= cl->mem.n || origin == cl->mem.self)
+        return false; /* peer_of[] is defined for members only */
     return repl_push_arriving(cl->repl, cl->mem.peer_of[origin], PUSH_QUIET_MS);
 }
 
