@@ -262,6 +262,15 @@ static void become_leader(struct engine *e)
     e->quorum_since = e->last_tick = e->now;
     for (uint32_t i = 0; i < e->n; i++)
         e->peer_applied[i] = e->peer_heard[i] = e->peer_ack_stamp[i] = 0;
+    /* The promises that made it leader were heard in this election. Without
+     * them it counted itself cut off until a majority acknowledged its first
+     * round, and its host failed mutations with EROFS meanwhile: after a
+     * hand-over, on the node whose commands had just earned it (CI's cluster
+     * tar test, session 22). Not the read lease: that still waits for
+     * acknowledged stamps (peer_ack_stamp). */
+    for (uint32_t i = 0; i < e->n; i++)
+        if (e->p1_done & (1u << i))
+            e->peer_heard[i] = e->now;
     e->peer_heard[e->self] = e->now;
 }
 
