@@ -314,7 +314,8 @@ int cluster_get_status(struct cluster *cl, struct cluster_status *st)
     pthread_mutex_lock(&cl->st_lock);
     st->leader = cl->est.quorum_ok ? cl->est.leader : -1;
     st->quorum = cl->est.quorum_ok;
-    st->ballot = cl->est.ballot;
+    /* The highest seen: a node that never ran has only its promises. */
+    st->ballot = cl->est.ballot > cl->est.promised ? cl->est.ballot : cl->est.promised;
     st->commit = cl->est.commit;
     for (uint32_t i = 0; i < cl->mem.n; i++)
         fill_member(cl, i, st);

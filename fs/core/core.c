@@ -55,7 +55,7 @@ int core_submit(struct core *c, const struct cmd *cmd, struct apply_result *res)
     if (us >= CORE_SLOW_US)
         log_warn("core: command %u on inode %llu took %llu ms: %s", (unsigned)cmd->op,
                  (unsigned long long)cmd->ino, (unsigned long long)(us / 1000),
-                 strerror(rc ? -rc : -res->err));
+                 rc || res->err ? strerror(rc ? -rc : -res->err) : "ok");
     return rc ? rc : res->err;
 }
 

@@ -450,7 +450,7 @@ static int commit_set(struct core *c, struct sfile *set, bool *drop)
     uint64_t us = core_now_us() - t0;
     if (us >= CORE_SLOW_US)
         log_warn("core: commit of inode %llu took %llu ms: %s", (unsigned long long)r.ino,
-                 (unsigned long long)(us / 1000), strerror(-rc));
+                 (unsigned long long)(us / 1000), rc ? strerror(-rc) : "ok");
     return rc;
 }
 

@@ -29,6 +29,9 @@ for n in a b c; do
     expect_rc 0 qfs status -c "$(conf "$n")" --json
     validate status '(d["verdict"], d["cluster"]["single_node"], len(d["cluster"]["members"]), d["consensus"]["leader"] is not None)' \
         "('in_sync', False, 3, True)"
+    # the highest ballot seen, on a follower too (it showed 0 on a node
+    # that had never been a candidate)
+    validate status 'd["consensus"]["ballot"] > 0' "True"
 done
 expect_rc 0 qfs peers -c "$(conf b)" --json
 validate peers '[m["connected"] for m in d["members"]]' "[True, True, True]"
