@@ -199,7 +199,7 @@ static void cold_gets(const char *dir, struct workload *w)
 {
     for (int ra = 0; ra < 2; ra++) {
         struct chunk_store *cs;
-        struct chunk_store_opts o = {.no_readahead = !ra};
+        struct chunk_store_opts o = {.os_readahead = ra};
         if (drop_caches() < 0) {
             printf("cold_get: cannot drop caches (not root): skipped\n");
             return;

@@ -73,6 +73,15 @@ static inline void chunk_piece_key(uint8_t key[CHUNK_PIECE_KEY_LEN], uint64_t id
         key[8 + i] = (uint8_t)(index >> (24 - 8 * i));
 }
 
+/* The chunk id a piece key names. */
+static inline uint64_t chunk_piece_key_id(const uint8_t key[CHUNK_PIECE_KEY_LEN])
+{
+    uint64_t id = 0;
+    for (int i = 0; i < 8; i++)
+        id = id << 8 | key[i];
+    return id;
+}
+
 static inline uint32_t chunk_crc_blocks(uint32_t len)
 {
     return (uint32_t)(((uint64_t)len + CHUNK_CRC_BLOCK - 1) / CHUNK_CRC_BLOCK);

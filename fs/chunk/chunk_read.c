@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* A piece fills at least one 4 KiB page less its header. */
 #define PIECES_MAX (CHUNK_MAX / (4096 - CHUNK_LMDB_PAGEHDR) + 1)
@@ -52,6 +54,25 @@ static int span_map(struct chunk_store *cs, struct reader *r, const struct chunk
             return -EIO;
     }
     return 0;
+}
+
+/* The map is MDB_NORDAHEAD (a fault reads one page): asks the kernel for
+ * all of the span's pages at once, one request per run of adjacent pieces. */
+static void span_willneed(const struct span *s)
+{
+    uintptr_t psize = (uintptr_t)sysconf(_SC_PAGESIZE), a = 0, b = 0;
+    for (uint32_t i = 0; i <= s->n; i++) {
+        uintptr_t p = i < s->n ? (uintptr_t)s->v[i].mv_data : 0;
+        uintptr_t start = p / psize * psize, end = p + (i < s->n ? s->v[i].mv_size : 0);
+        if (i < s->n && b && start <= b) {
+            b = end > b ? end : b;
+            continue;
+        }
+        if (b)
+            (void)madvise((void *)a, b - a, MADV_WILLNEED);
+        a = start;
+        b = end;
+    }
 }
 
 /* The mapped bytes at chunk offset at, and in *n how many follow in the
@@ -159,6 +180,8 @@ static int read_chunk(struct chunk_store *cs, const struct read_req *q, uint8_t 
         if (q->check)
             check_range(&rec, from, to, &vs, &ve);
         rc = span_map(cs, &r, &rec, vs, ve, &s);
+        if (!rc && !cs->os_readahead)
+            span_willneed(&s);
         if (!rc && q->check)
             rc = span_check(&s, cs->piece, &rec, q->hash, vs, ve);
         if (!rc)
@@ -208,4 +231,20 @@ int chunk_store_read(struct chunk_store *cs, const uint8_t hash[SHA256_LEN], uin
 {
     struct read_req q = {hash, off, len, false, true};
     return corrupt(cs, hash, read_chunk(cs, &q, buf));
+}
+
+void chunk_store_prefetch(struct chunk_store *cs, const uint8_t hash[SHA256_LEN], uint32_t off,
+                          uint32_t len)
+{
+    struct reader r;
+    struct chunk_record rec;
+    struct span s;
+    if (cs->os_readahead || !len || chunk_reader_begin(cs, &r))
+        return;
+    if (!chunk_record_lookup(cs, r.txn, hash, &rec) && off < rec.len) {
+        uint32_t to = rec.len - off < len ? rec.len : off + len;
+        if (!span_map(cs, &r, &rec, off, to, &s))
+            span_willneed(&s);
+    }
+    chunk_reader_end(cs, &r);
 }

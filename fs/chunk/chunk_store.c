@@ -217,11 +217,12 @@ static uint64_t initial_map_size(const char *dir, uint64_t size)
     return size;
 }
 
-static int env_open(struct chunk_store *cs, const char *dir, uint64_t map_initial, int no_readahead)
+static int env_open(struct chunk_store *cs, const char *dir, uint64_t map_initial, int os_readahead)
 {
     int rc = mdb_env_create(&cs->env);
     if (rc)
         return chunk_lmdb_errno(rc);
+    cs->os_readahead = os_readahead;
     cs->map_size = initial_map_size(dir, map_initial ? map_initial : MAP_INITIAL);
     rc = mdb_env_set_maxdbs(cs->env, 3);
     if (!rc)
@@ -229,7 +230,7 @@ static int env_open(struct chunk_store *cs, const char *dir, uint64_t map_initia
     if (!rc)
         rc = mdb_env_set_mapsize(cs->env, cs->map_size);
     if (!rc)
-        rc = mdb_env_open(cs->env, dir, MDB_NOTLS | (no_readahead ? MDB_NORDAHEAD : 0), 0600);
+        rc = mdb_env_open(cs->env, dir, MDB_NOTLS | (os_readahead ? 0 : MDB_NORDAHEAD), 0600);
     int dead = 0;
     if (!rc)
         rc = mdb_reader_check(cs->env, &dead); /* slots of killed processes */
@@ -260,7 +261,7 @@ int chunk_store_open_opts(const char *dir, const struct chunk_store_opts *opts,
     if (!cs)
         return -ENOMEM;
     snprintf(cs->path, sizeof(cs->path), "%s", dir);
-    int rc = env_open(cs, dir, opts ? opts->map_initial : 0, opts ? opts->no_readahead : 0);
+    int rc = env_open(cs, dir, opts ? opts->map_initial : 0, opts ? opts->os_readahead : 0);
     if (rc) {
         free(cs);
         return rc;
@@ -491,11 +492,11 @@ static int space_check(struct chunk_store *cs, uint64_t need)
 }
 
 /* A write step: LMDB return codes (MDB_* or positive errno). */
-typedef int (*write_fn)(struct chunk_store *cs, MDB_txn *txn, const void *arg, size_t n);
+typedef int (*write_fn)(struct chunk_store *cs, MDB_txn *txn, void *arg, size_t n);
 
 /* Runs fn in one write txn and commits it (with sync); on MDB_MAP_FULL the
  * txn is aborted, the map grown and fn run again: fn must be idempotent. */
-static int write_txn(struct chunk_store *cs, write_fn fn, const void *arg, size_t n, uint64_t need)
+static int write_txn(struct chunk_store *cs, write_fn fn, void *arg, size_t n, uint64_t need)
 {
     for (;;) {
         pthread_rwlock_rdlock(&cs->map_lock);
@@ -599,13 +600,23 @@ static int put_one(struct chunk_store *cs, MDB_txn *txn, const struct chunk_ref 
     return rc;
 }
 
-static int put_step(struct chunk_store *cs, MDB_txn *txn, const void *arg, size_t n)
+/* What one put transaction did: the ids it gave new chunks, [first, end),
+ * and their payload bytes. */
+struct put_job {
+    const struct chunk_ref *chunks;
+    uint64_t first, end, bytes;
+};
+
+static int put_step(struct chunk_store *cs, MDB_txn *txn, void *arg, size_t n)
 {
-    const struct chunk_ref *chunks = arg;
+    struct put_job *job = arg;
     struct write_totals t;
     int rc = totals_load(cs, txn, &t);
+    job->first = t.next_id;
     for (size_t i = 0; i < n && !rc; i++)
-        rc = put_one(cs, txn, &chunks[i], &t);
+        rc = put_one(cs, txn, &job->chunks[i], &t);
+    job->end = t.next_id;
+    job->bytes = (uint64_t)t.bytes; /* a delta: what this txn added */
     if (!rc && t.bytes)
         rc = totals_save(cs, txn, &t);
     return rc;
@@ -623,6 +634,12 @@ static uint64_t absent_bytes(struct chunk_store *cs, const struct chunk_ref *chu
 
 int chunk_store_put_batch(struct chunk_store *cs, const struct chunk_ref *chunks, size_t n)
 {
+    return chunk_store_put_batch_flags(cs, chunks, n, 0);
+}
+
+int chunk_store_put_batch_flags(struct chunk_store *cs, const struct chunk_ref *chunks, size_t n,
+                                unsigned flags)
+{
     uint64_t need = 0;
     for (size_t i = 0; i < n; i++) {
         if (chunks[i].len > CHUNK_MAX)
@@ -634,8 +651,11 @@ int chunk_store_put_batch(struct chunk_store *cs, const struct chunk_ref *chunks
         need = absent_bytes(cs, chunks, n);
         rc = need ? space_check(cs, need) : 0;
     }
+    struct put_job job = {.chunks = chunks};
     if (!rc)
-        rc = write_txn(cs, put_step, chunks, n, need);
+        rc = write_txn(cs, put_step, &job, n, need);
+    if (!rc && (flags & CHUNK_PUT_UNCACHE) && job.bytes >= CHUNK_UNCACHE_MIN)
+        chunk_uncache(cs, job.first, job.end);
     if (rc && rc != ENOSPC) /* a full disk is the caller's to report */
         log_error("chunk store %s: put of %zu chunks failed: %s", cs->path, n, mdb_strerror(rc));
     return chunk_lmdb_errno(rc);
@@ -663,7 +683,7 @@ static int delete_one(struct chunk_store *cs, MDB_txn *txn, const uint8_t *hash,
     return rc;
 }
 
-static int delete_step(struct chunk_store *cs, MDB_txn *txn, const void *arg, size_t n)
+static int delete_step(struct chunk_store *cs, MDB_txn *txn, void *arg, size_t n)
 {
     const uint8_t(*hashes)[SHA256_LEN] = arg;
     struct write_totals t;
@@ -677,14 +697,14 @@ static int delete_step(struct chunk_store *cs, MDB_txn *txn, const void *arg, si
 
 int chunk_store_delete_batch(struct chunk_store *cs, const uint8_t (*hashes)[SHA256_LEN], size_t n)
 {
-    int rc = write_txn(cs, delete_step, hashes, n, 0);
+    int rc = write_txn(cs, delete_step, (void *)hashes, n, 0);
     /*
      * LMDB reuses a page only once the txn that freed it is older than the
      * previous one; a second small commit makes the pages freed above
      * reusable by the very next put, which matters most on a full disk.
      */
     if (!rc)
-        rc = write_txn(cs, delete_step, hashes, 0, 0);
+        rc = write_txn(cs, delete_step, (void *)hashes, 0, 0);
     if (rc)
         log_error("chunk store %s: delete of %zu chunks failed: %s", cs->path, n, mdb_strerror(rc));
     return chunk_lmdb_errno(rc);

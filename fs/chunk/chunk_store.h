@@ -51,7 +51,11 @@ int chunk_store_open(const char *dir, struct chunk_store **out);
 
 struct chunk_store_opts {
     uint64_t map_initial; /* first LMDB map size; 0: 1 GiB (grows as needed anyway) */
-    int no_readahead;     /* 1: MDB_NORDAHEAD; default 0 = OS readahead (measured faster) */
+    /* 1: the OS's readahead on map faults. Default 0: MDB_NORDAHEAD, and a
+     * read asks for exactly the pages of the pieces it reads (WILLNEED):
+     * a tree lookup's fault then reads one page, not the chunk bytes
+     * around it that a bulk put dropped from the page cache. */
+    int os_readahead;
     uint32_t piece_pages; /* pages per piece of a NEW store, 1..16; 0: the default (16) */
 };
 /* chunk_store_open with options (tests use a tiny map to exercise growth). */
@@ -71,11 +75,26 @@ uint64_t chunk_store_reserved_bytes(struct chunk_store *cs);
  * -EINVAL if one is longer than CHUNK_MAX. */
 int chunk_store_put_batch(struct chunk_store *cs, const struct chunk_ref *chunks, size_t n);
 
+/* Bytes nobody on this node is expected to read soon (a peer's replica):
+ * once durable, a batch that added at least 1 MiB drops its pages from
+ * the page cache (chunk_uncache.c says why). */
+#define CHUNK_PUT_UNCACHE 1u
+/* chunk_store_put_batch with flags (CHUNK_PUT_*). */
+int chunk_store_put_batch_flags(struct chunk_store *cs, const struct chunk_ref *chunks, size_t n,
+                                unsigned flags);
+
 /* Copies the chunk into buf (cap >= its length; CHUNK_MAX always suffices)
  * and verifies it. -ENOENT if absent, -EIO if corrupt, -ENOBUFS if cap is
  * too small; buf's content is undefined after an error. */
 int chunk_store_get(struct chunk_store *cs, const uint8_t hash[SHA256_LEN], uint8_t *buf,
                     size_t cap, uint32_t *len);
+
+/* Asks the kernel to read bytes [off, off + len) of the chunk into the page
+ * cache, and returns without waiting: a read of many chunks calls it for
+ * all of them first, so their pages are read at once (the map does no
+ * readahead of its own). Best effort: nothing is checked or reported. */
+void chunk_store_prefetch(struct chunk_store *cs, const uint8_t hash[SHA256_LEN], uint32_t off,
+                          uint32_t len);
 
 /* Copies bytes [off, off + len) of the chunk (cut at its end) into buf,
  * having verified only the blocks they lie in: a 4 KiB read of a 64 KiB

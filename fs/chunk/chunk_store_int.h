@@ -25,7 +25,8 @@ struct reader {
 struct chunk_store {
     MDB_env *env;
     MDB_dbi meta, chunks, pieces;
-    uint32_t piece; /* piece payload size, from the "piece" meta record */
+    uint32_t piece;   /* piece payload size, from the "piece" meta record */
+    int os_readahead; /* chunk_store_opts: else reads ask for their pages */
     char path[PATH_MAX];
     /*
      * map_lock is held shared by every thread for as long as it has a txn
@@ -52,5 +53,12 @@ void chunk_reader_end(struct chunk_store *cs, struct reader *r);
  * fits no format, or a length over CHUNK_MAX) or another LMDB code. */
 int chunk_record_lookup(struct chunk_store *cs, MDB_txn *txn, const uint8_t *hash,
                         struct chunk_record *rec);
+
+/* Puts of at least this many new payload bytes in one batch drop their
+ * pages from the page cache once committed (chunk_uncache.c says why). */
+#define CHUNK_UNCACHE_MIN (1u << 20)
+/* Drops the pieces of chunks with ids in [first, end) from the page cache.
+ * Best effort: nothing is reported, nothing can be lost. */
+void chunk_uncache(struct chunk_store *cs, uint64_t first, uint64_t end);
 
 #endif

@@ -60,7 +60,9 @@ static int io_put_batch(void *ctx, const struct net_chunk *chunks, size_t n)
         refs[i].data = chunks[i].data;
         refs[i].len = chunks[i].len;
     }
-    int rc = chunk_store_put_batch(s->cs, refs, n);
+    /* Other nodes' chunks: a push's replicas, or a pull's; the few a read
+     * fetches come one at a time, under the size that drops pages. */
+    int rc = chunk_store_put_batch_flags(s->cs, refs, n, CHUNK_PUT_UNCACHE);
     free(refs);
     return rc;
 }

@@ -36,11 +36,29 @@ static int copy_extent(void *ctx, const struct meta_extent *e)
     return 0;
 }
 
+static int prefetch_extent(void *ctx, const struct meta_extent *e)
+{
+    const struct rd *r = ctx;
+    uint64_t from = e->off > r->off ? e->off : r->off;
+    uint64_t to = e->off + e->len < r->off + r->len ? e->off + e->len : r->off + r->len;
+    chunk_store_prefetch(r->c->cs, e->hash, e->coff + (uint32_t)(from - e->off),
+                         (uint32_t)(to - from));
+    return 0;
+}
+
 int core_read_committed(struct core *c, MDB_txn *txn, uint64_t ino, uint64_t off, uint8_t *buf,
                         size_t len)
 {
     memset(buf, 0, len);
     struct rd r = {c, ino, off, buf, len};
+    /* A read of several chunks asks for all their pages before it copies
+     * the first, one wait for the disk and not one per chunk, and for as
+     * many again after them: the chunk map does no readahead of its own
+     * (chunk_store.h), and a large read is most often sequential. */
+    if (len > CHUNK_MIN) {
+        struct rd ahead = {c, ino, off, NULL, 4 * len};
+        (void)meta_map_foreach(c->ms, txn, ino, off, off + 4 * len, prefetch_extent, &ahead);
+    }
     return meta_map_foreach(c->ms, txn, ino, off, off + len, copy_extent, &r);
 }
 
