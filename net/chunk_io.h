@@ -39,6 +39,10 @@ struct chunk_io {
                           uint32_t *len);
     /* Stores n chunks durably (one commit). 0 or -errno. */
     int (*put_batch)(void *ctx, const struct net_chunk *chunks, size_t n);
+    /* Optional: every peer has stored these chunks (a push finished), so
+     * nothing will read them for a push again; the store may let their
+     * pages go. Called from the push thread, no lock held. */
+    void (*pushed)(void *ctx, const uint8_t (*hashes)[32], size_t n);
 };
 
 #endif

@@ -151,31 +151,47 @@ int repl_push_wait(struct repl_push *j, int k, int timeout_ms)
     return rc;
 }
 
+/* Frees a job out of the table; one that every peer has is reported to the
+ * store first (chunk_io.pushed). Lock not held. */
+static void job_finish(struct repl *r, struct repl_push *j, bool complete)
+{
+    if (complete && r->io.pushed && j->n)
+        r->io.pushed(r->io.ctx, (const uint8_t(*)[32])j->hashes, j->n);
+    job_free(j);
+}
+
 void repl_push_release(struct repl_push *j)
 {
     struct repl *r = j->r;
     pthread_mutex_lock(&r->lock);
     j->released = true;
-    bool drop = !j->busy && (r->stop || j->error || job_complete(j, net_npeers(r->net)));
+    /* A job every peer has is left to the push thread, which reports it
+     * (job_finish): not on the caller's way to proposing its commit. */
+    bool drop = !j->busy && (r->stop || j->error);
     if (drop)
         for (int i = 0; i < REPL_MAX_JOBS; i++)
             if (r->jobs[i] == j)
                 r->jobs[i] = NULL;
+    if (!drop)
+        pthread_cond_broadcast(&r->tx_cond);
     pthread_mutex_unlock(&r->lock);
     if (drop)
-        job_free(j);
+        job_finish(r, j, false);
 }
 
-/* Frees released jobs that every peer has. Lock held. */
-static void reap_jobs(struct repl *r, size_t npeers)
+/* Takes the released jobs that every peer has (or that failed) out of the
+ * table, into done; returns how many. Lock held. */
+static int reap_jobs(struct repl *r, size_t npeers, struct repl_push **done)
 {
+    int n = 0;
     for (int i = 0; i < REPL_MAX_JOBS; i++) {
         struct repl_push *j = r->jobs[i];
         if (j && j->released && !j->busy && (j->error || job_complete(j, npeers))) {
             r->jobs[i] = NULL;
-            job_free(j);
+            done[n++] = j;
         }
     }
+    return n;
 }
 
 /* True if nothing may be sent to p now. Lock held. */
@@ -310,7 +326,15 @@ void *repl_tx_main(void *arg)
     size_t npeers = net_npeers(r->net);
     pthread_mutex_lock(&r->lock);
     while (!r->stop) {
-        reap_jobs(r, npeers);
+        struct repl_push *done[REPL_MAX_JOBS];
+        int ndone = reap_jobs(r, npeers, done);
+        if (ndone) {
+            pthread_mutex_unlock(&r->lock);
+            for (int i = 0; i < ndone; i++)
+                job_finish(r, done[i], !done[i]->error);
+            pthread_mutex_lock(&r->lock);
+            continue;
+        }
         struct repl_push *j;
         int p;
         if (!find_work(r, npeers, &j, &p)) {

@@ -82,6 +82,10 @@ int chunk_store_put_batch(struct chunk_store *cs, const struct chunk_ref *chunks
 /* chunk_store_put_batch with flags (CHUNK_PUT_*). */
 int chunk_store_put_batch_flags(struct chunk_store *cs, const struct chunk_ref *chunks, size_t n,
                                 unsigned flags);
+/* Drops these chunks' pages from the page cache once they add up to 1 MiB
+ * or more, as CHUNK_PUT_UNCACHE does at the put: for chunks read back for
+ * a while after it (a push reads a writer's own chunks). Best effort. */
+void chunk_store_uncache(struct chunk_store *cs, const uint8_t (*hashes)[SHA256_LEN], size_t n);
 
 /* Copies the chunk into buf (cap >= its length; CHUNK_MAX always suffices)
  * and verifies it. -ENOENT if absent, -EIO if corrupt, -ENOBUFS if cap is

@@ -1,9 +1,12 @@
 /*
- * chunk_uncache.c - a bulk put's pages leave the page cache once durable.
+ * chunk_uncache.c - a bulk put's pages leave the page cache once durable
+ * (a peer's chunks), or once nothing will read them back soon (a writer's
+ * own, after every peer has them: its push reads them from the store).
  *
- * Why: the bytes of a replica are rarely read soon, and kept in the page
- * cache they only grow it by every byte stored, pushing out the pages that
- * are read (the trees'). On a VM every page the cache grows into may first
+ * Why: such bytes are rarely read soon (a writer's file is cached by the
+ * kernel above the store), and kept in the page cache they only grow it
+ * by every byte stored, pushing out the pages that are read (the
+ * trees'). On a VM every page the cache grows into may first
  * have to be faulted in by the host: on this project's 2-core VM
  * (docs/ARCHITECTURE.md, "The page cache"), writing 1 GiB into a file
  * once some 5 GiB were cached took 3.3 s (2.7 s of it in the kernel),
@@ -109,32 +112,75 @@ static bool runs_add(struct runs *rs, const MDB_val *v)
     return true;
 }
 
-void chunk_uncache(struct chunk_store *cs, uint64_t first, uint64_t end)
+/* Starts a walk: a read txn, and where the file's pages are. */
+static struct runs *walk_begin(struct chunk_store *cs, struct reader *rd)
 {
-    struct reader rd;
     MDB_envinfo info;
     MDB_stat st;
     struct runs *rs = calloc(1, sizeof(*rs));
-    if (!rs || first >= end || chunk_reader_begin(cs, &rd)) {
+    if (!rs || chunk_reader_begin(cs, rd)) {
         free(rs);
-        return;
+        return NULL;
     }
-    if (!mdb_env_info(cs->env, &info) && !mdb_env_stat(cs->env, &st) &&
-        !mdb_env_get_fd(cs->env, &rs->fd)) {
-        rs->psize = st.ms_psize;
-        rs->limit = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
-        uint8_t key[CHUNK_PIECE_KEY_LEN];
-        chunk_piece_key(key, first, 0);
-        MDB_val k = {sizeof(key), key}, v;
-        for (int rc = mdb_cursor_get(rd.cur, &k, &v, MDB_SET_RANGE); !rc;
-             rc = mdb_cursor_get(rd.cur, &k, &v, MDB_NEXT)) {
-            if (k.mv_size != CHUNK_PIECE_KEY_LEN || chunk_piece_key_id(k.mv_data) >= end)
-                break;
-            if (v.mv_size >= st.ms_psize && !runs_add(rs, &v))
-                break;
-        }
-        runs_flush(rs);
+    if (mdb_env_info(cs->env, &info) || mdb_env_stat(cs->env, &st) ||
+        mdb_env_get_fd(cs->env, &rs->fd)) {
+        chunk_reader_end(cs, rd);
+        free(rs);
+        return NULL;
     }
-    chunk_reader_end(cs, &rd);
+    rs->psize = st.ms_psize;
+    rs->limit = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    return rs;
+}
+
+static void walk_end(struct chunk_store *cs, struct reader *rd, struct runs *rs)
+{
+    runs_flush(rs);
+    chunk_reader_end(cs, rd);
     free(rs);
+}
+
+/* Adds the pieces of the chunks with ids in [first, end); false once a
+ * piece is not where the base says the file is. */
+static bool add_pieces(struct runs *rs, struct reader *rd, uint64_t first, uint64_t end)
+{
+    uint8_t key[CHUNK_PIECE_KEY_LEN];
+    chunk_piece_key(key, first, 0);
+    MDB_val k = {sizeof(key), key}, v;
+    for (int rc = mdb_cursor_get(rd->cur, &k, &v, MDB_SET_RANGE); !rc;
+         rc = mdb_cursor_get(rd->cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != CHUNK_PIECE_KEY_LEN || chunk_piece_key_id(k.mv_data) >= end)
+            break;
+        if (v.mv_size >= rs->psize && !runs_add(rs, &v))
+            return false;
+    }
+    return true;
+}
+
+void chunk_uncache(struct chunk_store *cs, uint64_t first, uint64_t end)
+{
+    struct reader rd;
+    struct runs *rs = first < end ? walk_begin(cs, &rd) : NULL;
+    if (!rs)
+        return;
+    add_pieces(rs, &rd, first, end);
+    walk_end(cs, &rd, rs);
+}
+
+void chunk_store_uncache(struct chunk_store *cs, const uint8_t (*hashes)[SHA256_LEN], size_t n)
+{
+    struct reader rd;
+    struct chunk_record rec;
+    struct runs *rs = n ? walk_begin(cs, &rd) : NULL;
+    if (!rs)
+        return;
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < n && bytes < CHUNK_UNCACHE_MIN; i++)
+        if (!chunk_record_lookup(cs, rd.txn, hashes[i], &rec))
+            bytes += rec.len;
+    for (size_t i = 0; i < n && bytes >= CHUNK_UNCACHE_MIN; i++)
+        if (!chunk_record_lookup(cs, rd.txn, hashes[i], &rec) &&
+            !add_pieces(rs, &rd, rec.id, rec.id + 1))
+            break;
+    walk_end(cs, &rd, rs);
 }

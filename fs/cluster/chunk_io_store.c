@@ -67,6 +67,13 @@ static int io_put_batch(void *ctx, const struct net_chunk *chunks, size_t n)
     return rc;
 }
 
+/* This node's own chunks, read back for a push until every peer had them. */
+static void io_pushed(void *ctx, const uint8_t (*hashes)[32], size_t n)
+{
+    struct chunk_io_store *s = ctx;
+    chunk_store_uncache(s->cs, hashes, n);
+}
+
 void chunk_io_store_init(struct chunk_io_store *s, struct chunk_store *cs, struct gc *gc,
                          struct chunk_io *io)
 {
@@ -77,5 +84,6 @@ void chunk_io_store_init(struct chunk_io_store *s, struct chunk_store *cs, struc
                             .has_prefix = io_has_prefix,
                             .get = io_get,
                             .get_unverified = io_get_unverified,
-                            .put_batch = io_put_batch};
+                            .put_batch = io_put_batch,
+                            .pushed = io_pushed};
 }

@@ -17,6 +17,7 @@ struct file_store {
     int dirfd;
     const char *full_if;
     atomic_ulong tmp_seq; /* unique temporary names across threads */
+    atomic_ulong pushed;  /* chunks reported by chunk_io.pushed */
 };
 
 static void remove_tmp(int dirfd)
@@ -162,6 +163,18 @@ static int fs_put_batch(void *ctx, const struct net_chunk *chunks, size_t n)
     return rc;
 }
 
+static void fs_pushed(void *ctx, const uint8_t (*hashes)[32], size_t n)
+{
+    struct file_store *fs = ctx;
+    (void)hashes;
+    atomic_fetch_add(&fs->pushed, n);
+}
+
+unsigned long file_store_pushed(struct file_store *fs)
+{
+    return atomic_load(&fs->pushed);
+}
+
 void file_store_io(struct file_store *fs, struct chunk_io *io)
 {
     io->ctx = fs;
@@ -170,4 +183,5 @@ void file_store_io(struct file_store *fs, struct chunk_io *io)
     io->get = fs_get;
     io->get_unverified = NULL; /* pushes read through get, which verifies */
     io->put_batch = fs_put_batch;
+    io->pushed = fs_pushed;
 }

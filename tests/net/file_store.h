@@ -22,5 +22,7 @@ void file_store_close(struct file_store *fs);
 void file_store_full_if(struct file_store *fs, const char *full_if);
 /* A chunk_io whose ctx is fs. */
 void file_store_io(struct file_store *fs, struct chunk_io *io);
+/* Chunks the replicator reported as stored on every peer (chunk_io.pushed). */
+unsigned long file_store_pushed(struct file_store *fs);
 
 #endif

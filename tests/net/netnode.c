@@ -325,12 +325,13 @@ static void cmd_stats(struct node *nd)
     repl_get_stats(nd->repl, &s);
     reply(nd,
           "ok stats sent=%llu bytes_sent=%llu stored=%llu dup=%llu bad=%llu unstored=%llu "
-          "fetches=%llu fetch_retries=%llu fetched=%llu fetched_bytes=%llu",
+          "fetches=%llu fetch_retries=%llu fetched=%llu fetched_bytes=%llu pushed=%lu",
           (unsigned long long)s.chunks_sent, (unsigned long long)s.bytes_sent,
           (unsigned long long)s.chunks_stored, (unsigned long long)s.chunks_dup,
           (unsigned long long)s.chunks_bad, (unsigned long long)s.chunks_unstored,
           (unsigned long long)s.fetches, (unsigned long long)s.fetch_retries,
-          (unsigned long long)s.fetched.chunks, (unsigned long long)s.fetched.bytes);
+          (unsigned long long)s.fetched.chunks, (unsigned long long)s.fetched.bytes,
+          file_store_pushed(nd->fs));
 }
 
 static void start_bg(struct node *nd, const char *file, int k)

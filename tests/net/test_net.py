@@ -74,10 +74,18 @@ def test_replicate(build):
             n.ok("wait-up 0 10000")
             n.ok("wait-up 1 10000")
         a.ok(f"gen 200 65536 1 {c.path('ha')}")
+        assert a.ok("stats")["pushed"] == "0"
         r = a.ok(f"push {c.path('ha')} 2 60000")
         assert r["peers"] == "2"
         want = set(hashes(c.path("ha")))
         assert want <= b.verify_store() and want <= cc.verify_store()
+        # Every peer has them: the push thread tells the store, once (it may
+        # drop their pages); nobody else pushed anything.
+        deadline = time.monotonic() + 10
+        while a.ok("stats")["pushed"] != "200" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert a.ok("stats")["pushed"] == "200"
+        assert b.ok("stats")["pushed"] == "0"
         # Pushed chunks are not fetched ones, and a pull of them fetches nothing.
         r = b.ok(f"pull {c.path('ha')} 20000")
         assert (r["missing"], r["fetched"], r["fetched_bytes"]) == ("0", "0", "0"), r

@@ -1,6 +1,7 @@
 /* Unit tests for fs/chunk/chunk_uncache.c: a bulk put flagged
  * CHUNK_PUT_UNCACHE leaves its bytes out of the page cache, a small one
- * does not, and every chunk reads back whole either way. */
+ * does not, chunks named later (chunk_store_uncache) leave it too, and
+ * every chunk reads back whole either way. */
 #include "fs/chunk/chunk_store.h"
 #include "fs/chunk/chunker.h"
 #include "tests/unit/chunk/chunk_testutil.h"
@@ -116,6 +117,34 @@ START_TEST(small_put_stays_cached)
 }
 END_TEST
 
+START_TEST(uncache_by_name)
+{
+    struct chunk_store *cs;
+    uint8_t *mem;
+    struct chunk_ref *c = make_chunks(&mem, 500, NCHUNKS);
+    uint8_t(*hashes)[SHA256_LEN] = malloc(NCHUNKS * SHA256_LEN);
+    ck_assert_ptr_nonnull(hashes);
+    for (size_t i = 0; i < NCHUNKS; i++)
+        memcpy(hashes[i], c[i].hash, SHA256_LEN);
+    ck_assert_int_eq(chunk_store_open(tu.dir, &cs), 0);
+    ck_assert_int_eq(chunk_store_put_batch(cs, c, NCHUNKS), 0);
+    long before = resident_pages(tu.dir);
+    chunk_store_uncache(cs, hashes, 8); /* 512 KiB: under the 1 MiB, kept */
+    long small = resident_pages(tu.dir);
+    chunk_store_uncache(cs, hashes, NCHUNKS);
+    long after = resident_pages(tu.dir);
+    if (!on_tmpfs(tu.dir)) {
+        ck_assert_int_ge(small, before - 16);
+        ck_assert_int_lt(after, before - NCHUNKS * 16 * 3 / 4);
+    }
+    assert_read_back(cs, c, NCHUNKS);
+    chunk_store_close(cs);
+    free(hashes);
+    free(c);
+    free(mem);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("chunk_uncache");
@@ -123,6 +152,7 @@ int main(void)
     tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
     tcase_add_test(tc, bulk_put_leaves_the_page_cache);
     tcase_add_test(tc, small_put_stays_cached);
+    tcase_add_test(tc, uncache_by_name);
     suite_add_tcase(s, tc);
     return scratch_run(s);
 }
