@@ -52,14 +52,22 @@ int core_read_committed(struct core *c, MDB_txn *txn, uint64_t ino, uint64_t off
     memset(buf, 0, len);
     struct rd r = {c, ino, off, buf, len};
     /* A read of several chunks asks for all their pages before it copies
-     * the first, one wait for the disk and not one per chunk, and for as
-     * many again after them: the chunk map does no readahead of its own
-     * (chunk_store.h), and a large read is most often sequential. */
-    if (len > CHUNK_MIN) {
-        struct rd ahead = {c, ino, off, NULL, 4 * len};
-        (void)meta_map_foreach(c->ms, txn, ino, off, off + 4 * len, prefetch_extent, &ahead);
-    }
+     * the first: one wait for the disk, not one per chunk. */
+    if (len > CHUNK_MIN)
+        (void)meta_map_foreach(c->ms, txn, ino, off, off + len, prefetch_extent, &r);
     return meta_map_foreach(c->ms, txn, ino, off, off + len, copy_extent, &r);
+}
+
+/* After a large read, asks for the next three of its size: the chunk map
+ * does no readahead of its own (chunk_store.h), and a large read through
+ * the mount is most often sequential (the kernel's readahead). Not for the
+ * re-cut reads of an edit, which are not. */
+static void read_ahead(struct core *c, MDB_txn *txn, uint64_t ino, uint64_t off, size_t len)
+{
+    if (len <= CHUNK_MIN)
+        return;
+    struct rd r = {c, ino, off + len, NULL, 3 * len};
+    (void)meta_map_foreach(c->ms, txn, ino, r.off, r.off + r.len, prefetch_extent, &r);
 }
 
 /* relatime: atime older than mtime or ctime, or than a day. */
@@ -96,6 +104,8 @@ static ssize_t read_locked(struct core *c, struct sfile *sf, uint64_t ino, uint6
     if (!rc && off < fsize) {
         n = fsize - off < size ? (size_t)(fsize - off) : size;
         rc = core_read_committed(c, txn, ino, off, buf, n);
+        if (!rc)
+            read_ahead(c, txn, ino, off, n);
     }
     mdb_txn_abort(txn);
     if (rc)
