@@ -64,7 +64,8 @@ static void span_willneed(const struct span *s)
     for (uint32_t i = 0; i <= s->n; i++) {
         uintptr_t p = i < s->n ? (uintptr_t)s->v[i].mv_data : 0;
         uintptr_t start = p / psize * psize, end = p + (i < s->n ? s->v[i].mv_size : 0);
-        if (i < s->n && b && start <= b) {
+        if (i < s->n && b && start <= b && end >= a) { /* overlaps or touches */
+            a = start < a ? start : a;
             b = end > b ? end : b;
             continue;
         }
