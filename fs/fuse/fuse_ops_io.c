@@ -6,7 +6,7 @@
  * Opens keep the kernel's page cache (keep_cache): every change to a file's
  * content goes through this mount, which keeps that cache coherent; in a
  * cluster, an open after a remote content change drops it (invalidate.h).
- * O_DIRECT opens bypass it.
+ * O_DIRECT and write-only opens bypass it (direct_io_open()).
  */
 #include "fs/fuse/fuse_cred.h"
 #include "fs/fuse/fuse_fs.h"
@@ -29,6 +29,21 @@ static int open_truncate(struct qfs_fuse *q, fuse_req_t req, fuse_ino_t ino)
     int rc = core_setattr(q->core, &c.cr, ino, &in, CORE_SET_SIZE, &st);
     fuse_cred_put(&c);
     return rc;
+}
+
+/* Whether an open bypasses the kernel's page cache (FOPEN_DIRECT_IO). A
+ * write-only handle cannot read or map what it writes; through the cache,
+ * each byte would be copied into page-cache pages and from them to us, for
+ * a later reader on this node that the chunk store serves as well. On this
+ * VM a new page is slow to touch, and three daemons on one machine pay it
+ * three times: a 1 GiB write-only stream into a demo cluster took 6.3-7.0 s
+ * (median 6.60) this way against 6.7-8.1 s (7.28), nine rounds each
+ * alternated (ARCHITECTURE.md, "The page cache"). The kernel keeps the
+ * other handles' cached pages and shared mappings coherent: it drops the
+ * range a direct write covers (tests/integration/t_posix.sh). */
+static bool direct_io_open(int flags)
+{
+    return (flags & O_DIRECT) || (flags & O_ACCMODE) == O_WRONLY;
 }
 
 /* Opens ino for fi's flags and sets the reply's caching flags. existing:
@@ -57,10 +72,8 @@ static int io_open_ino(struct qfs_fuse *q, fuse_req_t req, fuse_ino_t ino,
     if (rc < 0)
         return rc;
     fi->fh = (fi->flags & O_ACCMODE) == O_RDONLY ? FH_READ_ONLY : 0;
-    if (fi->flags & O_DIRECT)
-        fi->direct_io = 1;
-    else
-        fi->keep_cache = mount_cluster_keep_cache(q, ino); /* remote content: drop pages */
+    fi->direct_io = direct_io_open(fi->flags);
+    fi->keep_cache = mount_cluster_keep_cache(q, ino); /* remote content: drop pages */
     return 0;
 }
 

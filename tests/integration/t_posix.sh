@@ -111,6 +111,9 @@ $FSOPS append app || fail "O_APPEND"
 step "shared writable mmap"
 $FSOPS mmap mm || fail "mmap"
 
+step "write-only handles bypass the page cache, coherently"
+$FSOPS wronly wo || fail "write-only handle"
+
 step "fallocate modes"
 fallocate -l 1M fa
 [ "$(stat -c %s fa)" -eq 1048576 ] || fail "fallocate mode 0 size"

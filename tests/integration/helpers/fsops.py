@@ -6,6 +6,8 @@ call it prints the errno name (e.g. ENOTEMPTY) and exits 1.
   rename2 noreplace|exchange A B   renameat2 with the flag
   append FILE                      two O_APPEND writers interleave, nothing lost
   mmap FILE                        shared writable mapping reaches the file
+  wronly FILE                      a write-only handle's writes bypass the page
+                                   cache; cached readers and mappings see them
   copy-range SRC DST               copy_file_range the whole file; prints bytes
   seek-hole FILE                   SEEK_DATA/SEEK_HOLE agree with a sparse layout
   names DIR                        255-byte name ok, 256 -> ENAMETOOLONG
@@ -199,10 +201,69 @@ def verify(d, log):
     print(total)
 
 
+def resident(fd, size):
+    """Which pages of fd's file are in the page cache: mincore() of a fresh
+    read-only mapping, which faults nothing in."""
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_int, ctypes.c_long]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    addr = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+    if addr in (None, ctypes.c_void_p(-1).value):
+        raise OSError(ctypes.get_errno(), "mmap")
+    pages = (size + mmap.PAGESIZE - 1) // mmap.PAGESIZE
+    vec = ctypes.create_string_buffer(pages)
+    rc = libc.mincore(addr, size, vec)
+    e = ctypes.get_errno()
+    libc.munmap(addr, size)
+    if rc != 0:
+        raise OSError(e, "mincore")
+    return [b & 1 for b in vec.raw]
+
+
+def wronly(path):
+    """A write-only handle bypasses the page cache (FOPEN_DIRECT_IO): the
+    range it writes leaves the cache instead of being copied into it, and a
+    reader's handle, a shared mapping and a new open all see the new bytes."""
+    pg, n = mmap.PAGESIZE, 4
+    with open(path, "wb") as f:
+        f.write(b"A" * pg * n)
+    r = os.open(path, os.O_RDONLY)
+    rw = os.open(path, os.O_RDWR)
+    m = mmap.mmap(rw, pg * n, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+    try:
+        if os.pread(r, pg * n, 0) != b"A" * pg * n or m[:1] != b"A":
+            die("wronly: the file does not read back before the write")
+        if resident(r, pg * n) != [1] * n:
+            die(f"wronly: a read left pages {resident(r, pg * n)} cached, want all {n}")
+        w = os.open(path, os.O_WRONLY)
+        os.pwrite(w, b"B" * pg, pg)
+        cached = resident(r, pg * n)
+        if os.pread(r, 1, pg) != b"B" or m[pg:pg + 1] != b"B":
+            die("wronly: a cached reader or a shared mapping sees the old bytes")
+        os.close(w)
+        if cached[1] or not cached[0]:
+            die(f"wronly: after writing page 1 through a write-only handle the cached pages"
+                f" are {cached}: want page 1 dropped (the write bypassed the cache), page 0 kept")
+        a = os.open(path, os.O_WRONLY | os.O_APPEND)
+        os.write(a, b"C" * 10)
+        os.close(a)
+        if os.fstat(r).st_size != pg * n + 10 or os.pread(r, 10, pg * n) != b"C" * 10:
+            die("wronly: an O_APPEND write-only handle's bytes are not seen")
+    finally:
+        m.close()
+        os.close(rw)
+        os.close(r)
+    with open(path, "rb") as f:
+        if f.read() != b"A" * pg + b"B" * pg + b"A" * pg * (n - 2) + b"C" * 10:
+            die("wronly: a new open reads other bytes")
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     fns = {"rename2": rename2, "append": append, "mmap": mmap_shared,
-           "copy-range": copy_range, "seek-hole": seek_hole, "names": names,
+           "wronly": wronly, "copy-range": copy_range, "seek-hole": seek_hole, "names": names,
            "deep": deep, "workload": workload, "verify": verify}
     try:
         fns[cmd](*args)
