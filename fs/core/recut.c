@@ -26,6 +26,11 @@
 #define EXT_FLUSH_AT     (CMD_MAX_EXTENTS - 20000)
 #define CMD_HEADER_SLACK 2048 /* header, name hint, credentials */
 #define REPL_INFLIGHT    4    /* batches travelling to peers while the next is cut */
+/* A commit is logged as slow past CORE_SLOW_US plus its new bytes at this
+ * rate (16 MB/s, a tenth of a cluster's write rate here): a large write's
+ * sets of 64 MiB and more take seconds each when all is well, and were
+ * logged every time, which drowned the commits slowed by a fault. */
+#define COMMIT_SLOW_BYTES_PER_US 16
 
 struct recut {
     struct core *c;
@@ -53,6 +58,7 @@ struct recut {
     uint32_t n_ranges, n_ext, cap_ranges, cap_ext;
     uint32_t n_pinned;           /* extents [0, n_pinned) hold a pin */
     size_t ext_wire;             /* what exts take encoded (cmd_extent_wire_len) */
+    uint64_t emitted;            /* bytes cut into new chunks (a slow commit's scale) */
     struct meta_extent last_ext; /* exts' last, valid when n_ext > 0 */
 };
 
@@ -227,6 +233,7 @@ static int emit(struct recut *r, size_t len)
     *ref = (struct chunk_ref){.data = r->bbuf[r->bcur] + r->bused, .len = (uint32_t)len};
     memcpy(ref->hash, e.hash, SHA256_LEN);
     r->bused += len;
+    r->emitted += len;
     if (++r->nb == PUT_BATCH && (rc = flush_batch(r, false)))
         return rc;
     r->ws += len;
@@ -448,8 +455,9 @@ static int commit_set(struct core *c, struct sfile *set, bool *drop)
     *drop = !rc || inode_gone(c, set->ino);
     set->erofs_at_ms = rc == -EROFS ? gc_now_ms() : 0;
     uint64_t us = core_now_us() - t0;
-    if (us >= CORE_SLOW_US)
-        log_warn("core: commit of inode %llu took %llu ms: %s", (unsigned long long)r.ino,
+    if (us >= CORE_SLOW_US + r.emitted / COMMIT_SLOW_BYTES_PER_US)
+        log_warn("core: commit of inode %llu (%llu KiB new) took %llu ms: %s",
+                 (unsigned long long)r.ino, (unsigned long long)(r.emitted >> 10),
                  (unsigned long long)(us / 1000), rc ? strerror(-rc) : "ok");
     return rc;
 }
