@@ -92,6 +92,8 @@ ssize_t core_write(struct core *c, const struct core_cred *cr, uint64_t ino, uin
     int rc = sf->base_valid ? 0 : take_base(c, sf);
     if (!rc)
         rc = staging_write(&c->stg, sf, off, buf, size, fill_committed, &f);
+    if (!rc)
+        clock_gettime(CLOCK_REALTIME, &sf->written);
     if (!rc && cr && cr->uid != 0)
         sf->kill_suid = true;
     /* A write to an inode nobody has open (no release will come to commit

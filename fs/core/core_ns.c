@@ -15,6 +15,15 @@ static int name_ok(const char *name, size_t *len)
     return *len > META_NAME_MAX ? -ENAMETOOLONG : 0;
 }
 
+/* Staged writes date the file's mtime and ctime as their commit will
+ * (staging.h, sfile.written). */
+static void staged_times(struct meta_inode *in, struct timespec written)
+{
+    if (!written.tv_sec)
+        return;
+    in->mtime = in->ctime = (struct meta_time){written.tv_sec, (uint32_t)written.tv_nsec};
+}
+
 /* The staging lock is taken before the inode is read: a commit holds it
  * until its command is applied and its blocks cleared, so size is either
  * the committed one after the commit or the staged end before it. (Read the
@@ -36,6 +45,8 @@ int core_getattr(struct core *c, uint64_t ino, struct stat *st)
     }
     if (!rc && sf && staging_end(sf) > in.size)
         in.size = staging_end(sf);
+    if (!rc && sf)
+        staged_times(&in, staging_written(sf));
     if (sf) {
         pthread_rwlock_unlock(&sf->lock);
         staging_unref(&c->stg, sf);

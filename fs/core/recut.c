@@ -346,6 +346,8 @@ static int submit(struct recut *r)
         struct cmd cmd;
         struct apply_result res;
         core_cmd_init(r->c, &cmd, CMD_CONTENT, NULL);
+        if (r->sf->written.tv_sec) /* mtime is the last write's (staging.h) */
+            cmd.time = (struct meta_time){r->sf->written.tv_sec, (uint32_t)r->sf->written.tv_nsec};
         cmd.ino = r->ino;
         cmd.flags = CMD_CONTENT_MTIME | (r->sf->kill_suid ? CMD_CONTENT_KILL_SUID : 0);
         cmd.min_size = r->size;

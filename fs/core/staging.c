@@ -338,6 +338,7 @@ void staging_clear(struct staging *stg, struct sfile *sf)
     drop_blocks(stg, sf);
     pthread_mutex_unlock(&stg->lock);
     sf->staged_end = 0;
+    sf->written = (struct timespec){0};
     sf->kill_suid = false;
     sf->base_valid = false;
 }
@@ -372,6 +373,7 @@ struct sfile *staging_detach(struct sfile *sf)
     fz->cap = sf->cap;
     fz->pages = sf->pages;
     fz->staged_end = sf->staged_end;
+    fz->written = sf->written;
     fz->kill_suid = sf->kill_suid;
     fz->base_valid = sf->base_valid;
     fz->base_ver = sf->base_ver;
@@ -379,6 +381,7 @@ struct sfile *staging_detach(struct sfile *sf)
     sf->blocks = NULL;
     sf->n = sf->cap = sf->pages = 0;
     sf->staged_end = 0;
+    sf->written = (struct timespec){0};
     sf->kill_suid = false;
     sf->frozen = fz;
     return fz;
@@ -399,6 +402,18 @@ uint64_t staging_end(const struct sfile *sf)
 {
     uint64_t fz = sf->frozen ? sf->frozen->staged_end : 0;
     return sf->staged_end > fz ? sf->staged_end : fz;
+}
+
+static bool later(struct timespec a, struct timespec b)
+{
+    return a.tv_sec != b.tv_sec ? a.tv_sec > b.tv_sec : a.tv_nsec > b.tv_nsec;
+}
+
+struct timespec staging_written(const struct sfile *sf)
+{
+    if (sf->frozen && later(sf->frozen->written, sf->written))
+        return sf->frozen->written;
+    return sf->written;
 }
 
 void staging_overlay_all(const struct sfile *sf, uint64_t off, uint8_t *buf, size_t len)

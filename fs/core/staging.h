@@ -41,6 +41,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define STG_PAGE     4096u
 #define STG_BLOCK    (64u * 1024)
@@ -84,6 +85,13 @@ struct sfile {
     struct stg_hint hint;   /* where this node last saw the file (ino 0: none) */
     uint64_t erofs_at_ms;   /* under lock: last commit refused for want of a
                                quorum (CLOCK_MONOTONIC ms), 0 after a success */
+    /* When the last staged byte was written (CLOCK_REALTIME; tv_sec 0:
+     * none), under lock. POSIX dates mtime and ctime from the write, and
+     * so do we: getattr shows it until the commit, and the commit gives the
+     * file that time, so what the kernel cached after the write stays true
+     * (a commit dated later left it a stale mtime for its attribute
+     * timeout, an hour). */
+    struct timespec written;
     /* Under lock: staged bytes detached for a background commit
      * (committer.h), NULL if none. Read-only while attached; readers overlay
      * them under sf's own pages. sf's own pages build on them: sf keeps
@@ -149,6 +157,9 @@ struct sfile *staging_detach(struct sfile *sf);
 void staging_drop_frozen(struct staging *stg, struct sfile *sf);
 /* The end of sf's last staged byte, its frozen set's included. */
 uint64_t staging_end(const struct sfile *sf);
+/* The later written time of sf's own bytes and its frozen set's (tv_sec 0:
+ * nothing staged); lock held. */
+struct timespec staging_written(const struct sfile *sf);
 /* staging_overlay of sf's frozen set, then of its own pages (lock held). */
 void staging_overlay_all(const struct sfile *sf, uint64_t off, uint8_t *buf, size_t len);
 

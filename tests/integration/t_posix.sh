@@ -178,6 +178,8 @@ m0=$(stat -c %Y tm)
 echo more >>tm
 [ "$(stat -c %Y tm)" -gt "$m0" ] || fail "write did not update mtime"
 [ "$(stat -c %Z tm)" -ge "$c0" ] || fail "write did not update ctime"
+$FSOPS write-times tw || fail "times of a write, before and after close"
+tw_times=$(stat -c '%.9Y %.9Z' tw)
 c1=$(stat -c %.9Z tm)
 chmod 600 tm
 [ "$(stat -c %.9Z tm)" != "$c1" ] || fail "chmod did not update ctime"
@@ -200,6 +202,7 @@ cd "$MNT"
 [ "$(getfattr --only-values -n user.big a)" = "$(cat "$T/bigval")" ] || fail "xattr after remount"
 cmp -n 65536 fp "$T/fp.ref" || fail "data after remount"
 [ "$(stat -c %F fifo)" = fifo ] || fail "fifo after remount"
+[ "$(stat -c '%.9Y %.9Z' tw)" = "$tw_times" ] || fail "a write's mtime/ctime changed by the remount"
 cd /
 qfs_umount || fail "unclean exit"
 echo "ok"

@@ -8,6 +8,8 @@ call it prints the errno name (e.g. ENOTEMPTY) and exits 1.
   mmap FILE                        shared writable mapping reaches the file
   wronly FILE                      a write-only handle's writes bypass the page
                                    cache; cached readers and mappings see them
+  write-times FILE                 a write dates mtime/ctime at once, and the
+                                   close keeps what stat showed then
   copy-range SRC DST               copy_file_range the whole file; prints bytes
   seek-hole FILE                   SEEK_DATA/SEEK_HOLE agree with a sparse layout
   names DIR                        255-byte name ok, 256 -> ENAMETOOLONG
@@ -260,10 +262,34 @@ def wronly(path):
             die("wronly: a new open reads other bytes")
 
 
+def write_times(path):
+    """POSIX: a write marks mtime and ctime for update, so fstat right after
+    it shows them new; the close (our commit) must not move them again,
+    since the kernel keeps what it was told for its attribute timeout."""
+    old = 981173106  # 2001-02-03
+    for flags in (os.O_WRONLY, os.O_RDWR):
+        with open(path, "wb") as f:
+            f.write(b"x")
+        os.utime(path, (old, old))
+        fd = os.open(path, flags)
+        before = os.fstat(fd)
+        os.write(fd, b"more")
+        during = os.fstat(fd)
+        os.close(fd)
+        after = os.stat(path)
+        what = "O_WRONLY" if flags == os.O_WRONLY else "O_RDWR"
+        if during.st_mtime_ns <= before.st_mtime_ns or during.st_ctime_ns < before.st_ctime_ns:
+            die(f"write-times {what}: fstat after a write shows mtime {during.st_mtime_ns},"
+                f" ctime {during.st_ctime_ns}: not updated from {before.st_mtime_ns}")
+        if (after.st_mtime_ns, after.st_ctime_ns) != (during.st_mtime_ns, during.st_ctime_ns):
+            die(f"write-times {what}: mtime/ctime {during.st_mtime_ns}/{during.st_ctime_ns}"
+                f" after the write, {after.st_mtime_ns}/{after.st_ctime_ns} after close")
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     fns = {"rename2": rename2, "append": append, "mmap": mmap_shared,
-           "wronly": wronly, "copy-range": copy_range, "seek-hole": seek_hole, "names": names,
+           "wronly": wronly, "write-times": write_times, "copy-range": copy_range, "seek-hole": seek_hole, "names": names,
            "deep": deep, "workload": workload, "verify": verify}
     try:
         fns[cmd](*args)
