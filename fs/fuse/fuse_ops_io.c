@@ -38,9 +38,10 @@ static int open_truncate(struct qfs_fuse *q, fuse_req_t req, fuse_ino_t ino)
  * VM a new page is slow to touch, and three daemons on one machine pay it
  * three times: a 1 GiB write-only stream into a demo cluster took 6.3-7.0 s
  * (median 6.60) this way against 6.7-8.1 s (7.28), nine rounds each
- * alternated (ARCHITECTURE.md, "The page cache"). The kernel keeps the
- * other handles' cached pages and shared mappings coherent: it drops the
- * range a direct write covers (tests/integration/t_posix.sh). */
+ * alternated (ARCHITECTURE.md, "Write-only opens bypass the page cache").
+ * The kernel keeps other handles' cached pages and shared mappings
+ * coherent: it drops the range a direct write covers
+ * (tests/integration/t_posix.sh). */
 static bool direct_io_open(int flags)
 {
     return (flags & O_DIRECT) || (flags & O_ACCMODE) == O_WRONLY;
