@@ -79,12 +79,10 @@ static int core_set_bits(int to_set)
     };
     int out = 0;
 
-    /* For UTIME_NOW the kernel sets both ATIME and ATIME_NOW: pass only
-     * the _NOW bit, so the core applies the write-access rule to it. */
-    if (to_set & FUSE_SET_ATTR_ATIME_NOW)
-        to_set &= ~FUSE_SET_ATTR_ATIME;
-    if (to_set & FUSE_SET_ATTR_MTIME_NOW)
-        to_set &= ~FUSE_SET_ATTR_MTIME;
+    /* For UTIME_NOW the kernel sets both ATIME and ATIME_NOW, and both go
+     * to the core: the time is set, to the command's (apply_attr.c), under
+     * the write-access rule. (Until session 24 the ATIME bit was dropped
+     * here, and `touch` of an existing file changed only its ctime.) */
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
         if (to_set & map[i].fuse)
             out |= map[i].core;

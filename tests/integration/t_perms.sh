@@ -55,7 +55,9 @@ as_nobody mkdir sg/sub
 
 step "utimens rules"
 expect_fail "not permitted" as_nobody touch -d 2001-01-01 rw
+touch -d 2001-01-01 rw
 as_nobody touch rw || fail "UTIME_NOW with write access"
+[ "$(stat -c %Y rw)" -gt "$(date -d 2020-01-01 +%s)" ] || fail "UTIME_NOW by a writer left mtime $(stat -c %y rw)"
 expect_fail "Permission denied" as_nobody touch ro
 
 step "setuid cleared by a non-root write"

@@ -173,6 +173,19 @@ touch -d '2001-02-03 04:05:06' tm
 touch -a -d '2002-01-01' tm
 [ "$(stat -c %X tm)" -eq "$(date -d '2002-01-01' +%s)" ] || fail "utimens atime"
 [ "$(stat -c %Y tm)" -eq "$(date -d '2001-02-03 04:05:06' +%s)" ] || fail "UTIME_OMIT of mtime"
+old=$(date -d '2001-02-03 04:05:06' +%s) recent=$(date -d 2020-01-01 +%s)
+touch -d @"$old" tn
+touch tn # utimensat(NULL): both times now
+[ "$(stat -c %X tn)" -gt "$recent" ] && [ "$(stat -c %Y tn)" -gt "$recent" ] ||
+    fail "touch (UTIME_NOW) left atime $(stat -c %x tn), mtime $(stat -c %y tn)"
+touch -d @"$old" tn
+touch -m tn # mtime now, atime UTIME_OMIT
+[ "$(stat -c %X tn)" -eq "$old" ] && [ "$(stat -c %Y tn)" -gt "$recent" ] ||
+    fail "touch -m left atime $(stat -c %x tn), mtime $(stat -c %y tn)"
+touch -d @"$old" tn
+touch -a tn # atime now, mtime UTIME_OMIT
+[ "$(stat -c %X tn)" -gt "$recent" ] && [ "$(stat -c %Y tn)" -eq "$old" ] ||
+    fail "touch -a left atime $(stat -c %x tn), mtime $(stat -c %y tn)"
 c0=$(stat -c %Z tm)
 m0=$(stat -c %Y tm)
 echo more >>tm
