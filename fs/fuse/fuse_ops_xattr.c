@@ -6,6 +6,14 @@
  * system.posix_acl_* through as plain attributes, so `cp -a` would "set" an
  * ACL that changes nothing instead of falling back to chmod. They are
  * refused (EOPNOTSUPP) and read as absent.
+ *
+ * Setting a name outside the namespaces Linux filesystems keep (user.,
+ * trusted., security.) is refused with EOPNOTSUPP, as ext4 and XFS refuse
+ * it: FUSE passes any name through, and a "bogus.x" stored here would be an
+ * attribute no other filesystem can hold. Reads and removals still reach
+ * the store (ENODATA when absent), so names an older build let in stay
+ * readable and removable. The kernel itself checks who may use trusted.*
+ * and on which files user.* is allowed.
  */
 #include "fs/fuse/fuse_cred.h"
 #include "fs/fuse/fuse_fs.h"
@@ -17,12 +25,21 @@ static bool is_posix_acl(const char *name)
     return strncmp(name, "system.posix_acl_", 17) == 0;
 }
 
+static bool is_stored_namespace(const char *name)
+{
+    static const char *const prefixes[] = {"user.", "trusted.", "security."};
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+        if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    return false;
+}
+
 static void xa_set(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
                    int flags)
 {
     struct fuse_cred c;
 
-    if (is_posix_acl(name)) {
+    if (!is_stored_namespace(name)) {
         fuse_reply_err(req, EOPNOTSUPP);
         return;
     }

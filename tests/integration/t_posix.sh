@@ -49,6 +49,11 @@ python3 -c "import os; os.setxattr('a','user.x',b'1',os.XATTR_CREATE)"
 expect_fail "FileExistsError" python3 -c "import os; os.setxattr('a','user.x',b'1',os.XATTR_CREATE)"
 expect_fail "No data available" python3 -c "import os; os.setxattr('a','user.nope',b'1',os.XATTR_REPLACE)"
 setfattr -n user.ondir -v 1 d1
+# as on ext4: no namespace but user., trusted. and security. (and ACLs refused)
+expect_fail "Operation not supported" setfattr -n bogus.x -v 1 a
+expect_fail "Operation not supported" setfattr -n system.other -v 1 a
+setfattr -n trusted.t -v 1 a && setfattr -n security.s -v 1 a || fail "trusted./security. xattrs"
+[ "$(getfattr -m - -d a 2>/dev/null | grep -c '^bogus\|^system')" -eq 0 ] || fail "a refused xattr was listed"
 [ "$(getfattr --only-values -n user.ondir d1)" = 1 ] || fail "xattr on a directory"
 
 step "truncate up and down"
