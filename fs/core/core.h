@@ -135,6 +135,9 @@ int core_file_open(struct core *c, uint64_t ino, int flags);
  * changed"); I/O on the handle then fails with ENOENT, as on NFS. */
 int core_file_open_new(struct core *c, uint64_t ino, int flags);
 ssize_t core_read(struct core *c, uint64_t ino, uint64_t off, void *buf, size_t size);
+/* Whether a read of ino now would make an atime update due (the mount's
+ * atime mode: relatime, strictatime or noatime). */
+bool core_atime_wanted(struct core *c, uint64_t ino);
 /* The caller passes the credentials so that a non-root write clears setuid/setgid. */
 ssize_t core_write(struct core *c, const struct core_cred *cr, uint64_t ino, uint64_t off,
                    const void *buf, size_t size);

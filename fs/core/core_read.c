@@ -86,6 +86,19 @@ static bool atime_due(const struct core *c, const struct meta_inode *in)
            now.tv_sec - in->atime.sec >= 24 * 3600;
 }
 
+bool core_atime_wanted(struct core *c, uint64_t ino)
+{
+    if (c->cfg.atime_mode == CORE_ATIME_NOATIME)
+        return false;
+    MDB_txn *txn;
+    struct meta_inode in;
+    if (meta_txn_read(c->ms, &txn))
+        return false;
+    int rc = meta_inode_get(c->ms, txn, ino, &in);
+    mdb_txn_abort(txn);
+    return !rc && atime_due(c, &in);
+}
+
 static ssize_t read_locked(struct core *c, struct sfile *sf, uint64_t ino, uint64_t off, void *buf,
                            size_t size)
 {

@@ -47,6 +47,22 @@ static bool direct_io_open(int flags)
     return (flags & O_DIRECT) || (flags & O_ACCMODE) == O_WRONLY;
 }
 
+/* Whether a readable open drops the file's cached pages so that its reads
+ * reach us. FUSE inodes are S_NOATIME: the kernel leaves atime to the
+ * daemon, and a read it serves from its page cache never comes here, so
+ * with the pages kept a cached file's atime never moved (`touch -a -d
+ * 2000 f; cat f` left 2000). When a read would make an atime update due
+ * (relatime: atime not newer than mtime or ctime, or a day old; always
+ * with strictatime; never with noatime) the open does not keep the cache,
+ * and its first read comes here and records the update (core_read). That
+ * costs the cache once per change of the file (or per day) under
+ * relatime. */
+static bool read_wants_atime(struct qfs_fuse *q, fuse_ino_t ino, int flags)
+{
+    return (flags & O_ACCMODE) != O_WRONLY && !direct_io_open(flags) &&
+           core_atime_wanted(q->core, ino);
+}
+
 /* Opens ino for fi's flags and sets the reply's caching flags. existing:
  * not the file this create just made. */
 static int io_open_ino(struct qfs_fuse *q, fuse_req_t req, fuse_ino_t ino,
@@ -75,6 +91,8 @@ static int io_open_ino(struct qfs_fuse *q, fuse_req_t req, fuse_ino_t ino,
     fi->fh = (fi->flags & O_ACCMODE) == O_RDONLY ? FH_READ_ONLY : 0;
     fi->direct_io = direct_io_open(fi->flags);
     fi->keep_cache = mount_cluster_keep_cache(q, ino); /* remote content: drop pages */
+    if (fi->keep_cache && read_wants_atime(q, ino, fi->flags))
+        fi->keep_cache = 0;
     return 0;
 }
 

@@ -208,6 +208,7 @@ touch tdir/newfile
 touch -a -d '2000-01-01' tm
 cat tm >/dev/null
 [ "$(stat -c %X tm)" -gt "$(date -d '2000-01-02' +%s)" ] || fail "relatime: old atime not updated on read"
+$FSOPS cached-atime ta || fail "relatime, a file in the page cache"
 
 step "remount keeps it all"
 ino=$(stat -c %i a)

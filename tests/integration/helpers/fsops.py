@@ -10,6 +10,7 @@ call it prints the errno name (e.g. ENOTEMPTY) and exits 1.
                                    cache; cached readers and mappings see them
   write-times FILE                 a write dates mtime/ctime at once, and the
                                    close keeps what stat showed then
+  cached-atime FILE                relatime: a read of cached pages moves atime
   copy-range SRC DST               copy_file_range the whole file; prints bytes
   seek-hole FILE                   SEEK_DATA/SEEK_HOLE agree with a sparse layout
   names DIR                        255-byte name ok, 256 -> ENAMETOOLONG
@@ -286,10 +287,36 @@ def write_times(path):
                 f" after the write, {after.st_mtime_ns}/{after.st_ctime_ns} after close")
 
 
+def cached_atime(path):
+    """The kernel serves a cached file's reads without asking the daemon;
+    under relatime a read after atime was set back must still move it."""
+    n = 4 * mmap.PAGESIZE
+    with open(path, "wb") as f:
+        f.write(b"c" * n)
+    with open(path, "rb") as f:  # through the daemon: cached, atime updated
+        f.read()
+    before = os.stat(path)
+    old = before.st_mtime_ns - 10**9 * 86400 * 365
+    os.utime(path, ns=(old, before.st_mtime_ns))  # atime < mtime: due again
+    r = os.open(path, os.O_RDONLY)
+    try:
+        cached = sum(resident(r, n))
+        if os.read(r, n) != b"c" * n:
+            die("cached-atime: the file reads back wrong")
+    finally:
+        os.close(r)
+    after = os.stat(path)
+    if after.st_atime_ns <= old:
+        die(f"cached-atime: a read with atime due left atime {after.st_atime_ns} (set to {old};"
+            f" {cached} of {n // mmap.PAGESIZE} pages were cached at the open)")
+    if after.st_mtime_ns != before.st_mtime_ns:
+        die("cached-atime: the read moved mtime")
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     fns = {"rename2": rename2, "append": append, "mmap": mmap_shared,
-           "wronly": wronly, "write-times": write_times, "copy-range": copy_range, "seek-hole": seek_hole, "names": names,
+           "wronly": wronly, "write-times": write_times, "cached-atime": cached_atime, "copy-range": copy_range, "seek-hole": seek_hole, "names": names,
            "deep": deep, "workload": workload, "verify": verify}
     try:
         fns[cmd](*args)
