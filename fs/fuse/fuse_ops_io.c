@@ -6,7 +6,8 @@
  * Opens keep the kernel's page cache (keep_cache): every change to a file's
  * content goes through this mount, which keeps that cache coherent; in a
  * cluster, an open after a remote content change drops it (invalidate.h).
- * O_DIRECT and write-only opens bypass it (direct_io_open()).
+ * O_DIRECT and write-only opens bypass it (direct_io_open()), and a
+ * readable open whose read would move atime drops it (read_wants_atime()).
  */
 #include "fs/fuse/fuse_cred.h"
 #include "fs/fuse/fuse_fs.h"
