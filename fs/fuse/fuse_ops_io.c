@@ -19,6 +19,7 @@
 
 /* fi->fh: how the handle was opened (the kernel sends no flags with flush). */
 #define FH_READ_ONLY 1u
+#define FH_DIRECT_IO 2u /* the kernel sends no fsync after an O_SYNC write */
 
 /* O_TRUNC reaches us (FUSE_CAP_ATOMIC_O_TRUNC): truncate as part of open. */
 static int open_truncate(struct qfs_fuse *q, fuse_req_t req, fuse_ino_t ino)
@@ -91,6 +92,8 @@ static int io_open_ino(struct qfs_fuse *q, fuse_req_t req, fuse_ino_t ino,
         return rc;
     fi->fh = (fi->flags & O_ACCMODE) == O_RDONLY ? FH_READ_ONLY : 0;
     fi->direct_io = direct_io_open(fi->flags);
+    if (fi->direct_io)
+        fi->fh |= FH_DIRECT_IO;
     fi->keep_cache = mount_cluster_keep_cache(q, ino); /* remote content: drop pages */
     if (fi->keep_cache && read_wants_atime(q, ino, fi->flags))
         fi->keep_cache = 0;
@@ -167,10 +170,18 @@ static void io_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 {
     struct fuse_cred c;
 
-    (void)fi;
     fuse_cred_get(req, false, &c);
     ssize_t n = core_write(qfs_of(req)->core, &c.cr, ino, (uint64_t)off, buf, size);
     fuse_cred_put(&c);
+    /* A synchronous write (O_SYNC, O_DSYNC, RWF_DSYNC: the request's flags
+     * carry O_DSYNC) is durable when it returns. Through the page cache the
+     * kernel follows it with an fsync; a direct one it does not, so the
+     * commit is made here. */
+    if (n >= 0 && (fi->fh & FH_DIRECT_IO) && (fi->flags & O_DSYNC)) {
+        int rc = core_fsync(qfs_of(req)->core, ino, (fi->flags & O_SYNC) != O_SYNC);
+        if (rc < 0)
+            n = rc;
+    }
     if (n < 0)
         fuse_reply_err(req, (int)-n);
     else

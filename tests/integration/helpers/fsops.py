@@ -15,7 +15,8 @@ call it prints the errno name (e.g. ENOTEMPTY) and exits 1.
   seek-hole FILE                   SEEK_DATA/SEEK_HOLE agree with a sparse layout
   names DIR                        255-byte name ok, 256 -> ENAMETOOLONG
   deep DIR                         relative paths as deep as PATH_MAX work
-  workload DIR LOG                 write+fsync forever, log each acknowledged size
+  workload DIR LOG                 write+fsync (and O_SYNC writes) forever, log
+                                   each acknowledged size
   verify DIR LOG                   every acknowledged byte is there
 """
 import ctypes
@@ -164,18 +165,32 @@ def block(name, i, n):
 
 
 def workload(d, log):
+    """Appends to f0..f3 with open, write, fsync, close; every third write
+    goes to s0 (O_DSYNC) or s1 (O_SYNC) through a write-only handle kept
+    open, acknowledged when the write returns."""
     lf = open(log, "a")
+    sync = {}
     i = 0
     while True:
-        name = f"f{i % 4}"
-        path = os.path.join(d, name)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
-            size = os.fstat(fd).st_size
-            n = 4096 * (1 + i % 50)
-            os.pwrite(fd, block(name, size, n), size)
-            os.fsync(fd)
-            os.close(fd)
+            if i % 3 == 2:
+                name = f"s{i // 3 % 2}"
+                if name not in sync:
+                    flag = os.O_DSYNC if name == "s0" else os.O_SYNC
+                    sync[name] = os.open(os.path.join(d, name),
+                                         os.O_WRONLY | os.O_CREAT | flag, 0o644)
+                fd = sync[name]
+                size = os.fstat(fd).st_size
+                n = 4096 * (1 + i % 7)
+                os.pwrite(fd, block(name, size, n), size)
+            else:
+                name = f"f{i % 4}"
+                fd = os.open(os.path.join(d, name), os.O_WRONLY | os.O_CREAT, 0o644)
+                size = os.fstat(fd).st_size
+                n = 4096 * (1 + i % 50)
+                os.pwrite(fd, block(name, size, n), size)
+                os.fsync(fd)
+                os.close(fd)
         except OSError:
             return  # the daemon is gone
         lf.write(f"{name} {size} {n}\n")
