@@ -95,7 +95,8 @@ static int io_open_ino(struct qfs_fuse *q, fuse_req_t req, fuse_ino_t ino,
     if (fi->direct_io)
         fi->fh |= FH_DIRECT_IO;
     fi->keep_cache = mount_cluster_keep_cache(q, ino); /* remote content: drop pages */
-    if (fi->keep_cache && read_wants_atime(q, ino, fi->flags))
+    /* (a file this create just made has no cached pages to drop) */
+    if (existing && fi->keep_cache && read_wants_atime(q, ino, fi->flags))
         fi->keep_cache = 0;
     return 0;
 }
