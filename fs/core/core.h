@@ -129,15 +129,15 @@ int core_removexattr(struct core *c, const struct core_cred *cr, uint64_t ino, c
 /* Content. open/release bracket every use of an inode's staging; they count
  * opens per inode. */
 int core_file_open(struct core *c, uint64_t ino, int flags);
+/* The same, and *atime_due tells whether a read now would make an atime
+ * update due (the mount's atime mode: relatime, strictatime, noatime). */
+int core_file_open_atime(struct core *c, uint64_t ino, int flags, bool *atime_due);
 /* The open of a file this node's create just made. It succeeds even when
  * another node's unlink removed the file between the two: the create did
  * happen and must say so (O_EXCL's caller must not read ENOENT as "nothing
  * changed"); I/O on the handle then fails with ENOENT, as on NFS. */
 int core_file_open_new(struct core *c, uint64_t ino, int flags);
 ssize_t core_read(struct core *c, uint64_t ino, uint64_t off, void *buf, size_t size);
-/* Whether a read of ino now would make an atime update due (the mount's
- * atime mode: relatime, strictatime or noatime). */
-bool core_atime_wanted(struct core *c, uint64_t ino);
 /* The caller passes the credentials so that a non-root write clears setuid/setgid. */
 ssize_t core_write(struct core *c, const struct core_cred *cr, uint64_t ino, uint64_t off,
                    const void *buf, size_t size);

@@ -23,6 +23,11 @@ static int get_inode(struct core *c, uint64_t ino, struct meta_inode *in)
 
 int core_file_open(struct core *c, uint64_t ino, int flags)
 {
+    return core_file_open_atime(c, ino, flags, NULL);
+}
+
+int core_file_open_atime(struct core *c, uint64_t ino, int flags, bool *atime_due)
+{
     struct meta_inode in;
     (void)flags;
     int rc = get_inode(c, ino, &in);
@@ -30,6 +35,8 @@ int core_file_open(struct core *c, uint64_t ino, int flags)
         return rc;
     if (S_ISDIR(in.mode))
         return -EISDIR;
+    if (atime_due)
+        *atime_due = core_atime_due(c, &in);
     struct sfile *sf = staging_open(&c->stg, ino);
     if (!sf)
         return -ENOMEM;

@@ -84,6 +84,8 @@ int core_commit_ino(struct core *c, uint64_t ino);
 /* Submits ino's queued atime update now, if there is one (atime_queue.h):
  * before its attributes are read or set. */
 void core_atime_settle(struct core *c, uint64_t ino);
+/* Whether a read of in now makes an atime update due (the mount's mode). */
+bool core_atime_due(const struct core *c, const struct meta_inode *in);
 /* atime_submit_fn for c->atimes (ctx: the core). */
 int core_atime_submit(void *ctx, uint64_t ino, const struct meta_time *t);
 

@@ -71,7 +71,7 @@ static void read_ahead(struct core *c, MDB_txn *txn, uint64_t ino, uint64_t off,
 }
 
 /* relatime: atime older than mtime or ctime, or than a day. */
-static bool atime_due(const struct core *c, const struct meta_inode *in)
+bool core_atime_due(const struct core *c, const struct meta_inode *in)
 {
     if (c->cfg.atime_mode == CORE_ATIME_NOATIME)
         return false;
@@ -84,19 +84,6 @@ static bool atime_due(const struct core *c, const struct meta_inode *in)
            in->atime.sec < in->ctime.sec ||
            (in->atime.sec == in->ctime.sec && in->atime.nsec <= in->ctime.nsec) ||
            now.tv_sec - in->atime.sec >= 24 * 3600;
-}
-
-bool core_atime_wanted(struct core *c, uint64_t ino)
-{
-    if (c->cfg.atime_mode == CORE_ATIME_NOATIME)
-        return false;
-    MDB_txn *txn;
-    struct meta_inode in;
-    if (meta_txn_read(c->ms, &txn))
-        return false;
-    int rc = meta_inode_get(c->ms, txn, ino, &in);
-    mdb_txn_abort(txn);
-    return !rc && atime_due(c, &in);
 }
 
 static ssize_t read_locked(struct core *c, struct sfile *sf, uint64_t ino, uint64_t off, void *buf,
@@ -127,7 +114,7 @@ static ssize_t read_locked(struct core *c, struct sfile *sf, uint64_t ino, uint6
         staging_overlay_all(sf, off, buf, n);
     /* Recorded here, written by the next flush (close) or release: off the
      * read path, and a file kept open (a database) costs no extra commits. */
-    if (sf && atime_due(c, &in))
+    if (sf && core_atime_due(c, &in))
         __atomic_store_n(&sf->atime_due, true, __ATOMIC_RELAXED);
     return (ssize_t)n;
 }

@@ -54,15 +54,14 @@ static bool direct_io_open(int flags)
  * daemon, and a read it serves from its page cache never comes here, so
  * with the pages kept a cached file's atime never moved (`touch -a -d
  * 2000 f; cat f` left 2000). When a read would make an atime update due
- * (relatime: atime not newer than mtime or ctime, or a day old; always
- * with strictatime; never with noatime) the open does not keep the cache,
- * and its first read comes here and records the update (core_read). That
- * costs the cache once per change of the file (or per day) under
- * relatime. */
-static bool read_wants_atime(struct qfs_fuse *q, fuse_ino_t ino, int flags)
+ * (atime_due, from core_file_open_atime: relatime, atime not newer than
+ * mtime or ctime, or a day old; always with strictatime; never with
+ * noatime) the open does not keep the cache, and its first read comes here
+ * and records the update (core_read). That costs the cache once per change
+ * of the file (or per day) under relatime. */
+static bool read_wants_atime(int flags, bool atime_due)
 {
-    return (flags & O_ACCMODE) != O_WRONLY && !direct_io_open(flags) &&
-           core_atime_wanted(q->core, ino);
+    return atime_due && (flags & O_ACCMODE) != O_WRONLY && !direct_io_open(flags);
 }
 
 /* Opens ino for fi's flags and sets the reply's caching flags. existing:
@@ -86,7 +85,8 @@ static int io_open_ino(struct qfs_fuse *q, fuse_req_t req, fuse_ino_t ino,
     } else if (existing) {
         mount_cluster_sync(q, ino);
     }
-    rc = existing ? core_file_open(q->core, ino, fi->flags)
+    bool atime_due = false; /* a file this create just made has no cached pages */
+    rc = existing ? core_file_open_atime(q->core, ino, fi->flags, &atime_due)
                   : core_file_open_new(q->core, ino, fi->flags);
     if (rc < 0)
         return rc;
@@ -95,8 +95,7 @@ static int io_open_ino(struct qfs_fuse *q, fuse_req_t req, fuse_ino_t ino,
     if (fi->direct_io)
         fi->fh |= FH_DIRECT_IO;
     fi->keep_cache = mount_cluster_keep_cache(q, ino); /* remote content: drop pages */
-    /* (a file this create just made has no cached pages to drop) */
-    if (existing && fi->keep_cache && read_wants_atime(q, ino, fi->flags))
+    if (fi->keep_cache && read_wants_atime(fi->flags, atime_due))
         fi->keep_cache = 0;
     return 0;
 }
