@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""nsfx.py - random namespace operations, differential against a reference.
+
+  nsfx.py REF ROOT[:ROOT...] SEED OPS
+
+runs OPS seeded random operations (mkdir, rmdir, create, unlink, rename with
+no flag, RENAME_NOREPLACE or RENAME_EXCHANGE, link, symlink, small writes,
+truncate, chmod, xattrs, stat, readdir, readlink) over a small set of names
+at depth up to three, once in REF (a directory on a kernel filesystem, the
+reference) and once in a ROOT, and requires the same outcome from both:
+success or the same errno, the same listing, the same stat fields. With
+several ROOTs (nodes of a cluster) each operation runs under a random one,
+so a change made through one mount must be seen at once through the others.
+Every 50 operations, and at the end, the whole trees are compared: types,
+modes, link counts, sizes, contents, symlink targets, user xattrs, and
+which names are hard links of one another. Exits 1 at the first difference,
+printing the last operations.
+"""
+import ctypes
+import errno
+import hashlib
+import os
+import random
+import stat
+import sys
+
+libc = ctypes.CDLL(None, use_errno=True)
+AT_FDCWD = -100
+NAMES = ("a", "b", "c", "d")
+
+
+def outcome(fn, *args):
+    try:
+        r = fn(*args)
+        return "ok" if r is None else ("ok", r)
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+
+
+def renameat2(a, b, flags):
+    if libc.renameat2(AT_FDCWD, a.encode(), AT_FDCWD, b.encode(), flags) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
+
+def create(p):
+    os.close(os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o640))
+
+
+def write(p, data, append):
+    fd = os.open(p, os.O_WRONLY | (os.O_APPEND if append else 0))
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def read(p):
+    with open(p, "rb") as f:
+        return f.read()
+
+
+def listing(p):
+    return sorted(os.listdir(p))
+
+
+def stat_of(p):
+    st = os.lstat(p)
+    size = None if stat.S_ISDIR(st.st_mode) else st.st_size  # ext4 says 4096
+    return (stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode), st.st_nlink, size)
+
+
+def xattrs(p):
+    return sorted((n, os.getxattr(p, n, follow_symlinks=False))
+                  for n in os.listxattr(p, follow_symlinks=False) if n.startswith("user."))
+
+
+def snapshot(root):
+    """Everything the comparison looks at, keyed by relative path; hard links
+    as the sorted groups of paths that share an inode."""
+    out, inodes = {}, {}
+    for d, dirs, files in os.walk(root):
+        for n in dirs + files:
+            p = os.path.join(d, n)
+            rel = os.path.relpath(p, root)
+            st = os.lstat(p)
+            e = stat_of(p) + (tuple(xattrs(p)),)
+            if stat.S_ISLNK(st.st_mode):
+                e += (os.readlink(p),)
+            elif stat.S_ISREG(st.st_mode):
+                e += (hashlib.sha256(read(p)).hexdigest()[:16],)
+                inodes.setdefault(st.st_ino, []).append(rel)
+            out[rel] = e
+    links = sorted(sorted(g) for g in inodes.values() if len(g) > 1)
+    return out, links
+
+
+class Nsfx:
+    def __init__(self, ref, roots, seed):
+        self.ref, self.roots = ref, roots
+        self.rnd = random.Random(seed)
+        self.log = []
+
+    def fail(self, msg):
+        print("nsfx: " + msg, file=sys.stderr)
+        print("nsfx: last operations:", file=sys.stderr)
+        for line in self.log[-25:]:
+            print("  " + line, file=sys.stderr)
+        sys.exit(1)
+
+    def path(self):
+        depth = self.rnd.choice((1, 1, 2, 2, 3))
+        return "/".join(self.rnd.choice(NAMES) for _ in range(depth))
+
+    def both(self, name, fn, *rels):
+        """Runs fn on the paths rels under REF and under one ROOT; the
+        outcomes must match."""
+        root = self.rnd.choice(self.roots)
+        tag = f" (on {root})" if len(self.roots) > 1 else ""
+        self.log.append(f"{name} {' '.join(rels)}{tag}")
+        want = outcome(fn, *(os.path.join(self.ref, r) for r in rels))
+        got = outcome(fn, *(os.path.join(root, r) for r in rels))
+        if got != want:
+            self.fail(f"{name} {' '.join(rels)}{tag}: got {got}, the reference {want}")
+
+    def step(self):
+        r = self.rnd
+        p, q = self.path(), self.path()
+        op = r.choices(
+            ("mkdir", "rmdir", "create", "unlink", "rename", "link", "symlink", "write",
+             "truncate", "chmod", "xattr", "stat", "list", "readlink", "read"),
+            (10, 6, 10, 6, 14, 5, 4, 8, 3, 3, 3, 8, 6, 2, 6))[0]
+        if op == "mkdir":
+            self.both(op, lambda a: os.mkdir(a, 0o755), p)
+        elif op == "rmdir":
+            self.both(op, os.rmdir, p)
+        elif op == "create":
+            self.both(op, create, p)
+        elif op == "unlink":
+            self.both(op, os.unlink, p)
+        elif op == "rename":
+            flags = r.choice((0, 0, 1, 2))  # RENAME_NOREPLACE, RENAME_EXCHANGE
+            self.both(f"rename{flags}", lambda a, b: renameat2(a, b, flags), p, q)
+        elif op == "link":
+            self.both(op, os.link, p, q)
+        elif op == "symlink":
+            target = r.choice(NAMES + ("a/b", "x/y"))  # never out of the tree
+            self.both(op, lambda b: os.symlink(target, b), q)
+        elif op == "write":
+            data, app = r.randbytes(r.randint(0, 3000)), r.random() < 0.3
+            self.both(op, lambda a: write(a, data, app), p)
+        elif op == "truncate":
+            n = r.randint(0, 5000)
+            self.both(op, lambda a: os.truncate(a, n), p)
+        elif op == "chmod":
+            m = r.choice((0o600, 0o644, 0o755, 0o1777, 0o2755))
+            self.both(op, lambda a: os.chmod(a, m), p)
+        elif op == "xattr":
+            v = r.randbytes(r.randint(0, 40))
+            kind = r.choice(("set", "set", "remove"))
+            fn = (lambda a: os.setxattr(a, "user.k", v, follow_symlinks=False)) if kind == "set" \
+                else (lambda a: os.removexattr(a, "user.k", follow_symlinks=False))
+            self.both(f"xattr-{kind}", fn, p)
+        elif op == "stat":
+            self.both(op, stat_of, p)
+        elif op == "list":
+            self.both(op, listing, p)
+        elif op == "readlink":
+            self.both(op, os.readlink, p)
+        else:
+            self.both(op, read, p)
+
+    def compare(self):
+        want = snapshot(self.ref)
+        for root in self.roots:
+            got = snapshot(root)
+            if got == want:
+                continue
+            for rel in sorted(set(got[0]) | set(want[0])):
+                if got[0].get(rel) != want[0].get(rel):
+                    self.fail(f"tree of {root}: {rel} is {got[0].get(rel)}, "
+                              f"in the reference {want[0].get(rel)}")
+            self.fail(f"tree of {root}: hard links {got[1]}, in the reference {want[1]}")
+
+    def run(self, count):
+        for k in range(count):
+            self.step()
+            if k % 50 == 49:
+                self.compare()
+        self.compare()
+
+
+def main():
+    if len(sys.argv) != 5:
+        sys.exit(__doc__)
+    ref, roots, seed, count = sys.argv[1], sys.argv[2].split(":"), int(sys.argv[3]), int(sys.argv[4])
+    Nsfx(ref, roots, seed).run(count)
+    print(f"nsfx: seed {seed}: {count} operations, {len(snapshot(ref)[0])} names at the end")
+
+
+if __name__ == "__main__":
+    main()
