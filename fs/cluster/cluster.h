@@ -38,6 +38,8 @@ struct cluster_hooks {
     void (*inode_changed)(void *ctx, uint64_t slot, uint64_t ino);
     /* An entry of directory parent was added, removed or replaced. */
     void (*entry_changed)(void *ctx, uint64_t slot, uint64_t parent, const char *name, size_t len);
+    /* Directory dir moved to another parent; its old name was (parent, name). */
+    void (*dir_moved)(void *ctx, uint64_t dir, uint64_t parent, const char *name, size_t len);
     /* Everything up to slot is applied (and its changes reported). */
     void (*applied)(void *ctx, uint64_t slot);
 };

@@ -207,6 +207,17 @@ static bool creates_inode(const struct cmd *c)
     return c->op == CMD_MKNOD || c->op == CMD_MKDIR || c->op == CMD_SYMLINK;
 }
 
+static void report_moves(const struct cluster_hooks *h, const struct cmd *c,
+                         const struct apply_result *res)
+{
+    if (!h->dir_moved)
+        return;
+    if (res->moved_dirs[0])
+        h->dir_moved(h->ctx, res->moved_dirs[0], c->ino, c->name, c->namelen);
+    if (res->moved_dirs[1])
+        h->dir_moved(h->ctx, res->moved_dirs[1], c->ino2, c->name2, c->name2len);
+}
+
 /* Tells the mount what another node changed, so the kernel drops its caches. */
 static void report_changes(struct cluster *cl, const struct batch *b)
 {
@@ -233,6 +244,7 @@ static void report_changes(struct cluster *cl, const struct batch *b)
             h->entry_changed(h->ctx, slot, c->ino, c->name, c->namelen);
         if (c->name2len)
             h->entry_changed(h->ctx, slot, c->ino2, c->name2, c->name2len);
+        report_moves(h, c, b->items[i].res);
     }
 }
 

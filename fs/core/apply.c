@@ -115,6 +115,7 @@ int apply_cmd(struct meta_store *ms, MDB_txn *txn, const struct cmd *c, struct a
     res->err = dispatch(&a);
     if (res->err) {
         res->has_attr = false;
+        res->moved_dirs[0] = res->moved_dirs[1] = 0;
         mdb_txn_abort(child);
         return 0;
     }

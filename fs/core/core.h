@@ -117,6 +117,11 @@ ssize_t core_readlink(struct core *c, uint64_t ino, char *buf, size_t cap);
 int core_readdir(struct core *c, uint64_t ino, uint64_t cookie, bool plus, core_dirent_fn fn,
                  void *ctx);
 int core_statfs(struct core *c, struct statvfs *st);
+/* The path of directory dir from the root, as "/a/b" ("" for the root),
+ * NUL-terminated in buf; returns its length, -ENAMETOOLONG if it does not
+ * fit in cap, -ENOTDIR or -ENOENT. Walks each parent's entries: for rare
+ * uses only (core_path.c). */
+ssize_t core_dir_path(struct core *c, uint64_t dir, char *buf, size_t cap);
 
 /* Extended attributes. getxattr/listxattr return the size (cap 0 asks for
  * it), -ERANGE if cap is too small, -ENODATA if absent. */

@@ -27,19 +27,21 @@
 
 struct cluster;
 struct inval;
+struct dir_moves;
 
 /* Immutable after mount, except the buffer pool (which has its own lock). */
 struct qfs_fuse {
     struct core *core;
-    struct cluster *cluster;  /* NULL for a single-node mount */
-    struct inval *inval;      /* drops kernel caches of remote changes (cluster only) */
-    double attr_timeout;      /* seconds the kernel may cache attributes */
-    double entry_timeout;     /* seconds the kernel may cache names */
-    double negative_timeout;  /* seconds the kernel may cache an absent name */
-    bool writeback_cache;     /* ask the kernel to cache writes (-o writeback) */
-    const char *mountpoint;   /* absolute; for the readahead window at init */
-    char node_tag[8];         /* first 7 characters of the node ID (conflict copy names) */
-    struct fuse_bufpool pool; /* read / readdir / xattr reply buffers */
+    struct cluster *cluster;     /* NULL for a single-node mount */
+    struct inval *inval;         /* drops kernel caches of remote changes (cluster only) */
+    struct dir_moves *dir_moves; /* drops old names of remotely moved dirs (cluster only) */
+    double attr_timeout;         /* seconds the kernel may cache attributes */
+    double entry_timeout;        /* seconds the kernel may cache names */
+    double negative_timeout;     /* seconds the kernel may cache an absent name */
+    bool writeback_cache;        /* ask the kernel to cache writes (-o writeback) */
+    const char *mountpoint;      /* absolute; for the readahead window at init */
+    char node_tag[8];            /* first 7 characters of the node ID (conflict copy names) */
+    struct fuse_bufpool pool;    /* read / readdir / xattr reply buffers */
     struct log_limit release_log;
 };
 
@@ -63,6 +65,10 @@ void mount_cluster_sync(struct qfs_fuse *q, uint64_t ino);
  * after the caller's request began): the same for the kernel's caches as
  * mount_cluster_sync, without a read index. */
 void mount_cluster_after_mutation(struct qfs_fuse *q, uint64_t ino);
+/* A lookup by process pid found directory dir: if another node moved it
+ * lately, wait (briefly) until the kernel's old name for it is gone
+ * (dir_moves.h), or a rename here would fail ESTALE. */
+void mount_cluster_settle_dir(struct qfs_fuse *q, uint64_t dir, pid_t pid);
 /* Catches up with the leader's commit index; true if this is a cluster
  * mount and it did (then local state holds everything committed before). */
 bool mount_cluster_catch_up(struct qfs_fuse *q);

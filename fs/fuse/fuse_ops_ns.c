@@ -30,6 +30,8 @@ static void ns_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
         fuse_reply_entry(req, &e);
         return;
     }
+    if (!rc && S_ISDIR(st.st_mode))
+        mount_cluster_settle_dir(q, st.st_ino, fuse_req_ctx(req)->pid);
     qfs_reply_entry(req, rc, &st);
 }
 

@@ -13,8 +13,10 @@
  * its /dev/fuse descriptor is never closed and the mount hangs for good. So:
  *  - content: a file whose content changed remotely is marked stale here;
  *    its next open() does not keep the page cache (inval_open_keep_cache);
- *  - names: a cluster mount lets the kernel cache no entries at all, and an
- *    open of a vanished inode answers ESTALE (the kernel looks it up again);
+ *  - names: a cluster mount gives every entry a timeout of 0, so the kernel
+ *    asks again whenever it uses one (it keeps the dentries, though: the old
+ *    name of a directory another node moved is dropped by dir_moves.h), and
+ *    an open of a vanished inode answers ESTALE (the kernel looks it up again);
  *  - attributes: dropped here, and again at every open (inval_attr_sync): a
  *    lookup reply read from the store before a change can reach the kernel
  *    after that change's invalidation, which then found nothing cached

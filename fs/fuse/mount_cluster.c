@@ -4,6 +4,7 @@
  * kernel's caches true to what the other nodes change.
  */
 #include "fs/cluster/cluster.h"
+#include "fs/fuse/dir_moves.h"
 #include "fs/fuse/fuse_fs.h"
 #include "fs/fuse/invalidate.h"
 
@@ -16,21 +17,30 @@
 
 static void on_inode(void *ctx, uint64_t slot, uint64_t ino)
 {
-    inval_inode(ctx, slot, ino);
+    struct qfs_fuse *q = ctx;
+    inval_inode(q->inval, slot, ino);
 }
 
 /* Names are not invalidated (invalidate.h): the directory's attributes are;
- * a cluster mount caches no entries at all (CLUSTER_ENTRY_TIMEOUT). */
+ * the kernel asks again for every entry it uses (CLUSTER_ENTRY_TIMEOUT). */
 static void on_entry(void *ctx, uint64_t slot, uint64_t parent, const char *name, size_t len)
 {
+    struct qfs_fuse *q = ctx;
     (void)name;
     (void)len;
-    inval_inode(ctx, slot, parent);
+    inval_inode(q->inval, slot, parent);
+}
+
+static void on_dir_moved(void *ctx, uint64_t dir, uint64_t parent, const char *name, size_t len)
+{
+    struct qfs_fuse *q = ctx;
+    dir_moves_note(q->dir_moves, dir, parent, name, len);
 }
 
 static void on_applied(void *ctx, uint64_t slot)
 {
-    inval_applied(ctx, slot);
+    struct qfs_fuse *q = ctx;
+    inval_applied(q->inval, slot);
 }
 
 int mount_cluster_start(struct qfs_fuse *q, struct fuse_session *se, const struct net_config *cfg)
@@ -38,11 +48,20 @@ int mount_cluster_start(struct qfs_fuse *q, struct fuse_session *se, const struc
     int rc = inval_start(se, &q->inval);
     if (rc)
         return rc;
-    struct cluster_hooks hooks = {q->inval, on_inode, on_entry, on_applied};
+    rc = dir_moves_start(q->core, q->mountpoint, &q->dir_moves);
+    if (rc) {
+        log_error("cannot start the directory-move walker: %s", strerror(-rc));
+        inval_stop(q->inval);
+        q->inval = NULL;
+        return rc;
+    }
+    struct cluster_hooks hooks = {q, on_inode, on_entry, on_dir_moved, on_applied};
     rc = cluster_start(cfg, q->core, &hooks, &q->cluster);
     if (rc) {
         log_error("cannot start the cluster node: %s", strerror(-rc));
+        dir_moves_stop(q->dir_moves);
         inval_stop(q->inval);
+        q->dir_moves = NULL;
         q->inval = NULL;
     }
     return rc;
@@ -61,8 +80,10 @@ bool mount_cluster_keep_cache(struct qfs_fuse *q, uint64_t ino)
 void mount_cluster_stop(struct qfs_fuse *q)
 {
     cluster_stop(q->cluster);
+    dir_moves_stop(q->dir_moves);
     inval_stop(q->inval);
     q->cluster = NULL;
+    q->dir_moves = NULL;
     q->inval = NULL;
 }
 
@@ -93,6 +114,12 @@ void mount_cluster_sync(struct qfs_fuse *q, uint64_t ino)
         return;
     bool synced = cluster_sync(q->cluster, OPEN_SYNC_MS, &applied) == 0;
     settle_kernel(q, ino, synced, applied);
+}
+
+void mount_cluster_settle_dir(struct qfs_fuse *q, uint64_t dir, pid_t pid)
+{
+    if (q->dir_moves)
+        dir_moves_settle(q->dir_moves, dir, pid);
 }
 
 void mount_cluster_after_mutation(struct qfs_fuse *q, uint64_t ino)

@@ -317,6 +317,31 @@ START_TEST(lookup_during_replacing_renames)
 }
 END_TEST
 
+/* core_dir_path names a directory by its path, follows renames, refuses
+ * what is no directory and what does not fit. */
+START_TEST(dir_path)
+{
+    struct stat a, b, f, x;
+    char buf[64];
+    ck_assert_int_eq(core_dir_path(core, CORE_ROOT_INO, buf, sizeof(buf)), 0);
+    ck_assert_str_eq(buf, "");
+    ck_assert_int_eq(core_mkdir(core, &root, 1, "a", 0755, &a), 0);
+    ck_assert_int_eq(core_mknod(core, &root, a.st_ino, "zz", S_IFREG | 0644, 0, &f), 0);
+    ck_assert_int_eq(core_mkdir(core, &root, a.st_ino, "bee", 0755, &b), 0);
+    ck_assert_int_eq(core_dir_path(core, b.st_ino, buf, sizeof(buf)), 6);
+    ck_assert_str_eq(buf, "/a/bee");
+    ck_assert_int_eq(core_mkdir(core, &root, 1, "x", 0755, &x), 0);
+    ck_assert_int_eq(core_rename(core, &root, a.st_ino, "bee", x.st_ino, "b2", 0), 0);
+    ck_assert_int_eq(core_dir_path(core, b.st_ino, buf, sizeof(buf)), 5);
+    ck_assert_str_eq(buf, "/x/b2");
+    ck_assert_int_eq(core_dir_path(core, b.st_ino, buf, 6), 5);
+    ck_assert_int_eq(core_dir_path(core, b.st_ino, buf, 5), -ENAMETOOLONG);
+    ck_assert_int_eq(core_dir_path(core, f.st_ino, buf, sizeof(buf)), -ENOTDIR);
+    ck_assert_int_eq(core_rmdir(core, &root, x.st_ino, "b2"), 0);
+    ck_assert_int_lt(core_dir_path(core, b.st_ino, buf, sizeof(buf)), 0);
+}
+END_TEST
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -325,9 +350,13 @@ int main(void)
         const char *name;
         const TTest *test;
     } tests[] = {
-        {"basic", basic_namespace},          {"readdir_stable", readdir_stable_under_unlink},
-        {"big_dir", big_directory_one_pass}, {"concurrent", concurrent_creates},
-        {"single", single_thread_creates},   {"lookup_replace", lookup_during_replacing_renames},
+        {"basic", basic_namespace},
+        {"readdir_stable", readdir_stable_under_unlink},
+        {"big_dir", big_directory_one_pass},
+        {"concurrent", concurrent_creates},
+        {"single", single_thread_creates},
+        {"lookup_replace", lookup_during_replacing_renames},
+        {"dir_path", dir_path},
     };
     for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
         TCase *tc = tcase_create(tests[i].name);
