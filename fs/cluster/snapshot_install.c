@@ -8,6 +8,7 @@
 #include "fs/cluster/snapshot.h"
 #include "fs/core/core_cluster.h"
 #include "fs/store/meta_copy.h"
+#include "fs/store/meta_dir.h"
 
 #include "common/bytes.h"
 #include "common/log.h"
@@ -23,6 +24,7 @@ struct install {
     MDB_txn *w;   /* the install's write transaction on the live environment */
     MDB_dbi gc;   /* its GC queue */
     int err;      /* first error of queue_dead() */
+    bool moves;   /* entry_changed: report the directories the old entries named */
 };
 
 static int open_snapshot(const char *path, MDB_env **out)
@@ -76,21 +78,31 @@ static int read_header(MDB_env *env, uint64_t *idx)
     return rc;
 }
 
-typedef void (*changed_fn)(struct install *x, const MDB_val *key);
+typedef void (*changed_fn)(struct install *x, const MDB_val *key, const MDB_val *val);
 
-static void inode_changed(struct install *x, const MDB_val *k)
+static void inode_changed(struct install *x, const MDB_val *k, const MDB_val *v)
 {
+    (void)v;
     const struct cluster_hooks *h = &x->cl->hooks;
     if (h->inode_changed && k->mv_size == 8)
         h->inode_changed(h->ctx, x->idx, get_u64_be(k->mv_data));
 }
 
-static void entry_changed(struct install *x, const MDB_val *k)
+/* With x->moves, v is the old state's value: an old entry that named a
+ * directory may be the old name of a directory the snapshot moved (or
+ * removed: its old name is walked all the same, harmlessly). */
+static void entry_changed(struct install *x, const MDB_val *k, const MDB_val *v)
 {
     const struct cluster_hooks *h = &x->cl->hooks;
-    if (h->entry_changed && k->mv_size > 8)
-        h->entry_changed(h->ctx, x->idx, get_u64_be(k->mv_data), (const char *)k->mv_data + 8,
-                         k->mv_size - 8);
+    if (k->mv_size <= 8)
+        return;
+    uint64_t parent = get_u64_be(k->mv_data);
+    const char *name = (const char *)k->mv_data + 8;
+    if (h->entry_changed)
+        h->entry_changed(h->ctx, x->idx, parent, name, k->mv_size - 8);
+    struct meta_dirent e;
+    if (x->moves && h->dir_moved && !meta_dirent_decode(v, &e) && S_ISDIR(e.type))
+        h->dir_moved(h->ctx, e.child, parent, name, k->mv_size - 8);
 }
 
 /* Calls fn for each key of db_a in a that db_b in b lacks (or, with
@@ -111,15 +123,16 @@ static int diff_db(MDB_txn *a, const char *db_a, MDB_txn *b, const char *db_b, b
         int g = mdb_get(b, dbb, &k, &w);
         if (g == MDB_NOTFOUND ||
             (changed && !g && (w.mv_size != v.mv_size || memcmp(w.mv_data, v.mv_data, v.mv_size))))
-            fn(x, &k);
+            fn(x, &k, &v);
     }
     mdb_cursor_close(c);
     return rc == MDB_NOTFOUND ? 0 : meta_err(rc);
 }
 
-static void queue_dead(struct install *x, const MDB_val *hash)
+static void queue_dead(struct install *x, const MDB_val *hash, const MDB_val *v)
 {
     MDB_val none = {0, NULL};
+    (void)v;
     if (!x->err)
         x->err = meta_err(mdb_put(x->w, x->gc, (MDB_val *)hash, &none, 0));
 }
@@ -146,8 +159,10 @@ static void report_changes(struct install *x, MDB_txn *old, MDB_txn *snap)
     const char *inodes = meta_copy_fs_dbs[META_DB_INODES];
     const char *dirents = meta_copy_fs_dbs[META_DB_DIRENTS];
     int rc = diff_db(old, inodes, snap, inodes, true, inode_changed, x);
+    x->moves = true;
     if (!rc)
         rc = diff_db(old, dirents, snap, dirents, true, entry_changed, x);
+    x->moves = false;
     if (!rc)
         rc = diff_db(snap, dirents, old, dirents, false, entry_changed, x);
     if (rc) /* the kernel's cache timeouts bound the staleness */

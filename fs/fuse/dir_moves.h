@@ -4,11 +4,12 @@
  * The kernel keeps a dentry it looked up even on a cluster mount (timeout 0
  * only makes it ask again on use), and a directory has one dentry. When
  * another node moves a directory to another parent, its old dentry stays
- * here until something walks the old name. A rename on this node that looks
- * the directory up under its new name must move that dentry, which needs
- * the filesystem's rename lock the rename itself holds: it fails ESTALE, on
- * the VFS's retry too (`mv` said "Stale file handle" until the old path was
- * walked; found by tests/integration/helpers/nsfx.py).
+ * here until something walks the old name. A lookup under the new name
+ * must move that dentry, which takes the filesystem's rename lock; a rename
+ * between two directories holds that lock itself, so a rename of the moved
+ * directory to another directory failed ESTALE, on the VFS's retry too
+ * (`mv` said "Stale file handle" until the old path was walked; found by
+ * tests/integration/helpers/nsfx.py).
  *
  * So for each directory another node moved, a walker process stats the old
  * path: the kernel revalidates the old dentry, this daemon answers that the
@@ -27,7 +28,8 @@
  * Best effort: a record is dropped when the bounded queue or the pipe is
  * full, the walk takes longer than WALK_MS, or the old path does not fit
  * PIPE_BUF; such a directory can then rename ESTALE here until its old path
- * is walked. A snapshot install reports no moves.
+ * is walked. A snapshot install reports every directory its changed or
+ * removed entries named (a removed one is walked for nothing).
  */
 #ifndef QFS_FS_FUSE_DIR_MOVES_H
 #define QFS_FS_FUSE_DIR_MOVES_H

@@ -31,9 +31,14 @@ int meta_dirent_get(struct meta_store *ms, MDB_txn *txn, uint64_t parent, const 
     int rc = mdb_get(txn, ms->dbi[META_DB_DIRENTS], &k, &d);
     if (rc)
         return meta_err(rc);
-    if (d.mv_size != DIRENT_VAL_LEN)
+    return meta_dirent_decode(&d, out);
+}
+
+int meta_dirent_decode(const MDB_val *v, struct meta_dirent *out)
+{
+    if (v->mv_size != DIRENT_VAL_LEN)
         return -EPROTO;
-    const uint8_t *p = d.mv_data;
+    const uint8_t *p = v->mv_data;
     out->child = get_u64(p);
     out->type = get_u32(p + 8);
     out->cookie = get_u64(p + 12);

@@ -28,6 +28,9 @@ struct meta_dirent {
 
 int meta_dirent_get(struct meta_store *ms, MDB_txn *txn, uint64_t parent, const char *name,
                     size_t namelen, struct meta_dirent *out);
+/* A value of the dirents DB (e.g. read from a snapshot's copy); -EPROTO if
+ * it is malformed. */
+int meta_dirent_decode(const MDB_val *v, struct meta_dirent *out);
 /* Inserts or overwrites the entry (and its cookie index record). */
 int meta_dirent_put(struct meta_store *ms, MDB_txn *txn, uint64_t parent, const char *name,
                     size_t namelen, const struct meta_dirent *e);

@@ -92,15 +92,15 @@ expect_err ENOTDIR "$PY" "$OP" rename "$C/fromb" "$C/d3" # d3 is a file since th
 expect_err ENOENT "$PY" "$OP" unlink "$B/r3"
 seen fromb; seen d3
 
-step "a directory another node moved renames here (ESTALE before dir_moves.c)"
+step "a directory another node moved renames to another directory here (ESTALE before dir_moves.c)"
 mkdir -p "$B/mv1/sub" "$B/mv1/e1" "$B/mv2/e2"
 stat "$B/mv1/sub" "$B/mv1/e1" "$B/mv2/e2" >/dev/null # B's kernel knows them there
 mv "$C/mv1/sub" "$C/mv2/sub"
-"$PY" "$OP" rename "$B/mv2/sub" "$B/mv2/sub2" || fail "rename on B of a directory C moved"
+"$PY" "$OP" rename "$B/mv2/sub" "$B/sub2" || fail "rename on B of a directory C moved"
 "$PY" "$FSOPS" rename2 exchange "$C/mv1/e1" "$C/mv2/e2" || fail "exchange on C"
 "$PY" "$OP" rename "$B/mv1/e1" "$B/e1" || fail "rename on B of a directory C exchanged"
 "$PY" "$OP" rename "$B/mv2/e2" "$B/mv1/e2" || fail "rename on B of the other one"
-seen mv2/sub2; seen e1; seen mv1/e2
+seen sub2; seen e1; seen mv1/e2
 
 step "two appenders on one node lose no line (getattr raced the other's commit)"
 "$PY" "$CT_HELPERS/appenders.py" "$B/applog" 2 "$(scale 60)" || fail "appends lost on b"

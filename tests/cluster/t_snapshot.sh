@@ -15,6 +15,7 @@ OPS=$([ "$SANITIZED" = 1 ] && echo 200 || echo 320)
 op() { wait_until "$SYNC_SECS" "$@" || fail "failed for ${SYNC_SECS}s: $*"; }
 mv_once() { [ -e "$2" ] || mv "$1" "$2"; }
 rm_once() { [ ! -e "$1" ] || rm -r "$1"; }
+rename_once() { [ -e "$2" ] || "$PY" "$OP" rename "$1" "$2"; }
 put() { echo "$2" >"$1"; }
 installs() { grep -c "installed a metadata snapshot" "$(log c)" || true; }
 installs_at_least() { [ "$(installs)" -ge "$1" ]; }
@@ -33,8 +34,9 @@ cluster_up
 A=$(mnt a) B=$(mnt b) C=$(mnt c)
 op mkdir -p "$A/before"
 for i in $(seq 1 20); do op put "$A/before/f$i" "old $i"; done
-op mkdir -p "$A/before/gone" "$A/before/renamed"
+op mkdir -p "$A/before/gone" "$A/before/renamed" "$A/before/tomove"
 wait_until "$SYNC_SECS" exists_on before/renamed c || fail "c does not see a's tree"
+wait_until "$SYNC_SECS" exists_on before/tomove c || fail "c does not see a's tree"
 ls -laR "$C/before" >/dev/null # c's kernel now caches these entries and attributes
 
 step "freeze c; once a and b dropped it, $OPS metadata operations on a and b"
@@ -55,6 +57,7 @@ for i in $(seq 1 10); do op rm_once "$A/before/f$i"; done
 op chmod 600 "$A/before/f11"
 op put "$A/before/f12" "longer content now"
 op mkdir -p "$A/new" "$B/newb"
+op mv_once "$A/before/tomove" "$A/new/tomove"
 for i in $(seq 1 $((OPS / 4))); do
     op put "$A/new/n$i" "$i"  # create + content
     op mkdir -p "$B/newb/d$i" # from the other node
@@ -65,6 +68,11 @@ done
 step "thaw c: it installs a snapshot and converges"
 kill -CONT "${PID[c]}"
 wait_installs 1
+# The first thing c does with the directory the snapshot moved is a rename
+# to another directory (renameat2 alone: a lookup outside a rename would
+# move c's old dentry itself): ESTALE, each try, before dir_moves heard of
+# snapshot installs.
+op rename_once "$C/new/tomove" "$C/moved"
 converge
 absent_on before/gone c || fail "c still shows a directory removed while it was frozen"
 absent_on before/f1 c || fail "c still shows a file removed while it was frozen"
