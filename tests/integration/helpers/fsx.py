@@ -12,8 +12,9 @@ The operations reach the file through every path the driver has: cached
 read-write handles, write-only and O_APPEND handles (direct I/O), O_DIRECT
 handles, read-only handles opened long before, shared mappings, truncate up
 and down, O_TRUNC opens, fallocate (0, KEEP_SIZE, PUNCH_HOLE),
-copy_file_range between and within the files, fsync, close, and renames
-that swap the two names while handles stay open. Handles are kept open
+copy_file_range between and within the files, fsync, close, renames
+that swap the two names while handles stay open, and unlinks of files
+whose handles stay open and go on reading and writing them. Handles are kept open
 across operations, so one handle's cache must see another handle's writes.
 Written data is random, a copy of bytes already in a file (chunks shared),
 or zeros. A run is determined by SEED; on a mismatch it prints the last
@@ -57,6 +58,8 @@ class Fsx:
         self.inodes = [Inode("0"), Inode("1")]  # inodes[i] is named fsx.i
         self.fds = {}  # (inode tag, kind) -> fd, kept across operations
         self.once = []  # with several roots: fds closed after each operation
+        self.detached = {}  # tag -> (Inode, {kind: fd}): unlinked, still open here
+        self.serial = 0
         self.log = []
         self.last = 0  # the offset last picked
         self.dbuf = mmap.mmap(-1, max(512 << 10, MAXSIZE // 4))  # page-aligned, for O_DIRECT
@@ -298,9 +301,57 @@ class Fsx:
         os.rename(tmp, b)
         self.inodes.reverse()
 
+    def op_replace(self):
+        """Unlinks a file whose handles stay open, and creates a new one under
+        its name: the old handles go on reading and writing the unlinked file."""
+        i, ino = self.pick(0)
+        self.serial += 1
+        new = Inode(f"{i}.{self.serial}")
+        name = self.name(i)
+        self.log.append(f"replace {ino.tag} by {new.tag}")
+        os.unlink(name)
+        os.close(os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        kept = {k: fd for (tag, k), fd in self.fds.items() if tag == ino.tag}
+        for k in kept:
+            del self.fds[(ino.tag, k)]
+        if kept:
+            self.detached[ino.tag] = (ino, kept)
+        self.inodes[i] = new
+
+    def op_detached(self):
+        """I/O through a handle of an unlinked file, or its close."""
+        if not self.detached:
+            return
+        tag = self.rnd.choice(sorted(self.detached))
+        ino, fds = self.detached[tag]
+        kind = self.rnd.choice(sorted(fds))
+        fd, r = fds[kind], self.rnd.random()
+        if r < 0.2:
+            self.log.append(f"close unlinked {kind} {tag}")
+            os.close(fds.pop(kind))
+            if not fds:
+                del self.detached[tag]
+        elif kind in READABLE and (r < 0.6 or kind not in WRITABLE) and kind != "direct":
+            off, n = self.offset(ino, 4096), self.length()
+            self.log.append(f"read unlinked {kind} {tag} off={off} len={n}")
+            self.expect("read of an unlinked file", os.pread(fd, n, off),
+                        bytes(ino.data[off : off + n]), off)
+        elif kind in WRITABLE and kind != "direct":
+            off = len(ino.data) if kind == "app" else self.offset(ino)
+            b = self.payload(max(1, min(self.length(), MAXSIZE - off)))
+            self.log.append(f"write unlinked {kind} {tag} off={off} len={len(b)}")
+            if (os.write(fd, b) if kind == "app" else os.pwrite(fd, b, off)) != len(b):
+                self.fail("short write to an unlinked file")
+            self.put(ino, off, b)
+        st = os.fstat(fd) if kind in fds else None
+        if st and (st.st_nlink != 0 or st.st_size != len(ino.data)):
+            self.fail(f"fstat of an unlinked file: nlink {st.st_nlink}, size {st.st_size}, "
+                      f"expected 0 and {len(ino.data)}")
+
     OPS = [
         (op_write, 30), (op_read, 25), (op_map, 8), (op_truncate, 6), (op_fallocate, 6),
         (op_copy, 8), (op_sync, 5), (op_close, 6), (op_stat, 5), (op_swap, 1),
+        (op_replace, 1), (op_detached, 4),
     ]
 
     def run(self, count):
@@ -320,6 +371,9 @@ class Fsx:
                     self.expect(f"final read of {name}", f.read(), bytes(ino.data), 0)
         for fd in self.fds.values():
             os.close(fd)
+        for _, fds in self.detached.values():
+            for fd in fds.values():
+                os.close(fd)
 
     def save(self, expect):
         for i, ino in enumerate(self.inodes):
