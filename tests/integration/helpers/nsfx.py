@@ -3,9 +3,10 @@
 
   nsfx.py REF ROOT[:ROOT...] SEED OPS
 
-runs OPS seeded random operations (mkdir, rmdir, create, unlink, rename with
-no flag, RENAME_NOREPLACE or RENAME_EXCHANGE, link, symlink, small writes,
-truncate, chmod, xattrs, stat, readdir, readlink) over a small set of names
+runs OPS seeded random operations (mkdir, rmdir, create, O_TRUNC opens,
+mkfifo, unlink, rename with no flag, RENAME_NOREPLACE or RENAME_EXCHANGE,
+link, symlink, small writes, truncate, chmod, xattrs, stat, readdir,
+readlink) over a small set of names
 at depth up to three, once in REF (a directory on a kernel filesystem, the
 reference) and once in a ROOT, and requires the same outcome from both:
 success or the same errno, the same listing, the same stat fields. With
@@ -48,7 +49,8 @@ def create(p):
 
 
 def write(p, data, append):
-    fd = os.open(p, os.O_WRONLY | (os.O_APPEND if append else 0))
+    # O_NONBLOCK: a FIFO without a reader must fail (ENXIO), not block
+    fd = os.open(p, os.O_WRONLY | os.O_NONBLOCK | (os.O_APPEND if append else 0))
     try:
         os.write(fd, data)
     finally:
@@ -56,8 +58,14 @@ def write(p, data, append):
 
 
 def read(p):
-    with open(p, "rb") as f:
-        return f.read()
+    fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO: no writer, no wait
+    try:
+        out = b""
+        while chunk := os.read(fd, 1 << 20):
+            out += chunk
+        return out
+    finally:
+        os.close(fd)
 
 
 def listing(p):
@@ -128,9 +136,15 @@ class Nsfx:
         p, q = self.path(), self.path()
         op = r.choices(
             ("mkdir", "rmdir", "create", "unlink", "rename", "link", "symlink", "write",
-             "truncate", "chmod", "xattr", "stat", "list", "readlink", "read"),
-            (10, 6, 10, 6, 14, 5, 4, 8, 3, 3, 3, 8, 6, 2, 6))[0]
-        if op == "mkdir":
+             "truncate", "chmod", "xattr", "stat", "list", "readlink", "read", "mkfifo",
+             "create-trunc"),
+            (10, 6, 10, 6, 14, 5, 4, 8, 3, 3, 3, 8, 6, 2, 6, 2, 3))[0]
+        if op == "mkfifo":
+            self.both(op, lambda a: os.mkfifo(a, 0o640), p)
+        elif op == "create-trunc":  # O_NONBLOCK: a FIFO must not block the test
+            fl = os.O_CREAT | os.O_TRUNC | os.O_WRONLY | os.O_NONBLOCK
+            self.both(op, lambda a: os.close(os.open(a, fl, 0o600)), p)
+        elif op == "mkdir":
             self.both(op, lambda a: os.mkdir(a, 0o755), p)
         elif op == "rmdir":
             self.both(op, os.rmdir, p)
