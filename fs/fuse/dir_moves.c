@@ -302,14 +302,6 @@ void dir_moves_settle(struct dir_moves *dm, uint64_t dir, pid_t pid)
     pthread_mutex_unlock(&dm->lock);
 }
 
-uint64_t dir_moves_dropped(struct dir_moves *dm)
-{
-    pthread_mutex_lock(&dm->lock);
-    uint64_t n = dm->dropped;
-    pthread_mutex_unlock(&dm->lock);
-    return n;
-}
-
 /* A walker stuck in the kernel ends once this process is gone (see the
  * header): stop waits for it at most REAP_MS. */
 static void end_walker(pid_t pid)

@@ -53,8 +53,6 @@ void dir_moves_note(struct dir_moves *dm, uint64_t dir, uint64_t parent, const c
  * once no walk of dir's old name is queued or running, or after at most
  * SETTLE_MS; at once for the walker's own lookups. Free when none is. */
 void dir_moves_settle(struct dir_moves *dm, uint64_t dir, pid_t pid);
-/* Records dropped so far (queue or pipe full, path too long). */
-uint64_t dir_moves_dropped(struct dir_moves *dm);
 /* Stops the thread and ends the walker. NULL is a no-op. */
 void dir_moves_stop(struct dir_moves *dm);
 
