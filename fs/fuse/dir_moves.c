@@ -194,6 +194,12 @@ static void set_pending(struct dir_moves *dm, uint32_t n)
 static void *feeder(void *arg)
 {
     struct dir_moves *dm = arg;
+    /* A walker that died makes the next write EPIPE, which must not end the
+     * daemon as SIGPIPE would (libfuse ignores it only once it has mounted). */
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, NULL);
     pthread_mutex_lock(&dm->lock);
     for (;;) {
         while (!dm->n && !dm->stop)
