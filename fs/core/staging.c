@@ -10,11 +10,13 @@ int staging_init(struct staging *stg, size_t limit)
 {
     memset(stg, 0, sizeof(*stg));
     stg->limit = limit;
-    /* keep a quarter of the bound warm; the rest goes back to the system */
     stg->hints = calloc(STG_HINTS, sizeof(*stg->hints));
     if (!stg->hints)
         return -ENOMEM;
-    int rc = bufpool_init(&stg->pool, STG_PAGE, limit / STG_PAGE / 4);
+    size_t floor = limit / STG_PAGE / 64;
+    if (floor > STG_POOL_FLOOR_MAX / STG_PAGE)
+        floor = STG_POOL_FLOOR_MAX / STG_PAGE;
+    int rc = page_pool_init(&stg->pool, STG_PAGE, floor, STG_POOL_IDLE_MS);
     if (rc) {
         free(stg->hints);
         stg->hints = NULL;
@@ -33,7 +35,7 @@ static void drop_blocks(struct staging *stg, struct sfile *sf)
         struct sblock *bl = sf->blocks[i];
         for (unsigned p = 0; p < STG_PAGES; p++) {
             if (bl->page[p]) {
-                bufpool_put(&stg->pool, bl->page[p]);
+                page_pool_put(&stg->pool, bl->page[p]);
                 stg->staged_bytes -= STG_PAGE;
             }
         }
@@ -63,7 +65,7 @@ void staging_destroy(struct staging *stg)
             free_sfile(stg, sf);
         }
     }
-    bufpool_destroy(&stg->pool);
+    page_pool_destroy(&stg->pool);
     pthread_mutex_destroy(&stg->lock);
     pthread_mutex_destroy(&stg->hint_lock);
     free(stg->hints);
@@ -203,7 +205,7 @@ static int page_write(struct staging *stg, struct sblock *bl, unsigned p, uint32
     uint8_t *data = bl->page[p];
     int rc = 0;
     if (!data) {
-        if (!(data = bufpool_get(&stg->pool)))
+        if (!(data = page_pool_get(&stg->pool)))
             return -ENOMEM;
         bl->page[p] = data;
         bl->lo[p] = bl->hi[p] = 0;

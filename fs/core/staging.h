@@ -35,7 +35,7 @@
 #ifndef QFS_FS_CORE_STAGING_H
 #define QFS_FS_CORE_STAGING_H
 
-#include "fs/core/bufpool.h"
+#include "fs/core/page_pool.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -49,6 +49,11 @@
 #define STG_BUCKETS  1024
 #define STG_HINTS    1024
 #define STG_NAME_MAX 255
+
+/* Free pages the pool keeps resident once writes stop for STG_POOL_IDLE_MS:
+ * 1/64 of the bound, at most this many bytes (page_pool.h). */
+#define STG_POOL_FLOOR_MAX (16u << 20)
+#define STG_POOL_IDLE_MS   10000
 
 struct cmd;
 
@@ -108,7 +113,7 @@ struct staging {
     struct sfile *table[STG_BUCKETS];
     size_t staged_bytes; /* pages and block indexes lent out, in bytes */
     size_t limit;
-    struct bufpool pool;
+    struct page_pool pool;
     pthread_mutex_t hint_lock;
     struct stg_hint *hints; /* STG_HINTS slots, under hint_lock */
 };
