@@ -101,6 +101,17 @@ static int add_slab(struct page_pool *p)
     return 0;
 }
 
+/* Wakes the thread if it sleeps for want of free pages to give back and
+ * now has some (lock held). Pages arrive one by one from put, or 511 at once
+ * from a get that mapped a slab. */
+static void wake_trimmer(struct page_pool *p)
+{
+    if (p->trim_waiting && p->n_free - p->n_released > p->floor) {
+        p->trim_waiting = false;
+        pthread_cond_signal(&p->wake);
+    }
+}
+
 void *page_pool_get(struct page_pool *p)
 {
     void *page = NULL;
@@ -110,6 +121,7 @@ void *page_pool_get(struct page_pool *p)
         if (p->n_released > p->n_free)
             p->n_released = p->n_free;
         p->last_use_ms = now_ms(CLOCK_MONOTONIC_COARSE);
+        wake_trimmer(p);
     }
     pthread_mutex_unlock(&p->lock);
     if (page)
@@ -125,8 +137,7 @@ void page_pool_put(struct page_pool *p, void *page)
     pthread_mutex_lock(&p->lock);
     p->stack[p->n_free++] = page;
     p->last_use_ms = now_ms(CLOCK_MONOTONIC_COARSE);
-    if (p->n_free - p->n_released == p->floor + 1)
-        pthread_cond_signal(&p->wake);
+    wake_trimmer(p);
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -204,6 +215,7 @@ static void *pool_thread(void *arg)
     pthread_mutex_lock(&p->lock);
     while (!p->stop) {
         if (p->n_free - p->n_released <= p->floor) {
+            p->trim_waiting = true;
             pthread_cond_wait(&p->wake, &p->lock);
             continue;
         }

@@ -37,6 +37,7 @@ struct page_pool {
     unsigned idle_ms;
     pthread_mutex_t lock;
     pthread_cond_t wake; /* resident free pages passed floor, or stop */
+    bool trim_waiting;   /* the thread waits on wake for free pages to give back */
     void **stack;        /* free pages; room for every page mapped */
     size_t n_free, n_released, cap;
     void **slabs; /* mappings, for destroy */

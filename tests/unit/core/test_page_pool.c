@@ -2,10 +2,13 @@
  * and aligned, a trim gives back exactly the free pages above the floor
  * (checked with mincore), never a lent one, even while other threads lend
  * and return pages; given-back pages are lent again; a quiet pool is trimmed
- * by its own thread. */
+ * by its own thread, woken by puts and by a get that maps a slab. */
 #include <check.h>
+#include <dirent.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -27,6 +30,62 @@ static void setup(void)
 static void teardown(void)
 {
     page_pool_destroy(&pool);
+}
+
+/* Polled: until the pool's thread sleeps (it then waits for free pages to
+ * give back, or for a quiet pool). */
+static void wait_thread_sleeping(void)
+{
+    for (;;) {
+        DIR *d = opendir("/proc/self/task");
+        ck_assert_ptr_nonnull(d);
+        struct dirent *e;
+        bool sleeping = false;
+        while ((e = readdir(d))) {
+            char path[300], comm[32] = "", state = 0;
+            snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+            FILE *f = fopen(path, "r");
+            if (!f)
+                continue;
+            int got = fscanf(f, "%31s", comm);
+            fclose(f);
+            if (got != 1 || strcmp(comm, "qfs-pages"))
+                continue;
+            snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
+            if ((f = fopen(path, "r"))) {
+                got = fscanf(f, "%*d (%*[^)]) %c", &state);
+                fclose(f);
+                sleeping = got == 1 && state == 'S';
+            }
+        }
+        closedir(d);
+        if (sleeping)
+            return;
+        sched_yield();
+    }
+}
+
+static void fresh_pool(size_t floor, unsigned idle_ms)
+{
+    page_pool_destroy(&pool);
+    ck_assert_int_eq(page_pool_init(&pool, PG, floor, idle_ms), 0);
+    wait_thread_sleeping();
+}
+
+/* Polled, for up to 20 s: until the pool's thread gave back all but floor. */
+static void wait_trimmed(size_t floor)
+{
+    struct page_pool_stats st;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        page_pool_stats(&pool, &st);
+        if (st.free > floor && st.released == st.free - floor)
+            return;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        ck_assert_int_lt(t.tv_sec - t0.tv_sec, 20);
+        usleep(10000);
+    }
 }
 
 static void fill(uint8_t *page, uint32_t tag)
@@ -189,8 +248,7 @@ static void *lend_and_check(void *arg)
  * pages' tags before returning them, while the main thread trims. */
 START_TEST(trim_never_takes_a_lent_page)
 {
-    page_pool_destroy(&pool);
-    ck_assert_int_eq(page_pool_init(&pool, PG, 0, 60000), 0);
+    fresh_pool(0, 60000);
     enum { W = 4 };
     struct worker w[W];
     pthread_t th[W];
@@ -215,29 +273,31 @@ END_TEST
 
 START_TEST(a_quiet_pool_trims_itself)
 {
-    page_pool_destroy(&pool);
-    ck_assert_int_eq(page_pool_init(&pool, PG, 10, 50), 0);
+    fresh_pool(10, 50);
     enum { N = 1000 };
     static uint8_t *p[N];
     for (int i = 0; i < N; i++)
         fill(p[i] = page_pool_get(&pool), 3);
     for (int i = 0; i < N; i++)
         page_pool_put(&pool, p[i]);
-    struct page_pool_stats st;
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) { /* polled, for up to 20 s */
-        page_pool_stats(&pool, &st);
-        if (st.released == st.free - 10)
-            break;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        ck_assert_int_lt(t.tv_sec - t0.tv_sec, 20);
-        usleep(10000);
-    }
+    wait_trimmed(10);
     size_t res = 0;
     for (int i = 0; i < N; i++)
         res += resident(p[i]);
     ck_assert_uint_le(res, 10);
+}
+END_TEST
+
+/* The thread sleeps until free pages pass the floor: a get that maps a slab
+ * brings 511 at once, with no put, and must wake it too. */
+START_TEST(a_new_slab_wakes_the_trimmer)
+{
+    fresh_pool(10, 50);
+    uint8_t *a = page_pool_get(&pool);
+    fill(a, 5);
+    wait_trimmed(10);
+    ck_assert(holds(a, 5));
+    page_pool_put(&pool, a);
 }
 END_TEST
 
@@ -252,6 +312,7 @@ int main(void)
     tcase_add_test(tc, resident_pages_are_lent_first);
     tcase_add_test(tc, trim_never_takes_a_lent_page);
     tcase_add_test(tc, a_quiet_pool_trims_itself);
+    tcase_add_test(tc, a_new_slab_wakes_the_trimmer);
     suite_add_tcase(s, tc);
     return check_run(s);
 }
