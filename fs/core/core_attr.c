@@ -48,16 +48,32 @@ struct rd_ctx {
     void *ctx;
 };
 
+/* Does this node stage bytes of ino, or hold it open? */
+static bool staging_here(struct core *c, uint64_t ino)
+{
+    struct sfile *sf = staging_ref(&c->stg, ino, false);
+    if (sf)
+        staging_unref(&c->stg, sf);
+    return sf != NULL;
+}
+
 static int emit(struct rd_ctx *r, const char *name, size_t len, uint64_t ino, uint32_t type,
                 uint64_t cookie)
 {
     struct core_dirent e = {name, len, ino, type, cookie};
     struct stat st, *stp = NULL;
     /* No attributes for an inode whose atime update is still queued: the
-     * kernel would cache the old atime (atime_queue.h). */
+     * kernel would cache the old atime (atime_queue.h). A file this node
+     * stages bytes of gets getattr's answer (staged size and times): the
+     * kernel takes a listing's attributes as the file's, and with the
+     * committed size it cut the writer's file short, for reads too, until
+     * its attributes expired (an hour on one node). */
     if (r->plus && !atime_queue_pending(&r->c->atimes, ino)) {
         struct meta_inode in;
-        if (meta_inode_get(r->c->ms, r->txn, ino, &in) == 0) {
+        if (S_ISREG(type) && staging_here(r->c, ino)) {
+            if (core_getattr(r->c, ino, &st) == 0)
+                stp = &st;
+        } else if (meta_inode_get(r->c->ms, r->txn, ino, &in) == 0) {
             core_attr_to_stat(&in, &st);
             stp = &st;
         }

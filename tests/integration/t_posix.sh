@@ -119,6 +119,10 @@ $FSOPS mmap mm || fail "mmap"
 step "write-only handles bypass the page cache, coherently"
 $FSOPS wronly wo || fail "write-only handle"
 
+step "a listing shows a file being written at its staged size"
+mkdir lw
+$FSOPS listing-while-writing lw/f || fail "listing while writing"
+
 step "fallocate modes"
 fallocate -l 1M fa
 [ "$(stat -c %s fa)" -eq 1048576 ] || fail "fallocate mode 0 size"

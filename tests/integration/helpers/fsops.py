@@ -328,11 +328,38 @@ def cached_atime(path):
         die("cached-atime: the read moved mtime")
 
 
+def listing_while_writing(path):
+    """A listing of the directory (readdirplus: the kernel takes each
+    entry's attributes as the file's) while the file holds staged bytes:
+    stat, the writer's own reads and, after close, everyone's still see
+    them. With the committed size in the listing, all three saw 0 bytes."""
+    data = os.urandom(100000)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_TRUNC, 0o644)
+    try:
+        os.write(fd, data)
+        listed = [e.name for e in os.scandir(os.path.dirname(path) or ".")]
+        if os.path.basename(path) not in listed:
+            die(f"listing-while-writing: {path} not listed: {listed}")
+        for what, size in (("stat", os.stat(path).st_size), ("fstat", os.fstat(fd).st_size)):
+            if size != len(data):
+                die(f"listing-while-writing: {what} after the listing says {size} bytes,"
+                    f" {len(data)} written")
+        if os.pread(fd, 1000, 50000) != data[50000:51000]:
+            die("listing-while-writing: the writer's read after the listing is wrong")
+    finally:
+        os.close(fd)
+    with open(path, "rb") as f:
+        if f.read() != data:
+            die("listing-while-writing: the file reads back wrong after close")
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
-    fns = {"rename2": rename2, "append": append, "mmap": mmap_shared,
-           "wronly": wronly, "write-times": write_times, "cached-atime": cached_atime, "copy-range": copy_range, "seek-hole": seek_hole, "names": names,
-           "deep": deep, "workload": workload, "verify": verify}
+    fns = {"rename2": rename2, "append": append, "mmap": mmap_shared, "wronly": wronly,
+           "write-times": write_times, "cached-atime": cached_atime,
+           "listing-while-writing": listing_while_writing, "copy-range": copy_range,
+           "seek-hole": seek_hole, "names": names, "deep": deep, "workload": workload,
+           "verify": verify}
     try:
         fns[cmd](*args)
     except OSError as e:
