@@ -12,8 +12,8 @@ The operations reach the file through every path the driver has: cached
 read-write handles, write-only and O_APPEND handles (direct I/O), O_DIRECT
 handles, read-only handles opened long before, shared mappings, truncate up
 and down, O_TRUNC opens, fallocate (0, KEEP_SIZE, PUNCH_HOLE),
-copy_file_range between and within the files, fsync, close, renames
-that swap the two names while handles stay open, and unlinks of files
+copy_file_range between and within the files, fsync, close, listings of
+the directory, renames that swap the two names while handles stay open, and unlinks of files
 whose handles stay open and go on reading and writing them. Handles are kept open
 across operations, so one handle's cache must see another handle's writes.
 Written data is random, a copy of bytes already in a file (chunks shared),
@@ -292,6 +292,18 @@ class Fsx:
             if tag == ino.tag and os.fstat(fd).st_size != len(ino.data):
                 self.fail(f"fstat of a {kind} handle: size {os.fstat(fd).st_size}, expected {len(ino.data)}")
 
+    def op_list(self):
+        """A listing (readdirplus) hands the kernel every entry's attributes,
+        which it keeps as the file's: a staged file must be listed at its
+        staged size, or later stats and reads see the file cut short."""
+        root = self.rnd.choice(self.roots)
+        self.log.append(f"list {root}")
+        sizes = {e.name: e.stat().st_size for e in os.scandir(root)}
+        for i, ino in enumerate(self.inodes):
+            got = sizes.get(f"fsx.{i}")
+            if got != len(ino.data):
+                self.fail(f"listing of {root}: fsx.{i} size {got}, expected {len(ino.data)}")
+
     def op_swap(self):
         self.log.append("swap names")
         root = self.rnd.choice(self.roots)
@@ -350,7 +362,7 @@ class Fsx:
 
     OPS = [
         (op_write, 30), (op_read, 25), (op_map, 8), (op_truncate, 6), (op_fallocate, 6),
-        (op_copy, 8), (op_sync, 5), (op_close, 6), (op_stat, 5), (op_swap, 1),
+        (op_copy, 8), (op_sync, 5), (op_close, 6), (op_stat, 5), (op_list, 3), (op_swap, 1),
         (op_replace, 1), (op_detached, 4),
     ]
 
