@@ -16,6 +16,13 @@ Every 50 operations, and at the end, the whole trees are compared: types,
 modes, link counts, sizes, contents, symlink targets, user xattrs, and
 which names are hard links of one another. Exits 1 at the first difference,
 printing the last operations.
+
+With one ROOT, write handles are also held open across operations (at most
+four pairs, one on each side) and written through at random offsets, so the
+other operations meet files with bytes this node has staged and not yet
+committed: stats, listings, reads, renames, links and truncates must see
+them as the reference's kernel does. (With several ROOTs such bytes are
+only visible on their own node until the close, by design.)
 """
 import ctypes
 import errno
@@ -103,11 +110,15 @@ def snapshot(root):
     return out, links
 
 
+HELD_MAX = 4
+
+
 class Nsfx:
     def __init__(self, ref, roots, seed):
         self.ref, self.roots = ref, roots
         self.rnd = random.Random(seed)
         self.log = []
+        self.held = []  # (path, ref fd, root fd): write handles kept open
 
     def fail(self, msg):
         print("nsfx: " + msg, file=sys.stderr)
@@ -131,15 +142,55 @@ class Nsfx:
         if got != want:
             self.fail(f"{name} {' '.join(rels)}{tag}: got {got}, the reference {want}")
 
+    def hold(self, rel):
+        """Opens rel for writing on both sides and keeps the pair."""
+        fl = os.O_WRONLY | os.O_NONBLOCK | (os.O_CREAT if self.rnd.random() < 0.5 else 0)
+        self.log.append(f"hold {rel}")
+        fds = [outcome(os.open, os.path.join(d, rel), fl, 0o640) for d in (self.ref, self.roots[0])]
+        kinds = [f if isinstance(f, str) else "ok" for f in fds]
+        if kinds[0] != kinds[1]:
+            self.fail(f"hold {rel}: got {kinds[1]}, the reference {kinds[0]}")
+        if kinds[0] == "ok":
+            self.held.append((rel, fds[0][1], fds[1][1]))
+
+    def held_write(self):
+        i = self.rnd.randrange(len(self.held))
+        rel, a, b = self.held[i]
+        data, off = self.rnd.randbytes(self.rnd.randint(1, 3000)), self.rnd.randint(0, 6000)
+        self.log.append(f"held-write {rel} at {off}, {len(data)} bytes")
+        want, got = outcome(os.pwrite, a, data, off), outcome(os.pwrite, b, data, off)
+        if got != want:
+            self.fail(f"held-write {rel}: got {got}, the reference {want}")
+        sa, sb = os.fstat(a).st_size, os.fstat(b).st_size
+        if sa != sb:
+            self.fail(f"held-write {rel}: fstat size {sb}, the reference {sa}")
+
+    def release(self, i):
+        rel, a, b = self.held.pop(i)
+        self.log.append(f"release {rel}")
+        os.close(a)
+        os.close(b)
+
     def step(self):
         r = self.rnd
         p, q = self.path(), self.path()
+        held = len(self.roots) == 1
         op = r.choices(
             ("mkdir", "rmdir", "create", "unlink", "rename", "link", "symlink", "write",
              "truncate", "chmod", "xattr", "stat", "list", "readlink", "read", "mkfifo",
-             "create-trunc"),
-            (10, 6, 10, 6, 14, 5, 4, 8, 3, 3, 3, 8, 6, 2, 6, 2, 3))[0]
-        if op == "mkfifo":
+             "create-trunc", "hold", "held-write", "release"),
+            (10, 6, 10, 6, 14, 5, 4, 8, 3, 3, 3, 8, 6, 2, 6, 2, 3) +
+            ((3, 8, 2) if held else (0, 0, 0)))[0]
+        if op == "hold":
+            if len(self.held) < HELD_MAX:
+                self.hold(p)
+        elif op == "held-write":
+            if self.held:
+                self.held_write()
+        elif op == "release":
+            if self.held:
+                self.release(r.randrange(len(self.held)))
+        elif op == "mkfifo":
             self.both(op, lambda a: os.mkfifo(a, 0o640), p)
         elif op == "create-trunc":  # O_NONBLOCK: a FIFO must not block the test
             fl = os.O_CREAT | os.O_TRUNC | os.O_WRONLY | os.O_NONBLOCK
@@ -201,6 +252,9 @@ class Nsfx:
             self.step()
             if k % 50 == 49:
                 self.compare()
+        self.compare()
+        while self.held:
+            self.release(0)
         self.compare()
 
 
