@@ -212,19 +212,23 @@ static void *pool_thread(void *arg)
 {
     struct page_pool *p = arg;
     pthread_setname_np(pthread_self(), "qfs-pages"); /* for top -H, perf, gdb */
+    bool failed = false; /* the last trim gave nothing back: wait for a get or put */
+    uint64_t failed_at = 0;
     pthread_mutex_lock(&p->lock);
     while (!p->stop) {
-        if (p->n_free - p->n_released <= p->floor) {
+        if (p->n_free - p->n_released <= p->floor || (failed && p->last_use_ms == failed_at)) {
             p->trim_waiting = true;
             pthread_cond_wait(&p->wake, &p->lock);
             continue;
         }
         if (!quiet(p))
             continue;
+        failed_at = p->last_use_ms;
         pthread_mutex_unlock(&p->lock);
         size_t n = page_pool_trim(p);
         log_debug("page pool: %zu free pages given back", n);
         pthread_mutex_lock(&p->lock);
+        failed = n == 0;
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
