@@ -22,9 +22,10 @@ struct apply_result {
     struct meta_inode attr; /* the inode created or changed */
     uint64_t copy_parent;   /* a conflict copy was linked in this directory (0: none) */
     uint64_t unlinked_ino;  /* an inode that lost a link (its other names see nlink change) */
-    /* Directories a rename moved to another parent (0: none): [0] was at
-     * the command's (ino, name), [1] at (ino2, name2) (an exchange). Other
-     * nodes' kernels may still know them by those names. */
+    /* Directories a rename moved (0: none), within their directory too:
+     * [0] was at the command's (ino, name), [1] at (ino2, name2) (an
+     * exchange). Other nodes' kernels may still know them by those names,
+     * and a later move elsewhere reports only the name it had then. */
     uint64_t moved_dirs[2];
 };
 

@@ -106,10 +106,8 @@ static int do_exchange(struct apply_ctx *a, struct side *s, struct side *d)
         if (!rc)
             rc = moved(a, &d->in, s->dir.ino);
     }
-    if (s->dir.ino != d->dir.ino) {
-        a->res->moved_dirs[0] = S_ISDIR(s->in.mode) ? s->in.ino : 0;
-        a->res->moved_dirs[1] = S_ISDIR(d->in.mode) ? d->in.ino : 0;
-    }
+    a->res->moved_dirs[0] = S_ISDIR(s->in.mode) ? s->in.ino : 0;
+    a->res->moved_dirs[1] = S_ISDIR(d->in.mode) ? d->in.ino : 0;
     int delta = (int)S_ISDIR(s->in.mode) - (int)S_ISDIR(d->in.mode);
     return rc ? rc : touch_dirs(a, s, d, delta);
 }
@@ -154,7 +152,7 @@ static int do_move(struct apply_ctx *a, struct side *s, struct side *d)
         rc = moved(a, &s->in, d->dir.ino);
     if (s->dir.ino == d->dir.ino)
         s->dir = d->dir;
-    else if (S_ISDIR(s->in.mode))
+    if (S_ISDIR(s->in.mode))
         a->res->moved_dirs[0] = s->in.ino;
     return rc ? rc : touch_dirs(a, s, d, S_ISDIR(s->in.mode) ? 1 : 0);
 }

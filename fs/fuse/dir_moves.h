@@ -3,13 +3,15 @@
  *
  * The kernel keeps a dentry it looked up even on a cluster mount (timeout 0
  * only makes it ask again on use), and a directory has one dentry. When
- * another node moves a directory to another parent, its old dentry stays
+ * another node moves a directory (renames it), its old dentry stays
  * here until something walks the old name. A lookup under the new name
  * must move that dentry, which takes the filesystem's rename lock; a rename
  * between two directories holds that lock itself, so a rename of the moved
  * directory to another directory failed ESTALE, on the VFS's retry too
  * (`mv` said "Stale file handle" until the old path was walked; found by
- * tests/integration/helpers/nsfx.py).
+ * tests/integration/helpers/nsfx.py). Renames within one directory count
+ * as moves here: their old dentry needs no lock to move, but it outlives
+ * them, and a later move to another parent names only the newer name.
  *
  * So for each directory another node moved, a walker process stats the old
  * path: the kernel revalidates the old dentry, this daemon answers that the

@@ -17,12 +17,13 @@ modes, link counts, sizes, contents, symlink targets, user xattrs, and
 which names are hard links of one another. Exits 1 at the first difference,
 printing the last operations.
 
-With one ROOT, write handles are also held open across operations (at most
-four pairs, one on each side) and written through at random offsets, so the
-other operations meet files with bytes this node has staged and not yet
-committed: stats, listings, reads, renames, links and truncates must see
-them as the reference's kernel does. (With several ROOTs such bytes are
-only visible on their own node until the close, by design.)
+Write handles are also held open across operations (at most four pairs,
+one on each side) and written through at random offsets, so the other
+operations meet files with bytes a node has staged and not yet committed:
+stats, listings, reads, renames, links and truncates must see them as the
+reference's kernel does. Such bytes are visible on their own node only
+until the close (close-to-open), so while any handle is held every
+operation and comparison runs under the ROOT that holds it.
 """
 import ctypes
 import errno
@@ -119,6 +120,7 @@ class Nsfx:
         self.rnd = random.Random(seed)
         self.log = []
         self.held = []  # (path, ref fd, root fd): write handles kept open
+        self.home = None  # the ROOT they are open under, while there are any
 
     def fail(self, msg):
         print("nsfx: " + msg, file=sys.stderr)
@@ -134,7 +136,7 @@ class Nsfx:
     def both(self, name, fn, *rels):
         """Runs fn on the paths rels under REF and under one ROOT; the
         outcomes must match."""
-        root = self.rnd.choice(self.roots)
+        root = self.home or self.rnd.choice(self.roots)
         tag = f" (on {root})" if len(self.roots) > 1 else ""
         self.log.append(f"{name} {' '.join(rels)}{tag}")
         want = outcome(fn, *(os.path.join(self.ref, r) for r in rels))
@@ -145,13 +147,15 @@ class Nsfx:
     def hold(self, rel):
         """Opens rel for writing on both sides and keeps the pair."""
         fl = os.O_WRONLY | os.O_NONBLOCK | (os.O_CREAT if self.rnd.random() < 0.5 else 0)
-        self.log.append(f"hold {rel}")
-        fds = [outcome(os.open, os.path.join(d, rel), fl, 0o640) for d in (self.ref, self.roots[0])]
+        root = self.home or self.rnd.choice(self.roots)
+        self.log.append(f"hold {rel}" + (f" (on {root})" if len(self.roots) > 1 else ""))
+        fds = [outcome(os.open, os.path.join(d, rel), fl, 0o640) for d in (self.ref, root)]
         kinds = [f if isinstance(f, str) else "ok" for f in fds]
         if kinds[0] != kinds[1]:
             self.fail(f"hold {rel}: got {kinds[1]}, the reference {kinds[0]}")
         if kinds[0] == "ok":
             self.held.append((rel, fds[0][1], fds[1][1]))
+            self.home = root
 
     def held_write(self):
         i = self.rnd.randrange(len(self.held))
@@ -170,17 +174,20 @@ class Nsfx:
         self.log.append(f"release {rel}")
         os.close(a)
         os.close(b)
+        if not self.held:
+            self.home = None
 
     def step(self):
         r = self.rnd
         p, q = self.path(), self.path()
-        held = len(self.roots) == 1
         op = r.choices(
             ("mkdir", "rmdir", "create", "unlink", "rename", "link", "symlink", "write",
              "truncate", "chmod", "xattr", "stat", "list", "readlink", "read", "mkfifo",
              "create-trunc", "hold", "held-write", "release"),
             (10, 6, 10, 6, 14, 5, 4, 8, 3, 3, 3, 8, 6, 2, 6, 2, 3) +
-            ((3, 8, 2) if held else (0, 0, 0)))[0]
+            # several nodes: released sooner, so that most operations still
+            # run on a random node
+            ((3, 8, 2) if len(self.roots) == 1 else (2, 6, 5)))[0]
         if op == "hold":
             if len(self.held) < HELD_MAX:
                 self.hold(p)
@@ -237,7 +244,7 @@ class Nsfx:
 
     def compare(self):
         want = snapshot(self.ref)
-        for root in self.roots:
+        for root in [self.home] if self.home else self.roots:
             got = snapshot(root)
             if got == want:
                 continue

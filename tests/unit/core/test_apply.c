@@ -248,6 +248,44 @@ START_TEST(rename_cases)
 }
 END_TEST
 
+/* The directories a rename moved, for other nodes' walkers (dir_moves.h):
+ * within one directory as well as across. */
+static struct apply_result rename_res(uint64_t p1, const char *n1, uint64_t p2, const char *n2,
+                                      uint32_t flags)
+{
+    struct cmd c = base(CMD_RENAME, 0, 0);
+    struct apply_result res;
+    c.ino = p1;
+    c.name = n1;
+    c.namelen = (uint32_t)strlen(n1);
+    c.ino2 = p2;
+    c.name2 = n2;
+    c.name2len = (uint32_t)strlen(n2);
+    c.flags = flags;
+    ck_assert_int_eq(run(&c, &res), 0);
+    return res;
+}
+
+START_TEST(rename_reports_moved_dirs)
+{
+    uint64_t d, e, f;
+    init_root(ms);
+    ck_assert_int_eq(create(CMD_MKDIR, 1, "d", &d), 0);
+    ck_assert_int_eq(create(CMD_MKDIR, 1, "e", &e), 0);
+    ck_assert_int_eq(create(CMD_MKNOD, 1, "f", &f), 0);
+    struct apply_result r = rename_res(1, "d", 1, "d2", 0); /* within the root */
+    ck_assert_uint_eq(r.moved_dirs[0], d);
+    ck_assert_uint_eq(r.moved_dirs[1], 0);
+    r = rename_res(1, "d2", e, "d3", 0); /* to another parent */
+    ck_assert_uint_eq(r.moved_dirs[0], d);
+    r = rename_res(1, "f", 1, "f2", 0); /* a file: nothing to walk */
+    ck_assert_uint_eq(r.moved_dirs[0], 0);
+    r = rename_res(1, "f2", 1, "e", RENAME_EXCHANGE); /* within the root */
+    ck_assert_uint_eq(r.moved_dirs[0], 0);
+    ck_assert_uint_eq(r.moved_dirs[1], e);
+}
+END_TEST
+
 START_TEST(rename_keeps_cookie_in_dir)
 {
     MDB_txn *txn;
@@ -529,6 +567,7 @@ int main(void)
     tcase_add_test(tc, create_ops);
     tcase_add_test(tc, links_and_removal);
     tcase_add_test(tc, rename_cases);
+    tcase_add_test(tc, rename_reports_moved_dirs);
     tcase_add_test(tc, rename_keeps_cookie_in_dir);
     tcase_add_test(tc, ownership_rules);
     tcase_add_test(tc, xattr_rules);
