@@ -13,9 +13,10 @@ read-write handles, write-only and O_APPEND handles (direct I/O), O_DIRECT
 handles, read-only handles opened long before, shared mappings, truncate up
 and down, O_TRUNC opens, fallocate (0, KEEP_SIZE, PUNCH_HOLE),
 copy_file_range between and within the files, fsync, close, listings of
-the directory, renames that swap the two names while handles stay open, and unlinks of files
-whose handles stay open and go on reading and writing them. Handles are kept open
-across operations, so one handle's cache must see another handle's writes.
+the directory, renames that swap the two names while handles stay open,
+and unlinks of files whose handles stay open and go on reading and writing
+them. Handles are kept open across operations, so one handle's cache must
+see another handle's writes.
 Written data is random, a copy of bytes already in a file (chunks shared),
 or zeros. A run is determined by SEED; on a mismatch it prints the last
 operations and exits 1.
