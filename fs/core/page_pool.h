@@ -5,7 +5,7 @@
  *
  * Why not malloc: a burst of writes lends out up to the staging bound (1 GiB
  * by default) in 4 KiB pages. Freed through malloc they stayed in glibc's
- * arenas, fragmented (an idle daemon kept 550-600 MiB resident after
+ * arenas, fragmented (an idle daemon kept 500-600 MiB resident after
  * 1 GiB writes), and the pages beyond what a pool kept were faulted in again
  * on the next burst. Here a page, once mapped, stays mapped; a pool with no
  * get or put for idle_ms tells the kernel (MADV_DONTNEED) to drop all but
