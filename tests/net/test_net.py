@@ -338,18 +338,27 @@ def test_priority(build):
 
 
 def test_kernel_backlog(build):
-    # B stops reading in the middle of a transfer. What A cannot send waits in
+    # B stops reading while A has a transfer to send. What A cannot send waits in
     # its channel's lanes, where an urgent frame still overtakes it, and not in
     # the kernel's send buffer, which autotunes to megabytes (TCP_NOTSENT_LOWAT:
     # 128 KiB on the bulk channel; the kernel may go one 64 KiB buffer over).
     c = Cluster(build, ["a", "b"])
     try:
         a, b = start_pair(c)
-        n = scale(1024, 512)
+        # A first transfer with B reading lets both kernels grow their buffers.
+        a.ok(f"gen {scale(512, 256)} 65536 4 {c.path('warm')}", 120)
+        a.ok(f"push {c.path('warm')} 1 60000", 120)
+        # The second is more than B's kernel takes in while B is stopped: its
+        # receive buffer autotunes up to tcp_rmem's maximum, 32 MiB on some
+        # machines. (Stopping B once the lanes held a byte, session 26's CI found
+        # a 32 MiB transfer nearly over by then and the lanes empty.)
+        with open("/proc/sys/net/ipv4/tcp_rmem") as f:
+            rmem_max = int(f.read().split()[2])
+        n = max(scale(1024, 512), (rmem_max + (16 << 20)) // 65536)
         a.ok(f"gen {n} 65536 3 {c.path('h')}", 120)
-        push_until_queued(a, c.path('h'), 1)
         os.kill(b.proc.pid, signal.SIGSTOP)
         try:
+            a.ok(f"push-bg {c.path('h')} 1")
             # A writes until the kernel refuses more: poll until it holds still.
             last, end = -1, time.monotonic() + 30
             while (unsent := max_notsent(a.proc.pid)) != last:
@@ -361,7 +370,7 @@ def test_kernel_backlog(build):
             os.kill(b.proc.pid, signal.SIGCONT)
         done = a.wait_async("ok push", 300)
         print(f"receiver stopped: A's kernel held {unsent} bytes unsent, its lanes "
-              f"{queued} bytes; push: {done}")
+              f"{queued} bytes of {n * 65536}; push: {done}")
         assert unsent <= (128 + 64 + 16) << 10, unsent
         assert queued > 0, "nothing waited in the lanes"
     finally:
