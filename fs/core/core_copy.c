@@ -1,7 +1,11 @@
 /* core_copy.c - copy_file_range by sharing chunks, and SEEK_DATA/SEEK_HOLE. */
 #include "fs/core/core_internal.h"
+#include "fs/core/core_remote_int.h"
+
+#include "common/log.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,6 +21,22 @@ struct cfr {
     uint64_t reached; /* source offset up to which extents were taken */
 };
 
+/* 0 once chunk hash, pinned, is here, so that the copy's command references
+ * only chunks this node holds, as a writer's does. In a cluster a source
+ * written elsewhere may be committed before its chunks arrive: they are
+ * fetched. A chunk no one has means that the source dropped it since our
+ * snapshot and the GC deleted it before the pin: the snapshot is stale,
+ * -EAGAIN. */
+static int hold_chunk(struct core *c, const uint8_t *hash)
+{
+    int rc = chunk_store_has(c->cs, hash);
+    if (rc == 1)
+        return 0;
+    if (rc == 0)
+        rc = core_chunk_fetch(c, hash);
+    return rc == -ENOENT ? -EAGAIN : rc < 0 ? -EIO : rc;
+}
+
 /* Takes e's part inside [src, end), shifted to the destination. */
 static int take(void *ctx, const struct meta_extent *e)
 {
@@ -30,14 +50,11 @@ static int take(void *ctx, const struct meta_extent *e)
     x.len = (uint32_t)(to - from);
     x.off = f->dst + (from - f->src);
     int rc = gc_pin(f->c->gc, x.hash); /* until the command is applied */
-    if (rc)
-        return rc;
-    /* The source may have dropped it since our snapshot and the GC deleted
-     * it before the pin: then the snapshot is stale, start again. */
-    rc = chunk_store_has(f->c->cs, x.hash);
-    if (rc != 1) {
+    if (!rc)
+        rc = hold_chunk(f->c, x.hash);
+    if (rc) {
         gc_unpin(f->c->gc, x.hash);
-        return rc < 0 ? rc : -EAGAIN;
+        return rc;
     }
     cmd_extent_put(f->exts, f->n++, &x);
     f->reached = to;
@@ -146,7 +163,9 @@ ssize_t core_copy_file_range(struct core *c, const struct core_cred *cr, uint64_
     for (int tries = 0; rc == -EAGAIN && tries < 5; tries++)
         rc = copy_from_snapshot(c, cr, ino_in, ino_out, &f);
     free(f.exts);
-    return rc ? rc : (ssize_t)n;
+    if (rc == -EAGAIN) /* still missing after five fresh looks: lost, not stale */
+        log_error("copy_file_range: inode %" PRIu64 " references a chunk no node has", ino_in);
+    return rc == -EAGAIN ? -EIO : rc ? rc : (ssize_t)n;
 }
 
 int64_t core_lseek(struct core *c, uint64_t ino, int64_t off, int whence)

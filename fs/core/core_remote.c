@@ -205,6 +205,19 @@ static int fetch_chunk(struct core *c, const uint8_t *hash, int why, uint8_t *bu
     return 0;
 }
 
+int core_chunk_fetch(struct core *c, const uint8_t hash[SHA256_LEN])
+{
+    if (!c->has_remote)
+        return -ENOENT;
+    uint8_t *buf = bufpool_get(&c->chunk_bufs);
+    if (!buf)
+        return -ENOMEM;
+    uint32_t len;
+    int rc = fetch_chunk(c, hash, -ENOENT, buf, &len);
+    bufpool_put(&c->chunk_bufs, buf);
+    return rc;
+}
+
 int core_chunk_read(struct core *c, const uint8_t hash[SHA256_LEN], uint32_t off, void *buf,
                     uint32_t len)
 {

@@ -67,4 +67,9 @@ void core_drop_record(struct core *c, struct refs_drop *d, const struct apply_re
 int core_chunk_read(struct core *c, const uint8_t hash[SHA256_LEN], uint32_t off, void *buf,
                     uint32_t len);
 
+/* Makes chunk hash, which a committed map references but this node lacks,
+ * present here: fetched from a peer and stored. 0, -ENOENT (no remote, or
+ * no reachable peer has it), -ENOTCONN, -ETIMEDOUT, -EIO, -ENOMEM. */
+int core_chunk_fetch(struct core *c, const uint8_t hash[SHA256_LEN]);
+
 #endif

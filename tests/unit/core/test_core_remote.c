@@ -212,6 +212,48 @@ START_TEST(unreachable_peers_fail_the_read)
 }
 END_TEST
 
+/* A copy of a file whose chunks have not arrived here: they are fetched,
+ * so the copy's command references only chunks this node holds (it used to
+ * fail EAGAIN, taking them for chunks the GC had deleted). */
+START_TEST(copy_fetches_missing_chunks)
+{
+    uint8_t *data = malloc(FILE_LEN);
+    uint64_t ino = committed_file(data, 8);
+    core_close(core);
+    drop_local_chunks();
+    open_core(true);
+    struct stat st;
+    ck_assert_int_eq(core_mknod(core, &root, 1, "g", S_IFREG | 0644, 0, &st), 0);
+    ck_assert_int_eq(core_copy_file_range(core, &root, ino, 0, st.st_ino, 0, FILE_LEN), FILE_LEN);
+    ck_assert_int_eq(peer.fetch_calls, (int)peer.n);
+    for (size_t i = 0; i < peer.n; i++)
+        ck_assert_int_eq(chunk_store_has(core_chunk_store(core), peer.chunks[i].hash), 1);
+    core_close(core);
+    open_core(false);
+    expect(st.st_ino, data, FILE_LEN);
+    free(data);
+}
+END_TEST
+
+/* Chunks no peer has either: EIO, as a read of them gets. */
+START_TEST(copy_of_lost_chunks_fails_eio)
+{
+    uint8_t *data = malloc(FILE_LEN);
+    uint64_t ino = committed_file(data, 9);
+    core_close(core);
+    drop_local_chunks();
+    for (size_t i = 0; i < peer.n; i++)
+        peer.chunks[i].hash[0] ^= 1;
+    open_core(true);
+    struct stat st;
+    ck_assert_int_eq(core_mknod(core, &root, 1, "g", S_IFREG | 0644, 0, &st), 0);
+    ck_assert_int_eq(core_copy_file_range(core, &root, ino, 0, st.st_ino, 0, FILE_LEN), -EIO);
+    ck_assert_int_eq(core_getattr(core, st.st_ino, &st), 0);
+    ck_assert_int_eq(st.st_size, 0);
+    free(data);
+}
+END_TEST
+
 START_TEST(cluster_gc_waits_for_the_grace_period)
 {
     uint8_t *data = malloc(FILE_LEN);
@@ -292,6 +334,8 @@ int main(void)
     tcase_add_test(tc, corrupt_chunk_fetched_again);
     tcase_add_test(tc, recut_fetches_old_chunks);
     tcase_add_test(tc, unreachable_peers_fail_the_read);
+    tcase_add_test(tc, copy_fetches_missing_chunks);
+    tcase_add_test(tc, copy_of_lost_chunks_fails_eio);
     tcase_add_test(tc, cluster_gc_waits_for_the_grace_period);
     tcase_add_test(tc, rewrite_after_truncate_lists_only_new_chunks);
     tcase_add_test(tc, rewrite_after_unlink_lists_old_chunks);
