@@ -72,6 +72,8 @@ void mount_cluster_settle_dir(struct qfs_fuse *q, uint64_t dir, pid_t pid);
 /* Catches up with the leader's commit index; true if this is a cluster
  * mount and it did (then local state holds everything committed before). */
 bool mount_cluster_catch_up(struct qfs_fuse *q);
+/* The session is mounted: cache invalidations start reaching the kernel. */
+void mount_cluster_mounted(struct qfs_fuse *q);
 /* The session is ending: no more cache invalidations. */
 void mount_cluster_quiesce(struct qfs_fuse *q);
 /* For open(): may the kernel keep ino's pages (no remote change since)? */

@@ -44,7 +44,8 @@ struct inval {
     uint64_t told;         /* every record up to this slot reached the kernel */
     uint64_t pushed, done; /* records queued / passed to the kernel, ever */
     uint64_t dropped;
-    bool stop, quiet;
+    bool stop;
+    bool quiet; /* not mounted yet, or unmounting: records are dropped untold */
 };
 
 static uint64_t now_ms(void)
@@ -307,6 +308,7 @@ int inval_start(struct fuse_session *se, struct inval **out)
         return -ENOMEM;
     }
     iv->se = se;
+    iv->quiet = true;
     pthread_mutex_init(&iv->lock, NULL);
     pthread_cond_init(&iv->work, NULL);
     pthread_cond_init(&iv->told_cond, NULL);
@@ -317,6 +319,13 @@ int inval_start(struct fuse_session *se, struct inval **out)
     }
     *out = iv;
     return 0;
+}
+
+void inval_mounted(struct inval *iv)
+{
+    pthread_mutex_lock(&iv->lock);
+    iv->quiet = false;
+    pthread_mutex_unlock(&iv->lock);
 }
 
 void inval_quiesce(struct inval *iv)

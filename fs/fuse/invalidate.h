@@ -38,7 +38,11 @@
 
 struct inval;
 
+/* The thread tells the kernel nothing until inval_mounted(): before the
+ * mount the kernel caches nothing, and the session has no device yet. */
 int inval_start(struct fuse_session *se, struct inval **out);
+/* The session is mounted (after fuse_session_mount): records reach the kernel. */
+void inval_mounted(struct inval *iv);
 /* The session is going away: stop telling the kernel anything. */
 void inval_quiesce(struct inval *iv);
 void inval_stop(struct inval *iv);

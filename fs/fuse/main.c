@@ -74,6 +74,7 @@ static int run_mounted(struct fuse_session *se, struct qfs_fuse *q, const struct
         daemon_ready(ready_fd, 1);
         return 1;
     }
+    mount_cluster_mounted(q); /* the device is open: invalidations can go */
     write_pid_file(o->pid_file);
     log_info("mounted at %s (pid %ld)", o->cmd.mountpoint, (long)getpid());
     daemon_ready(ready_fd, 0);

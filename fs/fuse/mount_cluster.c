@@ -67,6 +67,12 @@ int mount_cluster_start(struct qfs_fuse *q, struct fuse_session *se, const struc
     return rc;
 }
 
+void mount_cluster_mounted(struct qfs_fuse *q)
+{
+    if (q->inval) /* NULL for a single-node mount */
+        inval_mounted(q->inval);
+}
+
 void mount_cluster_quiesce(struct qfs_fuse *q)
 {
     inval_quiesce(q->inval); /* NULL for a single-node mount: nothing to do */
