@@ -191,6 +191,8 @@ static int start_all(struct cluster *cl)
         return rc;
     cl->req_base = cl->next_req = boot << 32;
     rc = open_persist(cl);
+    if (!rc) /* before the threads that wake the Paxos thread start */
+        rc = pax_wake_open(cl);
     if (!rc)
         rc = apply_loop_start(cl);
     if (!rc) /* before the transport: frames and peer events reach it */

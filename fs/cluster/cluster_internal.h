@@ -128,7 +128,7 @@ struct cluster {
     /* Paxos thread */
     pthread_t pax_thread;
     bool pax_started;
-    int wake_fd;               /* eventfd: something for the Paxos thread */
+    int wake_fd;               /* eventfd: something for the Paxos thread; set before any thread */
     struct engine *eng;        /* pax only */
     uint64_t applied_told;     /* pax only: last index given to engine_set_applied */
     uint64_t snap_told;        /* pax only: last index given to engine_install_snapshot */
@@ -201,6 +201,9 @@ struct cluster {
 };
 
 /* Paxos thread (paxos_loop.c). */
+/* Opens wake_fd before any thread that calls pax_wake() starts (they read
+ * it unlocked), then pax_start() starts the Paxos thread. */
+int pax_wake_open(struct cluster *cl);
 int pax_start(struct cluster *cl, uint64_t applied);
 void pax_stop(struct cluster *cl);
 void pax_wake(struct cluster *cl);

@@ -25,11 +25,15 @@ uint64_t cl_now_us(void)
     return net_now_ns() / 1000u;
 }
 
+int pax_wake_open(struct cluster *cl)
+{
+    cl->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    return cl->wake_fd < 0 ? -errno : 0;
+}
+
 void pax_wake(struct cluster *cl)
 {
     uint64_t one = 1;
-    if (cl->wake_fd < 0)
-        return; /* not started yet */
     if (write(cl->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
         log_warn("cluster: cannot wake the Paxos thread: %s", strerror(errno));
 }
@@ -424,9 +428,6 @@ static void *pax_main(void *arg)
 
 int pax_start(struct cluster *cl, uint64_t applied)
 {
-    cl->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (cl->wake_fd < 0)
-        return -errno;
     cl->applied_told = applied;
     int rc = create_engine(cl, applied);
     if (rc) {
