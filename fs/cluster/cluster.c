@@ -202,7 +202,7 @@ static int start_all(struct cluster *cl)
     if (!rc)
         rc = start_sync(cl);
     if (!rc)
-        rc = pax_start(cl, cl->applied);
+        rc = pax_start(cl, cluster_applied_index(cl)); /* the apply thread runs */
     if (rc)
         return rc;
     struct core_remote remote;
@@ -210,7 +210,7 @@ static int start_all(struct cluster *cl)
     core_set_remote(cl->core, &remote);
     core_set_orderer(cl->core, &cluster_orderer_ops, cl, cl->mem.self, cl->req_base, CONS_CMD_MAX);
     log_info("cluster: node %u of %u (%s), applied index %llu", cl->mem.self + 1, cl->mem.n,
-             cl->mem.human[cl->mem.self], (unsigned long long)cl->applied);
+             cl->mem.human[cl->mem.self], (unsigned long long)cluster_applied_index(cl));
     return 0;
 }
 
