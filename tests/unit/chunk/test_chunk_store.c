@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,7 +335,7 @@ END_TEST
 struct reader_arg {
     struct chunk_store *cs;
     const struct chunk_ref *c; /* chunk to read over and over */
-    volatile int *stop;
+    atomic_int *stop;
     int reads, errors;
 };
 
@@ -342,7 +343,7 @@ static void *reader_main(void *p)
 {
     struct reader_arg *a = p;
     uint8_t *buf = malloc(CHUNK_MAX);
-    while (!*a->stop) {
+    while (!atomic_load(a->stop)) {
         uint32_t len;
         if (chunk_store_get(a->cs, a->c->hash, buf, CHUNK_MAX, &len) || len != a->c->len ||
             memcmp(buf, a->c->data, len))
@@ -363,7 +364,7 @@ START_TEST(test_map_grows_under_readers)
     make_set(c, 11);
     ck_assert_int_eq(chunk_store_open_opts(tu.dir, &opts, &cs), 0);
     ck_assert_int_eq(chunk_store_put_batch(cs, c, NSIZES), 0);
-    volatile int stop = 0;
+    atomic_int stop = 0;
     struct reader_arg ra[2] = {{cs, &c[7], &stop, 0, 0}, {cs, &c[6], &stop, 0, 0}};
     pthread_t th[2];
     for (int i = 0; i < 2; i++)
@@ -373,7 +374,7 @@ START_TEST(test_map_grows_under_readers)
             tu_make_chunk(&big[j], data + (size_t)j * CHUNK_MAX, CHUNK_MAX, 1000 + round * 4 + j);
         ck_assert_int_eq(chunk_store_put_batch(cs, big, 4), 0);
     }
-    stop = 1;
+    atomic_store(&stop, 1);
     for (int i = 0; i < 2; i++) {
         pthread_join(th[i], NULL);
         ck_assert_int_gt(ra[i].reads, 0);
