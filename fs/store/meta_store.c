@@ -167,8 +167,12 @@ int meta_store_open(const char *dir, struct meta_store **out)
     /* The largest map the address space allows (a ulimit -v or a sanitizer
      * may refuse 1 TiB); the map bounds the store, not memory use. */
     size_t mapsize = META_MAPSIZE;
-    while (!rc && (rc = env_open(ms, dir, mapsize)) == -ENOMEM && mapsize > META_MAPSIZE_MIN)
+    while (!rc && (rc = env_open(ms, dir, mapsize)) == -ENOMEM && mapsize > META_MAPSIZE_MIN) {
         mapsize /= 4;
+        rc = 0; /* try a quarter of it */
+    }
+    if (!rc && mapsize < META_MAPSIZE)
+        log_info("meta store %s: the address space is limited, map of %zu GiB", dir, mapsize >> 30);
     if (!rc)
         rc = check_restored(ms, txnid);
     /* Before any commit: from the first, a page of the checkpoint restored
