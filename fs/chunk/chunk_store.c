@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
@@ -397,22 +398,45 @@ int chunk_store_stats(struct chunk_store *cs, struct chunk_store_stats *out)
 
 #define MAP_MAX (1ull << 44)
 
+/*
+ * LMDB unmaps the old map before it maps the new one, and when that mmap
+ * fails the environment is left with no map at all: the next read faults,
+ * and only a reopen would bring it back. So the new size is first reserved
+ * beside the old one, which needs more address space than the remap will.
+ * When a `ulimit -v` cannot hold the doubled map, a quarter more is tried;
+ * when it cannot hold that either, the map stays as it is and the store is
+ * full (MDB_MAP_FULL, ENOSPC for the writer) until chunks are deleted.
+ */
+static int map_fits(uint64_t size)
+{
+    void *p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return errno;
+    munmap(p, size);
+    return 0;
+}
+
 /* Doubles the map unless another writer already grew it past seen. */
 static int map_grow(struct chunk_store *cs, uint64_t seen)
 {
-    int rc = 0;
-    uint64_t size;
+    int rc = 0, fits = 0;
+    uint64_t size = seen * 2;
     pthread_rwlock_wrlock(&cs->map_lock);
     if (cs->map_size == seen) {
-        rc = seen * 2 > MAP_MAX ? MDB_MAP_FULL : mdb_env_set_mapsize(cs->env, seen * 2);
+        if (size <= MAP_MAX && (fits = map_fits(size)) != 0)
+            fits = map_fits(size = seen + seen / 4);
+        if (size > MAP_MAX || fits)
+            rc = MDB_MAP_FULL;
+        else
+            rc = mdb_env_set_mapsize(cs->env, size);
         if (!rc)
-            cs->map_size = seen * 2;
+            cs->map_size = size;
     }
     size = cs->map_size;
     pthread_rwlock_unlock(&cs->map_lock);
     if (rc)
         log_error("chunk store %s: cannot grow the map past %llu bytes: %s", cs->path,
-                  (unsigned long long)seen, mdb_strerror(rc));
+                  (unsigned long long)seen, fits ? strerror(fits) : mdb_strerror(rc));
     else
         log_info("chunk store %s: map is %llu bytes", cs->path, (unsigned long long)size);
     return rc;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -392,6 +393,81 @@ START_TEST(test_map_grows_under_readers)
 }
 END_TEST
 
+/* The bytes this process has mapped now (VmSize), or 0 if unknown. */
+static rlim_t mapped_now(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    unsigned long long kib = 0;
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmSize: %llu kB", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return (rlim_t)kib << 10;
+}
+
+#define LIMITED_CHUNKS 2048 /* 128 MiB: more than the address space lets the map reach */
+
+/* In the child, under a 48 MiB headroom of address space: puts until the map
+ * cannot grow, then checks what was put and that deletes make room. */
+static int fill_limited_store(struct chunk_ref *c)
+{
+    struct chunk_store *cs;
+    struct chunk_store_opts opts = {.map_initial = 16u << 20};
+    if (chunk_store_open_opts(tu.dir, &opts, &cs))
+        return 10;
+    struct rlimit lim = {mapped_now() + (48u << 20), RLIM_INFINITY};
+    lim.rlim_max = lim.rlim_cur;
+    if (setrlimit(RLIMIT_AS, &lim))
+        return 11;
+    int n = 0, rc = 0;
+    while (n < LIMITED_CHUNKS && (rc = chunk_store_put_batch(cs, &c[n], 1)) == 0)
+        n++;
+    static uint8_t buf[CHUNK_MAX];
+    uint32_t len;
+    for (int i = 0; i < n; i++)
+        if (chunk_store_get(cs, c[i].hash, buf, sizeof(buf), &len) || len != c[i].len ||
+            memcmp(buf, c[i].data, len))
+            return 13; /* a committed chunk lost or unreadable */
+    if (rc != -ENOSPC || n < 16)
+        return 12; /* the map never filled, or failed otherwise */
+    for (int i = 0; i < n / 2; i++)
+        if (chunk_store_delete_batch(cs, (const uint8_t(*)[SHA256_LEN])c[i].hash, 1))
+            return 14;
+    if (chunk_store_put_batch(cs, &c[n], 1))
+        return 15; /* the space freed is not reused */
+    chunk_store_close(cs);
+    return 0;
+}
+
+/* A map that the address space (ulimit -v) does not let grow: puts get
+ * ENOSPC, nothing committed is lost, deletes make room. LMDB left with no map
+ * after a failed remap crashed the daemon at the next read. */
+START_TEST(test_map_limited_by_address_space)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    return; /* their shadow memory needs terabytes of address space */
+#endif
+    struct chunk_ref *c = malloc(sizeof(*c) * (LIMITED_CHUNKS + 1));
+    uint8_t *data = malloc((size_t)(LIMITED_CHUNKS + 1) << 16);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_ptr_nonnull(data);
+    for (int i = 0; i <= LIMITED_CHUNKS; i++)
+        tu_make_chunk(&c[i], data + ((size_t)i << 16), 1u << 16, 7000 + i);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        _exit(fill_limited_store(c));
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status), "the child died (signal %d)", WTERMSIG(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    free(data);
+    free(c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("chunk_store");
@@ -409,6 +485,7 @@ int main(void)
     tcase_add_test(tc, test_format1_store_is_read_and_upgraded);
     tcase_add_test(tc, test_chunk_corrupt_tool);
     tcase_add_test(tc, test_map_grows_under_readers);
+    tcase_add_test(tc, test_map_limited_by_address_space);
     suite_add_tcase(s, tc);
     return scratch_run(s);
 }
