@@ -5,8 +5,8 @@
 # at once: its open catches up on the commit in one round trip, long before
 # the chunks that the leader's push still has to send it arrive. The copy
 # used to fail EAGAIN, taking the absent chunks for ones its GC had deleted
-# (found by the cluster fsx in a local CI run of session 27; the build before the fix
-# failed here 3 of 3).
+# (found by the cluster fsx in a local CI run of session 27; the build
+# before the fix failed here 3 of 3).
 . "$(dirname "$0")/lib.sh"
 cluster_up
 L=$(leader)
