@@ -308,7 +308,10 @@ static void ping(struct net *n, struct chan *ch, const uint8_t *p)
         wake(n);
 }
 
-static void send_pings(struct net *n, uint64_t now)
+/* stalled: this thread did not run for a while (the process was stopped,
+ * the machine paused), so a quiet connection says nothing about its peer:
+ * what the peer sent meanwhile has not been read yet. */
+static void send_pings(struct net *n, uint64_t now, bool stalled)
 {
     uint8_t p[MSG_PING_LEN];
     msg_ping_encode(p, ++n->ping_seq, net_now_ns());
@@ -320,7 +323,7 @@ static void send_pings(struct net *n, uint64_t now)
             /* Bulk may be quiet while the peer stores a full window on a slow
              * disk; a held connection is quiet because we stopped reading. */
             uint64_t limit = c == CHAN_BULK ? BULK_DEAD_FACTOR * n->opt.dead_ms : n->opt.dead_ms;
-            if (!cn->held && now - cn->last_rx_ms > limit) {
+            if (!cn->held && !stalled && now - cn->last_rx_ms > limit) {
                 conn_close(n, cn, "peer silent for too long");
                 continue;
             }
@@ -332,6 +335,8 @@ static void send_pings(struct net *n, uint64_t now)
 static void on_tick(struct net *n)
 {
     uint64_t now = net_now_ms();
+    bool stalled = n->last_tick_ms && now - n->last_tick_ms > n->opt.dead_ms / 2;
+    n->last_tick_ms = now;
     for (int i = 0; i < MAX_CONNS; i++) {
         struct conn *c = &n->conns[i];
         if (c->state != CS_FREE && c->state != CS_UP && now - c->since_ms > HANDSHAKE_MS)
@@ -344,7 +349,7 @@ static void on_tick(struct net *n)
                 dial(n, (int)i, c);
         }
     if (now >= n->next_tick_ms) {
-        send_pings(n, now);
+        send_pings(n, now, stalled);
         n->next_tick_ms = now + n->opt.heartbeat_ms;
     }
 }
@@ -434,16 +439,24 @@ static void *net_thread(void *arg)
             log_error("net: epoll_wait: %s", strerror(errno));
             break;
         }
+        if (nev < 0) /* stopped and continued: read what came meanwhile first */
+            continue;
         for (int i = 0; i < nev; i++) {
             if (evs[i].data.u32 == EV_LISTEN)
                 on_accept(n);
             else if (evs[i].data.u32 == EV_WAKE)
                 on_wake(n);
         }
-        run_ready(n, evs, nev < 0 ? 0 : nev);
+        run_ready(n, evs, nev);
         on_tick(n);
+        atomic_fetch_add(&n->passes, 1);
     }
     return NULL;
+}
+
+uint64_t net_passes(struct net *n)
+{
+    return atomic_load(&n->passes);
 }
 
 static int wait_space(struct chan *ch, struct lane *l, size_t need, int timeout_ms)

@@ -104,4 +104,11 @@ void net_resume(struct net *n, int peer, int chan);
 
 int net_peer_info(struct net *n, int peer, struct net_peer_info *info);
 
+/* Passes the network thread has completed, each reading every socket that
+ * was ready and then running the timers. A thread about to conclude that
+ * peers are silent waits until a pass that began after it looked has
+ * completed: after a stall of this process, what they sent meanwhile is
+ * still unread in the sockets. */
+uint64_t net_passes(struct net *n);
+
 #endif

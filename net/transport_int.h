@@ -75,6 +75,8 @@ struct net {
     atomic_bool stop;
     uint64_t rng;
     uint64_t ping_seq, next_tick_ms;
+    uint64_t last_tick_ms;   /* net thread only: when on_tick last ran */
+    _Atomic uint64_t passes; /* loop passes completed (net_passes) */
     struct chan chans[NET_MAX_PEERS][CHAN_COUNT_];
     struct conn conns[MAX_CONNS];
     pthread_mutex_t stats_lock; /* guards stats */

@@ -11,6 +11,9 @@
  *   rtt PEER N SIZE [bulk|fast]  N consensus-frame round trips (the peer echoes
  *                            them) on the control channel, or on another one
  *   info PEER | stats | wait-up PEER MS | quit
+ *
+ * Options: --config --store --listen-fd --name --window --full-if --debug,
+ * and --dead-ms (the transport's dead time; 0: its default).
  */
 #include "net/replicate.h"
 #include "tests/net/file_store.h"
@@ -387,16 +390,21 @@ struct args {
     const char *full_if; /* while this file exists, the store is full */
     int listen_fd;
     size_t window;
+    unsigned dead_ms;
     bool debug;
 };
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},    {"store", required_argument, NULL, 's'},
-        {"listen-fd", required_argument, NULL, 'l'}, {"window", required_argument, NULL, 'w'},
-        {"name", required_argument, NULL, 'n'},      {"debug", no_argument, NULL, 'd'},
-        {"full-if", required_argument, NULL, 'f'},   {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"store", required_argument, NULL, 's'},
+                                         {"listen-fd", required_argument, NULL, 'l'},
+                                         {"window", required_argument, NULL, 'w'},
+                                         {"name", required_argument, NULL, 'n'},
+                                         {"debug", no_argument, NULL, 'd'},
+                                         {"full-if", required_argument, NULL, 'f'},
+                                         {"dead-ms", required_argument, NULL, 'D'},
+                                         {NULL, 0, NULL, 0}};
     *a = (struct args){.listen_fd = -1, .name = "netnode"};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -421,6 +429,9 @@ static int parse_args(int argc, char **argv, struct args *a)
             break;
         case 'f':
             a->full_if = optarg;
+            break;
+        case 'D':
+            a->dead_ms = (unsigned)strtoul(optarg, NULL, 10);
             break;
         default:
             return -1;
@@ -451,6 +462,8 @@ static int node_start(struct node *nd, const struct args *a)
     struct net_options no;
     net_options_default(&no);
     no.listen_fd = a->listen_fd;
+    if (a->dead_ms)
+        no.dead_ms = a->dead_ms;
     struct net_callbacks cb = {.ctx = nd, .on_frame = on_frame, .on_peer = on_peer};
     rc = net_start(&cfg, &no, &cb, &nd->net);
     return rc < 0 ? rc : repl_attach(nd->repl, nd->net);

@@ -377,6 +377,33 @@ def test_kernel_backlog(build):
         c.close()
 
 
+def test_stall_keeps_connections(build):
+    # A node stopped longer than its dead time (SIGSTOP; a paused machine)
+    # reads what its peer sent meanwhile before it judges the peer silent:
+    # its epoll_wait returns EINTR after SIGCONT, and the tick that followed
+    # closed every connection as "silent for too long". A's dead time is 1 s,
+    # B's the default 2 s, so B, which hears A stop, keeps the connections.
+    c = Cluster(build, ["a", "b"])
+    try:
+        a, b = c.nodes
+        a.start(["--dead-ms", "1000"])
+        b.start()
+        a.ok("wait-up 0 10000")
+        before = a.ok("info 0")
+        os.kill(a.proc.pid, signal.SIGSTOP)
+        time.sleep(1.5)  # the stall itself, longer than A's dead time
+        os.kill(a.proc.pid, signal.SIGCONT)
+        end = time.monotonic() + 10
+        while int((info := a.ok("info 0"))["seen_ms"]) > 500:  # A heard B since
+            assert time.monotonic() < end, "A never heard B again"
+            time.sleep(0.02)
+        print(f"before the stall: {before}; after: {info}")
+        assert info["connects"] == before["connects"], (before, info)
+        assert "silent for too long" not in open(a.log).read()
+    finally:
+        c.close()
+
+
 def test_reconnect(build):
     c = Cluster(build, ["a", "b"])
     try:
