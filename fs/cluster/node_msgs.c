@@ -127,10 +127,16 @@ static bool majority_reachable(struct cluster *cl, uint64_t now)
  * Not past the grace on a node whose apply fails (its disk is full): its
  * engine restarts over and over and no leader it finds lets it catch up, so
  * each lookup of a path waited the whole timeout (renames of 10-13 s in the
- * long disk-full run); it answers from local data, as a cut-off node does. */
+ * long disk-full run); it answers from local data, as a cut-off node does.
+ * Nor before the network thread has read the sockets since the wait began
+ * (net_passes): a node waking from a stall (SIGSTOP, a paused machine) has
+ * its grace long past and no member heard lately, while what they sent
+ * meanwhile sits unread; under ThreadSanitizer a follower frozen 3 s
+ * answered ENOENT for a file created meanwhile, right after SIGCONT. */
 static int wait_quorum(struct cluster *cl, int timeout_ms, struct engine_status *st)
 {
     uint64_t deadline = cl_now_us() + (uint64_t)timeout_ms * 1000u;
+    uint64_t pass0 = net_passes(cl->net);
     for (;;) {
         pthread_mutex_lock(&cl->st_lock);
         *st = cl->est;
@@ -140,7 +146,8 @@ static int wait_quorum(struct cluster *cl, int timeout_ms, struct engine_status 
         if (st->quorum_ok && st->leader >= 0)
             return 0;
         uint64_t now = cl_now_us();
-        if (now >= grace_end && (!majority_reachable(cl, now) || apply_loop_failing(cl)))
+        if (now >= grace_end && (!majority_reachable(cl, now) || apply_loop_failing(cl)) &&
+            net_passes(cl->net) > pass0 + 1) /* one began after we looked */
             return -EROFS;
         if (now >= deadline) /* waited it out: cluster_sync() backs off */
             return -ETIMEDOUT;
