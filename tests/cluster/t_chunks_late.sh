@@ -68,9 +68,8 @@ for op in copy edit append punch truncate mapwrite; do
     node_freeze "$R"
     cp "$T/ref-$op" "$(mnt "$L")/f-$op" || fail "the write on $L failed"
     kill -CONT "${PID[$R]}"
-    # A node that wakes from a stall can answer its first lookups from its
-    # store before it hears the others again (ARCHITECTURE, "A node waking
-    # from a stall"); that is not what this test is about.
+    # Lookups right after a stall are another subject (ARCHITECTURE, "A node
+    # waking from a stall"); the operation comes once the file is seen.
     wait_until "$SYNC_SECS" test -e "$(mnt "$R")/f-$op" || fail "$R does not see f-$op"
     on_both "$op" "$(mnt "$R")/f-$op" "$T/ref-$op" || fail "$op on $R failed"
     sfx= # the file to compare: the copy, or the file edited
