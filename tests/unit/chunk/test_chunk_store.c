@@ -6,6 +6,7 @@
 #include "tests/unit/chunk/chunk_testutil.h"
 #include "tests/unit/chunk/corrupt.h"
 
+#include "tests/unit/addr_space.h"
 #include "tests/unit/scratch.h"
 #include <errno.h>
 #include <pthread.h>
@@ -14,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -393,20 +393,6 @@ START_TEST(test_map_grows_under_readers)
 }
 END_TEST
 
-/* The bytes this process has mapped now (VmSize), or 0 if unknown. */
-static rlim_t mapped_now(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    unsigned long long kib = 0;
-    while (f && fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmSize: %llu kB", &kib) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return (rlim_t)kib << 10;
-}
-
 #define LIMITED_CHUNKS 2048 /* 128 MiB: more than the address space lets the map reach */
 
 /* In the child, under a 48 MiB headroom of address space: puts until the map
@@ -417,9 +403,7 @@ static int fill_limited_store(struct chunk_ref *c)
     struct chunk_store_opts opts = {.map_initial = 16u << 20};
     if (chunk_store_open_opts(tu.dir, &opts, &cs))
         return 10;
-    struct rlimit lim = {mapped_now() + (48u << 20), RLIM_INFINITY};
-    lim.rlim_max = lim.rlim_cur;
-    if (setrlimit(RLIMIT_AS, &lim))
+    if (addr_space_limit(48u << 20))
         return 11;
     int n = 0, rc = 0;
     while (n < LIMITED_CHUNKS && (rc = chunk_store_put_batch(cs, &c[n], 1)) == 0)
