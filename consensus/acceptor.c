@@ -44,7 +44,7 @@ int acceptor_prevote(struct engine *e, const struct cons_msg *m)
     return emit(e, 1u << m->from);
 }
 
-static void fill_promise(struct engine *e, uint64_t from)
+void acceptor_fill_slots(struct engine *e, uint64_t from)
 {
     struct cons_msg *o = &e->out;
     size_t bytes = msg_encoded_size(o);
@@ -95,7 +95,7 @@ int acceptor_prepare(struct engine *e, const struct cons_msg *m)
     o->commit = e->commit;
     o->log_start = e->log.start;
     o->count = 0;
-    fill_promise(e, m->slot);
+    acceptor_fill_slots(e, m->slot);
     return emit(e, 1u << m->from);
 }
 

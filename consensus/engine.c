@@ -89,6 +89,8 @@ static int load_state(struct engine *e)
         place_window(e, &st);
     e->promised = (e->cfg.broken & BROKEN_FORGET_PROMISE) ? 0 : st.promised;
     observe_ballot(e, st.promised);
+    if (st.promised == 0 && !(e->cfg.broken & BROKEN_NO_REBUILD))
+        rebuild_start(e);
     e->applied = e->delivered = e->cfg.applied;
     e->commit = st.commit;
     for (uint64_t s = e->log.start; s <= e->commit; s++) {
@@ -173,6 +175,8 @@ static int settle(struct engine *e)
     for (int round = 0; round < 16; round++) {
         int rc = leader_progress(e);
         if (rc == 0)
+            rc = rebuild_progress(e);
+        if (rc == 0)
             rc = proposer_progress(e);
         if (rc == 0)
             rc = learner_progress(e);
@@ -192,6 +196,8 @@ static int settle(struct engine *e)
 
 static int dispatch(struct engine *e, const struct cons_msg *m)
 {
+    if (rebuild_filter(e, m))
+        return 0;
     switch (m->type) {
     case MSG_PREPARE:
         return acceptor_prepare(e, m);
@@ -215,6 +221,10 @@ static int dispatch(struct engine *e, const struct cons_msg *m)
         return leader_on_prevote_ok(e, m);
     case MSG_TIMEOUT_NOW:
         return leader_on_timeout_now(e, m);
+    case MSG_STATE_REQ:
+        return rebuild_on_state_req(e, m);
+    case MSG_STATE_REP:
+        return rebuild_on_state_rep(e, m);
     }
     return 0;
 }
@@ -345,4 +355,7 @@ void engine_status(const struct engine *e, struct engine_status *st)
     st->applied = e->applied;
     st->log_start = e->log.start;
     st->pending = e->n_pending;
+    st->rebuilding = e->rebuilding;
+    st->rebuild_missing = e->rebuilding ? all_others(e) & ~e->rb_done : 0;
+    st->rebuild_commit = e->rb_commit;
 }

@@ -57,6 +57,7 @@ enum cons_broken {
     BROKEN_NO_HOLE_FILL = 1 << 4,          /* new leader leaves holes unfilled */
     BROKEN_LEASE_FROM_ACK = 1 << 5,        /* read lease counted from the answers' arrival */
     BROKEN_TRANSFER_KEEPS_LEASE = 1 << 6,  /* a leader handing over does not step down */
+    BROKEN_NO_REBUILD = 1 << 7,            /* a node that lost its state votes at once */
 };
 
 struct cons_host {
@@ -98,6 +99,13 @@ struct engine_status {
      * round trip; compare it with the clock at the read, not at the status.
      * 0: not a leader, or no lease now. */
     uint64_t lease_until;
+    /* Rebuilding (docs/consensus.md, "Rebuild"): this node has never
+     * promised a ballot, so it may have lost votes it cast; it does not vote
+     * until every member in rebuild_missing (a bit per node) has sent its
+     * state and its commit index reaches rebuild_commit. */
+    int rebuilding;
+    uint32_t rebuild_missing;
+    uint64_t rebuild_commit;
 };
 
 void cons_params_default(struct cons_params *p);

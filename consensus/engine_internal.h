@@ -102,6 +102,17 @@ struct engine {
     struct pending pend[MAX_PENDING];
     uint32_t n_pending, pend_hi; /* pend[] entries >= pend_hi are unused */
 
+    /* rebuild (rebuild.c): until it ends this node neither promises, accepts
+     * nor stands */
+    uint8_t rebuilding;
+    uint32_t rb_done;                 /* members that sent all their slots past commit */
+    uint64_t rb_from[CONS_MAX_NODES]; /* next slot to ask each about (0: from its commit) */
+    uint64_t rb_nonce;                /* this rebuild's; an older rebuild's answers are stale */
+    uint64_t rb_ballot;               /* highest ballot they promised or used */
+    uint64_t rb_commit;               /* highest commit index they reported */
+    uint64_t rb_leader;               /* ballot of the ACCEPTs followed */
+    uint64_t rb_sent_at;
+
     /* learner */
     uint64_t trunc_hint; /* leader's "every member applied this" */
     uint64_t catchup_hint, catchup_sent_at, snap_asked_at;
@@ -134,6 +145,9 @@ int acceptor_prepare(struct engine *e, const struct cons_msg *m);
 int acceptor_accept(struct engine *e, const struct cons_msg *m);
 int acceptor_prevote(struct engine *e, const struct cons_msg *m);
 void observe_ballot(struct engine *e, uint64_t b);
+/* e->out's entries (PROMISE layout): every slot held from `from` on, as many
+ * as fit; o->next = where to ask again, 0 when all fitted. */
+void acceptor_fill_slots(struct engine *e, uint64_t from);
 
 /* leader.c */
 int leader_start_election(struct engine *e);
@@ -143,6 +157,11 @@ int leader_on_prevote_ok(struct engine *e, const struct cons_msg *m);
 int leader_transfer_refused(const struct engine *e, uint32_t to);
 int leader_transfer(struct engine *e, uint32_t to);
 int leader_on_timeout_now(struct engine *e, const struct cons_msg *m);
+/* Takes one reported slot into the log: a chosen value outright, else the
+ * value of the highest ballot seen. Chosen values are saved with the next
+ * batch, accepted ones too when save_accepted. -1: no room for the value. */
+int adopt_value(struct engine *e, struct ring_slot *c, const struct cons_msg_entry *me,
+                int save_accepted);
 int leader_on_promise(struct engine *e, const struct cons_msg *m);
 int leader_on_accepted(struct engine *e, const struct cons_msg *m);
 int leader_on_nack(struct engine *e, const struct cons_msg *m);
@@ -165,6 +184,14 @@ void note_peer_commit(struct engine *e, uint64_t commit, uint32_t from);
 int learner_progress(struct engine *e);
 int learner_on_catchup_req(struct engine *e, const struct cons_msg *m);
 int learner_on_catchup_rep(struct engine *e, const struct cons_msg *m);
+
+/* rebuild.c */
+void rebuild_start(struct engine *e);
+int rebuild_progress(struct engine *e);
+int rebuild_on_state_req(struct engine *e, const struct cons_msg *m);
+int rebuild_on_state_rep(struct engine *e, const struct cons_msg *m);
+/* While rebuilding: a message a voter would answer; 1 if it was taken here. */
+int rebuild_filter(struct engine *e, const struct cons_msg *m);
 
 /* proposer.c */
 int proposer_add(struct engine *e, const uint8_t *cmd, size_t len, uint64_t req_id);

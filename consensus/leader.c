@@ -175,8 +175,8 @@ int leader_on_timeout_now(struct engine *e, const struct cons_msg *m)
     return 0;
 }
 
-/* Adopts one reported slot: chosen values outright, else the highest ballot. */
-static int adopt(struct engine *e, struct ring_slot *c, const struct cons_msg_entry *me)
+int adopt_value(struct engine *e, struct ring_slot *c, const struct cons_msg_entry *me,
+                int save_accepted)
 {
     if (c->state == SLOT_CHOSEN)
         return 0;
@@ -187,7 +187,7 @@ static int adopt(struct engine *e, struct ring_slot *c, const struct cons_msg_en
         return -1;
     c->ballot = me->ballot;
     c->state = chosen ? SLOT_CHOSEN : SLOT_ACCEPTED;
-    if (chosen)
+    if (chosen || save_accepted)
         mark_dirty(e, c);
     return 0;
 }
@@ -203,7 +203,8 @@ int leader_on_promise(struct engine *e, const struct cons_msg *m)
         if (me->slot <= e->commit)
             continue;
         struct ring_slot *c = ring_get(&e->log, me->slot);
-        if (!c || adopt(e, c, me) < 0) {
+        /* unchosen values are saved once re-proposed in this ballot */
+        if (!c || adopt_value(e, c, me, 0) < 0) {
             e->p1_from[m->from] = me->slot; /* ask again once there is room */
             stuck = 1;
             break;

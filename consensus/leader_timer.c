@@ -85,8 +85,11 @@ static int lost_quorum(struct engine *e)
 
 int leader_tick(struct engine *e)
 {
-    if (e->role != ROLE_LEADER && e->now >= e->election_deadline)
-        return leader_start_prevote(e);
+    if (e->role != ROLE_LEADER && e->now >= e->election_deadline) {
+        if (!e->rebuilding)
+            return leader_start_prevote(e);
+        reset_election_timer(e); /* stands only once it may vote */
+    }
     if (e->role == ROLE_CANDIDATE && e->now >= e->p1_sent_at + e->p.resend_us)
         return resend_prepares(e);
     if (e->role != ROLE_LEADER)

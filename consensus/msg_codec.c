@@ -41,6 +41,8 @@ static const struct layout layouts[MSG_TYPE_MAX + 1] = {
     [MSG_PREVOTE] = {2, {F_BALLOT, F_COMMIT}, ENT_NONE},
     [MSG_PREVOTE_OK] = {2, {F_BALLOT, F_PROMISED}, ENT_NONE},
     [MSG_TIMEOUT_NOW] = {2, {F_BALLOT, F_TO}, ENT_NONE},
+    [MSG_STATE_REQ] = {2, {F_STAMP, F_SLOT}, ENT_NONE},
+    [MSG_STATE_REP] = {4, {F_STAMP, F_PROMISED, F_COMMIT, F_NEXT}, ENT_PROMISE},
 };
 
 static uint64_t *field(struct cons_msg *m, int f)

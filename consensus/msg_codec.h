@@ -1,5 +1,5 @@
 /*
- * msg_codec.h - the consensus wire format (docs/consensus.md, version 4).
+ * msg_codec.h - the consensus wire format (docs/consensus.md, version 5).
  *
  * Every message is a 4-byte header (version, type, sender id u16 LE) and a
  * type-specific body. Decoding never allocates: entry data points into the
@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONS_WIRE_VERSION 4
+#define CONS_WIRE_VERSION 5
 
 enum cons_msg_type {
     MSG_PREPARE = 1,      /* ballot, slot = first slot asked about */
@@ -29,7 +29,9 @@ enum cons_msg_type {
     MSG_PREVOTE = 9,      /* ballot = the one an election would use, commit */
     MSG_PREVOTE_OK = 10,  /* ballot (echoed), promised */
     MSG_TIMEOUT_NOW = 11, /* ballot of the leader handing over, to: the node to stand */
-    MSG_TYPE_MAX = 11
+    MSG_STATE_REQ = 12,   /* stamp = a rebuilding node's nonce, slot = first (0: commit + 1) */
+    MSG_STATE_REP = 13,   /* stamp (echoed), promised, commit, next, entries as PROMISE's */
+    MSG_TYPE_MAX = 13
 };
 
 /* PROMISE entry flag: the sender knows this slot is chosen. */
@@ -46,7 +48,8 @@ struct cons_msg {
     uint8_t type;
     uint16_t from;
     uint64_t ballot, slot, commit, log_start, next, trunc, applied, promised;
-    uint64_t stamp; /* ACCEPT: the leader's clock when sent; ACCEPTED: echoed */
+    uint64_t stamp; /* ACCEPT: the leader's clock when sent; ACCEPTED: echoed;
+                       STATE_REQ: nonce; STATE_REP: echoed */
     uint64_t to;    /* TIMEOUT_NOW: the node the leadership goes to */
     uint32_t count; /* ACCEPTED: slots acknowledged; others: number of entries */
     struct cons_msg_entry ent[CONS_MSG_MAX_ENTRIES];

@@ -36,8 +36,11 @@ struct enet {
 
 extern struct enet *enet; /* the test's network, between start and stop */
 
-/* Creates the engines with params p (node i seeded 7 + i). */
+/* Creates the engines with params p (node i seeded 7 + i), and steps
+ * until none is rebuilding (a new cluster: they exchange their state). */
 void enet_start(const struct cons_params *p);
+/* How many engines are still rebuilding. */
+int enet_rebuilding(void);
 void enet_stop(void);
 /* Delivers what is queued (answers queue behind, up to 8 passes), then
  * advances the clock by ENET_STEP_US and ticks every node. */

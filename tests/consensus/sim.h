@@ -93,7 +93,7 @@ struct world {
     /* outcome */
     int failed;
     char why[256];
-    uint64_t committed_reports, snapshots, crashes, persist_crashes, transfers;
+    uint64_t committed_reports, snapshots, crashes, persist_crashes, transfers, wipes;
 };
 
 /* sim_events.c */
@@ -114,6 +114,12 @@ void set_groups(struct world *w, uint32_t max_group);
 /* sim_world.c */
 void node_start(struct node *nd);
 void node_crash(struct node *nd);
+/* A lost disk: nd restarts with no Paxos state and an empty state machine,
+ * under the same identity. */
+void node_wipe(struct node *nd);
+/* nd has not voted since it started empty (up: its engine says; down: its
+ * disk holds no promise, so it will rebuild when started). */
+int node_rebuilding(struct node *nd);
 /* If nd leads: hands the leadership to a random other node (refusals are
  * fine: they change nothing). */
 void node_transfer(struct node *nd);

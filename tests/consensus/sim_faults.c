@@ -1,7 +1,7 @@
 /*
- * Fault phases: chaos (crashes, restarts, pauses, partitions, cut links,
- * lossy network) alternating with calm (a fully connected majority, no
- * faults).
+ * Fault phases: chaos (crashes, restarts, lost disks, pauses, partitions,
+ * cut links, lossy network) alternating with calm (a fully connected
+ * majority, no faults; every node while one is rebuilding).
  */
 #include "tests/consensus/sim.h"
 
@@ -40,8 +40,18 @@ static void cut_links(struct world *w)
             set_link(w, i, j, sim_rand(w, 0, 99) >= 35);
 }
 
+static int any_rebuilding(struct world *w)
+{
+    for (uint32_t i = 0; i < w->n; i++)
+        if (node_rebuilding(&w->nodes[i]))
+            return 1;
+    return 0;
+}
+
 /* A random majority is restarted, fully connected and cut off from the
  * rest (which may be up or down). No faults until the next chaos phase.
+ * While a node is rebuilding the majority is everybody: it votes only once
+ * every member has answered (docs/consensus.md, "Rebuild").
  * Liveness is only promised to such a majority: with partial connectivity
  * (A hears B and C, B and C cut) a proposal of C may wait for the partition
  * to heal, because proposals are not relayed. */
@@ -50,6 +60,8 @@ void enter_calm(struct world *w)
     w->calm = 1;
     w->drop_pm = w->dup_pm = w->slow_pm = w->crash_persist_pm = 0;
     uint32_t want = (uint32_t)sim_rand(w, w->n / 2 + 1, w->n), mask = 0;
+    if (any_rebuilding(w))
+        want = w->n;
     while ((uint32_t)__builtin_popcount(mask) < want)
         mask |= 1u << sim_rand(w, 0, w->n - 1);
     cut_links(w); /* among the others, anything goes */
@@ -91,6 +103,8 @@ void fault(struct world *w)
         set_groups(w, 0); /* heal */
     } else if (r < 88) {
         node_pause(nd);
+    } else if (r < 90 && !any_rebuilding(w)) {
+        node_wipe(nd); /* one lost disk at a time: two are a majority of three */
     } else {
         node_crash(nd); /* reboot */
         node_start(nd);

@@ -116,6 +116,30 @@ void node_crash(struct node *nd)
     nd->w->crashes++;
 }
 
+void node_wipe(struct node *nd)
+{
+    struct world *w = nd->w;
+    node_crash(nd);
+    persist_mem_free(&nd->disk);
+    sm_free(&nd->sm);
+    memset(&nd->sm, 0, sizeof(nd->sm));
+    if (persist_mem_init(&nd->disk) < 0) {
+        sim_fail(w, "out of memory");
+        return;
+    }
+    w->wipes++;
+    node_start(nd);
+}
+
+int node_rebuilding(struct node *nd)
+{
+    if (!nd->up)
+        return nd->disk.st.promised == 0;
+    struct engine_status st;
+    engine_status(nd->eng, &st);
+    return st.rebuilding;
+}
+
 void node_start(struct node *nd)
 {
     struct world *w = nd->w;

@@ -61,8 +61,18 @@ START_TEST(test_roundtrip_every_type)
             ck_assert_uint_eq(d.promised, m.promised);
         if (t == MSG_PREVOTE)
             ck_assert_uint_eq(d.commit, m.commit);
+        if (t == MSG_STATE_REQ || t == MSG_STATE_REP)
+            ck_assert_uint_eq(d.stamp, m.stamp); /* the rebuild's nonce */
+        if (t == MSG_STATE_REQ)
+            ck_assert_uint_eq(d.slot, m.slot);
+        if (t == MSG_STATE_REP) {
+            ck_assert_uint_eq(d.promised, m.promised);
+            ck_assert_uint_eq(d.ent[1].slot, 101); /* PROMISE entries */
+            ck_assert_uint_eq(d.ent[1].ballot, 0x501);
+            ck_assert_uint_eq(d.ent[1].flags, CONS_REC_CHOSEN);
+        }
         if (t == MSG_PREPARE || t == MSG_FORWARD || t == MSG_CATCHUP_REQ || t == MSG_NACK ||
-            t == MSG_PREVOTE || t == MSG_PREVOTE_OK || t == MSG_TIMEOUT_NOW)
+            t == MSG_PREVOTE || t == MSG_PREVOTE_OK || t == MSG_TIMEOUT_NOW || t == MSG_STATE_REQ)
             continue;
         ck_assert_uint_eq(d.commit, m.commit);
         ck_assert_uint_eq(d.count, 3);
