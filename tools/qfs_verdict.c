@@ -28,6 +28,33 @@ static int down_peers(struct ctl_reply *r, char *buf, size_t cap)
     return down;
 }
 
+/* "rebuilding: ... waiting for ABCDEFG" into buf while this node, which
+ * holds no promise (new, or its state was lost), may not vote yet; 0 if it
+ * is not rebuilding. */
+static int rebuilding(struct ctl_reply *r, char *buf, size_t cap)
+{
+    if (!ctl_get(r, "rebuild_missing"))
+        return 0;
+    uint64_t missing = qfs_u64(r, "rebuild_missing");
+    int n = snprintf(buf, cap,
+                     "rebuilding its consensus state: votes once every member has "
+                     "answered; ");
+    if (!missing) {
+        snprintf(buf + n, cap - (size_t)n, "learning the commands they hold");
+        return 1;
+    }
+    n += snprintf(buf + n, cap - (size_t)n, "waiting for");
+    for (uint64_t i = 0; i < 64 && (size_t)n < cap; i++) {
+        if (!((missing >> i) & 1))
+            continue;
+        char k[64], id[16];
+        snprintf(k, sizeof(k), "member.%llu.id", (unsigned long long)i);
+        qfs_short_id(qfs_str(r, k), id, sizeof(id));
+        n += snprintf(buf + n, cap - (size_t)n, " %s", id);
+    }
+    return 1;
+}
+
 static void catching_up(struct ctl_reply *r, struct qfs_verdict *v)
 {
     char size[32], eta[32] = "ETA unknown", d[32];
@@ -76,12 +103,19 @@ void qfs_verdict_of(struct ctl_reply *r, struct qfs_verdict *v)
     v->missing_bytes = qfs_u64(r, "sync.missing_bytes");
     v->behind = commit > applied ? commit - applied : 0;
     int down = down_peers(r, peers, sizeof(peers));
+    char rb[256];
+    int rebuild = rebuilding(r, rb, sizeof(rb));
     if (!qfs_u64(r, "quorum")) {
         v->kind = QFS_NO_QUORUM;
         v->word = "no_quorum";
         v->exit_code = QFS_EXIT_UNREACHABLE;
-        snprintf(v->text, sizeof(v->text), "no quorum (mutations refused; peers down: %s)",
-                 down ? peers : "none known");
+        snprintf(v->text, sizeof(v->text), "no quorum (mutations refused; peers down: %s%s%s)",
+                 down ? peers : "none known", rebuild ? "; " : "", rebuild ? rb : "");
+    } else if (rebuild) {
+        v->kind = QFS_CATCHING_UP;
+        v->word = "catching_up";
+        v->exit_code = QFS_EXIT_NOT_IN_SYNC;
+        snprintf(v->text, sizeof(v->text), "catching up (%s)", rb);
     } else if (ctl_get(r, "read_index_error")) {
         /* a majority was heard from lately, but the leader did not confirm
          * the commit index now: this node cannot know it is current */

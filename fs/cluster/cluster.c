@@ -96,7 +96,10 @@ static void on_peer(void *ctx, int peer, int chan, bool up)
 
 /* A per-node counter bumped at every start, so request ids never repeat
  * across restarts (dedup needs that). Kept beside the stores, not in them:
- * it is this node's, not replicated state. */
+ * it is this node's, not replicated state. It jumps to the clock's seconds
+ * when they are higher: a node whose data directory was lost, the count
+ * with it, must not reuse the ids of its earlier runs, which the replicated
+ * dedup table remembers (a reused id is refused as a duplicate). */
 static int next_boot(const char *data_dir, uint64_t *boot)
 {
     char path[PATH_MAX], tmp[PATH_MAX + 8];
@@ -109,7 +112,8 @@ static int next_boot(const char *data_dir, uint64_t *boot)
             v = 0;
         fclose(f);
     }
-    *boot = v + 1;
+    uint64_t clock_s = (uint64_t)time(NULL);
+    *boot = v + 1 > clock_s ? v + 1 : clock_s;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;
@@ -319,6 +323,8 @@ int cluster_get_status(struct cluster *cl, struct cluster_status *st)
     /* The highest seen: a node that never ran has only its promises. */
     st->ballot = cl->est.ballot > cl->est.promised ? cl->est.ballot : cl->est.promised;
     st->commit = cl->est.commit;
+    st->rebuilding = cl->est.rebuilding;
+    st->rebuild_missing = cl->est.rebuild_missing;
     for (uint32_t i = 0; i < cl->mem.n; i++)
         fill_member(cl, i, st);
     pthread_mutex_unlock(&cl->st_lock);

@@ -38,8 +38,10 @@ struct cluster_status {
     uint64_t ballot; /* highest ballot seen */
     uint64_t commit; /* highest slot known chosen */
     uint64_t applied;
-    int apply_error;       /* -errno while this node cannot apply what is committed (a full disk) */
-    uint64_t fetch_chunks; /* chunks referenced by applied commits, not stored here yet */
+    int apply_error; /* -errno while this node cannot apply what is committed (a full disk) */
+    bool rebuilding; /* lost (or never had) its Paxos state: votes once all members answered */
+    uint32_t rebuild_missing; /* rebuilding: bit i set = m[i] has not answered yet */
+    uint64_t fetch_chunks;    /* chunks referenced by applied commits, not stored here yet */
     uint64_t fetch_bytes;
     uint64_t fetched_bytes_total; /* since start: received in answer to this node's fetches */
     uint64_t pushed_bytes_total;  /* since start: sent, pushes and fetch answers */

@@ -41,6 +41,8 @@ static void put_cluster(struct ctl_buf *b, const struct cluster_status *st)
     ctl_put_u64(b, "applied", st->applied);
     if (st->apply_error)
         ctl_put(b, "apply_error", ctl_errname(st->apply_error));
+    if (st->rebuilding)
+        ctl_put_u64(b, "rebuild_missing", st->rebuild_missing);
     ctl_put_u64(b, "fetch_chunks", st->fetch_chunks);
     ctl_put_u64(b, "fetch_bytes", st->fetch_bytes);
     ctl_put_u64(b, "fetched_bytes_total", st->fetched_bytes_total);
