@@ -89,7 +89,7 @@ static int load_state(struct engine *e)
         place_window(e, &st);
     e->promised = (e->cfg.broken & BROKEN_FORGET_PROMISE) ? 0 : st.promised;
     observe_ballot(e, st.promised);
-    if (st.promised == 0 && !(e->cfg.broken & BROKEN_NO_REBUILD))
+    if (st.promised == 0 && !e->cfg.new_member && !(e->cfg.broken & BROKEN_NO_REBUILD))
         rebuild_start(e);
     e->applied = e->delivered = e->cfg.applied;
     e->commit = st.commit;

@@ -84,7 +84,10 @@ struct engine_config {
     struct cons_params params;
     uint64_t rng_seed;
     uint64_t applied; /* host state machine's applied index at start */
-    uint32_t broken;  /* enum cons_broken; 0 in production */
+    /* 1: the host knows this node has never voted (a new member), so a state
+     * with no promise needs no rebuild (docs/consensus.md, "Rebuild"). */
+    int new_member;
+    uint32_t broken; /* enum cons_broken; 0 in production */
 };
 
 enum engine_role { ROLE_FOLLOWER, ROLE_CANDIDATE, ROLE_LEADER };

@@ -2,11 +2,12 @@
  * Rebuild: how a node that lost its acceptor state comes back without
  * breaking a promise it no longer remembers (docs/consensus.md, "Rebuild").
  *
- * A node whose persisted state holds no promise is new, or lost its state (a
- * wiped or replaced disk, a deleted data directory) after voting under the
- * same identity. Its forgotten votes may still count: a candidate holding
- * its old promise, a value chosen by a majority that included it. So it
- * neither promises, accepts nor stands until every other member has sent it
+ * A node whose persisted state holds no promise, and that the host does not
+ * know to be a new member, may have lost its state (a wiped or replaced
+ * disk, a deleted data directory) after voting under the same identity.
+ * Its forgotten votes may still count: a candidate holding its old promise,
+ * a value chosen by a majority that included it. So it neither promises,
+ * accepts nor stands until every other member has sent it
  *  - the highest ballot it promised or used: the node then promises above
  *    all of them, so no proposal that counted an old promise can use its
  *    accepts (whoever proposed that ballot reports it);
@@ -20,7 +21,7 @@
  * Every member, not a majority: a ballot or a slot that only one member
  * knows is covered too. Meanwhile the node follows the leader's ACCEPTs
  * without answering them, catches up and forwards proposals like any
- * follower. Members that all start empty (a new cluster) finish at once.
+ * follower.
  */
 #include "consensus/engine_internal.h"
 
@@ -37,8 +38,8 @@ void rebuild_start(struct engine *e)
     memset(e->rb_from, 0, sizeof(e->rb_from));
     e->rb_nonce = rng_next(&e->rng) | 1;
     e->rb_ballot = e->rb_commit = e->rb_leader = e->rb_sent_at = 0;
-    log_info("consensus: no promise in this node's state (new, or its state was lost): it "
-             "votes once every member has sent its state");
+    log_info("consensus: this node's state holds no promise and it is not new: its state may "
+             "have been lost, so it votes once every member has sent its own");
 }
 
 /* Any node answers: its promise, commit, and the slots it holds past it. */

@@ -25,6 +25,13 @@
 #define NET_MAX_PEERS 8 /* a 9-node cluster at most; DESIGN.md asks for 3 to 7 */
 #define NET_ADDR_STR  64
 
+/* DATA/NET_NEW_NODE_FILE: written by `qfs init` into a new node's data
+ * directory, removed by the daemon's first start. Its presence proves the
+ * node has never voted, so it need not rebuild its consensus state (a data
+ * directory that lost its state has lost this file too; docs/consensus.md,
+ * "Rebuild"). */
+#define NET_NEW_NODE_FILE "new-node"
+
 struct net_addr {
     struct sockaddr_storage sa;
     socklen_t len;

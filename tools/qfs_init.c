@@ -81,6 +81,22 @@ static int write_config(const char *path, const char *id, const char *listen, co
     return rc;
 }
 
+/* The new-node marker (net/config.h): this data directory has never voted. */
+static int write_new_node_marker(const char *data)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof(path), "%s/" NET_NEW_NODE_FILE, data);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    static const char text[] = "A new quorumfs node that has never run: its first start votes at "
+                               "once. quorumfs removes this file when it starts.\n";
+    int rc =
+        write(fd, text, sizeof(text) - 1) == (ssize_t)sizeof(text) - 1 && fsync(fd) == 0 ? 0 : -EIO;
+    close(fd);
+    return rc;
+}
+
 int qfs_init_main(int argc, char **argv)
 {
     struct init_opts o;
@@ -115,6 +131,12 @@ int qfs_init_main(int argc, char **argv)
     }
     char ids[NODE_ID_STR_LEN + 1];
     node_id_format(id, ids);
+    rc = write_new_node_marker(data);
+    if (rc < 0) {
+        fprintf(stderr, "qfs init: cannot write %s/" NET_NEW_NODE_FILE ": %s\n", data,
+                strerror(-rc));
+        return 1;
+    }
     rc = write_config(conf, ids, o.listen, data);
     if (rc < 0) {
         fprintf(stderr, "qfs init: cannot write %s: %s\n", conf, strerror(-rc));

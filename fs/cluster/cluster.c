@@ -10,6 +10,7 @@
 #include "fs/core/core_cluster.h"
 #include "fs/core/core_remote.h"
 
+#include "common/file_io.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -185,6 +186,27 @@ static int start_net(struct cluster *cl)
     return repl_attach(cl->repl, cl->net);
 }
 
+/* Takes the new-node marker `qfs init` wrote (net/config.h): while it is
+ * there, this node has never voted. It goes before the engine starts, so a
+ * later loss of the Paxos state is never taken for a new node; a start that
+ * fails after this costs at most a rebuild at the next one. */
+static int take_new_node_marker(struct cluster *cl)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof(path), "%s/" NET_NEW_NODE_FILE, cl->cfg.data_dir) >=
+        (int)sizeof(path))
+        return -ENAMETOOLONG;
+    if (unlink(path) != 0)
+        return errno == ENOENT ? 0 : -errno;
+    cl->new_node = true;
+    log_info("cluster: a new node (%s was there): it votes from the start", path);
+    int rc = file_sync_dir(cl->cfg.data_dir);
+    if (rc)
+        log_error("cluster: cannot sync %s after removing %s: %s", cl->cfg.data_dir, path,
+                  strerror(-rc));
+    return rc;
+}
+
 static int start_all(struct cluster *cl)
 {
     uint64_t boot;
@@ -205,6 +227,8 @@ static int start_all(struct cluster *cl)
         rc = start_net(cl);
     if (!rc)
         rc = start_sync(cl);
+    if (!rc)
+        rc = take_new_node_marker(cl);
     if (!rc)
         rc = pax_start(cl, cluster_applied_index(cl)); /* the apply thread runs */
     if (rc)

@@ -122,6 +122,7 @@ struct cluster {
     struct chunk_io_store ios; /* io's state: pushes touch chunks for the GC */
     struct chunk_sync *sync;   /* pulls chunks of applied commits that are missing */
     struct persist_file *persist;
+    bool new_node; /* DATA/new-node was there at start: never voted (set before the threads) */
     uint64_t req_base;
     uint64_t next_req; /* atomic: the last request id handed out */
 

@@ -177,7 +177,8 @@ static void test_log_retain(struct cons_params *p)
 
 static int create_engine(struct cluster *cl, uint64_t applied)
 {
-    struct engine_config ec = {.self = cl->mem.self, .n_nodes = cl->mem.n, .applied = applied};
+    struct engine_config ec = {
+        .self = cl->mem.self, .n_nodes = cl->mem.n, .applied = applied, .new_member = cl->new_node};
     cons_params_default(&ec.params);
     ec.params.propose_timeout_us = 2000000;
     test_log_retain(&ec.params);

@@ -12,6 +12,9 @@
 # after, all three converge with x2.
 . "$(dirname "$0")/lib.sh"
 cluster_up
+# qfs init marked each data directory as a new node's; the first start takes
+# the mark (a node without it and without a promise rebuilds).
+for x in a b c; do [ ! -e "$(data "$x")/new-node" ] || fail "$x still has its new-node mark"; done
 L=$(leader)
 [ -n "$L" ] || L=a
 others=()

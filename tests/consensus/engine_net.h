@@ -36,11 +36,11 @@ struct enet {
 
 extern struct enet *enet; /* the test's network, between start and stop */
 
-/* Creates the engines with params p (node i seeded 7 + i), and steps
- * until none is rebuilding (a new cluster: they exchange their state). */
+/* Creates the engines with params p (node i seeded 7 + i): a new cluster. */
 void enet_start(const struct cons_params *p);
-/* How many engines are still rebuilding. */
-int enet_rebuilding(void);
+/* Node i loses its disk: restarted with no Paxos state, not as a new member
+ * (so it rebuilds), with the broken variant `broken` (0: none). */
+void enet_wipe(uint32_t i, const struct cons_params *p, uint32_t broken);
 void enet_stop(void);
 /* Delivers what is queued (answers queue behind, up to 8 passes), then
  * advances the clock by ENET_STEP_US and ticks every node. */

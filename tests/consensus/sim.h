@@ -117,8 +117,8 @@ void node_crash(struct node *nd);
 /* A lost disk: nd restarts with no Paxos state and an empty state machine,
  * under the same identity. */
 void node_wipe(struct node *nd);
-/* nd has not voted since it started empty (up: its engine says; down: its
- * disk holds no promise, so it will rebuild when started). */
+/* nd may not vote yet: its engine is rebuilding, or it is down with no
+ * promise on its disk and has run before, so it will rebuild when started. */
 int node_rebuilding(struct node *nd);
 /* If nd leads: hands the leadership to a random other node (refusals are
  * fine: they change nothing). */

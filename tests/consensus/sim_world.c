@@ -134,7 +134,7 @@ void node_wipe(struct node *nd)
 int node_rebuilding(struct node *nd)
 {
     if (!nd->up)
-        return nd->disk.st.promised == 0;
+        return nd->disk.st.promised == 0 && nd->boots > 0;
     struct engine_status st;
     engine_status(nd->eng, &st);
     return st.rebuilding;
@@ -147,7 +147,9 @@ void node_start(struct node *nd)
         return;
     struct cons_host host = {
         nd, sim_send, sim_deliver, sim_proposal_done, sim_need_snapshot, &sim_persist_ops, nd};
+    int first = nd->boots == 0; /* a new member, as `qfs init` marks one */
     struct engine_config cfg = {.self = nd->id,
+                                .new_member = first,
                                 .n_nodes = w->n,
                                 .params = w->params,
                                 .rng_seed = w->seed * 31 + nd->id * 7 + (nd->boots++ << 20),

@@ -21,7 +21,6 @@ struct ev {
     uint8_t type;
     uint32_t count, to;
     uint64_t ballot, slot; /* message ballot, or the save's promised */
-    uint64_t stamp;
 };
 
 struct host {
@@ -43,15 +42,14 @@ static void add_ev(struct host *h, struct ev ev)
 static void on_send(void *ctx, uint32_t to, const uint8_t *b, size_t n)
 {
     ck_assert_int_eq(msg_decode(b, n, &scratch), 0);
-    add_ev(ctx, (struct ev){'m', scratch.type, scratch.count, to, scratch.ballot, scratch.slot,
-                            scratch.stamp});
+    add_ev(ctx, (struct ev){'m', scratch.type, scratch.count, to, scratch.ballot, scratch.slot});
 }
 
 static int on_save(void *ctx, const struct cons_persist_batch *b)
 {
     struct host *h = ctx;
     if (!h->pm.fail_next)
-        add_ev(h, (struct ev){'s', 0, (uint32_t)b->n, 0, b->st.promised, 0, 0});
+        add_ev(h, (struct ev){'s', 0, (uint32_t)b->n, 0, b->st.promised, 0});
     return persist_mem_ops.save(&h->pm, b);
 }
 
@@ -81,35 +79,6 @@ static void on_snapshot(void *ctx, uint32_t peer, uint64_t log_start)
     (void)ctx, (void)peer, (void)log_start;
 }
 
-static int find(const struct host *h, uint32_t from, char kind, uint8_t type, uint32_t min_count);
-static void feed(struct engine *e, const struct cons_msg *m, uint64_t now);
-
-/* A node that starts empty votes once the others sent their state
- * (docs/consensus.md, "Rebuild"): they answer that they are empty too, as in
- * a new cluster. The events of that exchange are dropped. */
-static void end_rebuild(struct engine *e, struct host *h, uint32_t self, uint64_t now)
-{
-    struct engine_status st;
-    engine_status(e, &st);
-    if (!st.rebuilding)
-        return;
-    ck_assert_int_eq(engine_tick(e, now), 0);
-    int q = find(h, 0, 'm', MSG_STATE_REQ, 0);
-    ck_assert_int_ge(q, 0);
-    for (uint32_t from = 0; from < 3; from++) {
-        if (from == self)
-            continue;
-        memset(&scratch, 0, sizeof(scratch));
-        scratch.type = MSG_STATE_REP;
-        scratch.from = (uint16_t)from;
-        scratch.stamp = h->ev[q].stamp;
-        feed(e, &scratch, now);
-    }
-    engine_status(e, &st);
-    ck_assert_int_eq(st.rebuilding, 0);
-    h->n_ev = 0;
-}
-
 static struct engine *start(struct host *h, uint32_t self, uint64_t now)
 {
     if (!h->pm.cap) { /* a fresh host */
@@ -117,11 +86,10 @@ static struct engine *start(struct host *h, uint32_t self, uint64_t now)
         ck_assert_int_eq(persist_mem_init(&h->pm), 0);
     }
     struct cons_host host = {h, on_send, on_deliver, on_done, on_snapshot, &counting_ops, h};
-    struct engine_config cfg = {.self = self, .n_nodes = 3, .rng_seed = 11 + self};
+    struct engine_config cfg = {.self = self, .n_nodes = 3, .rng_seed = 11 + self, .new_member = 1};
     cons_params_default(&cfg.params);
     struct engine *e;
     ck_assert_int_eq(engine_create(&e, &cfg, &host, now), 0);
-    end_rebuild(e, h, self, now);
     return e;
 }
 

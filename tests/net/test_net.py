@@ -482,6 +482,8 @@ def test_cli(build):
         assert os.stat(os.path.join(data, "node.key")).st_mode & 0o777 == 0o600
         conf = open(os.path.join(data, "node.conf")).read()
         assert f"node-id = {node_id}" in conf and "listen = 127.0.0.1:7000" in conf
+        # a new node's mark: its first start votes at once (docs/consensus.md, "Rebuild")
+        assert os.path.exists(os.path.join(data, "new-node"))
         key = open(os.path.join(data, "node.key")).read()
         assert key not in r.stdout + r.stderr
         before = open(os.path.join(data, "node.key")).read()

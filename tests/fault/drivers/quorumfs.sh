@@ -109,6 +109,12 @@ driver_setup() {
 node_start() {
     local i=$1 mnt pid
     mnt=$(node_mountpoint "$i")
+    # The first start is a new node's: `qfs init` marks one in its data
+    # directory (new-node), but this driver's identities live outside it.
+    if [ ! -e "$FAULT_RUNDIR/started$i" ]; then
+        mkdir -p "$(node_datadir "$i")" && : >"$(node_datadir "$i")/new-node" &&
+            : >"$FAULT_RUNDIR/started$i" || return 1
+    fi
     # A node killed with -9 leaves a dead FUSE mount behind.
     fusermount3 -uz "$mnt" 2>/dev/null
     pid=$(fault_spawn "$(fault_ns "$i")" "$FAULT_RUNDIR/node$i.log" \
