@@ -29,14 +29,16 @@ node_kill9 "$O"
 echo two >"$(mnt "$L")/x2" || fail "write of x2 on $L failed"
 sync "$(mnt "$L")/x2"
 
-step "$W loses its data directory (its config and keys stay) and restarts; $L freezes"
+step "$L freezes; $W loses its data directory (its config and keys stay) and restarts"
+# L freezes first: a W that heard L's state before it froze would rightly
+# finish its rebuild with x2 (CI saw that), and the test would show nothing.
 node_kill9 "$W"
+node_freeze "$L"
 d=$(data "$W")
 find "$d" -mindepth 1 -maxdepth 1 ! -name node.conf ! -name node.crt ! -name node.key \
     -exec rm -rf {} +
 node_start "$W"
 node_wait_mounted "$W"
-node_freeze "$L"
 node_start "$O"
 node_wait_mounted "$O"
 
@@ -64,7 +66,8 @@ step "thaw $L: $W rebuilds, all three converge with x2"
 kill -CONT "${PID[$L]}"
 wait_until "$SYNC_SECS" exists_on x2 a b c || fail "x2 not on every node after the thaw"
 [ "$(cat "$(mnt "$W")/x2")" = two ] || fail "x2 has the wrong content on $W"
-grep -q "every member sent its state" "$(log "$W")" || fail "$W logged no end of its rebuild"
+wait_until "$SYNC_SECS" grep -q "every member sent its state" "$(log "$W")" ||
+    fail "$W logged no end of its rebuild"
 wait_until "$SYNC_SECS" touch "$(mnt "$O")/x4" || fail "no create on $O after the thaw"
 wait_until "$SYNC_SECS" touch "$(mnt "$W")/x5" || fail "no create on $W after the thaw"
 converge
