@@ -109,7 +109,8 @@ void qfs_verdict_of(struct ctl_reply *r, struct qfs_verdict *v)
         v->kind = QFS_NO_QUORUM;
         v->word = "no_quorum";
         v->exit_code = QFS_EXIT_UNREACHABLE;
-        snprintf(v->text, sizeof(v->text), "no quorum (mutations refused; peers down: %s%s%s)",
+        snprintf(v->text, sizeof(v->text),
+                 "no quorum (mutations refused; peers down: %.200s%s%.200s)",
                  down ? peers : "none known", rebuild ? "; " : "", rebuild ? rb : "");
     } else if (rebuild) {
         v->kind = QFS_CATCHING_UP;
