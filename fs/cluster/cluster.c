@@ -143,6 +143,11 @@ static int open_persist(struct cluster *cl)
      * the store holds (ckpt_applied, log_apply.c). */
     struct persist_file_options o = {.import = &persist_lmdb_ops, .import_ctx = old};
     rc = persist_file_open(path, &o, &cl->persist);
+    if (rc == -EIO) /* damaged, not torn: the node can get its state back */
+        log_error("cluster: to rebuild this node's consensus state from its peers, move %s "
+                  "aside and start again: the node then votes once every member has sent "
+                  "its state (docs/consensus.md, \"Rebuild\")",
+                  path);
     if (!rc)
         rc = persist_lmdb_clear(old);
     persist_lmdb_close(old);

@@ -4,12 +4,14 @@
 # acknowledged before (docs/consensus.md, "Rebuild").
 #
 # x2 is committed by the leader and node W while the third node O is down,
-# then W loses its data and restarts, and the leader is frozen. O and W are a
+# then the leader is frozen and W loses its data and restarts. O and W are a
 # majority, but neither holds x2: if W voted at once they would elect a
 # leader and write over x2's slot (the build before the rebuild did, and x2
 # was gone for good, the trees diverged). W must wait for every member, so
 # until the leader thaws a mutation on O fails (EROFS) and nothing is lost;
-# after, all three converge with x2.
+# after, all three converge with x2. Then O's Paxos log is damaged: the
+# daemon must refuse to start, name the way out (move it aside), and rebuild
+# once it is moved.
 . "$(dirname "$0")/lib.sh"
 cluster_up
 # qfs init marked each data directory as a new node's; the first start takes
@@ -70,5 +72,29 @@ wait_until "$SYNC_SECS" grep -q "every member sent its state" "$(log "$W")" ||
     fail "$W logged no end of its rebuild"
 wait_until "$SYNC_SECS" touch "$(mnt "$O")/x4" || fail "no create on $O after the thaw"
 wait_until "$SYNC_SECS" touch "$(mnt "$W")/x5" || fail "no create on $W after the thaw"
+converge
+
+step "$O's Paxos log is damaged: the daemon refuses to start and says how to rebuild"
+node_kill9 "$O"
+plog=$(data "$O")/paxos.log
+"$PY" - "$plog" <<'PYEOF'
+import sys
+with open(sys.argv[1], "r+b") as f:  # a byte inside the first frame (after the 32-byte header)
+    f.seek(32 + 12 + 3)
+    b = f.read(1)
+    f.seek(32 + 12 + 3)
+    f.write(bytes([b[0] ^ 0xFF]))
+PYEOF
+if timeout 30 "$QFS_BIN" -f -c "$(conf "$O")" "$(mnt "$O")" >"$T/damaged.out" 2>&1; then
+    fail "$O started on a damaged Paxos log"
+fi
+grep -q "move $plog aside and start again" "$T/damaged.out" ||
+    fail "no way out named: $(tail -n 3 "$T/damaged.out")"
+mv "$plog" "$plog.damaged"
+node_start "$O"
+node_wait_mounted "$O"
+wait_until "$SYNC_SECS" grep -q "every member sent its state" "$(log "$O")" ||
+    fail "$O logged no end of its rebuild"
+wait_until "$SYNC_SECS" touch "$(mnt "$O")/x6" || fail "no create on $O after its rebuild"
 converge
 finish
