@@ -217,6 +217,8 @@ static int start_all(struct cluster *cl)
     uint64_t boot;
     int rc = members_from_config(&cl->cfg, &cl->mem);
     if (!rc)
+        rc = members_check_file(&cl->mem, cl->cfg.data_dir);
+    if (!rc)
         rc = next_boot(cl->cfg.data_dir, &boot);
     if (rc)
         return rc;

@@ -30,4 +30,15 @@ struct members {
  * or holds more than CONS_MAX_NODES members. */
 int members_from_config(const struct net_config *cfg, struct members *m);
 
+/* DATA/members (docs/on-disk-meta.md, "Member list", version
+ * MEMBERS_FILE_VERSION): the member IDs this node's consensus state was
+ * built with, written at its first start. A later start whose config names
+ * other members is refused with -EINVAL, both lists logged: engine indexes
+ * are ranks among the IDs, so another list renumbers the nodes under the
+ * persisted ballots and command origins, and a re-initialised node could
+ * take a lost one's place without its votes. Membership changes are not
+ * supported yet. -EPROTO: not a member list, or another version. */
+#define MEMBERS_FILE_VERSION 1
+int members_check_file(const struct members *m, const char *data_dir);
+
 #endif
