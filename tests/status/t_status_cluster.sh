@@ -122,9 +122,13 @@ waiting = [p for p in paths if p and p["paths"][0]["state"] in ("waiting", "not_
 answered = [x for x in nodes if x]
 # never "in sync" before the end (c missed the whole file)
 assert all(x["verdict"] != "in_sync" for x in nodes[:-1] if x), "in sync too early"
-if sys.argv[3] == "restart" and not any(x["sync"]["missing_chunks"] for x in catching):
+small = os.environ.get("QFS_SANITIZED") == "1"  # 20 MiB instead of 200
+if (sys.argv[3] == "restart" or small) and not any(x["sync"]["missing_chunks"] for x in catching):
     # a restarted node may fetch all of a small file (ASan, 20 MiB) while
-    # it still reports its peers down or no quorum, before it reaches both
+    # it still reports its peers down or no quorum, before it reaches both;
+    # a paused one may find all of it in its sockets when it resumes: the
+    # earlier steps autotuned its receive buffers up (tcp_rmem's maximum is
+    # 32 MiB here), and CI under ASan saw that once (session 28)
     verdicts = [x["verdict"] for x in answered]
     assert set(verdicts[:-1]) <= {"degraded", "no_quorum", "catching_up"}, verdicts
     assert verdicts[-1] == "in_sync", verdicts
