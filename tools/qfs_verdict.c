@@ -28,9 +28,9 @@ static int down_peers(struct ctl_reply *r, char *buf, size_t cap)
     return down;
 }
 
-/* "rebuilding: ... waiting for ABCDEFG" into buf while this node, which
- * holds no promise (new, or its state was lost), may not vote yet; 0 if it
- * is not rebuilding. */
+/* "rebuilding: ... waiting for ABCDEFG" into buf while this node, whose
+ * consensus state may have been lost, may not vote yet; 0 if it is not
+ * rebuilding. */
 static int rebuilding(struct ctl_reply *r, char *buf, size_t cap)
 {
     if (!ctl_get(r, "rebuild_missing"))

@@ -39,7 +39,7 @@ struct cluster_status {
     uint64_t commit; /* highest slot known chosen */
     uint64_t applied;
     int apply_error; /* -errno while this node cannot apply what is committed (a full disk) */
-    bool rebuilding; /* lost (or never had) its Paxos state: votes once all members answered */
+    bool rebuilding; /* may have lost its Paxos state: votes once all members answered */
     uint32_t rebuild_missing; /* rebuilding: bit i set = m[i] has not answered yet */
     uint64_t fetch_chunks;    /* chunks referenced by applied commits, not stored here yet */
     uint64_t fetch_bytes;
