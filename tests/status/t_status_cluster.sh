@@ -122,13 +122,16 @@ waiting = [p for p in paths if p and p["paths"][0]["state"] in ("waiting", "not_
 answered = [x for x in nodes if x]
 # never "in sync" before the end (c missed the whole file)
 assert all(x["verdict"] != "in_sync" for x in nodes[:-1] if x), "in sync too early"
-small = os.environ.get("QFS_SANITIZED") == "1"  # 20 MiB instead of 200
-if (sys.argv[3] == "restart" or small) and not any(x["sync"]["missing_chunks"] for x in catching):
-    # a restarted node may fetch all of a small file (ASan, 20 MiB) while
-    # it still reports its peers down or no quorum, before it reaches both;
-    # a paused one may find all of it in its sockets when it resumes: the
-    # earlier steps autotuned its receive buffers up (tcp_rmem's maximum is
-    # 32 MiB here), and CI under ASan saw that once (session 28)
+if not any(x["sync"]["missing_chunks"] for x in catching):
+    # the node got the whole file before it said "catching up" with chunks
+    # missing: a restarted node may fetch all of a small file (ASan, 20 MiB)
+    # while it still reports its peers down or no quorum, before it reaches
+    # both; a paused one keeps its connections across the pause (since
+    # session 27) and at loopback speed may take in even 200 MiB while it
+    # still says no quorum: CI saw both once in session 28 (ASan: "nothing
+    # was ever missing"; normal build: no sample said catching up at all).
+    # Most runs see the count go down (5-51 samples catching up locally; one
+    # had 2,765 of its 3,300 chunks by its first sample).
     verdicts = [x["verdict"] for x in answered]
     assert set(verdicts[:-1]) <= {"degraded", "no_quorum", "catching_up"}, verdicts
     assert verdicts[-1] == "in_sync", verdicts
