@@ -357,5 +357,4 @@ void engine_status(const struct engine *e, struct engine_status *st)
     st->pending = e->n_pending;
     st->rebuilding = e->rebuilding;
     st->rebuild_missing = e->rebuilding ? all_others(e) & ~e->rb_done : 0;
-    st->rebuild_commit = e->rb_commit;
 }

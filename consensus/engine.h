@@ -102,13 +102,12 @@ struct engine_status {
      * round trip; compare it with the clock at the read, not at the status.
      * 0: not a leader, or no lease now. */
     uint64_t lease_until;
-    /* Rebuilding (docs/consensus.md, "Rebuild"): this node has never
-     * promised a ballot, so it may have lost votes it cast; it does not vote
-     * until every member in rebuild_missing (a bit per node) has sent its
-     * state and its commit index reaches rebuild_commit. */
+    /* Rebuilding (docs/consensus.md, "Rebuild"): this node's state holds no
+     * promise and it is not a new member, so it may have lost votes it cast;
+     * it does not vote until every member in rebuild_missing (a bit per
+     * node) has sent its state and it has learned their commit index. */
     int rebuilding;
     uint32_t rebuild_missing;
-    uint64_t rebuild_commit;
 };
 
 void cons_params_default(struct cons_params *p);

@@ -201,8 +201,13 @@ static int take_new_node_marker(struct cluster *cl)
     if (snprintf(path, sizeof(path), "%s/" NET_NEW_NODE_FILE, cl->cfg.data_dir) >=
         (int)sizeof(path))
         return -ENAMETOOLONG;
-    if (unlink(path) != 0)
-        return errno == ENOENT ? 0 : -errno;
+    if (unlink(path) != 0) {
+        if (errno == ENOENT)
+            return 0;
+        int rc = -errno;
+        log_error("cluster: cannot remove %s: %s", path, strerror(-rc));
+        return rc;
+    }
     cl->new_node = true;
     log_info("cluster: a new node (%s was there): it votes from the start", path);
     int rc = file_sync_dir(cl->cfg.data_dir);
