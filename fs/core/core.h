@@ -146,6 +146,12 @@ ssize_t core_read(struct core *c, uint64_t ino, uint64_t off, void *buf, size_t 
 /* The caller passes the credentials so that a non-root write clears setuid/setgid. */
 ssize_t core_write(struct core *c, const struct core_cred *cr, uint64_t ino, uint64_t off,
                    const void *buf, size_t size);
+/* An O_APPEND write: at the end of the file as this node has it when the
+ * write runs (staged bytes included), not at an offset the caller chose. In
+ * a cluster the kernel's idea of the size can be older than the store's
+ * (another node appended since), and writing at it would cover those bytes. */
+ssize_t core_write_append(struct core *c, const struct core_cred *cr, uint64_t ino, const void *buf,
+                          size_t size);
 int core_flush(struct core *c, uint64_t ino);
 /* flush of a read-only handle: the atime update that is due, never a commit
  * (the inode's staged bytes are other handles' writes, and their failure is

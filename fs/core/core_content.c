@@ -86,17 +86,32 @@ static int take_base(struct core *c, struct sfile *sf)
     return rc;
 }
 
-ssize_t core_write(struct core *c, const struct core_cred *cr, uint64_t ino, uint64_t off,
-                   const void *buf, size_t size)
+/* The end of the file as this node has it: committed, or staged beyond
+ * that (sf->lock held for writing). */
+static int file_end(struct core *c, struct sfile *sf, uint64_t *end)
 {
-    if (off + size < off || off + size > (uint64_t)INT64_MAX)
-        return -EFBIG;
+    struct meta_inode in;
+    int rc = get_inode(c, sf->ino, &in);
+    if (rc)
+        return rc;
+    uint64_t staged = staging_end(sf);
+    *end = in.size > staged ? in.size : staged;
+    return 0;
+}
+
+static ssize_t write_staged(struct core *c, const struct core_cred *cr, uint64_t ino, bool append,
+                            uint64_t off, const void *buf, size_t size)
+{
     struct sfile *sf = staging_ref(&c->stg, ino, true);
     if (!sf)
         return -ENOMEM;
     struct fill_ctx f = {c, sf};
     core_staging_lock(sf);
     int rc = sf->base_valid ? 0 : take_base(c, sf);
+    if (!rc && append)
+        rc = file_end(c, sf, &off);
+    if (!rc && (off + size < off || off + size > (uint64_t)INT64_MAX))
+        rc = -EFBIG;
     if (!rc)
         rc = staging_write(&c->stg, sf, off, buf, size, fill_committed, &f);
     if (!rc)
@@ -113,6 +128,18 @@ ssize_t core_write(struct core *c, const struct core_cred *cr, uint64_t ino, uin
     pthread_rwlock_unlock(&sf->lock);
     staging_unref(&c->stg, sf);
     return rc ? rc : (ssize_t)size;
+}
+
+ssize_t core_write(struct core *c, const struct core_cred *cr, uint64_t ino, uint64_t off,
+                   const void *buf, size_t size)
+{
+    return write_staged(c, cr, ino, false, off, buf, size);
+}
+
+ssize_t core_write_append(struct core *c, const struct core_cred *cr, uint64_t ino, const void *buf,
+                          size_t size)
+{
+    return write_staged(c, cr, ino, true, 0, buf, size);
 }
 
 static void queue_atime(struct core *c, uint64_t ino);

@@ -43,10 +43,15 @@ static int open_truncate(struct qfs_fuse *q, fuse_req_t req, fuse_ino_t ino)
  * alternated (ARCHITECTURE.md, "Write-only opens bypass the page cache").
  * The kernel keeps other handles' cached pages and shared mappings
  * coherent: it drops the range a direct write covers
- * (tests/integration/t_posix.sh). */
-static bool direct_io_open(int flags)
+ * (tests/integration/t_posix.sh).
+ * In a cluster, O_APPEND handles bypass it too: the kernel puts an append at
+ * its cached size, which lags when another node appended since, so the
+ * daemon places those writes itself (io_write), and a cached handle would
+ * keep the bytes at the kernel's offset. Such a handle cannot be mapped
+ * shared (ENODEV: libfuse 3.14 cannot allow it on direct handles). */
+static bool direct_io_open(int flags, bool cluster)
 {
-    return (flags & O_DIRECT) || (flags & O_ACCMODE) == O_WRONLY;
+    return (flags & O_DIRECT) || (flags & O_ACCMODE) == O_WRONLY || (cluster && (flags & O_APPEND));
 }
 
 /* Whether a readable open drops the file's cached pages so that its reads
@@ -59,9 +64,9 @@ static bool direct_io_open(int flags)
  * noatime) the open does not keep the cache, and its first read comes here
  * and records the update (core_read). That costs the cache once per change
  * of the file (or per day) under relatime. */
-static bool read_wants_atime(int flags, bool atime_due)
+static bool read_wants_atime(int flags, bool atime_due, bool cluster)
 {
-    return atime_due && (flags & O_ACCMODE) != O_WRONLY && !direct_io_open(flags);
+    return atime_due && (flags & O_ACCMODE) != O_WRONLY && !direct_io_open(flags, cluster);
 }
 
 /* Opens ino for fi's flags and sets the reply's caching flags. existing:
@@ -91,11 +96,11 @@ static int io_open_ino(struct qfs_fuse *q, fuse_req_t req, fuse_ino_t ino,
     if (rc < 0)
         return rc;
     fi->fh = (fi->flags & O_ACCMODE) == O_RDONLY ? FH_READ_ONLY : 0;
-    fi->direct_io = direct_io_open(fi->flags);
+    fi->direct_io = direct_io_open(fi->flags, q->cluster != NULL);
     if (fi->direct_io)
         fi->fh |= FH_DIRECT_IO;
     fi->keep_cache = mount_cluster_keep_cache(q, ino); /* remote content: drop pages */
-    if (fi->keep_cache && read_wants_atime(fi->flags, atime_due))
+    if (fi->keep_cache && read_wants_atime(fi->flags, atime_due, q->cluster != NULL))
         fi->keep_cache = 0;
     return 0;
 }
@@ -169,9 +174,15 @@ static void io_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
                      struct fuse_file_info *fi)
 {
     struct fuse_cred c;
+    struct core *core = qfs_of(req)->core;
 
+    /* An append goes where the file ends here, not at the kernel's offset:
+     * see direct_io_open(). A cached handle's offset is the kernel's to
+     * keep, and right on a single node, where every change passes it. */
     fuse_cred_get(req, false, &c);
-    ssize_t n = core_write(qfs_of(req)->core, &c.cr, ino, (uint64_t)off, buf, size);
+    ssize_t n = (fi->flags & O_APPEND) && (fi->fh & FH_DIRECT_IO)
+                    ? core_write_append(core, &c.cr, ino, buf, size)
+                    : core_write(core, &c.cr, ino, (uint64_t)off, buf, size);
     fuse_cred_put(&c);
     /* A synchronous write (O_SYNC, O_DSYNC, RWF_DSYNC: the request's flags
      * carry O_DSYNC) is durable when it returns. Through the page cache the

@@ -106,6 +106,13 @@ step "two appenders on one node lose no line (getattr raced the other's commit)"
 "$PY" "$CT_HELPERS/appenders.py" "$B/applog" 2 "$(scale 60)" || fail "appends lost on b"
 seen applog
 
+step "an O_APPEND handle held open on B appends after A's line (it covered it before)"
+for m in wronly rdwr; do
+    "$PY" "$CT_HELPERS/held_append.py" "$QFS_CLI" "$(conf b)" "$A/log.$m" "$B/log.$m" $m ||
+        defer_fail "held O_APPEND handle ($m) on b"
+    seen "log.$m"
+done
+
 step "the three trees, inode numbers included"
 converge --ino
 tree_cmp --times -- a b c >/dev/null || fail "mtimes differ: $(tree_cmp --times -- a b c)"
