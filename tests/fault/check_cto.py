@@ -153,12 +153,19 @@ def torn_allowed(r, v, ws, front):
     """Content that is no single write's bytes is legal when a write ran
     during the read, or when the write that produced it ran concurrently
     with another write or an append of the file (their bytes interleave, on
-    any POSIX filesystem). ws: every write and append of the path that may
-    have taken effect."""
+    any POSIX filesystem), or when two nodes appended to it at once: the
+    later commit's line lands on the other node's version and the file ends
+    where the later writer's did, which can cut the other's line (the whole
+    other version is in a conflict copy; ARCHITECTURE.md, "Conflicts").
+    ws: every write and append of the path that may have taken effect."""
     if any(overlap(w, r) for w in ws if w.op == "write"):
         return True
     suspects = [v] if v is not None else front
-    return any(w is not s and overlap(w, s) for s in suspects for w in ws)
+    if any(w is not s and overlap(w, s) for s in suspects for w in ws):
+        return True
+    appends = [a for a in ws if a.op == "append" and a.invoke < r.end()
+               and (v is None or not a.before(v))]
+    return any(in_conflict(a, appends) for a in appends)
 
 
 def in_conflict(a, ws):

@@ -152,6 +152,21 @@ class CloseToOpen(Base):
         self.h.write("d0/f0", 25, 40)
         self.assertEqual(self.cto(), 0)
 
+    def test_torn_appends_need_two_nodes(self):
+        # a1 and a2 overlap: on two nodes the later commit's line goes over
+        # the other's version, cut where the later writer's file ended; on
+        # one node O_APPEND keeps both whole.
+        w = self.h.write("d0/f0", 0, 10)
+        a1 = self.h.op("append", "d0/f0", 12, 20)
+        a2 = self.h.op("append", "d0/f0", 14, 22, node=1)
+        torn = content.write_bytes(w, 8) + content.append_bytes(a1)[:2] + content.append_bytes(a2)
+        self.h.read("d0/f0", 30, 40, torn)
+        self.assertEqual(self.cto(), 0)
+        for x in self.h.lines:
+            if x.get("id") == a2 and x["ev"] == "invoke":
+                x["node"] = 0
+        self.assertEqual(self.cto(), 1, "one node's appends never tear")
+
     def test_write_carried_by_a_concurrent_rename(self):
         # w's open file was renamed to d1/f1 while w wrote it: a later read
         # of d1/f1 may return w's bytes even after d1/f1's own write v.
