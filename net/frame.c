@@ -19,6 +19,7 @@ static const char *const type_names[FT_MAX_ + 1] = {
     [FT_CLUSTER] = "cluster",
     [FT_SNAP_REQ] = "snap-req",
     [FT_SNAP_DATA] = "snap-data",
+    [FT_PUSH_DROPPED] = "push-dropped",
 };
 
 const char *frame_type_name(unsigned type)
@@ -56,6 +57,8 @@ uint32_t frame_max_payload(unsigned type)
         return NET_SNAP_REQ_MAX;
     case FT_SNAP_DATA:
         return NET_SNAP_DATA_MAX;
+    case FT_PUSH_DROPPED:
+        return MSG_LIST_HDR_LEN + MSG_BATCH_MAX_CHUNKS * 32;
     default:
         return 0;
     }

@@ -1,5 +1,5 @@
 /*
- * frame.h - the peer wire protocol's frame header (docs/wire-format.md, version 2).
+ * frame.h - the peer wire protocol's frame header (docs/wire-format.md, version 4).
  *
  * Every message between nodes is one frame: a 12-byte little-endian header
  * (magic, version, type, flags, payload length) followed by the payload.
@@ -13,9 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* FRAME_VERSION 2: have-queries carry hash prefixes; 3: the fast channel;
+ * 4: push-dropped notices. */
 #define FRAME_MAGIC       0x4e534651u /* "QFSN" on the wire */
-#define FRAME_VERSION     3           /* 2: have-queries carry hash prefixes; 3: the fast channel */
-#define FRAME_VERSION_STR "3"
+#define FRAME_VERSION     4
+#define FRAME_VERSION_STR "4"
 #define FRAME_HDR_LEN     12
 
 /* Flags: bit 0 asks the peer to serve this frame ahead of background work. */
@@ -46,10 +48,11 @@ enum frame_type {
     FT_HAVE_ANSWER = 8,
     FT_FETCH_REQ = 9,
     FT_FETCH_RESP = 10,
-    FT_CLUSTER = 11,   /* node glue: read index, status reports (fs/cluster/cluster_msg.h) */
-    FT_SNAP_REQ = 12,  /* bulk: send me a metadata snapshot (fs/cluster/snapshot_msg.h) */
-    FT_SNAP_DATA = 13, /* bulk: one piece of it, or why not */
-    FT_MAX_ = 13,
+    FT_CLUSTER = 11,      /* node glue: read index, status reports (fs/cluster/cluster_msg.h) */
+    FT_SNAP_REQ = 12,     /* bulk: send me a metadata snapshot (fs/cluster/snapshot_msg.h) */
+    FT_SNAP_DATA = 13,    /* bulk: one piece of it, or why not */
+    FT_PUSH_DROPPED = 14, /* bulk: chunks the sender gave up pushing to this peer */
+    FT_MAX_ = 14,
 };
 
 struct frame_hdr {

@@ -1,6 +1,6 @@
 /*
  * msg.h - encoders and decoders of the payload of each frame type
- * (docs/wire-format.md, version 2). All integers are little-endian.
+ * (docs/wire-format.md, version 4). All integers are little-endian.
  *
  * Decoders never allocate and never trust a count: every count and length is
  * checked against the payload length and the type's bound, and a payload must
@@ -102,7 +102,7 @@ int msg_ack_decode(const uint8_t *p, size_t len, struct msg_list *m);
 void msg_ack_entry(const struct msg_list *m, uint32_t i, const uint8_t **hash, uint8_t *status);
 size_t msg_ack_entry_put(uint8_t *out, size_t pos, const uint8_t *hash, uint8_t status);
 
-/* have-query and fetch-req: a list of up to max hashes. */
+/* have-query, fetch-req and push-dropped: a list of up to max hashes. */
 int msg_hashes_decode(const uint8_t *p, size_t len, uint32_t max, struct msg_list *m);
 
 /* A have-query: count hash prefixes of MSG_HAVE_PREFIX_LEN bytes. */

@@ -1,8 +1,9 @@
 /*
  * repl_int.h - the replicator's private state, shared by replicate.c (setup,
  * frame routing), repl_push.c (sender side of push), repl_serve.c (receiver
- * side: storing pushed batches, answering have-queries and fetches) and
- * repl_fetch.c (pull). Not part of the module's contract.
+ * side: storing pushed batches, answering have-queries and fetches),
+ * repl_fetch.c (pull) and repl_dropped.c (push-dropped notices). Not part
+ * of the module's contract.
  */
 #ifndef QFS_NET_REPL_INT_H
 #define QFS_NET_REPL_INT_H
@@ -20,6 +21,11 @@
 #define FETCH_SLOTS    48
 #define URGENT_FETCHES 16 /* slots only urgent fetches may take */
 #define HAVE_SLOTS     8
+/* A peer down for 4 s under the fault suite's load missed 4,830 chunks of
+ * dropped jobs from one sender: room for 13 times that, 2 MiB each,
+ * allocated only once a job was dropped or a notice came. */
+#define DROP_RING_CAP 65536 /* per peer: hashes of dropped jobs not told yet */
+#define GONE_GEN_KEYS 65536 /* per generation: chunks peers said they dropped */
 
 struct job_peer {
     uint8_t *acked; /* bitmaps of n bits */
@@ -40,6 +46,25 @@ struct repl_push {
     bool released;
     bool busy; /* the sender thread is using it unlocked: do not free */
     struct job_peer peers[NET_MAX_PEERS];
+};
+
+/* Hashes to tell one peer about, by sequence number: [tail, head), slot
+ * seq % DROP_RING_CAP; [tail, sent) went out on the current connection and
+ * wait for proof that they arrived. When full, the oldest are overwritten
+ * (that peer then finds those chunks only once its own wait for the push
+ * ends). */
+struct drop_ring {
+    uint8_t (*hashes)[32]; /* allocated at the first drop for this peer */
+    uint64_t head, sent, tail;
+    uint64_t notice_id; /* id of the last notice sent (batch ids count on); 0: none */
+};
+
+/* Chunks peers said they will not push here: keys (a hash's first 8 bytes,
+ * never 0) in two open-addressed generations of 2 * GONE_GEN_KEYS slots;
+ * when the current one holds GONE_GEN_KEYS keys it becomes the old one. */
+struct gone_set {
+    uint64_t *cur, *old; /* allocated at the first notice */
+    size_t cur_n;
 };
 
 struct rx_item {
@@ -100,6 +125,9 @@ struct repl {
      * (repl_push_arriving): while it holds the rx slots, its next batches
      * wait in the socket, and the stores keep this fresh. */
     uint64_t push_seen_ms[NET_MAX_PEERS];
+    struct drop_ring dropped_out[NET_MAX_PEERS]; /* push thread sends, job drops fill */
+    struct gone_set gone;                        /* told by peers (network thread) */
+    struct log_limit gone_log;                   /* peers' notices, reported */
     struct fetch_slot fetch[FETCH_SLOTS];
     struct have_slot have[HAVE_SLOTS];
     uint64_t next_id;
@@ -127,6 +155,21 @@ int repl_serve_fetch(struct repl *r, int peer, int chan, uint16_t flags, const u
                      uint32_t len, uint8_t *buf);
 /* Flips a byte of data if the corrupt-on-send hook picks this chunk. */
 void repl_maybe_corrupt(struct repl *r, uint8_t *data, uint32_t len);
+/* repl_dropped.c */
+void repl_dropped_free(struct repl *r);
+/* A job leaves the table unfinished: its chunks peers lack go on their
+ * rings, and what it still counts in flight is taken off. Lock held. */
+void repl_dropped_record(struct repl *r, const struct repl_push *j);
+/* Sends one notice to a peer whose ring holds hashes and whose bulk channel
+ * is up; false if there was none, or the channel was down. Push thread,
+ * lock held (released while sending). */
+bool repl_dropped_send(struct repl *r, size_t npeers);
+/* peer acked batch_id: notices sent before it arrived. Lock held. */
+void repl_dropped_confirm(struct repl *r, int peer, uint64_t batch_id);
+/* peer's bulk channel went down: what was not confirmed goes again. Lock held. */
+void repl_dropped_peer_down(struct repl *r, int peer);
+/* A push-dropped frame from peer. Network thread. */
+void repl_on_dropped(struct repl *r, int peer, const struct msg_list *m);
 /* repl_fetch.c */
 void repl_on_fetch_resp(struct repl *r, int peer, const struct msg_fetch_resp *m);
 void repl_on_have_answer(struct repl *r, int peer, const struct msg_list *m);

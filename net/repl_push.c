@@ -100,12 +100,14 @@ int repl_push_start(struct repl *r, const uint8_t (*hashes)[32], size_t n, struc
             slot = i;
     for (int i = 0; i < REPL_MAX_JOBS && slot < 0; i++)
         if (r->jobs[i]->released && !r->jobs[i]->busy) {
-            /* Bounded: the oldest background job gives way; pull repairs the rest. */
+            /* Bounded: the oldest background job gives way; the peers that
+             * lack its chunks are told, and pull them. */
             uint64_t left_out;
             if (log_limit_pass(&r->drop_log, &left_out))
                 log_info("repl: dropping an unfinished background push to make room (%llu "
                          "more dropped since the last report)",
                          (unsigned long long)left_out);
+            repl_dropped_record(r, r->jobs[i]);
             job_free(r->jobs[i]);
             slot = i;
         }
@@ -335,6 +337,8 @@ void *repl_tx_main(void *arg)
             pthread_mutex_lock(&r->lock);
             continue;
         }
+        if (repl_dropped_send(r, npeers))
+            continue;
         struct repl_push *j;
         int p;
         if (!find_work(r, npeers, &j, &p)) {
@@ -422,6 +426,7 @@ void repl_on_ack(struct repl *r, int peer, const struct msg_list *ack)
         refused += !stored;
     }
     note_refusals(r, peer, refused, ack->count);
+    repl_dropped_confirm(r, peer, ack->id);
     pthread_cond_broadcast(&r->tx_cond);
     pthread_cond_broadcast(&r->done);
     pthread_mutex_unlock(&r->lock);
@@ -432,6 +437,7 @@ void repl_push_peer_down(struct repl *r, int peer)
     pthread_mutex_lock(&r->lock);
     r->peer_gen[peer]++;
     r->inflight[peer] = 0;
+    repl_dropped_peer_down(r, peer);
     for (int k = 0; k < REPL_MAX_JOBS; k++) {
         struct repl_push *j = r->jobs[k];
         if (!j)

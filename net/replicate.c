@@ -59,6 +59,7 @@ static void free_buffers(struct repl *r)
     free(r->urgent_buf);
     free(r->ack_buf);
     free(r->puts);
+    repl_dropped_free(r);
 }
 
 int repl_create(const struct chunk_io *store, const struct repl_options *opt, struct repl **out)
@@ -140,7 +141,7 @@ void repl_destroy(struct repl *r)
 
 int repl_handles(unsigned type)
 {
-    return type >= FT_PUSH_BATCH && type <= FT_FETCH_RESP;
+    return (type >= FT_PUSH_BATCH && type <= FT_FETCH_RESP) || type == FT_PUSH_DROPPED;
 }
 
 void repl_peer_name(struct repl *r, int peer, char *out)
@@ -181,6 +182,11 @@ int repl_on_frame(struct repl *r, int peer, int chan, unsigned type, uint16_t fl
         if (msg_fetch_resp_decode(payload, len, &fr) < 0)
             return -EPROTO;
         repl_on_fetch_resp(r, peer, &fr);
+        return 0;
+    case FT_PUSH_DROPPED:
+        if (chan != CHAN_BULK || msg_hashes_decode(payload, len, MSG_BATCH_MAX_CHUNKS, &l) < 0)
+            return -EPROTO;
+        repl_on_dropped(r, peer, &l);
         return 0;
     case FT_FETCH_REQ:
         if (flags & FRAME_F_URGENT)

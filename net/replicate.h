@@ -122,6 +122,12 @@ void repl_get_stats(struct repl *r, struct repl_stats *out);
  * finished storing one of its batches, within the last within_ms: more of
  * its push is likely on the way (chunk_sync.h waits for it before pulling). */
 bool repl_push_arriving(struct repl *r, int peer, uint32_t within_ms);
+/* True when a peer said it gave up pushing this chunk here (a sender keeps
+ * a bounded number of unfinished push jobs, and drops the oldest to start a
+ * new one): pull it rather than wait. Remembers the last 65,536 to 131,072
+ * chunks so told; a false "true" (two hashes sharing 8 bytes) costs only an
+ * early pull. */
+bool repl_push_given_up(struct repl *r, const uint8_t hash[32]);
 /* What the push jobs still owe peer (a transport peer index): chunks not
  * acked yet, and their bytes, where a chunk not read yet counts as
  * est_chunk_bytes (its length is known only once it is sent). */

@@ -308,6 +308,12 @@ static void ping(struct net *n, struct chan *ch, const uint8_t *p)
         wake(n);
 }
 
+/* Network thread only. */
+static bool control_up(const struct chan *ch)
+{
+    return ch->conn && ch->conn->state == CS_UP;
+}
+
 /* stalled: this thread did not run for a while (the process was stopped,
  * the machine paused), so a quiet connection says nothing about its peer:
  * what the peer sent meanwhile has not been read yet. */
@@ -321,8 +327,15 @@ static void send_pings(struct net *n, uint64_t now, bool stalled)
             if (!cn || cn->state != CS_UP)
                 continue;
             /* Bulk may be quiet while the peer stores a full window on a slow
-             * disk; a held connection is quiet because we stopped reading. */
-            uint64_t limit = c == CHAN_BULK ? BULK_DEAD_FACTOR * n->opt.dead_ms : n->opt.dead_ms;
+             * disk, but then its control channel answers. Without one, a
+             * quiet bulk connection is as dead as the control one was: kept,
+             * it would come back from a partition only at TCP's next
+             * retransmission, seconds after the heal (3.2 s measured), with
+             * every push and pull behind it. A held connection is quiet
+             * because we stopped reading. */
+            uint64_t limit = n->opt.dead_ms;
+            if (c == CHAN_BULK && control_up(&n->chans[i][CHAN_CONTROL]))
+                limit *= BULK_DEAD_FACTOR;
             if (!cn->held && !stalled && now - cn->last_rx_ms > limit) {
                 conn_close(n, cn, "peer silent for too long");
                 continue;

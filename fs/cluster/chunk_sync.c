@@ -198,13 +198,16 @@ static void backoff_after(struct chunk_sync *s, bool failed)
 }
 
 /* True when e's chunk is likely on its way in a push: its command's origin
- * is still pushing to this node, and it was noted less than defer_max_ms
- * ago. *cache_origin and *cache_pushing remember the last origin asked. */
+ * is still pushing to this node, no peer gave its push up, and it was noted
+ * less than defer_max_ms ago. *cache_origin and *cache_pushing remember the
+ * last origin asked. */
 static bool deferrable(struct chunk_sync *s, const struct ent *e, uint64_t now,
                        uint64_t *cache_origin, bool *cache_pushing)
 {
     if (!s->cfg.pushing || e->origin == NO_ORIGIN ||
         (uint32_t)now - e->noted_ms >= (uint32_t)s->cfg.defer_max_ms)
+        return false;
+    if (s->cfg.given_up && s->cfg.given_up(s->cfg.pushing_ctx, e->hash))
         return false;
     if (e->origin != *cache_origin) {
         *cache_origin = e->origin;

@@ -30,7 +30,9 @@
  *    would bring the same bytes a second time, from the node already busy
  *    pushing them (on a 1 GiB write, up to 7% more per peer, measured in
  *    session 22). It waits in the retry list, checked every
- *    cfg.defer_check_ms, until it arrives, the push goes quiet, or
+ *    cfg.defer_check_ms, until it arrives, the push goes quiet, a peer says
+ *    it gave that chunk's push up (cfg.given_up: a sender that was kept
+ *    from this node drops its oldest jobs, and keeps pushing newer ones), or
  *    cfg.defer_max_ms after it was noted. Reads do not wait: they fetch
  *    what they need at once (core_remote.h).
  *  - Memory is fixed at create: queue, retry list, one page of hashes.
@@ -62,6 +64,9 @@ struct chunk_sync_config {
     /* True while node origin (a cmd.origin) is pushing chunks to this node;
      * NULL: never (every absent chunk is pulled at once). */
     bool (*pushing)(void *ctx, uint64_t origin);
+    /* True when a peer said it will not push this chunk here (NULL: never);
+     * called with pushing_ctx. repl_push_given_up() in the daemon. */
+    bool (*given_up)(void *ctx, const uint8_t hash[32]);
     void *pushing_ctx;
     int defer_check_ms;   /* 0: 250 */
     int defer_max_ms;     /* 0: 10000 */

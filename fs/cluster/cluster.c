@@ -56,6 +56,12 @@ static bool pushing(void *ctx, uint64_t origin)
     return repl_push_arriving(cl->repl, cl->mem.peer_of[origin], PUSH_QUIET_MS);
 }
 
+static bool given_up(void *ctx, const uint8_t hash[32])
+{
+    struct cluster *cl = ctx;
+    return repl_push_given_up(cl->repl, hash);
+}
+
 static int start_sync(struct cluster *cl)
 {
     struct chunk_sync_config sc = {.ms = core_meta_store(cl->core),
@@ -63,6 +69,7 @@ static int start_sync(struct cluster *cl)
                                    .pull = pull,
                                    .pull_ctx = cl->repl,
                                    .pushing = pushing,
+                                   .given_up = given_up,
                                    .pushing_ctx = cl,
                                    .skip_self = true,
                                    .self_origin = cl->mem.self};

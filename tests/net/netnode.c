@@ -7,6 +7,7 @@
  *   push FILE K MS           push the listed chunks, wait for K peers (MS: timeout)
  *   push-bg FILE K           the same in the background; prints "ok push ..." when done
  *   pull FILE MS             make the listed chunks local (and say what was fetched)
+ *   gone FILE                how many of the listed chunks a peer gave up pushing here
  *   fetch HEX MS             urgent fetch of one chunk
  *   rtt PEER N SIZE [bulk|fast]  N consensus-frame round trips (the peer echoes
  *                            them) on the control channel, or on another one
@@ -232,6 +233,17 @@ static void cmd_pull(struct node *nd, const char *file, int timeout_ms)
               (unsigned long long)got.chunks, (unsigned long long)got.bytes, now_ms() - t0);
 }
 
+/* How many of the listed chunks a peer said it gave up pushing here. */
+static void cmd_gone(struct node *nd, const char *file)
+{
+    uint8_t(*h)[32] = NULL;
+    long n = read_hashes(file, &h), k = 0;
+    for (long i = 0; i < n; i++)
+        k += repl_push_given_up(nd->repl, h[i]);
+    free(h);
+    n < 0 ? reply(nd, "err gone %ld", n) : reply(nd, "ok gone given_up=%ld listed=%ld", k, n);
+}
+
 static void cmd_fetch(struct node *nd, const char *hex, int timeout_ms)
 {
     uint8_t h[32];
@@ -364,6 +376,8 @@ static int run_command(struct node *nd, const char *line)
         cmd_push(nd, a, i1, i2);
     } else if (sscanf(line, "pull %4095s %d", a, &i1) == 2) {
         cmd_pull(nd, a, i1);
+    } else if (sscanf(line, "gone %4095s", a) == 1) {
+        cmd_gone(nd, a);
     } else if (sscanf(line, "fetch %127s %d", b, &i1) == 2) {
         cmd_fetch(nd, b, i1);
     } else if (sscanf(line, "rtt %d %u %u", &i1, &u1, &u2) == 3) {

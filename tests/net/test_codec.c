@@ -61,6 +61,9 @@ START_TEST(test_header_bounds)
     frame_encode_header(b, FT_CONSENSUS, 0, UINT32_MAX);
     ck_assert_int_eq(frame_decode_header(b, sizeof(b), &h), -EMSGSIZE);
     ck_assert_str_eq(frame_type_name(FT_FETCH_RESP), "fetch-resp");
+    ck_assert_str_eq(frame_type_name(FT_PUSH_DROPPED), "push-dropped");
+    ck_assert_uint_eq(frame_max_payload(FT_PUSH_DROPPED),
+                      MSG_LIST_HDR_LEN + MSG_BATCH_MAX_CHUNKS * 32);
     ck_assert_str_eq(frame_type_name(77), "unknown");
 }
 END_TEST

@@ -72,6 +72,7 @@ static struct {
     pthread_mutex_t lock; /* guards the fields below */
     bool active;
     int asked;
+    int given_up;
 } push = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static bool fake_pushing(void *ctx, uint64_t origin)
@@ -88,6 +89,25 @@ static void set_pushing(bool active)
 {
     pthread_mutex_lock(&push.lock);
     push.active = active;
+    pthread_mutex_unlock(&push.lock);
+}
+
+/* Chunks [0, push.given_up) are those a peer said it will not push here. */
+static bool fake_given_up(void *ctx, const uint8_t hash[32])
+{
+    (void)ctx;
+    pthread_mutex_lock(&push.lock);
+    bool gone = false;
+    for (int i = 0; i < push.given_up && !gone; i++)
+        gone = memcmp(chunks[i].hash, hash, 32) == 0;
+    pthread_mutex_unlock(&push.lock);
+    return gone;
+}
+
+static void set_given_up(int n)
+{
+    pthread_mutex_lock(&push.lock);
+    push.given_up = n;
     pthread_mutex_unlock(&push.lock);
 }
 
@@ -221,6 +241,7 @@ static void note_while_pushing(uint8_t *raw, int defer_max_ms)
                                     .cs = cs,
                                     .pull = fake_pull,
                                     .pushing = fake_pushing,
+                                    .given_up = fake_given_up,
                                     .defer_check_ms = 5,
                                     .defer_max_ms = defer_max_ms,
                                     .backoff_min_ms = 5,
@@ -344,6 +365,31 @@ START_TEST(pulled_when_push_goes_quiet)
     wait_idle(1);
     ck_assert_int_eq(present(0, N_CHUNKS), N_CHUNKS);
     ck_assert_uint_eq(stats().fetched_chunks, N_CHUNKS - 5);
+}
+END_TEST
+
+/* A peer that gave up pushing some chunks here (it dropped their job to
+ * start newer ones, and keeps pushing those) gets them pulled at once; the
+ * rest still wait for the push. */
+START_TEST(given_up_chunks_pulled_while_pushing)
+{
+    uint8_t raw[N_CHUNKS * CMD_EXTENT_LEN];
+    set_pushing(true);
+    set_given_up(3);
+    note_while_pushing(raw, 10000);
+    uint64_t deadline = now_ms() + 10000;
+    while (present(0, 3) < 3) {
+        ck_assert_msg(now_ms() < deadline, "the chunks given up were never pulled");
+        pause_ms(2);
+    }
+    ck_assert_uint_eq(stats().fetched_chunks, 3);
+    wait_push_asked(push_asked(), 2); /* two more checks: the others still wait */
+    ck_assert_int_eq(present(3, N_CHUNKS), 0);
+    ck_assert_int_eq(chunk_store_put_batch(cs, chunks + 3, N_CHUNKS - 3), 0); /* the push */
+    wait_idle(1);
+    ck_assert_uint_eq(stats().fetched_chunks, 3);
+    set_given_up(0);
+    set_pushing(false);
 }
 END_TEST
 
@@ -600,6 +646,7 @@ int main(void)
     tcase_add_test(tc, pushed_chunks_not_pulled);
     tcase_add_test(tc, pulled_when_push_goes_quiet);
     tcase_add_test(tc, pulled_after_defer_max);
+    tcase_add_test(tc, given_up_chunks_pulled_while_pushing);
     tcase_add_test(tc, retried_until_peers_answer);
     tcase_add_test(tc, pushed_while_pulling_not_fetched);
     tcase_add_test(tc, pushed_while_retrying_not_fetched);
