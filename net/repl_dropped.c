@@ -66,7 +66,7 @@ bool repl_dropped_send(struct repl *r, size_t npeers)
     if (p < 0)
         return false;
     struct drop_ring *q = &r->dropped_out[p];
-    uint64_t first = q->sent, n = q->head - q->sent, id = ++r->next_id;
+    uint64_t first = q->sent, n = q->head - q->sent, id = ++r->next_id, gen = r->peer_gen[p];
     if (n > MSG_BATCH_MAX_CHUNKS)
         n = MSG_BATCH_MAX_CHUNKS;
     msg_list_hdr_encode(r->tx_buf, id, (uint32_t)n);
@@ -80,8 +80,9 @@ bool repl_dropped_send(struct repl *r, size_t npeers)
      * noticed yet) loses them; they leave the ring once the peer acks a
      * batch sent after them (repl_dropped_confirm), and go again on the next
      * connection until then. Not queued (the channel went down, or stayed
-     * full for a second): they stay, for the next try. */
-    if (rc == 0 && q->sent < first + n) {
+     * full for a second), or queued on a connection that went down since
+     * (repl_dropped_peer_down rewound): they stay, for the next try. */
+    if (rc == 0 && gen == r->peer_gen[p] && q->sent < first + n) {
         q->sent = first + n;
         q->notice_id = id;
     }
