@@ -53,7 +53,8 @@ struct net_callbacks {
 struct net_options {
     int listen_fd; /* a listening socket (the transport owns it), or -1 to bind cfg->listen */
     uint32_t heartbeat_ms;   /* ping period (0: 200) */
-    uint32_t dead_ms;        /* silence closing a control connection (0: 2000; bulk: 5x) */
+    uint32_t dead_ms;        /* silence closing a connection (0: 2000; bulk: 5x while the
+                                control one is up) */
     uint32_t backoff_min_ms; /* first redial delay (0: 50) */
     uint32_t backoff_max_ms; /* redial delay cap (0: 1000) */
     size_t control_queue;    /* bytes queued per control connection (0: 8 MiB) */
