@@ -76,26 +76,23 @@ static int fill_committed(void *ctx, uint64_t off, uint8_t *dst, size_t len)
 /* Staging starts: the content version the staged bytes build on. Read
  * before any committed byte is copied into a block, so the base is never
  * newer than what the blocks hold (a stale base can only make a needless
- * conflict copy, never lose a version). */
-static int take_base(struct core *c, struct sfile *sf)
-{
-    struct meta_inode in;
-    int rc = get_inode(c, sf->ino, &in);
-    if (!rc)
-        staging_base(&c->stg, sf, in.content_ver);
-    return rc;
-}
-
-/* The end of the file as this node has it: committed, or staged beyond
- * that (sf->lock held for writing). */
-static int file_end(struct core *c, struct sfile *sf, uint64_t *end)
+ * conflict copy, never lose a version). With end (an append), also where
+ * the file ends as this node has it, committed or staged beyond that, from
+ * the same read: read apart, a remote commit applied between the two would
+ * put the append past a version its base does not know. sf->lock held for
+ * writing. */
+static int take_base(struct core *c, struct sfile *sf, uint64_t *end)
 {
     struct meta_inode in;
     int rc = get_inode(c, sf->ino, &in);
     if (rc)
         return rc;
-    uint64_t staged = staging_end(sf);
-    *end = in.size > staged ? in.size : staged;
+    if (!sf->base_valid)
+        staging_base(&c->stg, sf, in.content_ver);
+    if (end) {
+        uint64_t staged = staging_end(sf);
+        *end = in.size > staged ? in.size : staged;
+    }
     return 0;
 }
 
@@ -107,9 +104,7 @@ static ssize_t write_staged(struct core *c, const struct core_cred *cr, uint64_t
         return -ENOMEM;
     struct fill_ctx f = {c, sf};
     core_staging_lock(sf);
-    int rc = sf->base_valid ? 0 : take_base(c, sf);
-    if (!rc && append)
-        rc = file_end(c, sf, &off);
+    int rc = sf->base_valid && !append ? 0 : take_base(c, sf, append ? &off : NULL);
     if (!rc && (off + size < off || off + size > (uint64_t)INT64_MAX))
         rc = -EFBIG;
     if (!rc)

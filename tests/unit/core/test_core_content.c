@@ -112,6 +112,25 @@ START_TEST(write_read_flush_reopen)
 }
 END_TEST
 
+/* An append goes where the file ends, committed or staged, whatever offset
+ * a caller would have used (the kernel's cached size lags in a cluster). */
+START_TEST(append_goes_at_the_end)
+{
+    uint8_t data[300];
+    fill_random(data, sizeof(data), 3);
+    uint64_t ino = mkfile("log");
+    write_all(ino, 0, data, 100, 100);
+    ck_assert_int_eq(core_flush(core, ino), 0);
+    ck_assert_int_eq(core_write_append(core, &root, ino, data + 100, 100), 100); /* committed end */
+    ck_assert_int_eq(core_write_append(core, &root, ino, data + 200, 100), 100); /* staged end */
+    ck_assert_int_eq(size_of(ino), 300);
+    expect(ino, 0, data, 300);
+    ck_assert_int_eq(core_flush(core, ino), 0);
+    expect(ino, 0, data, 300);
+    ck_assert_int_eq(core_file_release(core, ino), 0);
+}
+END_TEST
+
 START_TEST(holes_store_nothing)
 {
     uint64_t ino = mkfile("sparse");
@@ -503,6 +522,7 @@ int main(void)
     tcase_set_timeout(tc, 200);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, write_read_flush_reopen);
+    tcase_add_test(tc, append_goes_at_the_end);
     tcase_add_test(tc, holes_store_nothing);
     tcase_add_test(tc, edits_commit_few_chunks);
     tcase_add_test(tc, truncate_down_and_up);
