@@ -39,6 +39,11 @@ void repl_dropped_record(struct repl *r, const struct repl_push *j)
         struct drop_ring *q = &r->dropped_out[p];
         if (!q->hashes)
             q->hashes = malloc(DROP_RING_CAP * sizeof(*q->hashes));
+        uint64_t left_out;
+        if (!q->hashes && log_limit_pass(&r->nomem_log, &left_out))
+            log_warn("repl: no memory to list a dropped push's chunks for a peer: it pulls them "
+                     "only when its wait for the push ends (%llu such reports left out)",
+                     (unsigned long long)left_out);
         for (size_t i = 0; i < j->n; i++) {
             if (bit_get(jp->sent, i)) { /* its ack will find no job to count it off */
                 size_t len = j->lens[i];

@@ -128,6 +128,7 @@ struct repl {
     struct drop_ring dropped_out[NET_MAX_PEERS]; /* push thread sends, job drops fill */
     struct gone_set gone;                        /* told by peers (network thread) */
     struct log_limit gone_log;                   /* peers' notices, reported */
+    struct log_limit nomem_log;                  /* dropped chunks this node could not list */
     struct fetch_slot fetch[FETCH_SLOTS];
     struct have_slot have[HAVE_SLOTS];
     uint64_t next_id;

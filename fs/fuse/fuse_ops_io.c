@@ -189,7 +189,7 @@ static void io_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
      * kernel follows it with an fsync; a direct one it does not, so the
      * commit is made here. */
     if (n >= 0 && (fi->fh & FH_DIRECT_IO) && (fi->flags & O_DSYNC)) {
-        int rc = core_fsync(qfs_of(req)->core, ino, (fi->flags & O_SYNC) != O_SYNC);
+        int rc = core_fsync(core, ino, (fi->flags & O_SYNC) != O_SYNC);
         if (rc < 0)
             n = rc;
     }
